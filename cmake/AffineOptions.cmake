@@ -1,0 +1,39 @@
+# Compiler flags for affine's own targets. Nothing here is attached PUBLIC/INTERFACE, so no flag of
+# ours (warnings, ISA, sanitizers) reaches a consumer's code through affine::affine.
+include(GNUInstallDirs)
+
+set(AFFINE_WARNINGS -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor)
+if(AFFINE_WERROR)
+  list(APPEND AFFINE_WARNINGS -Werror)
+endif()
+
+if(AFFINE_SANITIZE)
+  string(REPLACE ";" "," _affine_san "${AFFINE_SANITIZE}")
+  # Applied directory-wide (not through the library's interface) so tests, examples and the
+  # library agree on the runtime; halt on the first error so ctest sees a failure.
+  add_compile_options(-fsanitize=${_affine_san} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${_affine_san})
+endif()
+
+function(affine_private_flags target)
+  target_compile_options(${target} PRIVATE ${AFFINE_WARNINGS})
+  if(AFFINE_NATIVE)
+    target_compile_options(${target} PRIVATE -march=native)
+  endif()
+endfunction()
+
+# Files named *_avx512.cpp or *_avx2.cpp are compiled for that ISA only; callers reach them through
+# run-time dispatch (tensor/src/cpu.cpp). Other files stay at the baseline x86-64 ISA.
+function(affine_isa_sources)
+  if(NOT CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
+    return()
+  endif()
+  foreach(src IN LISTS ARGN)
+    if(src MATCHES "_avx512\\.cpp$")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS
+        "-mavx512f;-mavx512dq;-mavx512vl;-mavx512bw;-mavx2;-mfma;-mf16c")
+    elseif(src MATCHES "_avx2\\.cpp$")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
+    endif()
+  endforeach()
+endfunction()

@@ -1,0 +1,42 @@
+// General matrix multiply, the hot path of affine: C := alpha * op(A) * op(B) + beta * C.
+//
+// Two entry points share one implementation (tensor/src/gemm/):
+//  - gemm(): the BLAS-like row-major interface with transpose flags and leading dimensions;
+//  - gemm_strided(): the BLIS-like interface, every matrix given by (row stride, column stride),
+//    which is what Tensor::matmul uses to pass transposed and sliced views without copying.
+// Contract (both): beta == 0 never reads C (NaN there does not leak); alpha == 0 or k == 0 never
+// reads A or B; m == 0 or n == 0 touches nothing. Results are bit-identical for any thread count.
+#pragma once
+
+#include <cstdint>
+
+namespace affine {
+
+/// Whether an operand of gemm() is used as stored or transposed.
+enum class Trans { no, yes };
+
+/// Row-major BLAS-style sgemm: C[m x n] := alpha * op(A)[m x k] * op(B)[k x n] + beta * C.
+/// lda/ldb/ldc are row strides in elements of the matrices as stored. Throws affine::Error on
+/// negative sizes or leading dimensions smaller than the stored row length.
+void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+          int64_t ldc);
+
+/// Row-major BLAS-style dgemm, as the float overload.
+void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+          const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c,
+          int64_t ldc);
+
+/// BLIS-style general-stride sgemm: element (i, j) of A is a[i * rs_a + j * cs_a], and so on.
+/// Strides may be any value except that C must not overlap itself (rs_c, cs_c address distinct
+/// elements) and C must not alias A or B.
+void gemm_strided(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t rs_a,
+                  int64_t cs_a, const float* b, int64_t rs_b, int64_t cs_b, float beta, float* c,
+                  int64_t rs_c, int64_t cs_c);
+
+/// BLIS-style general-stride dgemm, as the float overload.
+void gemm_strided(int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t rs_a,
+                  int64_t cs_a, const double* b, int64_t rs_b, int64_t cs_b, double beta,
+                  double* c, int64_t rs_c, int64_t cs_c);
+
+}  // namespace affine
