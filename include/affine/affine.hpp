@@ -1,9 +1,18 @@
 // affine: one include for the whole library (tensor, autograd, nn).
 #pragma once
 
-#include "affine/tensor/tensor.hpp"  // IWYU pragma: export
-#include "affine/tensor/ops.hpp"     // IWYU pragma: export
-#include "affine/tensor/random.hpp"  // IWYU pragma: export
-#include "affine/tensor/npy.hpp"     // IWYU pragma: export
-#include "affine/tensor/gemm.hpp"    // IWYU pragma: export
-#include "affine/tensor/parallel.hpp"  // IWYU pragma: export
+// IWYU pragma: begin_exports
+#include "affine/tensor/error.hpp"
+#include "affine/tensor/gemm.hpp"
+#include "affine/tensor/npy.hpp"
+#include "affine/tensor/ops.hpp"
+#include "affine/tensor/parallel.hpp"
+#include "affine/tensor/random.hpp"
+#include "affine/tensor/tensor.hpp"
+
+#include "affine/autograd/gradcheck.hpp"
+#include "affine/autograd/losses.hpp"
+#include "affine/autograd/ops.hpp"
+#include "affine/autograd/tape.hpp"
+#include "affine/autograd/var.hpp"
+// IWYU pragma: end_exports

@@ -1,0 +1,76 @@
+// The tape of reverse-mode autodiff.
+//
+// Operations append nodes in creation order, which is already a topological order, so backward()
+// is one reverse loop: no recursion (a 100,000-op chain is fine) and no sort. Nodes name their
+// inputs by index and their vector-Jacobian products are plain functions, so no node owns another
+// and no reference cycle can leak. clear() drops a step's graph in one go and keeps the storage
+// for the next step, so a training loop stops growing the tape after its first step.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "affine/autograd/var.hpp"
+
+namespace affine {
+
+namespace detail {
+struct TapeImpl;
+}
+
+class Tape {
+ public:
+  Tape();
+  ~Tape();
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
+
+  /// A leaf holding value. With requires_grad, backward() leaves its gradient in Var::grad().
+  Var leaf(Tensor value, bool requires_grad = true);
+  /// The parameter as a leaf on this tape: backward() accumulates into param.grad. The Parameter
+  /// must outlive the tape's current graph (until clear()).
+  Var param(Parameter& param);
+
+  /// Backpropagates from a scalar (numel 1) root: seed gradient 1. Throws affine::Error for a
+  /// non-scalar root, a root on another tape, a stale root, or a graph already backpropagated
+  /// (call clear() and record again).
+  void backward(const Var& root);
+  /// Backpropagates from any root with the given seed gradient (same shape as the root).
+  void backward(const Var& root, const Tensor& seed);
+
+  /// Frees the recorded graph; every Var recorded so far becomes stale. Keeps reserved storage.
+  void clear();
+  /// Nodes recorded since the last clear().
+  size_t size() const;
+  /// Nodes the tape has room for without reallocating (a documented counter: it stops growing
+  /// once a training loop has run one step).
+  size_t capacity() const;
+  /// False inside a NoGradGuard on this tape.
+  bool recording() const;
+  /// Incremented by clear(); Vars remember the generation they were recorded in.
+  uint32_t generation() const;
+
+  /// Internal: the node storage, used by the op implementations in autograd/src.
+  detail::TapeImpl& impl() { return *impl_; }
+
+ private:
+  friend class NoGradGuard;
+  std::unique_ptr<detail::TapeImpl> impl_;
+};
+
+/// While alive, operations on Vars of this tape record nothing and return constants (inference,
+/// or parameter updates written with autograd ops). Nests.
+class NoGradGuard {
+ public:
+  explicit NoGradGuard(Tape& tape);
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  Tape& tape_;
+  bool previous_;
+};
+
+}  // namespace affine

@@ -1,0 +1,70 @@
+// Var and Parameter: the values reverse-mode autodiff works on.
+//
+// A Var is a small handle: a value (a Tensor) plus, when it was recorded, its place on a Tape.
+// A Var made from a plain Tensor is a constant on no tape; operations on constants only compute
+// values, so inference needs no tape at all. A Parameter (value + grad) lives in a module, outside
+// any tape; Tape::param() brings it onto a tape as a leaf whose gradient accumulates into
+// Parameter::grad.
+#pragma once
+
+#include <cstdint>
+
+#include "affine/tensor/tensor.hpp"
+
+namespace affine {
+
+class Tape;
+
+/// A trainable tensor and its accumulated gradient (same shape and dtype as the value).
+/// Gradients accumulate across backward passes until zero_grad().
+class Parameter {
+ public:
+  Parameter() = default;
+  /// Takes value as the parameter's data; grad starts at zeros of the same shape and dtype.
+  explicit Parameter(Tensor value, bool requires_grad = true);
+  Tensor value;
+  Tensor grad;
+  bool requires_grad = true;
+  /// Sets grad to zeros.
+  void zero_grad();
+};
+
+/// A value in a computation: a constant, or a node recorded on a Tape.
+class Var {
+ public:
+  /// An undefined Var.
+  Var() = default;
+  /// A constant holding value, on no tape. Implicit, so Tensors can be passed where Vars go.
+  Var(Tensor value);  // NOLINT(google-explicit-constructor)
+
+  /// The value. Throws affine::Error if the Var came from a tape that was cleared since.
+  const Tensor& value() const;
+  /// The gradient accumulated by backward() for this Var (a leaf or any recorded value that
+  /// requires grad). Throws affine::Error if it needs no gradient, if backward has not run, or if
+  /// the handle is stale.
+  const Tensor& grad() const;
+  /// True when gradients flow to this Var (a leaf that requires grad, or computed from one).
+  bool requires_grad() const;
+  /// The tape it is recorded on, or nullptr for a constant.
+  Tape* tape() const { return tape_; }
+  bool defined() const { return value_.defined(); }
+  const Shape& shape() const { return value_.shape(); }
+  DType dtype() const { return value_.dtype(); }
+  int rank() const { return value_.rank(); }
+  /// A constant with the same value: gradients stop here.
+  Var detach() const;
+  /// Shorthand for tape()->backward(*this): requires a scalar Var on a tape.
+  void backward() const;
+  /// Shorthand for tape()->backward(*this, seed): seed has this Var's shape.
+  void backward(const Tensor& seed) const;
+
+ private:
+  friend class Tape;
+  friend struct VarAccess;
+  Tensor value_;
+  Tape* tape_ = nullptr;
+  uint32_t index_ = 0;
+  uint32_t generation_ = 0;
+};
+
+}  // namespace affine
