@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The whole test suite, from a clean clone on a fresh Debian 12 machine:
+#   1. install missing Debian packages (scripts/setup.sh);
+#   2. Release build with -Werror (g++), full ctest;
+#   3. AddressSanitizer + UndefinedBehaviorSanitizer build, full ctest (halts on the first error);
+#   4. install, then build and run an outside project with find_package and with add_subdirectory;
+#   5. clang build of the library with -Werror and the safetensors loader fuzzer (60 s);
+#   6. the moons example end to end (accuracy, files, determinism, bad flags, headless Chromium).
+# Each stage prints its name; the script stops at the first failure. Build trees go under build/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+jobs=$(nproc)
+stage() { printf '\n==== %s ====\n' "$*"; }
+
+stage "setup"
+AFFINE_SETUP_BROWSER=1 scripts/setup.sh
+
+stage "release build (-Werror) and tests"
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DAFFINE_WERROR=ON \
+  -DCMAKE_INSTALL_PREFIX="$root/build/install" >/dev/null
+cmake --build build/release -j "$jobs"
+ctest --test-dir build/release -j "$jobs" --output-on-failure --timeout 600
+
+stage "sanitizer build (address;undefined) and tests"
+cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DAFFINE_SANITIZE="address;undefined" -DAFFINE_BUILD_BENCH=OFF -DAFFINE_BUILD_EXAMPLES=OFF \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" >/dev/null
+cmake --build build/asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ctest --test-dir build/asan -j "$jobs" --output-on-failure --timeout 900
+
+stage "consumers: find_package and add_subdirectory"
+cmake --install build/release >/dev/null
+if grep -q -- "-m\(avx\|fma\|arch\)" build/install/lib/cmake/affine/affineTargets.cmake; then
+  echo "an ISA flag leaks into affine's exported targets" >&2; exit 1
+fi
+cmake -S tests/consumer -B build/consumer-find -G Ninja -DAFFINE_CONSUME=find_package \
+  -DCMAKE_PREFIX_PATH="$root/build/install" >/dev/null
+cmake --build build/consumer-find
+build/consumer-find/consumer
+cmake -S tests/consumer -B build/consumer-subdir -G Ninja -DAFFINE_CONSUME=add_subdirectory \
+  -DAFFINE_SOURCE_DIR="$root" >/dev/null
+cmake --build build/consumer-subdir
+build/consumer-subdir/consumer
+
+stage "clang build (-Werror) and the safetensors fuzzer"
+fuzz/run.sh 60
+
+stage "moons example end to end"
+scripts/check_moons.sh build/release
+
+printf '\nall tests passed\n'
