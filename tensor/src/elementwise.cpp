@@ -1,0 +1,342 @@
+// Elementwise operations: one broadcasting binary loop, one unary loop, one ternary loop (where),
+// and each op as a small functor in a table below.
+//
+// Why this shape: the training hot path is dominated by a few layouts (contiguous same-shape,
+// tensor-with-scalar, matrix-with-row-vector). strided.hpp coalesces every layout into rows, and
+// each row kernel below picks a plain 1-D loop for the stride patterns (1, 1), (1, 0), (0, 1) that
+// g++ auto-vectorises at the baseline ISA, falling back to a general strided loop otherwise.
+// Nothing here allocates apart from the output tensor, so a later `_out` variant (issue 7: no
+// allocations per step) only has to skip the Tensor::empty call.
+//
+// A unary functor may provide `void row(const T* x, T* out, int64_t n) const` to replace the
+// scalar loop on contiguous rows: that is the hook for the vectorised exp/tanh/sigmoid/log of
+// issue 7, which can then be added without touching the loops here.
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "affine/tensor/ops.hpp"
+#include "dispatch.hpp"
+#include "strided.hpp"
+
+namespace affine {
+namespace {
+
+void require_defined(const char* op, const Tensor& t, const char* which) {
+  if (!t.defined()) {
+    throw Error(std::string(op) + ": " + which + " is an undefined tensor");
+  }
+}
+
+// Same-dtype rule of ops.hpp. int64 is refused even when both sides agree; that message matches
+// detail::visit_float's, which the unary ops reach.
+void require_same_float(const char* op, const Tensor& a, const Tensor& b) {
+  if (a.dtype() != b.dtype()) {
+    throw Error(std::string(op) + ": dtypes " + std::string(dtype_name(a.dtype())) + " and " +
+                std::string(dtype_name(b.dtype())) + " differ (convert with Tensor::to)");
+  }
+  if (a.dtype() == DType::i64) {
+    throw Error(std::string(op) + ": int64 tensors support no arithmetic " +
+                "(convert with to(DType::f32) or to(DType::f64))");
+  }
+}
+
+// ---- the loops ------------------------------------------------------------------------------
+
+template <class T, class F>
+void binary_into(Tensor& out, const Tensor& a, const Tensor& b, F f) {
+  const Shape& shape = out.shape();
+  const std::array<Strides, 3> st{
+      out.strides(), detail::broadcast_strides(a.shape(), a.strides(), shape),
+      detail::broadcast_strides(b.shape(), b.strides(), shape)};
+  T* po = out.data<T>();
+  const T* pa = a.data<T>();
+  const T* pb = b.data<T>();
+  detail::for_each_row<3>(shape, st, [&](const detail::Offsets<3>& off, int64_t n,
+                                         const detail::Offsets<3>& inc) {
+    T* o = po + off[0];
+    const T* x = pa + off[1];
+    const T* y = pb + off[2];
+    if (inc[0] == 1 && inc[1] == 1 && inc[2] == 1) {
+      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+    } else if (inc[0] == 1 && inc[1] == 1 && inc[2] == 0) {
+      const T yv = *y;
+      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+    } else if (inc[0] == 1 && inc[1] == 0 && inc[2] == 1) {
+      const T xv = *x;
+      for (int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) o[i * inc[0]] = f(x[i * inc[1]], y[i * inc[2]]);
+    }
+  });
+}
+
+template <class F, class T>
+concept HasRowKernel = requires(const F& f, const T* x, T* o, int64_t n) { f.row(x, o, n); };
+
+template <class T, class F>
+void unary_into(Tensor& out, const Tensor& a, F f) {
+  const std::array<Strides, 2> st{out.strides(), a.strides()};
+  T* po = out.data<T>();
+  const T* pa = a.data<T>();
+  detail::for_each_row<2>(out.shape(), st, [&](const detail::Offsets<2>& off, int64_t n,
+                                               const detail::Offsets<2>& inc) {
+    T* o = po + off[0];
+    const T* x = pa + off[1];
+    if (inc[0] == 1 && inc[1] == 1) {
+      if constexpr (HasRowKernel<F, T>) {
+        f.row(x, o, n);
+      } else {
+        for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
+      }
+    } else {
+      for (int64_t i = 0; i < n; ++i) o[i * inc[0]] = f(x[i * inc[1]]);
+    }
+  });
+}
+
+template <class F>
+Tensor binary(const char* op, const Tensor& a, const Tensor& b, F f) {
+  require_defined(op, a, "first operand");
+  require_defined(op, b, "second operand");
+  require_same_float(op, a, b);
+  Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), op), a.dtype());
+  if (out.numel() == 0) return out;
+  detail::visit_float(a.dtype(), op, [&](auto tag) {
+    using T = AFFINE_T(tag);
+    binary_into<T>(out, a, b, f);
+  });
+  return out;
+}
+
+// `make(T{})` builds the per-type functor, so ops that capture a scalar convert it to T once.
+template <class Make>
+Tensor unary(const char* op, const Tensor& a, Make make) {
+  require_defined(op, a, "operand");
+  Tensor out = Tensor::empty(a.shape(), a.dtype());
+  detail::visit_float(a.dtype(), op, [&](auto tag) {
+    using T = AFFINE_T(tag);
+    if (out.numel() > 0) unary_into<T>(out, a, make(T{}));
+  });
+  return out;
+}
+
+// A binary functor with a fixed right (or, flipped, left) operand, as a unary functor.
+template <class T, class F>
+struct BindRight {
+  F f;
+  T s;
+  T operator()(T x) const { return f(x, s); }
+};
+template <class T, class F>
+struct BindLeft {
+  F f;
+  T s;
+  T operator()(T x) const { return f(s, x); }
+};
+
+template <class F>
+Tensor scalar_right(const char* op, const Tensor& a, double s, F f) {
+  return unary(op, a, [&](auto t) {
+    using T = decltype(t);
+    return BindRight<T, F>{f, static_cast<T>(s)};
+  });
+}
+template <class F>
+Tensor scalar_left(const char* op, double s, const Tensor& a, F f) {
+  return unary(op, a, [&](auto t) {
+    using T = decltype(t);
+    return BindLeft<T, F>{f, static_cast<T>(s)};
+  });
+}
+template <class F>
+Tensor plain_unary(const char* op, const Tensor& a, F f) {
+  return unary(op, a, [&](auto) { return f; });
+}
+
+// ---- the op table ---------------------------------------------------------------------------
+// Binary functors are generic over T so one definition serves float and double, tensors and
+// scalars. NaN propagates through minimum/maximum/relu/clamp, as in NumPy and PyTorch.
+
+#define AFFINE_BINARY_FUNCTOR(Name, expr)                  \
+  struct Name {                                            \
+    template <class T>                                     \
+    T operator()(T x, T y) const {                         \
+      return expr;                                         \
+    }                                                      \
+  };
+
+AFFINE_BINARY_FUNCTOR(AddF, x + y)
+AFFINE_BINARY_FUNCTOR(SubF, x - y)
+AFFINE_BINARY_FUNCTOR(MulF, x * y)
+AFFINE_BINARY_FUNCTOR(DivF, x / y)
+AFFINE_BINARY_FUNCTOR(PowF, std::pow(x, y))
+AFFINE_BINARY_FUNCTOR(MinF, (x < y || x != x) ? x : y)
+AFFINE_BINARY_FUNCTOR(MaxF, (x > y || x != x) ? x : y)
+AFFINE_BINARY_FUNCTOR(EqF, T(x == y))
+AFFINE_BINARY_FUNCTOR(NeF, T(x != y))
+AFFINE_BINARY_FUNCTOR(LtF, T(x < y))
+AFFINE_BINARY_FUNCTOR(LeF, T(x <= y))
+AFFINE_BINARY_FUNCTOR(GtF, T(x > y))
+AFFINE_BINARY_FUNCTOR(GeF, T(x >= y))
+#undef AFFINE_BINARY_FUNCTOR
+
+#define AFFINE_UNARY_FUNCTOR(Name, expr) \
+  struct Name {                          \
+    template <class T>                   \
+    T operator()(T x) const {            \
+      return expr;                       \
+    }                                    \
+  };
+
+AFFINE_UNARY_FUNCTOR(NegF, -x)
+AFFINE_UNARY_FUNCTOR(AbsF, std::abs(x))
+AFFINE_UNARY_FUNCTOR(ExpF, std::exp(x))
+AFFINE_UNARY_FUNCTOR(LogF, std::log(x))
+AFFINE_UNARY_FUNCTOR(Log1pF, std::log1p(x))
+AFFINE_UNARY_FUNCTOR(SqrtF, std::sqrt(x))
+AFFINE_UNARY_FUNCTOR(SquareF, x * x)
+AFFINE_UNARY_FUNCTOR(TanhF, std::tanh(x))
+#undef AFFINE_UNARY_FUNCTOR
+
+// One exp of -|x|, which lies in (0, 1]: neither branch can overflow. At x = -1e4 it underflows
+// to 0 and the result is 0; at +1e4 the result is exactly 1. The select (not two exps in two
+// branches) keeps the body straight-line code for a later vectorised version.
+struct SigmoidF {
+  template <class T>
+  T operator()(T x) const {
+    const T e = std::exp(-std::abs(x));
+    const T r = T(1) / (T(1) + e);
+    return x >= T(0) ? r : e * r;
+  }
+};
+
+struct ReluF {
+  // `x < 0 ? 0 : x` rather than `x > 0 ? x : 0`, so that relu(NaN) is NaN.
+  template <class T>
+  T operator()(T x) const {
+    return x < T(0) ? T(0) : x;
+  }
+};
+
+template <class T>
+struct ClampF {
+  T lo, hi;
+  T operator()(T x) const { return x < lo ? lo : (x > hi ? hi : x); }
+};
+
+}  // namespace
+
+// ---- public entry points: one line each -----------------------------------------------------
+
+Tensor add(const Tensor& a, const Tensor& b) { return binary("add", a, b, AddF{}); }
+Tensor sub(const Tensor& a, const Tensor& b) { return binary("sub", a, b, SubF{}); }
+Tensor mul(const Tensor& a, const Tensor& b) { return binary("mul", a, b, MulF{}); }
+Tensor div(const Tensor& a, const Tensor& b) { return binary("div", a, b, DivF{}); }
+Tensor pow(const Tensor& a, const Tensor& b) { return binary("pow", a, b, PowF{}); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return binary("minimum", a, b, MinF{}); }
+Tensor maximum(const Tensor& a, const Tensor& b) { return binary("maximum", a, b, MaxF{}); }
+
+Tensor add(const Tensor& a, double b) { return scalar_right("add", a, b, AddF{}); }
+Tensor sub(const Tensor& a, double b) { return scalar_right("sub", a, b, SubF{}); }
+Tensor sub(double a, const Tensor& b) { return scalar_left("sub", a, b, SubF{}); }
+Tensor mul(const Tensor& a, double b) { return scalar_right("mul", a, b, MulF{}); }
+Tensor div(const Tensor& a, double b) { return scalar_right("div", a, b, DivF{}); }
+Tensor div(double a, const Tensor& b) { return scalar_left("div", a, b, DivF{}); }
+Tensor minimum(const Tensor& a, double b) { return scalar_right("minimum", a, b, MinF{}); }
+Tensor maximum(const Tensor& a, double b) { return scalar_right("maximum", a, b, MaxF{}); }
+Tensor pow(const Tensor& a, double exponent) {
+  // Squaring is the common case (losses, variances); x * x is exact where pow may not be inlined.
+  if (exponent == 2.0) return plain_unary("pow", a, SquareF{});
+  return scalar_right("pow", a, exponent, PowF{});
+}
+
+Tensor eq(const Tensor& a, const Tensor& b) { return binary("eq", a, b, EqF{}); }
+Tensor ne(const Tensor& a, const Tensor& b) { return binary("ne", a, b, NeF{}); }
+Tensor lt(const Tensor& a, const Tensor& b) { return binary("lt", a, b, LtF{}); }
+Tensor le(const Tensor& a, const Tensor& b) { return binary("le", a, b, LeF{}); }
+Tensor gt(const Tensor& a, const Tensor& b) { return binary("gt", a, b, GtF{}); }
+Tensor ge(const Tensor& a, const Tensor& b) { return binary("ge", a, b, GeF{}); }
+Tensor eq(const Tensor& a, double b) { return scalar_right("eq", a, b, EqF{}); }
+Tensor ne(const Tensor& a, double b) { return scalar_right("ne", a, b, NeF{}); }
+Tensor lt(const Tensor& a, double b) { return scalar_right("lt", a, b, LtF{}); }
+Tensor le(const Tensor& a, double b) { return scalar_right("le", a, b, LeF{}); }
+Tensor gt(const Tensor& a, double b) { return scalar_right("gt", a, b, GtF{}); }
+Tensor ge(const Tensor& a, double b) { return scalar_right("ge", a, b, GeF{}); }
+
+Tensor neg(const Tensor& a) { return plain_unary("neg", a, NegF{}); }
+Tensor abs(const Tensor& a) { return plain_unary("abs", a, AbsF{}); }
+Tensor exp(const Tensor& a) { return plain_unary("exp", a, ExpF{}); }
+Tensor log(const Tensor& a) { return plain_unary("log", a, LogF{}); }
+Tensor log1p(const Tensor& a) { return plain_unary("log1p", a, Log1pF{}); }
+Tensor sqrt(const Tensor& a) { return plain_unary("sqrt", a, SqrtF{}); }
+Tensor square(const Tensor& a) { return plain_unary("square", a, SquareF{}); }
+Tensor tanh(const Tensor& a) { return plain_unary("tanh", a, TanhF{}); }
+Tensor sigmoid(const Tensor& a) { return plain_unary("sigmoid", a, SigmoidF{}); }
+Tensor relu(const Tensor& a) { return plain_unary("relu", a, ReluF{}); }
+
+Tensor clamp(const Tensor& a, double low, double high) {
+  // !(low <= high) also refuses NaN bounds, which would make the result silently unclamped.
+  if (!(low <= high)) {
+    throw Error("clamp: low (" + std::to_string(low) + ") must not exceed high (" +
+                std::to_string(high) + ")");
+  }
+  return unary("clamp", a, [&](auto t) {
+    using T = decltype(t);
+    return ClampF<T>{static_cast<T>(low), static_cast<T>(high)};
+  });
+}
+
+Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
+  const char* op = "where";
+  require_defined(op, mask, "mask");
+  require_defined(op, a, "first operand");
+  require_defined(op, b, "second operand");
+  require_same_float(op, a, b);
+  const Shape ab = broadcast_shapes(a.shape(), b.shape(), op);
+  Tensor out = Tensor::empty(broadcast_shapes(mask.shape(), ab, op), a.dtype());
+  if (out.numel() == 0) return out;
+  const Shape& shape = out.shape();
+  const std::array<Strides, 4> st{
+      out.strides(), detail::broadcast_strides(mask.shape(), mask.strides(), shape),
+      detail::broadcast_strides(a.shape(), a.strides(), shape),
+      detail::broadcast_strides(b.shape(), b.strides(), shape)};
+  // The mask may be of any dtype (a 0/1 float mask from a comparison, or int64).
+  detail::visit_float(a.dtype(), op, [&](auto tag) {
+    using T = AFFINE_T(tag);
+    detail::visit_dtype(mask.dtype(), [&](auto mtag) {
+      using M = AFFINE_T(mtag);
+      T* po = out.data<T>();
+      const M* pm = mask.data<M>();
+      const T* pa = a.data<T>();
+      const T* pb = b.data<T>();
+      detail::for_each_row<4>(shape, st, [&](const detail::Offsets<4>& off, int64_t n,
+                                             const detail::Offsets<4>& inc) {
+        T* o = po + off[0];
+        const M* m = pm + off[1];
+        const T* x = pa + off[2];
+        const T* y = pb + off[3];
+        for (int64_t i = 0; i < n; ++i) {
+          o[i * inc[0]] = m[i * inc[1]] != M(0) ? x[i * inc[2]] : y[i * inc[3]];
+        }
+      });
+    });
+  });
+  return out;
+}
+
+Tensor operator-(const Tensor& a) { return neg(a); }
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator+(const Tensor& a, double b) { return add(a, b); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, double b) { return div(a, b); }
+Tensor operator+(double a, const Tensor& b) { return add(b, a); }
+Tensor operator-(double a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
+Tensor operator/(double a, const Tensor& b) { return div(a, b); }
+
+}  // namespace affine
