@@ -1,0 +1,14 @@
+// Writing output files so that a reader never sees a half-written one.
+#pragma once
+
+#include <filesystem>
+#include <string_view>
+
+namespace affine::viz {
+
+// Writes `content` to a temporary file in the same directory as `path`, then renames it over
+// `path` (atomic on POSIX file systems). On any failure the temporary is removed and
+// std::runtime_error names the path and the system's reason; `path` is then left untouched.
+void write_file_atomic(const std::filesystem::path& path, std::string_view content);
+
+}  // namespace affine::viz
