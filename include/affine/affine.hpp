@@ -15,4 +15,12 @@
 #include "affine/autograd/ops.hpp"
 #include "affine/autograd/tape.hpp"
 #include "affine/autograd/var.hpp"
+
+#include "affine/nn/data.hpp"
+#include "affine/nn/init.hpp"
+#include "affine/nn/layers.hpp"
+#include "affine/nn/losses.hpp"
+#include "affine/nn/module.hpp"
+#include "affine/nn/optim.hpp"
+#include "affine/nn/sequential.hpp"
 // IWYU pragma: end_exports

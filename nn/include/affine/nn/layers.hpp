@@ -1,0 +1,115 @@
+// Layers: Linear and the parameter-free activations, as in PyTorch's torch.nn.
+//
+// Every layer is a plain class derived from nn::Module. forward(x) works on constants (inference:
+// nothing is recorded) and on Vars of a recording tape (training: the layer's parameters join
+// x's tape as leaves, and backward() accumulates into Parameter::grad).
+//
+// Layers are movable (so `Sequential{Linear(2, 100), Tanh()}` can take them by value); a move
+// re-registers the parameters of the new object, and the moved-from layer must not be used again.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "affine/nn/module.hpp"
+#include "affine/tensor/random.hpp"
+
+namespace affine::nn {
+
+/// y = x W^T + b with W [out, in] and b [out], as torch.nn.Linear.
+///
+/// Initialisation is PyTorch's default: W and b drawn from U(-1/sqrt(in), 1/sqrt(in)), W first
+/// (row-major), then b. Pass a Generator to control the draws; reusing one Generator for all the
+/// layers of a model gives independent layers from one seed:
+///   Generator gen(42);
+///   Sequential net{Linear(2, 100, gen), Tanh(), Linear(100, 2, gen)};
+/// Without a Generator the layer uses Generator(default_seed(in, out)), so a model built twice is
+/// the same model; note that two layers of equal shape then start from equal weights.
+class Linear : public Module {
+ public:
+  /// The seed Linear(in, out, bias) uses: 0x5eed + 1000003 * in + out (a documented formula, so
+  /// results are reproducible across versions).
+  static uint64_t default_seed(int64_t in, int64_t out);
+
+  /// PyTorch-style init from Generator(default_seed(in, out)), float32.
+  Linear(int64_t in, int64_t out, bool bias = true);
+  /// PyTorch-style init drawn from gen, in the given dtype (float32 or float64).
+  Linear(int64_t in, int64_t out, Generator& gen, bool bias = true, DType dtype = DType::f32);
+  Linear(Linear&& other) noexcept;
+  Linear& operator=(Linear&&) = delete;
+
+  /// x [*, in] -> [*, out]. Throws affine::Error for any other last dimension:
+  /// "Linear(in=4, out=2): expected input [*, 4], got [8, 3]".
+  Var forward(const Var& x) override;
+  /// "Linear(in=2, out=100, bias=true)".
+  std::string name() const override;
+
+  int64_t in_features() const { return in_; }
+  int64_t out_features() const { return out_; }
+  bool has_bias() const { return bias.value.defined(); }
+
+  Parameter weight;  ///< [out, in]
+  Parameter bias;    ///< [out]; undefined when constructed with bias = false
+
+ private:
+  void init(Generator& gen, bool bias, DType dtype);
+  int64_t in_;
+  int64_t out_;
+};
+
+/// Elementwise tanh.
+class Tanh : public Module {
+ public:
+  Tanh() = default;
+  Tanh(Tanh&& other) noexcept : Module() { train(other.is_training()); }
+  Var forward(const Var& x) override;
+  std::string name() const override { return "Tanh()"; }
+};
+
+/// Elementwise logistic sigmoid 1 / (1 + exp(-x)).
+class Sigmoid : public Module {
+ public:
+  Sigmoid() = default;
+  Sigmoid(Sigmoid&& other) noexcept : Module() { train(other.is_training()); }
+  Var forward(const Var& x) override;
+  std::string name() const override { return "Sigmoid()"; }
+};
+
+/// Elementwise max(x, 0).
+class ReLU : public Module {
+ public:
+  ReLU() = default;
+  ReLU(ReLU&& other) noexcept : Module() { train(other.is_training()); }
+  Var forward(const Var& x) override;
+  std::string name() const override { return "ReLU()"; }
+};
+
+/// Softmax along axis (negative counts from the end); PyTorch's nn.Softmax(dim).
+class Softmax : public Module {
+ public:
+  explicit Softmax(int64_t axis = -1) : axis_(axis) {}
+  Softmax(Softmax&& other) noexcept : Module(), axis_(other.axis_) { train(other.is_training()); }
+  Var forward(const Var& x) override;
+  std::string name() const override;
+  int64_t axis() const { return axis_; }
+
+ private:
+  int64_t axis_;
+};
+
+/// log(softmax(x)) along axis, computed stably; PyTorch's nn.LogSoftmax(dim).
+class LogSoftmax : public Module {
+ public:
+  explicit LogSoftmax(int64_t axis = -1) : axis_(axis) {}
+  LogSoftmax(LogSoftmax&& other) noexcept : Module(), axis_(other.axis_) {
+    train(other.is_training());
+  }
+  Var forward(const Var& x) override;
+  std::string name() const override;
+  int64_t axis() const { return axis_; }
+
+ private:
+  int64_t axis_;
+};
+
+}  // namespace affine::nn

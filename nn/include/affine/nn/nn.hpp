@@ -1,0 +1,12 @@
+// affine::nn in one include: modules, layers, Sequential, losses, initialisers, optimizers, data.
+#pragma once
+
+// IWYU pragma: begin_exports
+#include "affine/nn/data.hpp"
+#include "affine/nn/init.hpp"
+#include "affine/nn/layers.hpp"
+#include "affine/nn/losses.hpp"
+#include "affine/nn/module.hpp"
+#include "affine/nn/optim.hpp"
+#include "affine/nn/sequential.hpp"
+// IWYU pragma: end_exports

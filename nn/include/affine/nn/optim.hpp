@@ -1,0 +1,141 @@
+// Optimizers with PyTorch's update rules (torch.optim.SGD and torch.optim.Adam as of 1.13/2.x,
+// single-tensor path), and a StepLR schedule.
+//
+//   optim::SGD opt(net.parameters(), {.lr = 0.1, .momentum = 0.9, .nesterov = true});
+//   for (...) { opt.zero_grad(); ...; loss.backward(); opt.step(); }
+//
+// Parameters are updated in place (their storage is kept), so Vars and views of them stay valid.
+// Updates are computed in double and stored in the parameter's dtype. A parameter with
+// requires_grad == false is skipped, as PyTorch skips parameters without a gradient.
+//
+// State (momentum buffers, moments, step count) is exposed as named tensors, so checkpoints can
+// save it: names are "<index>.<buffer>" with index the parameter's position in the list given to
+// the constructor ("0.momentum_buffer", "1.exp_avg"), plus "step" (int64, rank 0) for Adam.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "affine/autograd/var.hpp"
+
+namespace affine::nn::optim {
+
+/// Named state tensors, in a stable order.
+using StateList = std::vector<std::pair<std::string, Tensor>>;
+
+/// The interface every optimizer implements.
+class Optimizer {
+ public:
+  /// Throws affine::Error for a null or repeated parameter.
+  explicit Optimizer(std::vector<Parameter*> params, const char* op);
+  virtual ~Optimizer() = default;
+  Optimizer(const Optimizer&) = delete;
+  Optimizer& operator=(const Optimizer&) = delete;
+
+  /// Sets every parameter's gradient to zero.
+  void zero_grad();
+  /// One update from the gradients accumulated so far.
+  virtual void step() = 0;
+  /// The current learning rate (schedulers read and write it).
+  virtual double lr() const = 0;
+  virtual void set_lr(double lr) = 0;
+  /// Copies of the optimizer state as named tensors (see the file comment).
+  virtual StateList state() const = 0;
+  /// Replaces the state by a list as state() returns. Every name, shape and dtype is checked
+  /// before anything changes; on error (affine::Error naming the entry) the state is unchanged.
+  virtual void load_state(const StateList& state) = 0;
+  const std::vector<Parameter*>& params() const { return params_; }
+
+ protected:
+  std::vector<Parameter*> params_;
+};
+
+/// torch.optim.SGD's options. nesterov requires momentum > 0 and dampening == 0.
+struct SGDOptions {
+  double lr = 0.01;
+  double momentum = 0;
+  double dampening = 0;
+  double weight_decay = 0;
+  bool nesterov = false;
+};
+
+/// Stochastic gradient descent, PyTorch's rule: with g = grad + weight_decay * p,
+///   b = g on the first step, else b = momentum * b + (1 - dampening) * g   (when momentum != 0)
+///   d = g + momentum * b if nesterov, else b  (d = g without momentum)
+///   p = p - lr * d
+class SGD : public Optimizer {
+ public:
+  /// Throws affine::Error for invalid options (negative lr/momentum/weight_decay, nesterov
+  /// without momentum or with dampening).
+  SGD(std::vector<Parameter*> params, SGDOptions options);
+  void step() override;
+  double lr() const override { return options_.lr; }
+  void set_lr(double lr) override;
+  const SGDOptions& options() const { return options_; }
+  /// "<i>.momentum_buffer" for every parameter once a step has run with momentum; else empty.
+  StateList state() const override;
+  void load_state(const StateList& state) override;
+
+ private:
+  SGDOptions options_;
+  std::vector<Tensor> momentum_buffers_;  // undefined until the first step, as in PyTorch
+};
+
+/// torch.optim.Adam's options. weight_decay is the L2 penalty added to the gradient (Adam, not
+/// AdamW's decoupled decay).
+struct AdamOptions {
+  double lr = 1e-3;
+  std::pair<double, double> betas = {0.9, 0.999};
+  double eps = 1e-8;
+  double weight_decay = 0;
+  bool amsgrad = false;
+};
+
+/// Adam, PyTorch's rule: with t the step count and g = grad + weight_decay * p,
+///   m = beta1 m + (1 - beta1) g;   v = beta2 v + (1 - beta2) g^2;   (amsgrad: vmax = max(vmax, v))
+///   p = p - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+class Adam : public Optimizer {
+ public:
+  /// Throws affine::Error for invalid options (lr, eps, weight_decay < 0; betas outside [0, 1)).
+  Adam(std::vector<Parameter*> params, AdamOptions options);
+  void step() override;
+  double lr() const override { return options_.lr; }
+  void set_lr(double lr) override;
+  const AdamOptions& options() const { return options_; }
+  /// Steps taken so far.
+  int64_t step_count() const { return step_; }
+  /// "step", then "<i>.exp_avg", "<i>.exp_avg_sq" (and "<i>.max_exp_avg_sq" with amsgrad) per
+  /// parameter; only "step" before the first step.
+  StateList state() const override;
+  void load_state(const StateList& state) override;
+
+ private:
+  AdamOptions options_;
+  int64_t step_ = 0;
+  std::vector<Tensor> exp_avg_, exp_avg_sq_, max_exp_avg_sq_;
+};
+
+/// torch.optim.lr_scheduler.StepLR: every step_size calls of step(), lr *= gamma. Call step()
+/// once per epoch after the optimizer's steps.
+class StepLR {
+ public:
+  /// Throws affine::Error for step_size < 1.
+  StepLR(Optimizer& optimizer, int64_t step_size, double gamma = 0.1);
+  /// Advances one epoch; multiplies the optimizer's lr by gamma when the epoch count is a
+  /// multiple of step_size (as PyTorch, so results match its repeated multiplication).
+  void step();
+  /// Epochs counted so far.
+  int64_t epoch() const { return epoch_; }
+  /// The optimizer's current learning rate.
+  double lr() const { return optimizer_.lr(); }
+
+ private:
+  Optimizer& optimizer_;
+  int64_t step_size_;
+  double gamma_;
+  int64_t epoch_ = 0;
+};
+
+}  // namespace affine::nn::optim

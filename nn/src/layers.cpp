@@ -1,0 +1,98 @@
+#include "affine/nn/layers.hpp"
+
+#include <string>
+
+#include "affine/autograd/ops.hpp"
+#include "affine/autograd/tape.hpp"
+#include "affine/nn/init.hpp"
+#include "affine/tensor/error.hpp"
+
+namespace affine::nn {
+
+namespace {
+
+// A parameter joins x's tape only while that tape records: under a NoGradGuard, or for constant
+// input, the layer computes with plain values and records nothing.
+Var bind(Parameter& p, const Var& x) {
+  Tape* tape = x.tape();
+  if (tape != nullptr && tape->recording() && p.requires_grad) return tape->param(p);
+  return Var(p.value);
+}
+
+}  // namespace
+
+// ---- Linear ---------------------------------------------------------------------------------
+
+uint64_t Linear::default_seed(int64_t in, int64_t out) {
+  return 0x5eedULL + 1000003ULL * static_cast<uint64_t>(in) + static_cast<uint64_t>(out);
+}
+
+Linear::Linear(int64_t in, int64_t out, bool bias) : in_(in), out_(out) {
+  Generator gen(default_seed(in, out));
+  init(gen, bias, DType::f32);
+}
+
+Linear::Linear(int64_t in, int64_t out, Generator& gen, bool bias, DType dtype)
+    : in_(in), out_(out) {
+  init(gen, bias, dtype);
+}
+
+void Linear::init(Generator& gen, bool with_bias, DType dtype) {
+  if (in_ < 1 || out_ < 1) {
+    throw Error("Linear(in=" + std::to_string(in_) + ", out=" + std::to_string(out_) +
+                "): in and out must be positive");
+  }
+  if (dtype != DType::f32 && dtype != DType::f64) {
+    throw Error("Linear(in=" + std::to_string(in_) + ", out=" + std::to_string(out_) +
+                "): dtype must be float32 or float64, got " + std::string(dtype_name(dtype)));
+  }
+  Tensor w = Tensor::empty({out_, in_}, dtype);
+  Tensor b = with_bias ? Tensor::empty({out_}, dtype) : Tensor();
+  init::linear_default_(w, b, gen);
+  weight = Parameter(w);
+  register_parameter("weight", weight);
+  if (with_bias) {
+    bias = Parameter(b);
+    register_parameter("bias", bias);
+  }
+}
+
+Linear::Linear(Linear&& other) noexcept
+    : Module(), weight(std::move(other.weight)), bias(std::move(other.bias)), in_(other.in_),
+      out_(other.out_) {
+  // Registration stores addresses, so the new object registers its own members.
+  register_parameter("weight", weight);
+  if (bias.value.defined()) register_parameter("bias", bias);
+  train(other.is_training());
+}
+
+Var Linear::forward(const Var& x) {
+  if (x.rank() < 1 || x.shape().back() != in_) {
+    throw Error("Linear(in=" + std::to_string(in_) + ", out=" + std::to_string(out_) +
+                "): expected input [*, " + std::to_string(in_) + "], got " + to_string(x.shape()));
+  }
+  const Var w = bind(weight, x);
+  const Var b = has_bias() ? bind(bias, x) : Var();
+  if (x.rank() == 2) return linear(x, w, b);
+  // Any leading dimensions: flatten them into rows, as torch.nn.Linear accepts [*, in].
+  Shape out_shape = x.shape();
+  out_shape[out_shape.size() - 1] = out_;
+  return reshape(linear(reshape(x, {-1, in_}), w, b), out_shape);
+}
+
+std::string Linear::name() const {
+  return "Linear(in=" + std::to_string(in_) + ", out=" + std::to_string(out_) +
+         ", bias=" + (has_bias() ? "true" : "false") + ")";
+}
+
+// ---- activations ----------------------------------------------------------------------------
+
+Var Tanh::forward(const Var& x) { return tanh(x); }
+Var Sigmoid::forward(const Var& x) { return sigmoid(x); }
+Var ReLU::forward(const Var& x) { return relu(x); }
+Var Softmax::forward(const Var& x) { return softmax(x, axis_); }
+Var LogSoftmax::forward(const Var& x) { return log_softmax(x, axis_); }
+std::string Softmax::name() const { return "Softmax(axis=" + std::to_string(axis_) + ")"; }
+std::string LogSoftmax::name() const { return "LogSoftmax(axis=" + std::to_string(axis_) + ")"; }
+
+}  // namespace affine::nn

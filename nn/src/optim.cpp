@@ -1,0 +1,336 @@
+#include "affine/nn/optim.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <string>
+
+#include "affine/tensor/error.hpp"
+
+namespace affine::nn::optim {
+
+namespace {
+
+std::string shape_str(const Tensor& t) { return to_string(t.shape()); }
+
+// Runs fn.template operator()<T>() with T the C++ type of a floating dtype.
+template <class Fn>
+void with_float_type(DType dtype, const char* op, Fn&& fn) {
+  if (dtype == DType::f32) {
+    fn.template operator()<float>();
+  } else if (dtype == DType::f64) {
+    fn.template operator()<double>();
+  } else {
+    throw Error(std::string(op) + ": parameters must be float32 or float64, got " +
+                std::string(dtype_name(dtype)));
+  }
+}
+
+// The parameter's value and gradient as contiguous tensors the update may write through; when the
+// value is a strided view, `value` is a copy and write_back() stores it.
+struct Slot {
+  Tensor value;
+  Tensor grad;
+  Parameter* param;
+  void write_back() const {
+    if (!value.shares_storage(param->value)) param->value.copy_(value);
+  }
+};
+
+// nullopt-like: returns false for parameters the optimizer skips (no gradient wanted).
+bool prepare(Parameter* p, size_t index, const char* op, Slot& slot) {
+  if (!p->requires_grad || !p->value.defined()) return false;
+  if (!p->grad.defined() || !(p->grad.shape() == p->value.shape()) ||
+      p->grad.dtype() != p->value.dtype()) {
+    throw Error(std::string(op) + ": parameter " + std::to_string(index) + " " +
+                shape_str(p->value) + " has gradient " +
+                (p->grad.defined() ? shape_str(p->grad) + " " +
+                                         std::string(dtype_name(p->grad.dtype()))
+                                   : std::string("undefined")) +
+                " (expected the value's shape and dtype)");
+  }
+  slot.param = p;
+  slot.value = p->value.contiguous();
+  slot.grad = p->grad.contiguous();
+  return true;
+}
+
+void check_nonnegative(double v, const char* what, const char* op) {
+  if (!(v >= 0)) {
+    throw Error(std::string(op) + ": " + what + " must be >= 0, got " + std::to_string(v));
+  }
+}
+
+// A state list indexed by name, with duplicates rejected.
+std::map<std::string, Tensor> index_state(const StateList& state, const char* op) {
+  std::map<std::string, Tensor> m;
+  for (const auto& [name, t] : state) {
+    if (!m.emplace(name, t).second) {
+      throw Error(std::string(op) + ": duplicate entry '" + name + "'");
+    }
+  }
+  return m;
+}
+
+// Takes the entry `name` out of m, checking it matches the parameter's shape; returns a private
+// copy in the parameter's dtype.
+Tensor take_buffer(std::map<std::string, Tensor>& m, const std::string& name, const Parameter& p,
+                   size_t index, const char* op) {
+  auto it = m.find(name);
+  if (it == m.end()) throw Error(std::string(op) + ": missing '" + name + "'");
+  const Tensor& t = it->second;
+  if (!t.defined()) throw Error(std::string(op) + ": '" + name + "' is undefined");
+  if (!(t.shape() == p.value.shape())) {
+    throw Error(std::string(op) + ": '" + name + "' is " + shape_str(t) +
+                " in the state but parameter " + std::to_string(index) + " is " +
+                shape_str(p.value));
+  }
+  if (t.dtype() != DType::f32 && t.dtype() != DType::f64) {
+    throw Error(std::string(op) + ": '" + name + "' has dtype " +
+                std::string(dtype_name(t.dtype())) + ", expected a float dtype");
+  }
+  Tensor copy = t.to(p.value.dtype()).clone();
+  m.erase(it);
+  return copy;
+}
+
+void reject_leftovers(const std::map<std::string, Tensor>& m, const char* op) {
+  if (m.empty()) return;
+  std::string names;
+  for (const auto& [name, t] : m) names += (names.empty() ? "'" : ", '") + name + "'";
+  throw Error(std::string(op) + ": unexpected entries " + names);
+}
+
+bool has_any_with_suffix(const std::map<std::string, Tensor>& m, const std::string& suffix) {
+  return std::any_of(m.begin(), m.end(), [&](const auto& kv) {
+    return kv.first.size() >= suffix.size() &&
+           kv.first.compare(kv.first.size() - suffix.size(), suffix.size(), suffix) == 0;
+  });
+}
+
+}  // namespace
+
+// ---- Optimizer --------------------------------------------------------------------------------
+
+Optimizer::Optimizer(std::vector<Parameter*> params, const char* op) : params_(std::move(params)) {
+  std::set<const Parameter*> seen;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (params_[i] == nullptr) {
+      throw Error(std::string(op) + ": parameter " + std::to_string(i) + " is null");
+    }
+    // A repeated parameter would be updated twice per step.
+    if (!seen.insert(params_[i]).second) {
+      throw Error(std::string(op) + ": parameter " + std::to_string(i) + " appears twice");
+    }
+  }
+}
+
+void Optimizer::zero_grad() {
+  for (Parameter* p : params_) p->zero_grad();
+}
+
+// ---- SGD --------------------------------------------------------------------------------------
+
+SGD::SGD(std::vector<Parameter*> params, SGDOptions options)
+    : Optimizer(std::move(params), "SGD"), options_(options) {
+  check_nonnegative(options_.lr, "lr", "SGD");
+  check_nonnegative(options_.momentum, "momentum", "SGD");
+  check_nonnegative(options_.weight_decay, "weight_decay", "SGD");
+  if (options_.nesterov && (options_.momentum <= 0 || options_.dampening != 0)) {
+    throw Error("SGD: nesterov requires momentum > 0 and dampening == 0, got momentum " +
+                std::to_string(options_.momentum) + ", dampening " +
+                std::to_string(options_.dampening));
+  }
+  momentum_buffers_.resize(params_.size());
+}
+
+void SGD::set_lr(double lr) {
+  check_nonnegative(lr, "lr", "SGD::set_lr");
+  options_.lr = lr;
+}
+
+void SGD::step() {
+  const double lr = options_.lr, wd = options_.weight_decay, mom = options_.momentum;
+  const double damp = options_.dampening;
+  const bool nesterov = options_.nesterov;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Slot s{};
+    if (!prepare(params_[i], i, "SGD::step", s)) continue;
+    Tensor& buf = momentum_buffers_[i];
+    const bool first = !buf.defined();
+    if (mom != 0 && first) buf = Tensor::empty(s.value.shape(), s.value.dtype());
+    with_float_type(s.value.dtype(), "SGD::step", [&]<class T>() {
+      T* w = s.value.data<T>();
+      const T* g = s.grad.data<T>();
+      T* b = mom != 0 ? buf.data<T>() : nullptr;
+      const int64_t n = s.value.numel();
+      for (int64_t k = 0; k < n; ++k) {
+        // Rounded to T after each stage, as PyTorch's tensor ops are in the parameter's dtype.
+        T d = wd != 0 ? static_cast<T>(g[k] + wd * w[k]) : g[k];
+        if (mom != 0) {
+          b[k] = first ? d : static_cast<T>(static_cast<T>(mom * b[k]) + (1 - damp) * d);
+          d = nesterov ? static_cast<T>(d + mom * b[k]) : b[k];
+        }
+        w[k] = static_cast<T>(w[k] + (-lr) * d);
+      }
+    });
+    s.write_back();
+  }
+}
+
+StateList SGD::state() const {
+  StateList out;
+  for (size_t i = 0; i < momentum_buffers_.size(); ++i) {
+    if (momentum_buffers_[i].defined()) {
+      out.emplace_back(std::to_string(i) + ".momentum_buffer", momentum_buffers_[i].clone());
+    }
+  }
+  return out;
+}
+
+void SGD::load_state(const StateList& state) {
+  const char* op = "SGD::load_state";
+  auto m = index_state(state, op);
+  std::vector<Tensor> buffers(params_.size());
+  // All or nothing: an SGD that has not stepped yet has no buffers, one that has has them all.
+  if (has_any_with_suffix(m, ".momentum_buffer")) {
+    if (options_.momentum == 0) {
+      throw Error(std::string(op) + ": the state has momentum buffers but momentum is 0");
+    }
+    for (size_t i = 0; i < params_.size(); ++i) {
+      if (!params_[i]->requires_grad) continue;
+      buffers[i] = take_buffer(m, std::to_string(i) + ".momentum_buffer", *params_[i], i, op);
+    }
+  }
+  reject_leftovers(m, op);
+  momentum_buffers_ = std::move(buffers);
+}
+
+// ---- Adam -------------------------------------------------------------------------------------
+
+Adam::Adam(std::vector<Parameter*> params, AdamOptions options)
+    : Optimizer(std::move(params), "Adam"), options_(options) {
+  check_nonnegative(options_.lr, "lr", "Adam");
+  check_nonnegative(options_.eps, "eps", "Adam");
+  check_nonnegative(options_.weight_decay, "weight_decay", "Adam");
+  const auto [b1, b2] = options_.betas;
+  if (!(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1)) {
+    throw Error("Adam: betas must lie in [0, 1), got (" + std::to_string(b1) + ", " +
+                std::to_string(b2) + ")");
+  }
+  exp_avg_.resize(params_.size());
+  exp_avg_sq_.resize(params_.size());
+  max_exp_avg_sq_.resize(params_.size());
+}
+
+void Adam::set_lr(double lr) {
+  check_nonnegative(lr, "lr", "Adam::set_lr");
+  options_.lr = lr;
+}
+
+void Adam::step() {
+  ++step_;
+  const auto [b1, b2] = options_.betas;
+  const double wd = options_.weight_decay, eps = options_.eps;
+  const bool amsgrad = options_.amsgrad;
+  const auto t = static_cast<double>(step_);
+  const double bias_correction1 = 1 - std::pow(b1, t);
+  const double bias_correction2_sqrt = std::sqrt(1 - std::pow(b2, t));
+  const double step_size = options_.lr / bias_correction1;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Slot s{};
+    if (!prepare(params_[i], i, "Adam::step", s)) continue;
+    if (!exp_avg_[i].defined()) {
+      exp_avg_[i] = Tensor::zeros(s.value.shape(), s.value.dtype());
+      exp_avg_sq_[i] = Tensor::zeros(s.value.shape(), s.value.dtype());
+      if (amsgrad) max_exp_avg_sq_[i] = Tensor::zeros(s.value.shape(), s.value.dtype());
+    }
+    with_float_type(s.value.dtype(), "Adam::step", [&]<class T>() {
+      T* w = s.value.data<T>();
+      const T* g = s.grad.data<T>();
+      T* m = exp_avg_[i].data<T>();
+      T* v = exp_avg_sq_[i].data<T>();
+      T* vmax = amsgrad ? max_exp_avg_sq_[i].data<T>() : nullptr;
+      const int64_t n = s.value.numel();
+      for (int64_t k = 0; k < n; ++k) {
+        const T gk = wd != 0 ? static_cast<T>(g[k] + wd * w[k]) : g[k];
+        m[k] = static_cast<T>(static_cast<T>(m[k] * b1) + (1 - b1) * gk);
+        v[k] = static_cast<T>(static_cast<T>(v[k] * b2) + (1 - b2) * gk * gk);
+        T second = v[k];
+        if (amsgrad) {
+          vmax[k] = std::max(vmax[k], v[k]);
+          second = vmax[k];
+        }
+        const T denom = static_cast<T>(static_cast<T>(std::sqrt(second) / bias_correction2_sqrt) + eps);
+        w[k] = static_cast<T>(w[k] + (-step_size) * static_cast<T>(m[k] / denom));
+      }
+    });
+    s.write_back();
+  }
+}
+
+StateList Adam::state() const {
+  StateList out;
+  out.emplace_back("step", Tensor::scalar(static_cast<double>(step_), DType::i64));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (!exp_avg_[i].defined()) continue;
+    const std::string p = std::to_string(i);
+    out.emplace_back(p + ".exp_avg", exp_avg_[i].clone());
+    out.emplace_back(p + ".exp_avg_sq", exp_avg_sq_[i].clone());
+    if (max_exp_avg_sq_[i].defined()) out.emplace_back(p + ".max_exp_avg_sq", max_exp_avg_sq_[i].clone());
+  }
+  return out;
+}
+
+void Adam::load_state(const StateList& state) {
+  const char* op = "Adam::load_state";
+  auto m = index_state(state, op);
+  auto it = m.find("step");
+  if (it == m.end()) throw Error(std::string(op) + ": missing 'step'");
+  if (!it->second.defined() || it->second.numel() != 1) {
+    throw Error(std::string(op) + ": 'step' must hold one value, got shape " +
+                (it->second.defined() ? shape_str(it->second) : std::string("undefined")));
+  }
+  const double step_value = it->second.item();
+  if (!(step_value >= 0) || step_value != std::floor(step_value) || step_value > 9.0e15) {
+    throw Error(std::string(op) + ": 'step' must be a non-negative integer, got " +
+                std::to_string(step_value));
+  }
+  m.erase(it);
+  if (!options_.amsgrad && has_any_with_suffix(m, ".max_exp_avg_sq")) {
+    throw Error(std::string(op) + ": the state has max_exp_avg_sq buffers but amsgrad is off");
+  }
+  std::vector<Tensor> avg(params_.size()), avg_sq(params_.size()), max_sq(params_.size());
+  // Before the first step there are no moments; after it every trained parameter has them.
+  if (step_value > 0) {
+    for (size_t i = 0; i < params_.size(); ++i) {
+      if (!params_[i]->requires_grad) continue;
+      const std::string p = std::to_string(i);
+      avg[i] = take_buffer(m, p + ".exp_avg", *params_[i], i, op);
+      avg_sq[i] = take_buffer(m, p + ".exp_avg_sq", *params_[i], i, op);
+      if (options_.amsgrad) max_sq[i] = take_buffer(m, p + ".max_exp_avg_sq", *params_[i], i, op);
+    }
+  }
+  reject_leftovers(m, op);
+  step_ = static_cast<int64_t>(step_value);
+  exp_avg_ = std::move(avg);
+  exp_avg_sq_ = std::move(avg_sq);
+  max_exp_avg_sq_ = std::move(max_sq);
+}
+
+// ---- StepLR -----------------------------------------------------------------------------------
+
+StepLR::StepLR(Optimizer& optimizer, int64_t step_size, double gamma)
+    : optimizer_(optimizer), step_size_(step_size), gamma_(gamma) {
+  if (step_size < 1) {
+    throw Error("StepLR: step_size must be >= 1, got " + std::to_string(step_size));
+  }
+}
+
+void StepLR::step() {
+  ++epoch_;
+  if (epoch_ % step_size_ == 0) optimizer_.set_lr(optimizer_.lr() * gamma_);
+}
+
+}  // namespace affine::nn::optim

@@ -1,0 +1,83 @@
+#include "affine/nn/sequential.hpp"
+
+#include <string>
+#include <typeinfo>
+
+#include "affine/tensor/error.hpp"
+
+namespace affine::nn {
+
+Sequential::Sequential(Sequential&& other) noexcept : Module(), layers_(std::move(other.layers_)) {
+  // The layers live on the heap and keep their addresses; only the registration is redone.
+  for (size_t i = 0; i < layers_.size(); ++i) register_module(std::to_string(i), *layers_[i]);
+  train(other.is_training());
+}
+
+Module& Sequential::push_back(std::unique_ptr<Module> module) {
+  if (!module) throw Error("Sequential::push_back: null module");
+  Module& ref = *module;
+  register_module(std::to_string(layers_.size()), ref);
+  layers_.push_back(std::move(module));
+  return ref;
+}
+
+size_t Sequential::checked_index(int64_t i, const char* op) const {
+  const auto n = static_cast<int64_t>(layers_.size());
+  const int64_t j = i < 0 ? i + n : i;
+  if (j < 0 || j >= n) {
+    throw Error(std::string(op) + ": index " + std::to_string(i) + " is out of range for " +
+                std::to_string(n) + " layers");
+  }
+  return static_cast<size_t>(j);
+}
+
+Var Sequential::forward(const Var& x) {
+  Var h = x;
+  for (auto& layer : layers_) h = layer->forward(h);
+  return h;
+}
+
+Var Sequential::forward_to(const Var& x, int64_t k) {
+  const size_t last = checked_index(k, "Sequential::forward_to");
+  Var h = x;
+  for (size_t i = 0; i <= last; ++i) h = layers_[i]->forward(h);
+  return h;
+}
+
+std::vector<Var> Sequential::forward_all(const Var& x) {
+  std::vector<Var> outs;
+  outs.reserve(layers_.size());
+  Var h = x;
+  for (auto& layer : layers_) {
+    h = layer->forward(h);
+    outs.push_back(h);
+  }
+  return outs;
+}
+
+Module& Sequential::operator[](int64_t i) { return *layers_[checked_index(i, "Sequential[]")]; }
+
+const Module& Sequential::operator[](int64_t i) const {
+  return *layers_[checked_index(i, "Sequential[]")];
+}
+
+void Sequential::throw_wrong_type(int64_t i) const {
+  throw Error("Sequential::at: layer " + std::to_string(i) + " is " + (*this)[i].name() +
+              ", not the requested type");
+}
+
+std::string Sequential::name() const {
+  std::string s = "Sequential(";
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    std::string child = layers_[i]->name();
+    // Indent nested modules' lines so the tree reads as PyTorch prints it.
+    for (size_t pos = child.find('\n'); pos != std::string::npos; pos = child.find('\n', pos + 1)) {
+      child.insert(pos + 1, "  ");
+    }
+    s += "\n  (" + std::to_string(i) + "): " + child;
+  }
+  s += layers_.empty() ? ")" : "\n)";
+  return s;
+}
+
+}  // namespace affine::nn
