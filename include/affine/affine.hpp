@@ -23,4 +23,5 @@
 #include "affine/nn/module.hpp"
 #include "affine/nn/optim.hpp"
 #include "affine/nn/sequential.hpp"
+#include "affine/nn/checkpoint.hpp"
 // IWYU pragma: end_exports
