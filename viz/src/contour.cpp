@@ -93,6 +93,15 @@ void march(const Grid& g, double level, Emit emit) {
   }
 }
 
+double area(const std::vector<Point>& poly) {
+  double a = 0;
+  for (std::size_t k = 0; k < poly.size(); ++k) {
+    const Point u = poly[k], v = poly[(k + 1) % poly.size()];
+    a += u.x * v.y - v.x * u.y;
+  }
+  return a / 2;
+}
+
 }  // namespace
 
 std::vector<Segment> marching_squares(const Grid& g, double level) {
@@ -183,13 +192,19 @@ std::vector<std::vector<Point>> superlevel_polygons(const Grid& g, double level)
       for (std::size_t k = 0; k < 4; ++k) {
         const std::size_t n = (k + 1) % 4;
         const bool in = v[k] >= level, next_in = v[n] >= level;
-        if (in) poly.push_back(p[k]);
+        auto put = [&poly](Point q) {
+          if (poly.empty() || !(poly.back() == q)) poly.push_back(q);
+        };
+        if (in) put(p[k]);
         if (in != next_in) {
           const double t = (level - v[k]) / (v[n] - v[k]);
-          poly.push_back({p[k].x + t * (p[n].x - p[k].x), p[k].y + t * (p[n].y - p[k].y)});
+          put({p[k].x + t * (p[n].x - p[k].x), p[k].y + t * (p[n].y - p[k].y)});
         }
       }
-      out.push_back(std::move(poly));
+      if (poly.size() > 1 && poly.front() == poly.back()) poly.pop_back();
+      // Corners at (or a rounding error from) the level give slivers of no visible area.
+      if (poly.size() >= 3 && area(poly) > 1e-9 * area({p.begin(), p.end()}))
+        out.push_back(std::move(poly));
     }
     end_run(g.nx - 1);
   }

@@ -28,13 +28,13 @@ struct ScatterStyle {
   Marker marker = Marker::circle;
   double size = 3.5;  // marker radius
   double opacity = 0.85;
-  std::string label;
+  std::string label{};
 };
 
 // Scatter coloured by integer class: class k gets class_color(k) and, with `shapes`, its own
 // marker (circle, square, triangle, diamond), so the classes differ in more than hue.
 struct ClassStyle {
-  std::vector<std::string> names;  // legend text for class k; "class k" when missing
+  std::vector<std::string> names{};  // legend text for class k; "class k" when missing
   double size = 3.5;
   double opacity = 0.85;
   bool shapes = true;
@@ -43,16 +43,16 @@ struct ClassStyle {
 struct LineStyle {
   Color color = palette::black;
   double width = 1.5;
-  std::string dash;  // SVG stroke-dasharray, e.g. "6 3"; empty for solid
+  std::string dash{};  // SVG stroke-dasharray, e.g. "6 3"; empty for solid
   double opacity = 1.0;
-  std::string label;
+  std::string label{};
 };
 
 struct ArrowStyle {
   Color color = palette::black;
   double width = 1.8;
   double head = 9;    // head length
-  std::string label;  // drawn just beyond the tip
+  std::string label{};  // drawn just beyond the tip
 };
 
 struct TextStyle {
@@ -68,7 +68,7 @@ struct TextStyle {
 struct ShadeStyle {
   Colormap cmap = Colormap::blue_orange();
   double vmin = 0, vmax = 1;
-  double opacity = 0.55;
+  double opacity = 0.4;
 };
 
 struct LegendEntry {
@@ -77,8 +77,8 @@ struct LegendEntry {
   Color color = palette::black;
   Marker marker = Marker::circle;
   double width = 1.5;  // line width for Kind::line
-  std::string dash;
-  std::string text;
+  std::string dash{};
+  std::string text{};
 };
 
 class Figure;
