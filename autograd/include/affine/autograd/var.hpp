@@ -37,12 +37,18 @@ class Var {
   /// A constant holding value, on no tape. Implicit, so Tensors can be passed where Vars go.
   Var(Tensor value);  // NOLINT(google-explicit-constructor)
 
-  /// The value. Throws affine::Error if the Var came from a tape that was cleared since.
+  /// The value. Throws affine::Error if the Var came from a tape that was cleared since
+  /// ("Var: handle from a cleared tape"). A Var must not outlive its Tape.
   const Tensor& value() const;
-  /// The gradient accumulated by backward() for this Var (a leaf or any recorded value that
-  /// requires grad). Throws affine::Error if it needs no gradient, if backward has not run, or if
-  /// the handle is stale.
+  /// The gradient backward() computed for this Var: for a Tape::leaf, its gradient (zeros when
+  /// no gradient reached it); for a Tape::param leaf, the Parameter's accumulated grad; for an
+  /// intermediate value, its gradient only if retain_grad() was called before backward (as in
+  /// PyTorch, intermediate gradients are freed during backward to keep memory low). Throws
+  /// affine::Error for a constant, a Var that needs no gradient, before backward has run, or for
+  /// a stale handle. The tensor may be a strided view (e.g. broadcast from a sum).
   const Tensor& grad() const;
+  /// Keeps this intermediate value's gradient after backward so grad() can return it.
+  void retain_grad() const;
   /// True when gradients flow to this Var (a leaf that requires grad, or computed from one).
   bool requires_grad() const;
   /// The tape it is recorded on, or nullptr for a constant.

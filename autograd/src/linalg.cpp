@@ -1,0 +1,190 @@
+// matmul and the fused linear layer. Every product, forward and backward, goes to the GEMM through
+// gemm_strided with the operands' (row stride, column stride): a transposed operand is a
+// Tensor::t() view, never a copy. When the gradient buffer of an input already exists and is
+// exclusively the tape's (a Parameter's grad, or a node gradient nobody else references), the
+// backward GEMM accumulates straight into it with beta = 1: no temporary, no extra pass.
+#include <string>
+#include <utility>
+
+#include "affine/autograd/ops.hpp"
+#include "affine/tensor/gemm.hpp"
+#include "affine/tensor/ops.hpp"
+#include "dispatch.hpp"
+#include "tape_impl.hpp"
+
+namespace affine {
+
+using detail::Node;
+using detail::OpTape;
+using detail::op_begin;
+using detail::TapeImpl;
+
+namespace {
+
+// C := A B + beta C for 2-D views of one dtype (any strides; C must not overlap A or B).
+void gemm_view(const Tensor& a, const Tensor& b, double beta, Tensor& c) {
+  detail::visit_float(c.dtype(), "matmul", [&](auto tag) {
+    using T = AFFINE_T(tag);
+    gemm_strided(a.shape()[0], b.shape()[1], a.shape()[1], T(1), a.data<T>(), a.strides()[0],
+                 a.strides()[1], b.data<T>(), b.strides()[0], b.strides()[1], static_cast<T>(beta),
+                 c.data<T>(), c.strides()[0], c.strides()[1]);
+  });
+}
+
+// Gradient contribution A B (2-D) for node idx, accumulated in place when possible.
+void accumulate_product(TapeImpl& t, uint32_t idx, const Tensor& a, const Tensor& b) {
+  if (!t.needs_grad(idx)) return;
+  Tensor* target = t.accumulate_target(idx);
+  if (target != nullptr && !target->shares_storage(a) && !target->shares_storage(b)) {
+    gemm_view(a, b, 1.0, *target);
+    return;
+  }
+  Tensor c = Tensor::empty({a.shape()[0], b.shape()[1]}, a.dtype());
+  gemm_view(a, b, 0.0, c);
+  t.accumulate(idx, std::move(c));
+}
+
+// Column sums of a 2-D g [n, m] into dst [m]: dst = sums (beta 0) or dst += sums (beta 1).
+void column_sums(const Tensor& g, Tensor& dst, bool add) {
+  detail::visit_float(g.dtype(), "linear", [&](auto tag) {
+    using T = AFFINE_T(tag);
+    const int64_t n = g.shape()[0];
+    const int64_t m = g.shape()[1];
+    const int64_t rs = g.strides()[0];
+    const int64_t cs = g.strides()[1];
+    const T* pg = g.data<T>();
+    T* pd = dst.data<T>();
+    const int64_t ds = dst.strides()[0];
+    if (!add) {
+      for (int64_t j = 0; j < m; ++j) pd[j * ds] = T(0);
+    }
+    if (cs == 1 && ds == 1) {
+      for (int64_t i = 0; i < n; ++i) {
+        const T* row = pg + i * rs;
+        for (int64_t j = 0; j < m; ++j) pd[j] += row[j];
+      }
+    } else {
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t j = 0; j < m; ++j) pd[j * ds] += pg[i * rs + j * cs];
+      }
+    }
+  });
+}
+
+std::string shp(const Shape& s) { return to_string(s); }
+
+}  // namespace
+
+// ---- matmul ------------------------------------------------------------------------------------
+// saved[0] = A, saved[1] = B.
+
+static void matmul_backward(TapeImpl& t, Node& n) {
+  const Tensor& g = n.grad;
+  const Tensor& a = n.saved[0];
+  const Tensor& b = n.saved[1];
+  if (a.rank() == 2 && b.rank() == 2) {
+    accumulate_product(t, n.in[0], g, b.t());  // dA = G B^T   [m,n][n,k]
+    accumulate_product(t, n.in[1], a.t(), g);  // dB = A^T G   [k,m][m,n]
+    return;
+  }
+  // Batched: the same products per batch (matmul passes the transposed views by stride), summed
+  // over batches an operand was broadcast along.
+  if (t.needs_grad(n.in[0])) {
+    t.accumulate(n.in[0], detail::reduce_to(affine::matmul(g, b.transpose(-2, -1)), a.shape()));
+  }
+  if (t.needs_grad(n.in[1])) {
+    t.accumulate(n.in[1], detail::reduce_to(affine::matmul(a.transpose(-2, -1), g), b.shape()));
+  }
+}
+
+Var matmul(const Var& a, const Var& b) {
+  detail::require_defined("matmul", a);
+  detail::require_defined("matmul", b);
+  OpTape rec = op_begin("matmul", {&a, &b});
+  Tensor out = affine::matmul(a.value(), b.value());  // checks shapes, names both
+  if (!rec) return Var(std::move(out));
+  Node& n = rec.record(out, &matmul_backward, {&a, &b});
+  n.saved[0] = a.value();
+  n.saved[1] = b.value();
+  return rec.var;
+}
+
+// ---- linear ------------------------------------------------------------------------------------
+// saved[0] = x as a 2-D [n, in] view, saved[1] = W [out, in]; dims = x's own shape.
+
+static void linear_backward(TapeImpl& t, Node& n) {
+  const Tensor& x = n.saved[0];
+  const Tensor& w = n.saved[1];
+  const int64_t out_features = w.shape()[0];
+  Tensor g = n.grad;
+  if (g.rank() != 2) g = g.reshape({x.shape()[0], out_features});
+  // dX = G W  [n,out][out,in]
+  if (t.needs_grad(n.in[0])) {
+    if (n.dims.size() == 2) {
+      accumulate_product(t, n.in[0], g, w);
+    } else {
+      Tensor dx = Tensor::empty(x.shape(), x.dtype());
+      gemm_view(g, w, 0.0, dx);
+      t.accumulate(n.in[0], dx.reshape(n.dims));
+    }
+  }
+  // dW = G^T X  [out,n][n,in]
+  accumulate_product(t, n.in[1], g.t(), x);
+  // db = column sums of G
+  if (t.needs_grad(n.in[2])) {
+    Tensor* target = t.accumulate_target(n.in[2]);
+    if (target != nullptr) {
+      column_sums(g, *target, true);
+    } else {
+      Tensor db = Tensor::empty({out_features}, g.dtype());
+      column_sums(g, db, false);
+      t.accumulate(n.in[2], std::move(db));
+    }
+  }
+}
+
+Var linear(const Var& x, const Var& weight, const Var& bias) {
+  detail::require_defined("linear", x);
+  detail::require_defined("linear", weight, "weight");
+  OpTape rec = op_begin("linear", {&x, &weight, &bias});
+  const Tensor& xv = x.value();
+  const Tensor& w = weight.value();
+  if (w.rank() != 2) {
+    throw Error("linear: weight must be 2-D [out, in], got shape " + shp(w.shape()));
+  }
+  const int64_t in_features = w.shape()[1];
+  const int64_t out_features = w.shape()[0];
+  if (xv.rank() < 1 || xv.shape().back() != in_features) {
+    throw Error("linear: input " + shp(xv.shape()) + " and weight " + shp(w.shape()) +
+                " do not match (the input's last dimension must be in_features = " +
+                std::to_string(in_features) + ")");
+  }
+  detail::check_same_float("linear", xv.dtype(), w.dtype());
+  Tensor bv;
+  if (bias.defined()) {
+    bv = bias.value();
+    if (bv.rank() != 1 || bv.shape()[0] != out_features) {
+      throw Error("linear: bias " + shp(bv.shape()) + " does not match weight " +
+                  shp(w.shape()) + " (expected [" + std::to_string(out_features) + "])");
+    }
+    detail::check_same_float("linear", xv.dtype(), bv.dtype());
+  }
+  // x [*, in] as [n, in] (a view when the layout allows).
+  const Tensor x2 = xv.rank() == 2 ? xv : xv.reshape({-1, in_features});
+  Tensor out = Tensor::empty({x2.shape()[0], out_features}, xv.dtype());
+  if (bv.defined()) out.copy_(bv);  // each row starts as b; the GEMM adds x W^T (beta = 1)
+  gemm_view(x2, w.t(), bv.defined() ? 1.0 : 0.0, out);
+  if (xv.rank() != 2) {
+    Shape s = xv.shape();
+    s[s.size() - 1] = out_features;
+    out = out.reshape(s);
+  }
+  if (!rec) return Var(std::move(out));
+  Node& n = rec.record(out, &linear_backward, {&x, &weight, &bias});
+  n.saved[0] = x2;
+  n.saved[1] = w;
+  n.dims = xv.shape();
+  return rec.var;
+}
+
+}  // namespace affine

@@ -1,0 +1,141 @@
+// Internal: the node storage of a Tape and the helpers every differentiable op uses.
+//
+// A node is a plain struct in a std::vector that clear() empties without giving back capacity.
+// It names its inputs by index (at most three; ops with more inputs, like concat, keep the rest in
+// the tape's aux array), keeps the few tensors and scalars its vector-Jacobian product needs
+// inline, and points at that VJP with a plain function pointer. Nothing in a node owns another
+// node, so a graph can never keep itself alive.
+//
+// Writing an op (see elementwise.cpp for many examples):
+//
+//   Var mul(const Var& a, const Var& b) {
+//     OpTape rec = op_begin("mul", {&a, &b});        // tape checks: stale, mixed tapes
+//     Tensor out = affine::mul(a.value(), b.value()); // forward kernel from tensor/ (shape check)
+//     if (!rec) return Var(std::move(out));            // constants / no grad: nothing recorded
+//     Node& n = rec.record(out, &mul_backward, {&a, &b});
+//     n.saved[0] = a.value(); n.saved[1] = b.value();
+//     return rec.var;
+//   }
+//
+// and the VJP right beside it reads n.grad (the gradient of the op's output) and calls
+// tape.accumulate(n.in[k], contribution) for each input that needs_grad().
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "affine/autograd/tape.hpp"
+#include "affine/autograd/var.hpp"
+#include "affine/tensor/tensor.hpp"
+
+namespace affine {
+
+/// Internal access to Var's private fields (declared a friend in var.hpp).
+struct VarAccess {
+  static Var make(Tensor value, Tape* tape, uint32_t index, uint32_t generation) {
+    Var v;
+    v.value_ = std::move(value);
+    v.tape_ = tape;
+    v.index_ = index;
+    v.generation_ = generation;
+    return v;
+  }
+  static uint32_t index(const Var& v) { return v.index_; }
+  static uint32_t generation(const Var& v) { return v.generation_; }
+  /// The value without the stale check (callers have checked).
+  static const Tensor& raw_value(const Var& v) { return v.value_; }
+};
+
+namespace detail {
+
+struct TapeImpl;
+struct Node;
+
+/// An input slot that is a constant (no node to send a gradient to).
+inline constexpr uint32_t kNoInput = 0xffffffffu;
+
+/// A vector-Jacobian product: reads node.grad (dLoss/dOutput) and the node's saved data, and
+/// accumulates dLoss/dInput into the tape for every input that needs it.
+using BackwardFn = void (*)(TapeImpl& tape, Node& node);
+
+struct Node {
+  Tensor value;  ///< the op's output (the Var holds the same tensor)
+  Tensor grad;   ///< dLoss/dvalue, allocated during backward (undefined: no gradient reached)
+  BackwardFn backward = nullptr;  ///< null for leaves
+  Parameter* param = nullptr;     ///< for Tape::param leaves: gradients go to param->grad
+  std::array<uint32_t, 3> in{kNoInput, kNoInput, kNoInput};
+  bool requires_grad = false;
+  bool retain_grad = false;  ///< keep grad of a non-leaf after its VJP ran (Var::retain_grad)
+  std::array<Tensor, 2> saved;      ///< tensors the VJP needs (inputs, output, indices...)
+  std::array<double, 2> scalar{};   ///< scalar arguments (exponent, clamp bounds, scale...)
+  std::array<int64_t, 4> ints{};    ///< integer arguments (axis, keepdim, slice bounds...)
+  Dims dims;                        ///< an axis list, permutation or shape
+};
+
+struct TapeImpl {
+  std::vector<Node> nodes;
+  /// Variable-length per-node data (concat's inputs); cleared with the nodes, capacity kept.
+  std::vector<int64_t> aux;
+  uint32_t generation = 0;
+  bool recording = true;
+  bool backpropagated = false;
+
+  bool needs_grad(uint32_t idx) const { return idx != kNoInput && nodes[idx].requires_grad; }
+
+  /// Adds contribution (shape of the input's value) to the gradient of node idx: into
+  /// Parameter::grad for parameter leaves, else into the node's grad. A node's gradient buffer is
+  /// updated in place only when nothing else references it; otherwise (a view of another
+  /// gradient, a user's seed) a fresh sum replaces it.
+  void accumulate(uint32_t idx, Tensor contribution);
+
+  /// A contiguous buffer that a kernel may accumulate into directly (GEMM with beta = 1) as the
+  /// gradient of node idx, or nullptr when the node has no such buffer yet (then compute a fresh
+  /// tensor and accumulate() it).
+  Tensor* accumulate_target(uint32_t idx);
+
+  /// Checks and runs the reverse loop (Tape::backward).
+  void backward(uint32_t root, Tensor seed);
+};
+
+/// The tape an op records on, decided from its inputs before the forward computation.
+struct OpTape {
+  Tape* tape = nullptr;  ///< set when the op must record a node
+  Var var;               ///< after record(): the Var to return
+  explicit operator bool() const { return tape != nullptr; }
+
+  /// Appends the node for value with its VJP and inputs (undefined Vars and constants become
+  /// kNoInput); the returned reference is valid until the next node is recorded.
+  Node& record(const Tensor& value, BackwardFn backward,
+               std::initializer_list<const Var*> inputs);
+};
+
+/// Checks the op's Var inputs (nullptr and undefined entries are skipped): stale handles and
+/// inputs on two different tapes throw affine::Error naming op. Returns an OpTape that records
+/// when some input is on a recording tape and requires grad.
+OpTape op_begin(const char* op, std::initializer_list<const Var*> inputs);
+
+/// Throws affine::Error naming op unless v is defined.
+void require_defined(const char* op, const Var& v, const char* what = "input");
+
+/// The "Var: handle from a cleared tape" check, with the operation's name in front.
+void check_fresh(const char* op, const Var& v);
+
+/// c reduced (summed) to shape when broadcasting made it larger; c itself when shapes agree.
+Tensor reduce_to(Tensor c, const Shape& shape);
+
+/// dst += src elementwise (same shape; src may have any strides, dst must not overlap itself).
+void add_into(Tensor& dst, const Tensor& src);
+
+/// Aborts with file:line: an internal invariant that cannot be the user's fault.
+[[noreturn]] void internal_error(const char* file, int line, const std::string& what);
+
+}  // namespace detail
+}  // namespace affine
+
+#define AFFINE_AG_CHECK(cond, what)                                        \
+  do {                                                                     \
+    if (!(cond)) ::affine::detail::internal_error(__FILE__, __LINE__, what); \
+  } while (0)

@@ -1,0 +1,84 @@
+// Var and Parameter.
+#include "affine/autograd/var.hpp"
+
+#include <string>
+#include <utility>
+
+#include "affine/autograd/tape.hpp"
+#include "tape_impl.hpp"
+
+namespace affine {
+
+Parameter::Parameter(Tensor v, bool requires_grad_) : value(std::move(v)), requires_grad(requires_grad_) {
+  if (value.defined()) grad = Tensor::zeros(value.shape(), value.dtype());
+}
+
+void Parameter::zero_grad() {
+  if (!value.defined()) return;
+  if (grad.defined() && grad.shape() == value.shape() && grad.dtype() == value.dtype()) {
+    grad.fill_(0);
+  } else {
+    grad = Tensor::zeros(value.shape(), value.dtype());
+  }
+}
+
+Var::Var(Tensor value) : value_(std::move(value)) {}
+
+const Tensor& Var::value() const {
+  detail::check_fresh("Var::value", *this);
+  return value_;
+}
+
+bool Var::requires_grad() const {
+  if (tape_ == nullptr) return false;
+  detail::check_fresh("Var::requires_grad", *this);
+  return tape_->impl().nodes[index_].requires_grad;
+}
+
+void Var::retain_grad() const {
+  if (tape_ == nullptr) return;
+  detail::check_fresh("Var::retain_grad", *this);
+  tape_->impl().nodes[index_].retain_grad = true;
+}
+
+const Tensor& Var::grad() const {
+  if (!defined()) throw Error("Var::grad: the Var is undefined");
+  if (tape_ == nullptr) {
+    throw Error("Var::grad: a constant (a Var on no tape) has no gradient; make it a Tape::leaf "
+                "or Tape::param");
+  }
+  detail::check_fresh("Var::grad", *this);
+  detail::TapeImpl& impl = tape_->impl();
+  detail::Node& n = impl.nodes[index_];
+  if (!n.requires_grad) throw Error("Var::grad: this Var does not require grad");
+  if (n.param != nullptr) return n.param->grad;
+  if (!impl.backpropagated) {
+    throw Error("Var::grad: backward() has not run on this Var's graph yet");
+  }
+  if (n.backward != nullptr && !n.retain_grad) {
+    throw Error("Var::grad: the gradient of an intermediate value is freed during backward(); "
+                "call retain_grad() on it before backward()");
+  }
+  if (!n.grad.defined()) n.grad = Tensor::zeros(n.value.shape(), n.value.dtype());
+  return n.grad;
+}
+
+Var Var::detach() const { return Var(value()); }
+
+void Var::backward() const {
+  if (tape_ == nullptr) {
+    throw Error("backward: the root is a constant (on no tape); record it on a Tape from "
+                "Tape::leaf or Tape::param values");
+  }
+  tape_->backward(*this);
+}
+
+void Var::backward(const Tensor& seed) const {
+  if (tape_ == nullptr) {
+    throw Error("backward: the root is a constant (on no tape); record it on a Tape from "
+                "Tape::leaf or Tape::param values");
+  }
+  tape_->backward(*this, seed);
+}
+
+}  // namespace affine
