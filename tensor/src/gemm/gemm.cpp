@@ -1,0 +1,325 @@
+// The packed GEMM driver: argument checking, the five Goto/BLIS loops, packing, threads.
+//
+// C := alpha * A * B + beta * C is computed as a sequence of rank-kc updates of C blocks, each
+// done by the micro-kernel on packed copies of A and B (see kernel.hpp for the packed formats).
+// Packing reads A and B through (row stride, column stride), so transposed and sliced operands
+// cost the same as plain ones and the rest of the driver never looks at strides again.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "affine/tensor/error.hpp"
+#include "affine/tensor/gemm.hpp"
+#include "affine/tensor/parallel.hpp"
+#include "cpu.hpp"
+#include "kernel.hpp"
+#include "parallel_for.hpp"
+
+namespace affine {
+namespace detail::gemm {
+
+const IsaKernels& active_kernels() {
+  static const IsaKernels& k = []() -> const IsaKernels& {
+#if defined(__x86_64__) || defined(_M_X64)
+    switch (active_isa()) {
+      case Isa::avx512:
+        return kernels_avx512();
+      case Isa::avx2:
+        return kernels_avx2();
+      case Isa::generic:
+        break;
+    }
+#endif
+    return kernels_generic();
+  }();
+  return k;
+}
+
+void* scratch(int slot, int64_t bytes) {
+  struct Buffer {
+    void* p = nullptr;
+    int64_t size = 0;
+    Buffer() = default;
+    Buffer(const Buffer&) = delete;
+    Buffer& operator=(const Buffer&) = delete;
+    ~Buffer() { std::free(p); }
+  };
+  thread_local Buffer buffers[kScratchSlots];
+  Buffer& b = buffers[slot];
+  if (b.size < bytes) {
+    const int64_t size = (bytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, static_cast<std::size_t>(size));
+    if (p == nullptr) throw std::bad_alloc();
+    std::free(b.p);
+    b.p = p;
+    b.size = size;
+  }
+  return b.p;
+}
+
+namespace {
+
+int64_t round_down(int64_t x, int64_t step) { return std::max(step, x / step * step); }
+int64_t round_up(int64_t x, int64_t step) { return (x + step - 1) / step * step; }
+int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
+
+}  // namespace
+
+// Blocking from the cache sizes (read at run time, see cpu.cpp; on this project's Zen 4 machines
+// L1d 32 KiB, L2 1 MiB, L3 32 MiB shared, which gives kc 256, mc 480 for float).
+//  - kc: one B micro-panel (kc x nr) is reused by every A micro-panel of the block, so it should
+//    sit in L1 along with the A micro-panel streaming past it. Give B about half of L1... and
+//    not less than 128 so the micro-kernel's fixed cost (loading and storing its C tile) stays a
+//    few percent of its k loop.
+//  - mc: the packed A block (mc x kc) is re-read once per B micro-panel: keep it in half of L2.
+//  - nc: the packed B panel (kc x nc) is re-read once per A block: keep it in a quarter of L3,
+//    the rest belonging to C, A and the other core.
+template <class T>
+Blocking blocking_for(const Kernels<T>& k) {
+  const CacheSizes& cs = cache_sizes();
+  const int64_t mr = k.mr, nr = k.nr, sz = static_cast<int64_t>(sizeof(T));
+  Blocking b{mr, nr, 0, 0, 0};
+  b.kc = std::clamp<int64_t>(round_down(cs.l1d / (nr * sz), 8), 128, 1024);
+  b.mc = std::clamp<int64_t>(round_down(cs.l2 / 2 / (b.kc * sz), mr), mr, 4096);
+  b.nc = std::clamp<int64_t>(round_down(cs.l3 / 4 / (b.kc * sz), nr), nr, 8192);
+  return b;
+}
+template Blocking blocking_for<float>(const Kernels<float>&);
+template Blocking blocking_for<double>(const Kernels<double>&);
+
+namespace {
+
+// Below this many multiply-adds a second thread costs more to wake than it saves.
+constexpr int64_t kParallelMinWork = int64_t{1} << 21;
+
+// A[mc x kc] (through rs, cs) -> ceil(mc / mr) micro-panels of mr x kc, column-major inside,
+// zero rows below the edge.
+template <class T>
+void pack_a(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, int64_t mr, T* dst) {
+  for (int64_t ir = 0; ir < mc; ir += mr, dst += mr * kc) {
+    const int64_t rows = std::min(mr, mc - ir);
+    const T* ap = a + ir * rs;
+    if (cs == 1) {  // rows of A contiguous (A as stored): a transpose into the panel
+      for (int64_t i = 0; i < rows; ++i) {
+        const T* row = ap + i * rs;
+        for (int64_t p = 0; p < kc; ++p) dst[p * mr + i] = row[p];
+      }
+    } else if (rs == 1) {  // columns contiguous (A transposed): straight copies
+      for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * mr, ap + p * cs, rows * sizeof(T));
+    } else {
+      for (int64_t p = 0; p < kc; ++p)
+        for (int64_t i = 0; i < rows; ++i) dst[p * mr + i] = ap[i * rs + p * cs];
+    }
+    if (rows < mr)
+      for (int64_t p = 0; p < kc; ++p)
+        for (int64_t i = rows; i < mr; ++i) dst[p * mr + i] = T(0);
+  }
+}
+
+// B[kc x nc] (through rs, cs) -> micro-panels [jr0, jr1) of kc x nr, row-major inside, zero
+// columns past the edge.
+template <class T>
+void pack_b(int64_t kc, int64_t nc, const T* b, int64_t rs, int64_t cs, int64_t nr, int64_t jr0,
+            int64_t jr1, T* dst) {
+  for (int64_t jr = jr0; jr < jr1; ++jr) {
+    T* d = dst + jr * nr * kc;
+    const int64_t cols = std::min(nr, nc - jr * nr);
+    const T* bp = b + jr * nr * cs;
+    if (cs == 1) {  // rows of B contiguous (B as stored): straight copies
+      for (int64_t p = 0; p < kc; ++p) std::memcpy(d + p * nr, bp + p * rs, cols * sizeof(T));
+    } else if (rs == 1) {  // columns contiguous (B transposed): a transpose into the panel
+      for (int64_t j = 0; j < cols; ++j) {
+        const T* col = bp + j * cs;
+        for (int64_t p = 0; p < kc; ++p) d[p * nr + j] = col[p];
+      }
+    } else {
+      for (int64_t p = 0; p < kc; ++p)
+        for (int64_t j = 0; j < cols; ++j) d[p * nr + j] = bp[p * rs + j * cs];
+    }
+    if (cols < nr)
+      for (int64_t p = 0; p < kc; ++p)
+        for (int64_t j = cols; j < nr; ++j) d[p * nr + j] = T(0);
+  }
+}
+
+template <class T>
+void gemm_packed(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a,
+                 int64_t cs_a, const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c,
+                 int64_t rs_c, int64_t cs_c) {
+  const Kernels<T>& kern = active_kernels_for<T>();
+  static const Blocking blk = blocking_for<T>(kern);
+  const int64_t mr = blk.mr, nr = blk.nr;
+
+  int threads = num_threads();
+  if (m * n * k < kParallelMinWork) threads = 1;
+
+  // Threads share out A blocks (the ic loop), plus B micro-panels (the jr loop) when there are
+  // fewer A blocks than threads. With more threads, mc shrinks so every thread gets a block;
+  // this only moves tile boundaries, which never changes a result bit (kernel.hpp).
+  int64_t mc = std::min(blk.mc, round_up(m, mr));
+  if (threads > 1) {
+    const int64_t blocks = round_up(ceil_div(m, mc), threads);
+    mc = round_up(ceil_div(m, blocks), mr);
+  }
+  const int64_t n_ic = ceil_div(m, mc);
+  const int64_t nc_max = std::min(blk.nc, round_up(n, nr));
+  const int64_t kc_max = std::min(blk.kc, k);
+  T* bpack = static_cast<T*>(scratch(kScratchB, kc_max * nc_max * int64_t{sizeof(T)}));
+
+  // Loop 5 (jc): a column panel of B and C, nc wide, sized so packed B stays in L3.
+  for (int64_t jc = 0; jc < n; jc += nc_max) {
+    const int64_t nc = std::min(nc_max, n - jc);
+    const int64_t n_jr = ceil_div(nc, nr);
+    const int64_t n_js = n_ic >= threads ? 1 : std::min<int64_t>(ceil_div(threads, n_ic), n_jr);
+
+    // Loop 4 (pc): the k dimension in kc slices, in order and never split across threads, so
+    // every element of C sees its rank-kc updates in the same sequence for any thread count.
+    for (int64_t pc = 0; pc < k; pc += kc_max) {
+      const int64_t kc = std::min(kc_max, k - pc);
+      const T beta_pc = pc == 0 ? beta : T(1);
+      const T* bsrc = b + pc * rs_b + jc * cs_b;
+
+      const int64_t b_tasks = std::min<int64_t>(threads, n_jr);
+      parallel_for(b_tasks, threads, [&](int64_t t) {
+        pack_b(kc, nc, bsrc, rs_b, cs_b, nr, n_jr * t / b_tasks, n_jr * (t + 1) / b_tasks, bpack);
+      });
+
+      // Loop 3 (ic): an mc x kc block of A, packed into this thread's buffer to live in L2.
+      parallel_for(n_ic * n_js, threads, [&](int64_t task) {
+        const int64_t ic = task / n_js * mc;
+        const int64_t js = task % n_js;
+        const int64_t mcur = std::min(mc, m - ic);
+        T* apack = static_cast<T*>(scratch(kScratchA, round_up(mcur, mr) * kc * int64_t{sizeof(T)}));
+        pack_a(mcur, kc, a + ic * rs_a + pc * cs_a, rs_a, cs_a, mr, apack);
+        const int64_t jr_end = n_jr * (js + 1) / n_js;
+        // Loop 2 (jr): one kc x nr micro-panel of B, kept in L1 while the A block streams by.
+        for (int64_t jr = n_jr * js / n_js; jr < jr_end; ++jr) {
+          const T* bp = bpack + jr * nr * kc;
+          const int64_t ncur = std::min(nr, nc - jr * nr);
+          T* cj = c + ic * rs_c + (jc + jr * nr) * cs_c;
+          // Loop 1 (ir): one mr x kc micro-panel of A from L2; the micro-kernel (loop 0, over
+          // kc) keeps the mr x nr tile of C in registers.
+          for (int64_t ir = 0; ir < mcur; ir += mr) {
+            kern.micro(kc, alpha, apack + ir * kc, bp, beta_pc, cj + ir * rs_c, rs_c, cs_c,
+                       std::min(mr, mcur - ir), ncur);
+          }
+        }
+      });
+    }
+  }
+}
+
+// C := beta * C, for alpha == 0 or k == 0; beta == 0 writes zeros without reading C.
+template <class T>
+void scale_c(int64_t m, int64_t n, T beta, T* c, int64_t rs_c, int64_t cs_c) {
+  if (beta == T(1)) return;
+  for (int64_t i = 0; i < m; ++i) {
+    T* ci = c + i * rs_c;
+    if (beta == T(0)) {
+      for (int64_t j = 0; j < n; ++j) ci[j * cs_c] = T(0);
+    } else {
+      for (int64_t j = 0; j < n; ++j) ci[j * cs_c] *= beta;
+    }
+  }
+}
+
+template <class T>
+void gemm_any(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a,
+              const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t rs_c,
+              int64_t cs_c) {
+  if (m == 0 || n == 0) return;
+  if (alpha == T(0) || k == 0) {
+    scale_c(m, n, beta, c, rs_c, cs_c);
+    return;
+  }
+  if (gemm_small(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c)) return;
+  gemm_packed(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
+}
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+void check_sizes(const char* op, int64_t m, int64_t n, int64_t k) {
+  if (m < 0 || n < 0 || k < 0)
+    throw Error(std::string(op) + ": sizes must be non-negative, got m=" + str(m) + ", n=" +
+                str(n) + ", k=" + str(k));
+}
+
+void check_ld(const char* name, int64_t ld, int64_t rows, int64_t cols, Trans t, int64_t m,
+              int64_t n, int64_t k) {
+  const int64_t need = std::max<int64_t>(1, cols);
+  if (ld < need)
+    throw Error(std::string("gemm: ") + name + "=" + str(ld) + " is smaller than the stored row length " +
+                str(need) + " (stored matrix " + str(rows) + " x " + str(cols) +
+                (t == Trans::yes ? ", transposed" : "") + "; m=" + str(m) + ", n=" + str(n) +
+                ", k=" + str(k) + ")");
+}
+
+void check_ptr(const char* op, const void* p, const char* name) {
+  if (p == nullptr) throw Error(std::string(op) + ": " + name + " is a null pointer");
+}
+
+template <class T>
+void gemm_blas(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+               int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  check_sizes("gemm", m, n, k);
+  const bool at = ta == Trans::yes, bt = tb == Trans::yes;
+  check_ld("lda", lda, at ? k : m, at ? m : k, ta, m, n, k);
+  check_ld("ldb", ldb, bt ? n : k, bt ? k : n, tb, m, n, k);
+  check_ld("ldc", ldc, m, n, Trans::no, m, n, k);
+  if (m == 0 || n == 0) return;
+  check_ptr("gemm", c, "c");
+  if (alpha != T(0) && k > 0) {
+    check_ptr("gemm", a, "a");
+    check_ptr("gemm", b, "b");
+  }
+  gemm_any(m, n, k, alpha, a, at ? 1 : lda, at ? lda : 1, b, bt ? 1 : ldb, bt ? ldb : 1, beta, c,
+           ldc, int64_t{1});
+}
+
+template <class T>
+void gemm_general(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a,
+                  int64_t cs_a, const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c,
+                  int64_t rs_c, int64_t cs_c) {
+  check_sizes("gemm_strided", m, n, k);
+  if (m == 0 || n == 0) return;
+  if ((m > 1 && rs_c == 0) || (n > 1 && cs_c == 0) || (m > 1 && n > 1 && rs_c == cs_c))
+    throw Error("gemm_strided: C strides (rs_c=" + str(rs_c) + ", cs_c=" + str(cs_c) +
+                ") make distinct elements of the " + str(m) + " x " + str(n) + " output overlap");
+  check_ptr("gemm_strided", c, "c");
+  if (alpha != T(0) && k > 0) {
+    check_ptr("gemm_strided", a, "a");
+    check_ptr("gemm_strided", b, "b");
+  }
+  gemm_any(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
+}
+
+}  // namespace
+}  // namespace detail::gemm
+
+void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+          int64_t ldc) {
+  detail::gemm::gemm_blas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+          const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c,
+          int64_t ldc) {
+  detail::gemm::gemm_blas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void gemm_strided(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t rs_a,
+                  int64_t cs_a, const float* b, int64_t rs_b, int64_t cs_b, float beta, float* c,
+                  int64_t rs_c, int64_t cs_c) {
+  detail::gemm::gemm_general(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
+}
+
+void gemm_strided(int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t rs_a,
+                  int64_t cs_a, const double* b, int64_t rs_b, int64_t cs_b, double beta,
+                  double* c, int64_t rs_c, int64_t cs_c) {
+  detail::gemm::gemm_general(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
+}
+
+}  // namespace affine

@@ -1,0 +1,100 @@
+// Internal: the contract between the GEMM driver (gemm.cpp, small.cpp) and the per-ISA kernels
+// (kernel_generic.cpp, kernel_avx2.cpp, kernel_avx512.cpp).
+//
+// Packed formats (written by the driver, read by the micro-kernel):
+//  - A micro-panel: MR rows x kc columns stored column by column, a[p * MR + i] = A(i, p). Rows
+//    past the edge of A are zero, so the kernel never needs to know how many rows are real.
+//  - B micro-panel: kc rows x NR columns stored row by row, b[p * NR + j] = B(p, j), zero-padded
+//    the same way.
+// Micro-kernel: C[m x n] := alpha * (A_panel * B_panel)[0:m, 0:n] + beta * C, for m <= MR and
+// n <= NR, C addressed through (rs_c, cs_c). beta == 0 means C is write-only (never read, so NaN
+// or garbage there cannot leak). The full MR x NR product is formed in registers; only the
+// store is trimmed to m x n. Full and trimmed tiles round identically (same vector ops), so the
+// tiling of C, which the thread count may change, never changes a result bit.
+//
+// Small-problem kernels (no packing; used by small.cpp) work on operands as they lie in memory:
+//  - rowbcast: vectorised along j; requires B rows contiguous (cs_b == 1). A is read through
+//    (rs_a, cs_a) one broadcast scalar at a time. Good when k is tiny or m is tiny.
+//  - dot: vectorised along k; requires A rows and B columns contiguous (cs_a == 1, rs_b == 1).
+//    Good when n is tiny and k is not.
+// Both follow the same beta rule and are deterministic per element (independent of how rows
+// are split across threads).
+#pragma once
+
+#include <cstdint>
+
+#include "affine/tensor/parallel.hpp"
+
+namespace affine::detail::gemm {
+
+template <class T>
+using MicroKernel = void (*)(int64_t kc, T alpha, const T* a, const T* b, T beta, T* c,
+                             int64_t rs_c, int64_t cs_c, int64_t m, int64_t n);
+
+template <class T>
+using RowBcastKernel = void (*)(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                                int64_t rs_a, int64_t cs_a, const T* b, int64_t rs_b, T beta,
+                                T* c, int64_t rs_c, int64_t cs_c);
+
+template <class T>
+using DotKernel = void (*)(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a,
+                           const T* b, int64_t cs_b, T beta, T* c, int64_t rs_c, int64_t cs_c);
+
+/// Everything one ISA provides for one element type.
+template <class T>
+struct Kernels {
+  MicroKernel<T> micro;  ///< the packed-path micro-kernel
+  int mr;                ///< register tile rows (A micro-panel height)
+  int nr;                ///< register tile columns (B micro-panel width)
+  int vec;               ///< SIMD width in elements (small-path cost model)
+  RowBcastKernel<T> rowbcast;
+  DotKernel<T> dot;
+};
+
+/// The ISA's kernels for float and double.
+struct IsaKernels {
+  Kernels<float> f32;
+  Kernels<double> f64;
+};
+
+const IsaKernels& kernels_generic();
+#if defined(__x86_64__) || defined(_M_X64)
+const IsaKernels& kernels_avx2();
+const IsaKernels& kernels_avx512();
+#endif
+
+/// The kernels of active_isa(), chosen once.
+const IsaKernels& active_kernels();
+
+template <class T>
+const Kernels<T>& active_kernels_for() {
+  if constexpr (sizeof(T) == 4) {
+    return active_kernels().f32;
+  } else {
+    return active_kernels().f64;
+  }
+}
+
+/// Cache blocking of the packed path (the BLIS parameters). mr/nr come from the kernel; kc, mc
+/// and nc from the cache sizes, see blocking_for() in gemm.cpp for the reasoning.
+struct Blocking {
+  int64_t mr, nr, kc, mc, nc;
+};
+
+template <class T>
+Blocking blocking_for(const Kernels<T>& k);
+
+/// The small/skinny path (small.cpp): returns false (having done nothing) when the problem is
+/// better served by the packed path. Arguments as gemm_strided, already validated, with m, n,
+/// k > 0 and alpha != 0.
+template <class T>
+bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a,
+                int64_t cs_a, const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c,
+                int64_t rs_c, int64_t cs_c);
+
+/// 64-byte aligned scratch that only grows, one per thread and purpose, so steady-state calls
+/// allocate nothing. Returns a buffer of at least `bytes` bytes.
+void* scratch(int slot, int64_t bytes);
+enum ScratchSlot : int { kScratchA = 0, kScratchB = 1, kScratchSmall = 2, kScratchSlots = 3 };
+
+}  // namespace affine::detail::gemm

@@ -1,0 +1,276 @@
+// Internal: the GEMM kernels written once, as templates over a SIMD traits type S, and
+// instantiated by each ISA translation unit (kernel_generic.cpp, kernel_avx2.cpp,
+// kernel_avx512.cpp) with its own traits and compiler flags.
+//
+// S provides: T (element), V (vector), W (elements per V), zero(), load(p), loadn(p, n) (first
+// n < W lanes, rest zero), store(p, v), storen(p, v, n), bcast(x), fma(a, b, c) = a * b + c,
+// mul(a, b), hsum(v), fma1(a, b, c) (scalar, rounding like fma), plus tile shapes:
+// MR, NV (micro-kernel MR x NV*W), RB_R, RB_NV (rowbcast tile), DOT_R, DOT_C (dot tile).
+//
+// ODR note: every traits type is declared in an anonymous namespace of its ISA file, so each
+// instantiation below has internal linkage and an AVX-512 copy can never be linked into a
+// generic caller. For the same reason this header defines no non-template functions.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+
+#include "kernel.hpp"
+
+namespace affine::detail::gemm::impl {
+
+// ---- packed path ---------------------------------------------------------------------------
+
+// The writeback shared by every tile: r = alpha * acc (+ beta * c), through a row of C.
+// Full vectors and trimmed ones use the same vector arithmetic so they round identically.
+template <class S>
+inline void store_row(typename S::V acc, typename S::V va, typename S::T beta,
+                      typename S::V vb, typename S::T* c, int64_t cs_c, int64_t n) {
+  using T = typename S::T;
+  typename S::V r = S::mul(va, acc);
+  if (cs_c == 1) {
+    if (n >= S::W) {
+      if (beta != T(0)) r = S::fma(vb, S::load(c), r);
+      S::store(c, r);
+    } else {
+      if (beta != T(0)) r = S::fma(vb, S::loadn(c, n), r);
+      S::storen(c, r, n);
+    }
+    return;
+  }
+  // Strided C (a transposed output view): go through a small buffer.
+  alignas(64) T buf[S::W] = {};
+  const int64_t nn = n < S::W ? n : S::W;
+  if (beta != T(0)) {
+    for (int64_t j = 0; j < nn; ++j) buf[j] = c[j * cs_c];
+    r = S::fma(vb, S::load(buf), r);
+  }
+  S::store(buf, r);
+  for (int64_t j = 0; j < nn; ++j) c[j * cs_c] = buf[j];
+}
+
+// C[m x n] := alpha * A_panel * B_panel + beta * C with an MR x (NV*W) register tile; see the
+// contract in kernel.hpp. kc may be 0 (then C := beta * C, by the same rule).
+template <class S, int MR, int NV>
+void micro_kernel(int64_t kc, typename S::T alpha, const typename S::T* a,
+                  const typename S::T* b, typename S::T beta, typename S::T* c, int64_t rs_c,
+                  int64_t cs_c, int64_t m, int64_t n) {
+  using V = typename S::V;
+  constexpr int W = S::W;
+  constexpr int NR = NV * W;
+  V acc[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = S::zero();
+  }
+  for (int64_t p = 0; p < kc; ++p) {
+    V bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = S::load(b + v * W);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      const V ai = S::bcast(a[i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = S::fma(ai, bv[v], acc[i][v]);
+    }
+    a += MR;
+    b += NR;
+  }
+  const V va = S::bcast(alpha);
+  const V vb = S::bcast(beta);
+  if (m == MR && n == NR && cs_c == 1) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        V r = S::mul(va, acc[i][v]);
+        if (beta != typename S::T(0)) r = S::fma(vb, S::load(c + i * rs_c + v * W), r);
+        S::store(c + i * rs_c + v * W, r);
+      }
+    }
+    return;
+  }
+  for (int i = 0; i < MR; ++i) {
+    if (i >= m) break;
+    for (int v = 0; v < NV; ++v) {
+      const int64_t left = n - int64_t{v} * W;
+      if (left <= 0) break;
+      store_row<S>(acc[i][v], va, beta, vb, c + i * rs_c + int64_t{v} * W * cs_c, cs_c, left);
+    }
+  }
+}
+
+// ---- small path: rowbcast (vectorised along j) ----------------------------------------------
+
+// One R x nv-vector tile of C; `last` = lanes used in the last vector (1..W).
+template <class S, int R, int NV>
+void rowbcast_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64_t rs_a,
+                   int64_t cs_a, const typename S::T* b, int64_t rs_b, typename S::T beta,
+                   typename S::T* c, int64_t rs_c, int64_t cs_c, int64_t last) {
+  using V = typename S::V;
+  constexpr int W = S::W;
+  V acc[R][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = S::zero();
+  }
+  const bool partial = last < W;
+  for (int64_t p = 0; p < k; ++p) {
+    const typename S::T* bp = b + p * rs_b;
+    V bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV - 1; ++v) bv[v] = S::load(bp + v * W);
+    bv[NV - 1] = partial ? S::loadn(bp + (NV - 1) * W, last) : S::load(bp + (NV - 1) * W);
+    const typename S::T* ap = a + p * cs_a;
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      const V ai = S::bcast(ap[i * rs_a]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = S::fma(ai, bv[v], acc[i][v]);
+    }
+  }
+  const V va = S::bcast(alpha);
+  const V vb = S::bcast(beta);
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const int64_t n = v == NV - 1 ? last : W;
+      store_row<S>(acc[i][v], va, beta, vb, c + i * rs_c + int64_t{v} * W * cs_c, cs_c, n);
+    }
+  }
+}
+
+template <class S>
+using RowBcastTile = void (*)(int64_t, typename S::T, const typename S::T*, int64_t, int64_t,
+                              const typename S::T*, int64_t, typename S::T, typename S::T*,
+                              int64_t, int64_t, int64_t);
+
+template <class S, std::size_t... I>
+constexpr auto make_rowbcast_table(std::index_sequence<I...>) {
+  // Entry [r-1][nv-1] handles an r-row, nv-vector tile.
+  struct Table {
+    RowBcastTile<S> f[S::RB_R][S::RB_NV];
+  } t{};
+  ((t.f[I / S::RB_NV][I % S::RB_NV] =
+        &rowbcast_tile<S, static_cast<int>(I / S::RB_NV) + 1, static_cast<int>(I % S::RB_NV) + 1>),
+   ...);
+  return t;
+}
+
+// C[m x n] := alpha * A * B + beta * C with B rows contiguous (cs_b == 1); see kernel.hpp.
+template <class S>
+void rowbcast(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typename S::T* a,
+              int64_t rs_a, int64_t cs_a, const typename S::T* b, int64_t rs_b,
+              typename S::T beta, typename S::T* c, int64_t rs_c, int64_t cs_c) {
+  constexpr int W = S::W;
+  constexpr int64_t chunk = int64_t{S::RB_NV} * W;
+  static constexpr auto table =
+      make_rowbcast_table<S>(std::make_index_sequence<S::RB_R * S::RB_NV>{});
+  // Column chunks outside, row tiles inside: the B chunk (k x chunk) stays in L1/L2 while every
+  // row of A passes over it.
+  for (int64_t j0 = 0; j0 < n; j0 += chunk) {
+    const int64_t nj = n - j0 < chunk ? n - j0 : chunk;
+    const int64_t nv = (nj + W - 1) / W;
+    const int64_t last = nj - (nv - 1) * W;
+    for (int64_t i0 = 0; i0 < m; i0 += S::RB_R) {
+      const int64_t r = m - i0 < S::RB_R ? m - i0 : S::RB_R;
+      table.f[r - 1][nv - 1](k, alpha, a + i0 * rs_a, rs_a, cs_a, b + j0, rs_b, beta,
+                             c + i0 * rs_c + j0 * cs_c, rs_c, cs_c, last);
+    }
+  }
+}
+
+// ---- small path: dot (vectorised along k) ---------------------------------------------------
+
+template <class S, int R, int NC>
+void dot_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64_t rs_a,
+              const typename S::T* b, int64_t cs_b, typename S::T beta, typename S::T* c,
+              int64_t rs_c, int64_t cs_c) {
+  using T = typename S::T;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  V acc[R][NC];
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NC; ++j) acc[i][j] = S::zero();
+  }
+  int64_t p = 0;
+  for (; p + W <= k; p += W) {
+    V bv[NC];
+#pragma GCC unroll 8
+    for (int j = 0; j < NC; ++j) bv[j] = S::load(b + j * cs_b + p);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      const V ai = S::load(a + i * rs_a + p);
+#pragma GCC unroll 8
+      for (int j = 0; j < NC; ++j) acc[i][j] = S::fma(ai, bv[j], acc[i][j]);
+    }
+  }
+  if (p < k) {
+    const int64_t left = k - p;
+    V bv[NC];
+#pragma GCC unroll 8
+    for (int j = 0; j < NC; ++j) bv[j] = S::loadn(b + j * cs_b + p, left);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      const V ai = S::loadn(a + i * rs_a + p, left);
+#pragma GCC unroll 8
+      for (int j = 0; j < NC; ++j) acc[i][j] = S::fma(ai, bv[j], acc[i][j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NC; ++j) {
+      T r = alpha * S::hsum(acc[i][j]);
+      T* cij = c + i * rs_c + j * cs_c;
+      if (beta != T(0)) r = S::fma1(beta, *cij, r);
+      *cij = r;
+    }
+  }
+}
+
+template <class S>
+using DotTile = void (*)(int64_t, typename S::T, const typename S::T*, int64_t,
+                         const typename S::T*, int64_t, typename S::T, typename S::T*, int64_t,
+                         int64_t);
+
+template <class S, std::size_t... I>
+constexpr auto make_dot_table(std::index_sequence<I...>) {
+  struct Table {
+    DotTile<S> f[S::DOT_R][S::DOT_C];
+  } t{};
+  ((t.f[I / S::DOT_C][I % S::DOT_C] =
+        &dot_tile<S, static_cast<int>(I / S::DOT_C) + 1, static_cast<int>(I % S::DOT_C) + 1>),
+   ...);
+  return t;
+}
+
+// C[m x n] := alpha * A * B + beta * C with A rows and B columns contiguous; see kernel.hpp.
+template <class S>
+void dot(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typename S::T* a,
+         int64_t rs_a, const typename S::T* b, int64_t cs_b, typename S::T beta,
+         typename S::T* c, int64_t rs_c, int64_t cs_c) {
+  static constexpr auto table = make_dot_table<S>(std::make_index_sequence<S::DOT_R * S::DOT_C>{});
+  for (int64_t i0 = 0; i0 < m; i0 += S::DOT_R) {
+    const int64_t r = m - i0 < S::DOT_R ? m - i0 : S::DOT_R;
+    for (int64_t j0 = 0; j0 < n; j0 += S::DOT_C) {
+      const int64_t nc = n - j0 < S::DOT_C ? n - j0 : S::DOT_C;
+      table.f[r - 1][nc - 1](k, alpha, a + i0 * rs_a, rs_a, b + j0 * cs_b, cs_b, beta,
+                             c + i0 * rs_c + j0 * cs_c, rs_c, cs_c);
+    }
+  }
+}
+
+// The Kernels<T> record for one traits type.
+template <class S>
+constexpr Kernels<typename S::T> make_kernels() {
+  return Kernels<typename S::T>{&micro_kernel<S, S::MR, S::NV>, S::MR, S::NV * S::W, S::W,
+                                &rowbcast<S>, &dot<S>};
+}
+
+}  // namespace affine::detail::gemm::impl

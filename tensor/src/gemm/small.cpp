@@ -1,0 +1,146 @@
+// The no-packing path for small and skinny products (k tiny, m or n tiny, or m*n*k tiny): the
+// shapes of a small MLP's layers, where packing would cost as much as the arithmetic.
+//
+// Two kernels (kernel.hpp) and the transpose identity C^T = B^T * A^T give four plans; a cost
+// model in SIMD operations picks the cheapest. The choice depends only on shapes and strides,
+// never on the thread count, so results stay bit-identical across thread counts.
+#include <algorithm>
+#include <cstring>
+
+#include "affine/tensor/parallel.hpp"
+#include "kernel.hpp"
+#include "parallel_for.hpp"
+
+namespace affine::detail::gemm {
+namespace {
+
+// Problems at most this many multiply-adds always take this path; measured crossover with the
+// packed path on AVX-512 (Zen 4) is a little above 64^3 in every transpose combination.
+constexpr int64_t kSmallMaxWork = int64_t{64} * 64 * 64;
+// Skinny: a dimension this small wastes most of a packed micro-tile.
+constexpr int64_t kSkinny = 4;
+constexpr int64_t kTinyK = 8;
+// Below this much work one thread does everything.
+constexpr int64_t kParallelMinWork = int64_t{1} << 20;
+// The cost of a horizontal sum (dot plan) and of a scalar copy, in vector FMAs.
+constexpr double kHsumCost = 4.0;
+constexpr double kScalarCost = 0.5;
+
+// One operand problem description, so the transposed plans are just a swap.
+template <class T>
+struct Problem {
+  int64_t m, n, k;
+  const T* a;
+  int64_t rs_a, cs_a;
+  const T* b;
+  int64_t rs_b, cs_b;
+  T* c;
+  int64_t rs_c, cs_c;
+
+  Problem transposed() const {  // C^T = B^T A^T
+    return {n, m, k, b, cs_b, rs_b, a, cs_a, rs_a, c, cs_c, rs_c};
+  }
+};
+
+template <class T>
+double cost_rowbcast(const Problem<T>& p, int64_t w) {
+  double cost = double(p.m) * double((p.n + w - 1) / w) * double(p.k);
+  if (p.cs_b != 1) cost += kScalarCost * double(p.k) * double(p.n);  // pack B rows
+  if (p.cs_c != 1) cost += kScalarCost * double(p.m) * double(p.n);  // scalar stores
+  return cost;
+}
+
+template <class T>
+double cost_dot(const Problem<T>& p, int64_t w) {
+  if (p.cs_a != 1) return 1e300;
+  double cost = double(p.m) * double(p.n) * (double((p.k + w - 1) / w) + kHsumCost);
+  if (p.rs_b != 1) cost += kScalarCost * double(p.k) * double(p.n);  // pack B columns
+  return cost;
+}
+
+// Row blocks for threads: a multiple of 24 rows (every tile height divides it) per task.
+template <class F>
+void over_rows(int64_t m, int64_t work, const F& fn) {
+  const int threads = work >= kParallelMinWork ? num_threads() : 1;
+  const int64_t blocks = (m + 23) / 24;
+  const int64_t tasks = std::min<int64_t>(blocks, threads > 1 ? 4 * threads : 1);
+  parallel_for(tasks, threads, [&](int64_t t) {
+    const int64_t r0 = blocks * t / tasks * 24, r1 = std::min(m, blocks * (t + 1) / tasks * 24);
+    if (r1 > r0) fn(r0, r1);
+  });
+}
+
+template <class T>
+void run_rowbcast(const Kernels<T>& kern, const Problem<T>& p, T alpha, T beta) {
+  const T* b = p.b;
+  int64_t rs_b = p.rs_b;
+  if (p.cs_b != 1) {  // copy B (k x n, small by choice of plan) into contiguous rows
+    T* buf = static_cast<T*>(scratch(kScratchSmall, p.k * p.n * int64_t{sizeof(T)}));
+    for (int64_t q = 0; q < p.k; ++q)
+      for (int64_t j = 0; j < p.n; ++j) buf[q * p.n + j] = p.b[q * p.rs_b + j * p.cs_b];
+    b = buf;
+    rs_b = p.n;
+  }
+  over_rows(p.m, p.m * p.n * std::max<int64_t>(p.k, kTinyK), [&](int64_t r0, int64_t r1) {
+    kern.rowbcast(r1 - r0, p.n, p.k, alpha, p.a + r0 * p.rs_a, p.rs_a, p.cs_a, b, rs_b, beta,
+                  p.c + r0 * p.rs_c, p.rs_c, p.cs_c);
+  });
+}
+
+template <class T>
+void run_dot(const Kernels<T>& kern, const Problem<T>& p, T alpha, T beta) {
+  const T* b = p.b;
+  int64_t cs_b = p.cs_b;
+  if (p.rs_b != 1) {  // copy B's columns (n small by choice of plan) into contiguous rows
+    T* buf = static_cast<T*>(scratch(kScratchSmall, p.k * p.n * int64_t{sizeof(T)}));
+    for (int64_t j = 0; j < p.n; ++j)
+      for (int64_t q = 0; q < p.k; ++q) buf[j * p.k + q] = p.b[q * p.rs_b + j * p.cs_b];
+    b = buf;
+    cs_b = p.k;
+  }
+  over_rows(p.m, p.m * p.n * p.k, [&](int64_t r0, int64_t r1) {
+    kern.dot(r1 - r0, p.n, p.k, alpha, p.a + r0 * p.rs_a, p.rs_a, b, cs_b, beta,
+             p.c + r0 * p.rs_c, p.rs_c, p.cs_c);
+  });
+}
+
+}  // namespace
+
+template <class T>
+bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a,
+                int64_t cs_a, const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c,
+                int64_t rs_c, int64_t cs_c) {
+  const bool skinny = k <= kTinyK || m <= kSkinny || n <= kSkinny;
+  if (!skinny && m * n * k > kSmallMaxWork) return false;
+
+  const Kernels<T>& kern = active_kernels_for<T>();
+  const Problem<T> p{m, n, k, a, rs_a, cs_a, b, rs_b, cs_b, c, rs_c, cs_c};
+  const Problem<T> pt = p.transposed();
+  const int64_t w = kern.vec;
+  const double costs[4] = {cost_rowbcast(p, w), cost_rowbcast(pt, w), cost_dot(p, w),
+                           cost_dot(pt, w)};
+  const int best = static_cast<int>(std::min_element(costs, costs + 4) - costs);
+  switch (best) {
+    case 0:
+      run_rowbcast(kern, p, alpha, beta);
+      break;
+    case 1:
+      run_rowbcast(kern, pt, alpha, beta);
+      break;
+    case 2:
+      run_dot(kern, p, alpha, beta);
+      break;
+    default:
+      run_dot(kern, pt, alpha, beta);
+      break;
+  }
+  return true;
+}
+
+template bool gemm_small<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t,
+                                const float*, int64_t, int64_t, float, float*, int64_t, int64_t);
+template bool gemm_small<double>(int64_t, int64_t, int64_t, double, const double*, int64_t,
+                                 int64_t, const double*, int64_t, int64_t, double, double*,
+                                 int64_t, int64_t);
+
+}  // namespace affine::detail::gemm

@@ -1,0 +1,176 @@
+// The thread-count setting and the worker pool behind detail::parallel_for.
+//
+// Design: one process-wide pool of sleeping workers, grown on demand up to the largest thread
+// count ever asked for. A call publishes one job (function pointer, context, task count) under a
+// mutex, bumps a generation counter and wakes the workers it wants; everybody, the caller
+// included, takes tasks from an atomic counter; the caller then sleeps until the helpers report
+// back. Nobody spins: on a shared 2-core machine a spinning worker steals the core a neighbour
+// (or our own caller) needs, which is how OpenMP-based peers collapse under contention.
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "affine/tensor/error.hpp"
+#include "affine/tensor/parallel.hpp"
+#include "parallel_for.hpp"
+
+namespace affine {
+namespace detail {
+namespace {
+
+int initial_num_threads() {
+  if (const char* env = std::getenv("AFFINE_NUM_THREADS"); env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    const long v = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && v >= 1 && v <= 4096) return static_cast<int>(v);
+  }
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+// The documented thread-count setting (see affine/tensor/parallel.hpp).
+std::atomic<int>& thread_setting() {
+  static std::atomic<int> n{initial_num_threads()};
+  return n;
+}
+
+// Set while a thread runs tasks, so nested parallel_for calls run serially instead of
+// deadlocking on the pool they are already part of.
+thread_local bool t_inside_task = false;
+
+class Pool {
+ public:
+  // Runs the job with the caller plus up to helpers_wanted workers.
+  void run(int64_t n_tasks, int helpers_wanted, TaskFn fn, void* ctx) {
+    std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
+    if (!busy.owns_lock()) {  // another user thread is using the pool: do our share alone
+      run_serial(n_tasks, fn, ctx);
+      return;
+    }
+    grow(helpers_wanted);
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      fn_ = fn;
+      ctx_ = ctx;
+      n_tasks_ = n_tasks;
+      next_.store(0, std::memory_order_relaxed);
+      helpers_ = helpers_wanted;
+      helpers_done_ = 0;
+      error_ = nullptr;
+      ++generation_;
+    }
+    wake_.notify_all();
+    work();
+    std::unique_lock<std::mutex> lock(m_);
+    done_.wait(lock, [&] { return helpers_done_ == helpers_; });
+    if (error_) {
+      std::exception_ptr e = error_;
+      error_ = nullptr;
+      std::rethrow_exception(e);
+    }
+  }
+
+  static void run_serial(int64_t n_tasks, TaskFn fn, void* ctx) {
+    const bool was_inside = t_inside_task;
+    t_inside_task = true;
+    try {
+      for (int64_t t = 0; t < n_tasks; ++t) fn(ctx, t);
+    } catch (...) {
+      t_inside_task = was_inside;
+      throw;
+    }
+    t_inside_task = was_inside;
+  }
+
+ private:
+  void grow(int helpers) {
+    while (static_cast<int>(threads_.size()) < helpers) {
+      const int index = static_cast<int>(threads_.size());
+      // Only the busy_ holder changes generation_, so this read is stable; a new worker must
+      // not mistake the job that already finished for a new one.
+      const uint64_t seen = generation_;
+      threads_.emplace_back([this, index, seen] { worker_loop(index, seen); });
+    }
+  }
+
+  // Takes tasks until none are left; records the first exception and skips the rest.
+  void work() {
+    t_inside_task = true;
+    for (;;) {
+      const int64_t t = next_.fetch_add(1, std::memory_order_relaxed);
+      if (t >= n_tasks_) break;
+      try {
+        fn_(ctx_, t);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(m_);
+        if (!error_) error_ = std::current_exception();
+        next_.store(n_tasks_, std::memory_order_relaxed);
+      }
+    }
+    t_inside_task = false;
+  }
+
+  void worker_loop(int index, uint64_t seen) {
+    std::unique_lock<std::mutex> lock(m_);
+    for (;;) {
+      wake_.wait(lock, [&] { return generation_ != seen; });
+      seen = generation_;
+      if (index >= helpers_) continue;  // not needed for this job
+      lock.unlock();
+      work();
+      lock.lock();
+      if (++helpers_done_ == helpers_) done_.notify_one();
+    }
+  }
+
+  std::mutex busy_;  // held by the one user thread currently running a job
+  std::mutex m_;     // guards everything below except next_
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  std::vector<std::thread> threads_;
+  uint64_t generation_ = 0;
+  TaskFn fn_ = nullptr;
+  void* ctx_ = nullptr;
+  int64_t n_tasks_ = 0;
+  std::atomic<int64_t> next_{0};
+  int helpers_ = 0;
+  int helpers_done_ = 0;
+  std::exception_ptr error_;
+};
+
+Pool& pool() {
+  // Deliberately leaked: workers sleep forever, and a static destructor joining them could run
+  // before another static destructor that still calls parallel_for.
+  static Pool* p = new Pool;
+  return *p;
+}
+
+}  // namespace
+
+void parallel_run(int64_t n_tasks, int max_threads, TaskFn fn, void* ctx) {
+  if (n_tasks <= 0) return;
+  int threads = max_threads;
+  if (threads > num_threads()) threads = num_threads();
+  if (static_cast<int64_t>(threads) > n_tasks) threads = static_cast<int>(n_tasks);
+  if (threads <= 1 || t_inside_task) {
+    Pool::run_serial(n_tasks, fn, ctx);
+    return;
+  }
+  pool().run(n_tasks, threads - 1, fn, ctx);
+}
+
+}  // namespace detail
+
+void set_num_threads(int n) {
+  if (n < 1) throw Error("set_num_threads: n must be >= 1, got " + std::to_string(n));
+  detail::thread_setting().store(n, std::memory_order_relaxed);
+}
+
+int num_threads() { return detail::thread_setting().load(std::memory_order_relaxed); }
+
+}  // namespace affine
