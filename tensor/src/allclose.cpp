@@ -30,8 +30,11 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool e
                                   const double y = static_cast<double>(pb[off[1] + i * inc[1]]);
                                   if (std::isnan(x) || std::isnan(y)) {
                                     close = equal_nan && std::isnan(x) && std::isnan(y);
-                                  } else if (x != y) {  // equal infinities are close
-                                    close = std::abs(x - y) <= atol + rtol * std::abs(y);
+                                  } else if (x != y) {
+                                    // Unequal infinities are never close, even though
+                                    // inf <= atol + rtol * inf would say so.
+                                    close = std::isfinite(x) && std::isfinite(y) &&
+                                            std::abs(x - y) <= atol + rtol * std::abs(y);
                                   }
                                 }
                               });
