@@ -328,6 +328,11 @@ Layout parse_header(const Ctx& c, std::string_view header, uint64_t data_size) {
     fail(c, "header is not valid UTF-8 (byte " + std::string(hex) + " at header offset " +
                 std::to_string(bad) + ")");
   }
+  // nlohmann's lexer takes a NUL byte for the end of input, which would silently ignore
+  // whatever follows it; JSON allows NUL nowhere outside a string and only escaped inside one.
+  if (size_t nul = header.find('\0'); nul != std::string_view::npos) {
+    fail(c, "header is not valid JSON: NUL byte at header offset " + std::to_string(nul));
+  }
   HeaderSax sax;
   const bool ok = json::sax_parse(header.begin(), header.end(), &sax,
                                   json::input_format_t::json, /*strict=*/true);
