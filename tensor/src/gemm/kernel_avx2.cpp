@@ -19,6 +19,7 @@ struct F256 {
   using V = __m256;
   static constexpr int W = 8;
   static constexpr int MR = 6, NV = 2;
+  static constexpr int PREFETCH = 0;
   static constexpr int RB_R = 6, RB_NV = 2;
   static constexpr int DOT_R = 4, DOT_C = 2;
   static __m256i mask(int64_t n) {
@@ -48,6 +49,7 @@ struct D256 {
   using V = __m256d;
   static constexpr int W = 4;
   static constexpr int MR = 6, NV = 2;
+  static constexpr int PREFETCH = 0;
   static constexpr int RB_R = 6, RB_NV = 2;
   static constexpr int DOT_R = 4, DOT_C = 2;
   static __m256i mask(int64_t n) {

@@ -64,8 +64,21 @@ void micro_kernel(int64_t kc, typename S::T alpha, const typename S::T* a,
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = S::zero();
   }
+  // Start pulling the C tile in now so its (often 4 KiB-strided, set-conflicting) rows arrive
+  // while the k loop runs instead of stalling the writeback. A prefetch is only a hint: it
+  // never faults and never makes a value of C visible, so the beta == 0 rule holds.
+  for (int64_t i = 0; i < m; ++i) {
+    __builtin_prefetch(c + i * rs_c, 1, 3);
+    __builtin_prefetch(c + i * rs_c + (n - 1) * cs_c, 1, 3);
+  }
   for (int64_t p = 0; p < kc; ++p) {
     V bv[NV];
+    if constexpr (S::PREFETCH > 0) {
+      // The panels stream from L2 (kc is sized for L2, see blocking_for): ask for them early.
+      __builtin_prefetch(b + S::PREFETCH * NR, 0, 3);
+      if constexpr (NR * sizeof(*b) > 64) __builtin_prefetch(b + S::PREFETCH * NR + 64 / sizeof(*b), 0, 3);
+      __builtin_prefetch(a + S::PREFETCH * MR, 0, 3);
+    }
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = S::load(b + v * W);
 #pragma GCC unroll 32
