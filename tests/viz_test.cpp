@@ -379,7 +379,11 @@ TEST(VizFigure, InlineVariantHasNoProlog) {
   EXPECT_EQ(xml_problem(svg), "");
   // No ids, so several figures can share one HTML page.
   EXPECT_EQ(svg.find(" id="), std::string::npos);
-  const std::string page = html_page("a & b", svg + svg);
+  const std::string tagged =
+      sample_figure().svg_inline(Attrs().str("class", "frame").num("data-epoch", 7));
+  EXPECT_NE(tagged.find("class=\"frame\" data-epoch=\"7\">"), std::string::npos);
+  EXPECT_EQ(xml_problem(tagged), "");
+  const std::string page = html_page("a & b", svg + tagged);
   EXPECT_EQ(page.rfind("<!DOCTYPE html>", 0), 0u);
   EXPECT_NE(page.find("<title>a &amp; b</title>"), std::string::npos);
 }

@@ -528,8 +528,8 @@ Figure& Figure::share_axes(bool x, bool y) {
   return *this;
 }
 
-std::string Figure::svg() const { return render(true); }
-std::string Figure::svg_inline() const { return render(false); }
+std::string Figure::svg() const { return render(true, {}); }
+std::string Figure::svg_inline(const Attrs& root_attrs) const { return render(false, root_attrs); }
 void Figure::save(const std::filesystem::path& path) const { write_file_atomic(path, svg()); }
 
 namespace {
@@ -607,7 +607,7 @@ void draw_panel_legend(Svg& svg, const std::vector<LegendEntry>& entries, Legend
 
 }  // namespace
 
-std::string Figure::render(bool prolog) const {
+std::string Figure::render(bool prolog, const Attrs& root_attrs) const {
   const std::size_t n = panels_.size();
 
   // 1. Limits: fixed, or from the data; then shared; then stretched for equal aspect.
@@ -766,7 +766,7 @@ std::string Figure::render(bool prolog) const {
     draw_panel_legend(svg, pan.legend_entries(), pan.legend_, box, obstacles);
     svg.close();
   }
-  return svg.document(title_.empty() ? "figure" : title_, prolog);
+  return svg.document(title_.empty() ? "figure" : title_, prolog, root_attrs);
 }
 
 }  // namespace affine::viz

@@ -154,11 +154,12 @@ class Figure {
   Figure& share_axes(bool x = true, bool y = true);
 
   std::string svg() const;         // a standalone SVG document, XML prolog included
-  std::string svg_inline() const;  // just the <svg> element, to place inside HTML
+  // Just the <svg> element, to place inside HTML; `root_attrs` go on it (a class, data-epoch).
+  std::string svg_inline(const Attrs& root_attrs = {}) const;
   void save(const std::filesystem::path& path) const;  // svg(), written atomically
 
  private:
-  std::string render(bool prolog) const;
+  std::string render(bool prolog, const Attrs& root_attrs) const;
 
   int rows_, cols_;
   double pw_, ph_;
