@@ -1,0 +1,279 @@
+// Optimizers against PyTorch: the trajectories in data/optim_golden.hpp were produced by
+// data/make_optim_golden.py with torch.optim in float64; the same network, data and options here
+// must land on the same parameters.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+#include <string>
+
+#include "affine/affine.hpp"
+#include "affine/nn/nn.hpp"
+#include "data/optim_golden.hpp"
+
+namespace {
+
+using namespace affine;      // NOLINT(google-build-using-namespace)
+using namespace affine::nn;  // NOLINT(google-build-using-namespace)
+namespace golden = optim_golden;
+
+template <class Fn>
+std::string error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+// The script's network: Linear(2, 4) -> Tanh -> Linear(4, 1) -> Sigmoid with its fixed weights.
+Sequential golden_network() {
+  Generator gen(0);
+  Sequential net{Linear(2, 4, gen, true, DType::f64), Tanh(), Linear(4, 1, gen, true, DType::f64),
+                 Sigmoid()};
+  net.at<Linear>(0).weight.value.copy_(Tensor::from_vector(golden::kW1, {4, 2}));
+  net.at<Linear>(0).bias.value.copy_(Tensor::from_vector(golden::kB1, {4}));
+  net.at<Linear>(2).weight.value.copy_(Tensor::from_vector(golden::kW2, {1, 4}));
+  net.at<Linear>(2).bias.value.copy_(Tensor::from_vector(golden::kB2, {1}));
+  return net;
+}
+
+// The options of each trajectory; they mirror CONFIGS in make_optim_golden.py.
+std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& name,
+                                                 std::vector<Parameter*> params) {
+  using optim::Adam;
+  using optim::SGD;
+  if (name == "sgd_plain") return std::make_unique<SGD>(params, optim::SGDOptions{.lr = 0.5});
+  if (name == "sgd_momentum_dampening") {
+    return std::make_unique<SGD>(params,
+                                 optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.3});
+  }
+  if (name == "sgd_nesterov_wd") {
+    return std::make_unique<SGD>(params, optim::SGDOptions{.lr = 0.1, .momentum = 0.9,
+                                                           .dampening = 0, .weight_decay = 1e-2,
+                                                           .nesterov = true});
+  }
+  if (name == "adam") return std::make_unique<Adam>(params, optim::AdamOptions{.lr = 0.05});
+  if (name == "adam_wd") {
+    return std::make_unique<Adam>(params, optim::AdamOptions{.lr = 0.05, .weight_decay = 1e-2});
+  }
+  if (name == "adam_amsgrad") {
+    return std::make_unique<Adam>(params, optim::AdamOptions{.lr = 0.05, .betas = {0.8, 0.99},
+                                                             .weight_decay = 1e-2,
+                                                             .amsgrad = true});
+  }
+  throw std::logic_error("unknown trajectory " + name);
+}
+
+// One full-batch step as the script takes it; returns the loss before the update.
+double train_step(Sequential& net, optim::Optimizer& opt, Tape& tape) {
+  const Tensor x = Tensor::from_vector(golden::kX, {8, 2});
+  const Tensor y = Tensor::from_vector(golden::kY, {8, 1});
+  tape.clear();
+  opt.zero_grad();
+  Var loss = binary_cross_entropy(net(tape.leaf(x, false)), y);
+  const double value = loss.value().item();
+  loss.backward();
+  opt.step();
+  return value;
+}
+
+void expect_golden_params(Sequential& net, const golden::Trajectory& t) {
+  const auto params = net.parameters();
+  ASSERT_EQ(params.size(), 4U);
+  for (size_t i = 0; i < 4; ++i) {
+    const auto got = params[i]->value.to_vector<double>();
+    ASSERT_EQ(got.size(), t.params[i].size());
+    for (size_t k = 0; k < got.size(); ++k) {
+      const double want = t.params[i][k];
+      EXPECT_LE(std::abs(got[k] - want), 1e-5 * std::abs(want) + 1e-12)
+          << t.name << ": parameter " << i << " element " << k << " is " << got[k]
+          << ", PyTorch has " << want;
+    }
+  }
+}
+
+TEST(Optim, ReproducesPyTorchTrajectories) {
+  ASSERT_EQ(golden::kTrajectories.size(), 6U);
+  for (const auto& t : golden::kTrajectories) {
+    SCOPED_TRACE(t.name);
+    Sequential net = golden_network();
+    auto opt = make_optimizer(t.name, net.parameters());
+    Tape tape;
+    for (int s = 0; s < golden::kSteps; ++s) {
+      const double loss = train_step(net, *opt, tape);
+      EXPECT_NEAR(loss, t.losses[static_cast<size_t>(s)], 1e-10 * t.losses[static_cast<size_t>(s)])
+          << "step " << s;
+    }
+    expect_golden_params(net, t);
+  }
+}
+
+// Saving the state halfway, loading it into a fresh optimizer and finishing there must give the
+// uninterrupted trajectory: the state is complete.
+TEST(Optim, StateRoundTripResumesTrajectory) {
+  for (const auto& t : golden::kTrajectories) {
+    SCOPED_TRACE(t.name);
+    Sequential net = golden_network();
+    auto opt = make_optimizer(t.name, net.parameters());
+    Tape tape;
+    for (int s = 0; s < golden::kSteps / 2; ++s) train_step(net, *opt, tape);
+    const optim::StateList saved = opt->state();
+    auto resumed = make_optimizer(t.name, net.parameters());
+    resumed->load_state(saved);
+    for (int s = golden::kSteps / 2; s < golden::kSteps; ++s) train_step(net, *resumed, tape);
+    expect_golden_params(net, t);
+  }
+}
+
+TEST(Optim, StateNames) {
+  Sequential net = golden_network();
+  optim::SGD sgd(net.parameters(), {.lr = 0.1, .momentum = 0.9});
+  EXPECT_TRUE(sgd.state().empty());  // buffers appear at the first step, as in PyTorch
+  Tape tape;
+  train_step(net, sgd, tape);
+  const auto s = sgd.state();
+  ASSERT_EQ(s.size(), 4U);
+  EXPECT_EQ(s[0].first, "0.momentum_buffer");
+  EXPECT_EQ(s[3].first, "3.momentum_buffer");
+  EXPECT_EQ(s[0].second.shape(), Shape({4, 2}));
+  // The first buffer is the first gradient itself.
+  EXPECT_TRUE(allclose(s[2].second, net.parameters()[2]->grad, 0, 0));
+
+  optim::Adam adam(net.parameters(), {.amsgrad = true});
+  ASSERT_EQ(adam.state().size(), 1U);
+  EXPECT_EQ(adam.state()[0].first, "step");
+  train_step(net, adam, tape);
+  train_step(net, adam, tape);
+  const auto a = adam.state();
+  ASSERT_EQ(a.size(), 1U + 4 * 3);
+  EXPECT_EQ(a[0].first, "step");
+  EXPECT_EQ(a[0].second.item(), 2);
+  EXPECT_EQ(a[1].first, "0.exp_avg");
+  EXPECT_EQ(a[2].first, "0.exp_avg_sq");
+  EXPECT_EQ(a[3].first, "0.max_exp_avg_sq");
+  EXPECT_EQ(a[12].first, "3.max_exp_avg_sq");
+  EXPECT_EQ(adam.step_count(), 2);
+}
+
+TEST(Optim, LoadStateValidates) {
+  Sequential net = golden_network();
+  optim::Adam adam(net.parameters(), {});
+  Tape tape;
+  train_step(net, adam, tape);
+  const auto good = adam.state();
+  auto with = [&](auto edit) {
+    optim::StateList s = good;
+    edit(s);
+    return s;
+  };
+  EXPECT_EQ(error_of([&] {
+              adam.load_state(with([](auto& s) { s[1].second = Tensor::zeros({2, 4}, DType::f64); }));
+            }),
+            "Adam::load_state: '0.exp_avg' is [2, 4] in the state but parameter 0 is [4, 2]");
+  EXPECT_EQ(error_of([&] { adam.load_state(with([](auto& s) { s.erase(s.begin() + 2); })); }),
+            "Adam::load_state: missing '0.exp_avg_sq'");
+  EXPECT_EQ(error_of([&] {
+              adam.load_state(with([](auto& s) { s.emplace_back("7.exp_avg", Tensor::zeros({1})); }));
+            }),
+            "Adam::load_state: unexpected entries '7.exp_avg'");
+  EXPECT_EQ(error_of([&] { adam.load_state(with([](auto& s) { s.push_back(s[1]); })); }),
+            "Adam::load_state: duplicate entry '0.exp_avg'");
+  EXPECT_EQ(error_of([&] { adam.load_state(with([](auto& s) { s.erase(s.begin()); })); }),
+            "Adam::load_state: missing 'step'");
+  EXPECT_EQ(error_of([&] {
+              adam.load_state(with([](auto& s) { s[0].second = Tensor::scalar(-1, DType::i64); }));
+            }),
+            "Adam::load_state: 'step' must be a non-negative integer, got -1.000000");
+  // A failed load changes nothing.
+  const auto after = adam.state();
+  ASSERT_EQ(after.size(), good.size());
+  for (size_t i = 0; i < good.size(); ++i) {
+    EXPECT_EQ(after[i].first, good[i].first);
+    EXPECT_TRUE(allclose(after[i].second, good[i].second, 0, 0));
+  }
+  // Loaded tensors are copies: changing the list afterwards does not reach the optimizer.
+  optim::StateList copy = good;  // shares the tensors' storage with good
+  const Tensor expected = good[1].second.clone();
+  adam.load_state(copy);
+  copy[1].second.fill_(42);
+  EXPECT_TRUE(allclose(adam.state()[1].second, expected, 0, 0));
+
+  optim::SGD sgd(net.parameters(), {.lr = 0.1, .momentum = 0.5});
+  train_step(net, sgd, tape);
+  auto s = sgd.state();
+  s.pop_back();
+  EXPECT_EQ(error_of([&] { sgd.load_state(s); }), "SGD::load_state: missing '3.momentum_buffer'");
+  optim::SGD plain(net.parameters(), {.lr = 0.1});
+  EXPECT_EQ(error_of([&] { plain.load_state(sgd.state()); }),
+            "SGD::load_state: the state has momentum buffers but momentum is 0");
+  plain.load_state({});
+}
+
+TEST(Optim, OptionsValidated) {
+  Parameter p(Tensor::zeros({2}));
+  EXPECT_EQ(error_of([&] { optim::SGD(std::vector<Parameter*>{&p},
+                                      {.lr = 0.1, .momentum = 0.9, .dampening = 0.1,
+                                       .nesterov = true}); }),
+            "SGD: nesterov requires momentum > 0 and dampening == 0, got momentum 0.900000, "
+            "dampening 0.100000");
+  EXPECT_THROW(optim::SGD({&p}, {.lr = 0.1, .nesterov = true}), Error);
+  EXPECT_THROW(optim::SGD({&p}, {.lr = -1}), Error);
+  EXPECT_THROW(optim::Adam({&p}, {.betas = {0.9, 1.0}}), Error);
+  EXPECT_THROW(optim::SGD({&p, &p}, {}), Error);
+  EXPECT_THROW(optim::SGD({nullptr}, {}), Error);
+}
+
+TEST(Optim, Float32AndFrozenParameters) {
+  // p <- p - lr (g + wd p), computed by hand, on a float32 parameter; a frozen one stays put.
+  Parameter p(Tensor::of({1, -2}, {2}));
+  Parameter frozen(Tensor::of({5}, {1}), /*requires_grad=*/false);
+  p.grad = Tensor::of({0.5, 0.25}, {2});
+  optim::SGD sgd({&p, &frozen}, {.lr = 0.1, .weight_decay = 0.1});
+  sgd.step();
+  EXPECT_FLOAT_EQ(p.value.get({0}), static_cast<float>(1 - 0.1 * (0.5 + 0.1)));
+  EXPECT_FLOAT_EQ(p.value.get({1}), static_cast<float>(-2 - 0.1 * (0.25 - 0.2)));
+  EXPECT_EQ(frozen.value.get({0}), 5);
+  EXPECT_EQ(p.value.dtype(), DType::f32);
+  // Adam's first step moves every coordinate by lr (m / sqrt(v) = sign(g) after bias correction).
+  Parameter q(Tensor::of({1, -2}, {2}));
+  q.grad = Tensor::of({3, -0.001}, {2});
+  optim::Adam adam({&q}, {.lr = 0.01, .eps = 0});
+  adam.step();
+  EXPECT_FLOAT_EQ(q.value.get({0}), 0.99f);
+  EXPECT_FLOAT_EQ(q.value.get({1}), -1.99f);
+}
+
+TEST(Optim, ZeroGradAndInPlaceUpdates) {
+  Sequential net = golden_network();
+  optim::SGD sgd(net.parameters(), {.lr = 0.1});
+  const Tensor w_before = net.parameters()[0]->value;  // shares storage
+  Tape tape;
+  train_step(net, sgd, tape);
+  EXPECT_TRUE(w_before.shares_storage(net.parameters()[0]->value));
+  EXPECT_GT(max(abs(net.parameters()[0]->grad)).item(), 0);
+  sgd.zero_grad();
+  for (Parameter* p : net.parameters()) EXPECT_EQ(max(abs(p->grad)).item(), 0);
+}
+
+TEST(StepLR, MultipliesEveryStepSizeEpochs) {
+  Parameter p(Tensor::zeros({1}));
+  optim::SGD sgd({&p}, {.lr = 1.0});
+  optim::StepLR sched(sgd, 2, 0.1);
+  std::vector<double> lrs;
+  for (int e = 0; e < 6; ++e) {
+    lrs.push_back(sched.lr());
+    sched.step();
+  }
+  // PyTorch multiplies the current lr (0.1 * 0.1, not 0.1 ** 2).
+  EXPECT_EQ(lrs, (std::vector<double>{1.0, 1.0, 0.1, 0.1, 0.1 * 0.1, 0.1 * 0.1}));
+  EXPECT_EQ(sched.epoch(), 6);
+  EXPECT_THROW(optim::StepLR(sgd, 0), Error);
+  optim::Adam adam({&p}, {.lr = 0.5});
+  optim::StepLR s2(adam, 1, 0.5);
+  s2.step();
+  EXPECT_EQ(adam.lr(), 0.25);
+}
+
+}  // namespace
