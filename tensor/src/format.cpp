@@ -79,8 +79,9 @@ std::vector<std::string> format_floats(const std::vector<double>& vals, DType dt
       std::string s = fmt(f, decimals, v);
       if (decimals == 0) {
         // "3." and "1.e+08": the dot marks a floating value even when it is integral.
+        // (Built by concatenation: std::string::insert trips GCC 12's bogus -Wrestrict.)
         const size_t e = s.find('e');
-        s.insert(e == std::string::npos ? s.size() : e, ".");
+        s = e == std::string::npos ? s + '.' : s.substr(0, e) + '.' + s.substr(e);
       }
       out.push_back(std::move(s));
     }

@@ -204,10 +204,11 @@ class DictParser {
     std::string out;
     while (i_ < s_.size() && s_[i_] != q) {
       // NumPy's keys and dtype strings never need escapes; refusing them keeps the parser simple.
-      if (s_[i_] == '\\' || s_[i_] == '\n') malformed("unsupported character in a string");
+      if (s_[i_] == '\\') malformed("escape sequences are not supported in strings");
+      if (s_[i_] == '\n') break;  // Python strings cannot span lines: unterminated
       out += s_[i_++];
     }
-    if (i_ >= s_.size()) malformed("unterminated string");
+    if (i_ >= s_.size() || s_[i_] != q) malformed("unterminated string");
     ++i_;
     return out;
   }
