@@ -22,6 +22,7 @@ void internal_error(const char* file, int line, const std::string& what) {
 
 void require_defined(const char* op, const Var& v, const char* what) {
   if (!v.defined()) throw Error(std::string(op) + ": the " + what + " Var is undefined");
+  check_fresh(op, v);
 }
 
 void check_fresh(const char* op, const Var& v) {

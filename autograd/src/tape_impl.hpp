@@ -117,7 +117,7 @@ struct OpTape {
 /// when some input is on a recording tape and requires grad.
 OpTape op_begin(const char* op, std::initializer_list<const Var*> inputs);
 
-/// Throws affine::Error naming op unless v is defined.
+/// Throws affine::Error naming op unless v is defined and not stale.
 void require_defined(const char* op, const Var& v, const char* what = "input");
 
 /// The "Var: handle from a cleared tape" check, with the operation's name in front.
