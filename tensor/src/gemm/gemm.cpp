@@ -87,9 +87,6 @@ Blocking blocking_for(const Kernels<T>& k) {
   b.kc = std::clamp<int64_t>(round_down(cs.l2 / 8 / (nr * sz), 8), 128, 1024);
   b.mc = std::clamp<int64_t>(round_down(cs.l2 / 2 / (b.kc * sz), mr), mr, 4096);
   b.nc = std::clamp<int64_t>(round_down(cs.l3 / 4 / (b.kc * sz), nr), nr, 8192);
-  if (const char* e = std::getenv("TUNE_KC")) b.kc = std::atol(e);  // TUNING-ONLY
-  if (const char* e = std::getenv("TUNE_MC")) b.mc = std::atol(e);  // TUNING-ONLY
-  if (const char* e = std::getenv("TUNE_NC")) b.nc = std::atol(e);  // TUNING-ONLY
   return b;
 }
 template Blocking blocking_for<float>(const Kernels<float>&);
@@ -100,85 +97,24 @@ namespace {
 // Below this many multiply-adds a second thread costs more to wake than it saves.
 constexpr int64_t kParallelMinWork = int64_t{1} << 21;
 
-// One micro-panel of width R (R = mr for A, nr for B): dst[p * R + r] = src[r * rs_r + p * rs_p]
-// for r < rows, zero for rows <= r < R, p < kc. With R known at compile time the r loop unrolls
-// into straight-line loads and one or two vector stores per p, which is what makes the
-// transposing case (rs_p == 1) cheap; the copying case (rs_r == 1) becomes plain vector moves.
-template <int R, class T>
-void pack_panel_fixed(int64_t kc, int64_t rows, const T* src, int64_t rs_r, int64_t rs_p, T* dst) {
-  if (rows == R && rs_r == 1) {
-    for (int64_t p = 0; p < kc; ++p) {
-      const T* s = src + p * rs_p;
-#pragma GCC unroll 32
-      for (int r = 0; r < R; ++r) dst[p * R + r] = s[r];
-    }
-  } else if (rows == R && rs_p == 1) {
-    // A transpose: 8 x R blocks, so each source row is read a cache line at a time while
-    // the R destination values of a p are written together.
-    int64_t p = 0;
-    for (; p + 8 <= kc; p += 8) {
-#pragma GCC unroll 32
-      for (int r = 0; r < R; ++r) {
-        const T* s = src + r * rs_r + p;
-#pragma GCC unroll 8
-        for (int q = 0; q < 8; ++q) dst[(p + q) * R + r] = s[q];
-      }
-    }
-    for (; p < kc; ++p) {
-#pragma GCC unroll 32
-      for (int r = 0; r < R; ++r) dst[p * R + r] = src[r * rs_r + p];
-    }
-  } else if (rows == R) {
-    for (int64_t p = 0; p < kc; ++p) {
-#pragma GCC unroll 32
-      for (int r = 0; r < R; ++r) dst[p * R + r] = src[r * rs_r + p * rs_p];
-    }
-  } else {
-    for (int64_t p = 0; p < kc; ++p) {
-      for (int64_t r = 0; r < rows; ++r) dst[p * R + r] = src[r * rs_r + p * rs_p];
-      for (int64_t r = rows; r < R; ++r) dst[p * R + r] = T(0);
-    }
-  }
-}
-
-template <class T>
-void pack_panel_any(int64_t width, int64_t kc, int64_t rows, const T* src, int64_t rs_r,
-                    int64_t rs_p, T* dst) {
-  for (int64_t p = 0; p < kc; ++p) {
-    for (int64_t r = 0; r < rows; ++r) dst[p * width + r] = src[r * rs_r + p * rs_p];
-    for (int64_t r = rows; r < width; ++r) dst[p * width + r] = T(0);
-  }
-}
-
-template <class T>
-void pack_panel(int64_t width, int64_t kc, int64_t rows, const T* src, int64_t rs_r,
-                int64_t rs_p, T* dst) {
-  switch (width) {  // the register-tile widths of the kernels in kernel_*.cpp
-    case 4: return pack_panel_fixed<4>(kc, rows, src, rs_r, rs_p, dst);
-    case 6: return pack_panel_fixed<6>(kc, rows, src, rs_r, rs_p, dst);
-    case 8: return pack_panel_fixed<8>(kc, rows, src, rs_r, rs_p, dst);
-    case 12: return pack_panel_fixed<12>(kc, rows, src, rs_r, rs_p, dst);
-    case 16: return pack_panel_fixed<16>(kc, rows, src, rs_r, rs_p, dst);
-    case 32: return pack_panel_fixed<32>(kc, rows, src, rs_r, rs_p, dst);
-    default: return pack_panel_any(width, kc, rows, src, rs_r, rs_p, dst);
-  }
-}
-
 // A[mc x kc] (through rs, cs) -> ceil(mc / mr) micro-panels of mr x kc, column-major inside,
 // zero rows below the edge (kernel.hpp).
 template <class T>
-void pack_a(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, int64_t mr, T* dst) {
+void pack_a(const Kernels<T>& kern, int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs,
+            T* dst) {
+  const int64_t mr = kern.mr;
   for (int64_t ir = 0; ir < mc; ir += mr, dst += mr * kc)
-    pack_panel(mr, kc, std::min(mr, mc - ir), a + ir * rs, rs, cs, dst);
+    kern.pack_a(kc, std::min(mr, mc - ir), a + ir * rs, rs, cs, dst);
 }
 
 // B[kc x nc] (through rs, cs) -> micro-panels [jr0, jr1) of kc x nr, row-major inside, zero
 // columns past the edge (kernel.hpp).
 template <class T>
-void pack_b(int64_t kc, int64_t nc, const T* b, int64_t rs, int64_t cs, int64_t nr, int64_t jr0,
-            int64_t jr1, T* dst) {
+void pack_b(const Kernels<T>& kern, int64_t kc, int64_t nc, const T* b, int64_t rs, int64_t cs,
+            int64_t jr0, int64_t jr1, T* dst) {
+  const int64_t nr = kern.nr;
   for (int64_t jr = jr0; jr < jr1; ++jr)
-    pack_panel(nr, kc, std::min(nr, nc - jr * nr), b + jr * nr * cs, cs, rs, dst + jr * nr * kc);
+    kern.pack_b(kc, std::min(nr, nc - jr * nr), b + jr * nr * cs, cs, rs, dst + jr * nr * kc);
 }
 
 template <class T>
@@ -220,7 +156,7 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t r
 
       const int64_t b_tasks = std::min<int64_t>(threads, n_jr);
       parallel_for(b_tasks, threads, [&](int64_t t) {
-        pack_b(kc, nc, bsrc, rs_b, cs_b, nr, n_jr * t / b_tasks, n_jr * (t + 1) / b_tasks, bpack);
+        pack_b(kern, kc, nc, bsrc, rs_b, cs_b, n_jr * t / b_tasks, n_jr * (t + 1) / b_tasks, bpack);
       });
 
       // Loop 3 (ic): an mc x kc block of A, packed into this thread's buffer to live in L2.
@@ -229,7 +165,7 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t r
         const int64_t js = task % n_js;
         const int64_t mcur = std::min(mc, m - ic);
         T* apack = static_cast<T*>(scratch(kScratchA, round_up(mcur, mr) * kc * int64_t{sizeof(T)}));
-        pack_a(mcur, kc, a + ic * rs_a + pc * cs_a, rs_a, cs_a, mr, apack);
+        pack_a(kern, mcur, kc, a + ic * rs_a + pc * cs_a, rs_a, cs_a, apack);
         const int64_t jr_end = n_jr * (js + 1) / n_js;
         // Loop 2 (jr): one kc x nr micro-panel of B, kept in L1 while the A block streams by.
         for (int64_t jr = n_jr * js / n_js; jr < jr_end; ++jr) {

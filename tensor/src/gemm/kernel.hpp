@@ -31,6 +31,12 @@ template <class T>
 using MicroKernel = void (*)(int64_t kc, T alpha, const T* a, const T* b, T beta, T* c,
                              int64_t rs_c, int64_t cs_c, int64_t m, int64_t n);
 
+/// Packs one micro-panel: dst[p * width + r] = src[r * rs_r + p * rs_p] for r < rows, zero up to
+/// the panel width (MR for A, NR for B), p < kc.
+template <class T>
+using PackKernel = void (*)(int64_t kc, int64_t rows, const T* src, int64_t rs_r, int64_t rs_p,
+                            T* dst);
+
 template <class T>
 using RowBcastKernel = void (*)(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                                 int64_t rs_a, int64_t cs_a, const T* b, int64_t rs_b, T beta,
@@ -47,6 +53,8 @@ struct Kernels {
   int mr;                ///< register tile rows (A micro-panel height)
   int nr;                ///< register tile columns (B micro-panel width)
   int vec;               ///< SIMD width in elements (small-path cost model)
+  PackKernel<T> pack_a;  ///< packs an A micro-panel (width mr)
+  PackKernel<T> pack_b;  ///< packs a B micro-panel (width nr)
   RowBcastKernel<T> rowbcast;
   DotKernel<T> dot;
 };

@@ -114,6 +114,51 @@ void micro_kernel(int64_t kc, typename S::T alpha, const typename S::T* a,
   }
 }
 
+// ---- packing ---------------------------------------------------------------------------------
+
+// One micro-panel of width R (R = MR for A, NR for B): dst[p * R + r] = src[r * rs_r + p * rs_p]
+// for r < rows, zero for rows <= r < R, p < kc (the formats of kernel.hpp). Compiled per ISA with
+// R fixed, the copying case (rs_r == 1) becomes full-width vector moves and the transposing case
+// (rs_p == 1, an 8 x R block at a time) vector shuffles, instead of a scalar loop.
+template <class S, int R>
+void pack_panel(int64_t kc, int64_t rows, const typename S::T* src, int64_t rs_r, int64_t rs_p,
+                typename S::T* dst) {
+  using T = typename S::T;
+  if (rows == R && rs_r == 1) {
+    for (int64_t p = 0; p < kc; ++p) {
+      const T* s = src + p * rs_p;
+#pragma GCC unroll 32
+      for (int r = 0; r < R; ++r) dst[p * R + r] = s[r];
+    }
+  } else if (rows == R && rs_p == 1) {
+    // A transpose: 8 x R blocks, so each source row is read a cache line at a time while
+    // the R destination values of a p are written together.
+    int64_t p = 0;
+    for (; p + 8 <= kc; p += 8) {
+#pragma GCC unroll 32
+      for (int r = 0; r < R; ++r) {
+        const T* s = src + r * rs_r + p;
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; ++q) dst[(p + q) * R + r] = s[q];
+      }
+    }
+    for (; p < kc; ++p) {
+#pragma GCC unroll 32
+      for (int r = 0; r < R; ++r) dst[p * R + r] = src[r * rs_r + p];
+    }
+  } else if (rows == R) {
+    for (int64_t p = 0; p < kc; ++p) {
+#pragma GCC unroll 32
+      for (int r = 0; r < R; ++r) dst[p * R + r] = src[r * rs_r + p * rs_p];
+    }
+  } else {
+    for (int64_t p = 0; p < kc; ++p) {
+      for (int64_t r = 0; r < rows; ++r) dst[p * R + r] = src[r * rs_r + p * rs_p];
+      for (int64_t r = rows; r < R; ++r) dst[p * R + r] = T(0);
+    }
+  }
+}
+
 // ---- small path: rowbcast (vectorised along j) ----------------------------------------------
 
 // One R x nv-vector tile of C; `last` = lanes used in the last vector (1..W).
@@ -283,6 +328,7 @@ void dot(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typename S:
 template <class S>
 constexpr Kernels<typename S::T> make_kernels() {
   return Kernels<typename S::T>{&micro_kernel<S, S::MR, S::NV>, S::MR, S::NV * S::W, S::W,
+                                &pack_panel<S, S::MR>, &pack_panel<S, S::NV * S::W>,
                                 &rowbcast<S>, &dot<S>};
 }
 
