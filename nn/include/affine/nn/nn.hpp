@@ -1,7 +1,9 @@
-// affine::nn in one include: modules, layers, Sequential, losses, initialisers, optimizers, data.
+// affine::nn in one include: modules, layers, Sequential, losses, initialisers, optimizers, data,
+// checkpoints.
 #pragma once
 
 // IWYU pragma: begin_exports
+#include "affine/nn/checkpoint.hpp"
 #include "affine/nn/data.hpp"
 #include "affine/nn/init.hpp"
 #include "affine/nn/layers.hpp"
