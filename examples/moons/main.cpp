@@ -1,0 +1,220 @@
+// moons: the experiment of "Neural Networks From Linear Algebraic Perspective", end to end.
+//
+// Trains a 2-100-2-1 network (Linear, tanh, Linear -> the 2-D "embedding", tanh, Linear, sigmoid)
+// on two interleaving half moons with binary cross-entropy, records what the network does to the
+// plane after every epoch, and writes the post's figures and an animated page to --out.
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <affine/affine.hpp>
+#include <affine/viz/figure.hpp>
+
+#include "figures.hpp"
+#include "options.hpp"
+#include "output.hpp"
+#include "page.hpp"
+#include "record.hpp"
+
+namespace {
+
+using namespace affine;
+using moons::Options;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Parses the command line into o. Returns -1 to go on, else the exit status (0 for --help, 2 for
+// a bad flag or value, after printing the usage).
+int parse(int argc, char** argv, Options& o) {
+  CLI::App app{
+      "Train a 2-100-2-1 tanh network on two moons and write the figures of \"Neural Networks "
+      "From Linear Algebraic Perspective\" (SVG) and an animated page (index.html) to --out.",
+      "moons"};
+  app.option_defaults()->always_capture_default();
+  const CLI::Validator finite(
+      [](std::string& s) {
+        try {
+          size_t used = 0;
+          const double v = std::stod(s, &used);
+          if (!std::isfinite(v)) return std::string("must be a finite number");
+        } catch (const std::exception&) {
+          return std::string("must be a number");
+        }
+        return std::string();
+      },
+      "", "finite");
+  app.add_option("--samples", o.samples, "points in the data set (80% train, 20% test)")
+      ->check(CLI::Range(int64_t{10}, int64_t{10'000'000}));
+  app.add_option("--noise", o.noise, "standard deviation of the Gaussian noise on the moons")
+      ->check(finite & CLI::Range(0.0, 10.0));
+  app.add_option("--epochs", o.epochs, "training epochs (epoch 0 is the untrained network)")
+      ->check(CLI::Range(1, 100'000));
+  app.add_option("--optimizer", o.optimizer, "adam, or sgd (the post's plain gradient descent)")
+      ->check(CLI::IsMember({"adam", "sgd"}));
+  auto* lr = app.add_option("--lr", o.lr, "learning rate [default: 0.01 for adam, 0.1 for sgd]")
+                 ->check(finite & CLI::Range(1e-9, 100.0));
+  lr->default_str("");
+  auto* momentum =
+      app.add_option("--momentum", o.momentum, "SGD momentum (sgd only)")
+          ->check(finite & CLI::Range(0.0, 0.999));
+  app.add_option("--batch", o.batch,
+                 "mini-batch size; 0 = the whole training set each step (full batch)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1'000'000'000}));
+  app.add_option("--seed", o.seed, "seeds the data, the split, the initial weights and the batches")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{0xFFFF'FFFF'FFFF'FFFFull}));
+  app.add_option("--out", o.out, "output folder (created if missing)")
+      ->check([](const std::string& s) { return s.empty() ? std::string("must not be empty") : ""; });
+  app.add_flag("--quiet", o.quiet, "no progress and no file list: only the summary line");
+  app.failure_message(CLI::FailureMessage::help);
+  try {
+    app.parse(argc, argv);
+    if (o.optimizer != "sgd" && momentum->count() > 0)
+      throw CLI::ValidationError("--momentum", "applies to --optimizer sgd only");
+  } catch (const CLI::ParseError& e) {
+    const int status = app.exit(e);
+    return status == 0 ? 0 : 2;
+  }
+  if (lr->count() == 0) o.lr = o.optimizer == "adam" ? 0.01 : 0.1;
+  return -1;
+}
+
+std::string describe(const Options& o, int64_t n_train) {
+  char buf[160];
+  const std::string batch =
+      o.batch == 0 || o.batch >= n_train ? "full batch" : "batch " + std::to_string(o.batch);
+  if (o.optimizer == "sgd")
+    std::snprintf(buf, sizeof buf, "sgd, lr %g, momentum %g, %s", o.lr, o.momentum, batch.c_str());
+  else
+    std::snprintf(buf, sizeof buf, "adam, lr %g, %s", o.lr, batch.c_str());
+  return buf;
+}
+
+void progress(const moons::Snapshot& s, int epochs, double elapsed, bool tty) {
+  std::printf("%sepoch %*d/%d  loss %.4f  train acc %.4f  test acc %.4f  %.1f s%s",
+              tty ? "\r" : "", static_cast<int>(std::to_string(epochs).size()), s.epoch, epochs,
+              s.train_loss, s.train_accuracy, s.test_accuracy, elapsed, tty ? "\x1b[K" : "\n");
+  std::fflush(stdout);
+}
+
+int run(const Options& o) {
+  // Fail on an unwritable folder now, not after training.
+  moons::OutputDir out(o.out);
+
+  // Data, split and initial weights all come from one generator: one seed, one experiment.
+  Generator gen(o.seed);
+  const auto data = nn::data::make_moons(o.samples, o.noise, gen);
+  const auto split = nn::data::train_test_split(data.x, data.y, o.test_fraction, gen);
+  const int64_t n_train = split.x_train.size(0);
+
+  // The post's network: 2 -> 100 (tanh) -> 2 (tanh: the embedding) -> 1 (sigmoid).
+  nn::Sequential net{nn::Linear(2, 100, gen), nn::Tanh(),    nn::Linear(100, 2, gen),
+                     nn::Tanh(),              nn::Linear(2, 1, gen), nn::Sigmoid()};
+  const nn::BCELoss loss_fn;
+
+  std::unique_ptr<nn::optim::Optimizer> opt;
+  if (o.optimizer == "sgd")
+    opt = std::make_unique<nn::optim::SGD>(net.parameters(),
+                                           nn::optim::SGDOptions{.lr = o.lr, .momentum = o.momentum});
+  else
+    opt = std::make_unique<nn::optim::Adam>(net.parameters(), nn::optim::AdamOptions{.lr = o.lr});
+
+  const int64_t batch = o.batch == 0 ? n_train : std::min(o.batch, n_train);
+  nn::data::DataLoader loader(split.x_train, split.y_train,
+                              {.batch_size = batch, .shuffle = batch < n_train, .seed = o.seed});
+
+  const bool tty = !o.quiet && ::isatty(STDOUT_FILENO) == 1;
+  if (!o.quiet)
+    std::printf("moons: %lld samples (%lld train, %lld test), noise %g, seed %llu; %d epochs, %s\n",
+                static_cast<long long>(o.samples), static_cast<long long>(n_train),
+                static_cast<long long>(split.x_test.size(0)), o.noise,
+                static_cast<unsigned long long>(o.seed), o.epochs, describe(o, n_train).c_str());
+
+  moons::Recorder recorder(split, o.epochs);
+  const auto t0 = Clock::now();
+  double train_seconds = 0;
+  const auto report = [&](const moons::Snapshot& s) {
+    if (o.quiet) return;
+    if (tty || s.epoch % 10 == 0 || s.epoch == o.epochs)
+      progress(s, o.epochs, seconds_since(t0), tty);
+  };
+  report(recorder.record(net, 0));  // epoch 0: before training
+
+  Tape tape;
+  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    const auto t_epoch = Clock::now();
+    for (auto [xb, yb] : loader) {
+      tape.clear();
+      opt->zero_grad();
+      const Var p = net(tape.leaf(xb, /*requires_grad=*/false));
+      const Var loss = loss_fn(p, Var(yb));
+      loss.backward();
+      opt->step();
+    }
+    train_seconds += seconds_since(t_epoch);
+    report(recorder.record(net, epoch));
+  }
+  tape.clear();
+  const double total_seconds = seconds_since(t0);
+  if (tty) std::printf("\n");
+
+  // Files: everything goes to a staging folder first, then into place together.
+  const moons::History& h = recorder.history();
+  const auto data_fig = moons::data_figure(h, o);
+  const auto transform_fig = moons::transform_figure(h, o);
+  const auto embedding_fig = moons::embedding_figure(h);
+  const auto boundary_fig = moons::boundary_figure(h);
+  const auto curves_fig = moons::curves_figure(h);
+  out.write("data.svg", data_fig.svg());
+  out.write("transform.svg", transform_fig.svg());
+  out.write("embedding.svg", embedding_fig.svg());
+  out.write("boundary.svg", boundary_fig.svg());
+  out.write("curves.svg", curves_fig.svg());
+  const moons::StaticFigures inline_figs{data_fig.svg_inline(), transform_fig.svg_inline(),
+                                         embedding_fig.svg_inline(), boundary_fig.svg_inline(),
+                                         curves_fig.svg_inline()};
+  out.write("index.html", moons::build_page(h, o, inline_figs));
+  nn::save(net, out.staged_path("model.safetensors").string(), nn::NamedTensors{},
+           {{"model", "Linear(2,100) Tanh Linear(100,2) Tanh Linear(2,1) Sigmoid"},
+            {"data", "make_moons samples=" + std::to_string(o.samples) + " seed=" +
+                         std::to_string(o.seed)}});
+  out.add("model.safetensors");
+  out.commit();
+
+  const auto& last = h.snapshots.back();
+  std::printf(
+      "trained %d epochs in %.2f s (%.2f s with snapshots): train loss %.4f, train accuracy: "
+      "%.4f, test loss %.4f, test accuracy: %.4f\n",
+      o.epochs, train_seconds, total_seconds, last.train_loss, last.train_accuracy,
+      last.test_loss, last.test_accuracy);
+  if (!o.quiet) {
+    std::printf("wrote %s/:", o.out.c_str());
+    for (const auto& [name, size] : out.committed())
+      std::printf(" %s (%.0f KB)", name.c_str(), static_cast<double>(size) / 1024.0);
+    std::printf("\nopen %s/index.html in a browser to watch the training\n", o.out.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (const int status = parse(argc, argv, o); status >= 0) return status;
+  try {
+    return run(o);
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "moons: error: %s\n", e.what());
+    return 1;
+  }
+}
