@@ -2,8 +2,13 @@
 // checks, its forward (a tensor/ kernel) and its vector-Jacobian product side by side.
 //
 // An op records a node when a Var input is on a tape that is recording and some input requires
-// grad; otherwise it returns a constant. Inputs on two different tapes are an error. Binary ops
-// broadcast as in ops.hpp; gradients are summed back over broadcast dimensions.
+// grad; otherwise it returns a constant. Inputs on two different tapes are an error, and so is a
+// stale input (from before the tape's clear()). Binary ops broadcast as in ops.hpp; gradients are
+// summed back over broadcast dimensions. Shape errors reuse the tensor ops' messages, which name
+// the op and both shapes ("add: shapes [3, 4] and [2, 4] cannot be broadcast ...").
+//
+// Note: with both this header and tensor/ops.hpp visible, max(tensor, {0}) is ambiguous between
+// the Tensor overload (axes) and this one (axis); write max(tensor, Axes{0}) or max(Var(t), 0).
 #pragma once
 
 #include <cstdint>
@@ -76,8 +81,11 @@ Var concat(const std::vector<Var>& vars, int64_t dim);
 // ---- linear algebra -------------------------------------------------------------------------
 /// 2-D or batched 3-D matrix product; backward uses the GEMM's transpose flags, no copies.
 Var matmul(const Var& a, const Var& b);
-/// x W^T + b for x [n, in], W [out, in], b [out] (b may be undefined: no bias). Fused: one GEMM
-/// forward, two GEMMs and a column sum backward.
+/// x W^T + b for x [n, in] (or [*, in]: leading dims are flattened), W [out, in], b [out] (b may
+/// be undefined: no bias). Fused: forward is one GEMM on W viewed transposed, accumulating onto
+/// rows pre-filled with b; backward is dX = dY W, dW = dY^T X (a GEMM that accumulates straight
+/// into Parameter::grad) and db = column sums of dY. Throws affine::Error naming "linear" and the
+/// shapes when in_features or the bias's size disagree.
 Var linear(const Var& x, const Var& weight, const Var& bias = Var());
 
 // ---- softmax --------------------------------------------------------------------------------

@@ -5,6 +5,11 @@
 // inputs by index and their vector-Jacobian products are plain functions, so no node owns another
 // and no reference cycle can leak. clear() drops a step's graph in one go and keeps the storage
 // for the next step, so a training loop stops growing the tape after its first step.
+//
+// Gradients: a Tape::leaf keeps its gradient (Var::grad) until clear(); a Tape::param leaf adds
+// into Parameter::grad, which persists across tapes and steps until Parameter::zero_grad();
+// intermediate gradients are freed as backward passes them (Var::retain_grad keeps one). The
+// recorded graph is single-use: after backward(), clear() and record again.
 #pragma once
 
 #include <cstddef>
