@@ -2,7 +2,8 @@
 # ours (warnings, ISA, sanitizers) reaches a consumer's code through affine::affine.
 include(GNUInstallDirs)
 
-set(AFFINE_WARNINGS -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor)
+set(AFFINE_WARNINGS -Wall -Wextra -Wpedantic -Wnon-virtual-dtor
+    $<$<CXX_COMPILER_ID:GNU>:-Wshadow=local>)
 if(AFFINE_WERROR)
   list(APPEND AFFINE_WARNINGS -Werror)
 endif()
