@@ -357,6 +357,27 @@ TEST(Autograd, TapeCapacityStopsGrowingAfterTheFirstStep) {
   EXPECT_GT(cap_after_first, 0u);
 }
 
+TEST(Autograd, ClearReleasesTheWholeGraph) {
+  Generator gen(5);
+  TinyMlp net(gen);
+  Tensor x, y;
+  make_data(gen, 4, x, y);
+  const long base_w = TensorAccess::storage(net.w1.value).use_count();
+  const long base_x = TensorAccess::storage(x).use_count();
+  Tape tape;
+  {
+    const Var loss = net.loss(tape, x, y);
+    loss.backward();
+    EXPECT_GT(TensorAccess::storage(net.w1.value).use_count(), base_w);  // the param leaf
+  }
+  tape.clear();
+  // Nothing of the step's graph holds the parameter or the input any more.
+  EXPECT_EQ(TensorAccess::storage(net.w1.value).use_count(), base_w);
+  EXPECT_EQ(TensorAccess::storage(x).use_count(), base_x);
+  EXPECT_EQ(tape.size(), 0u);
+  EXPECT_GT(tape.capacity(), 0u);  // storage kept for the next step
+}
+
 // A long training loop: meant to run under AddressSanitizer/LeakSanitizer (build-asan), where any
 // leaked graph shows up; sized to take a few seconds there. Also checks that it learns.
 TEST(Autograd, TenThousandStepTrainingLoopLearnsWithoutGrowth) {

@@ -28,7 +28,13 @@ struct GradcheckResult {
 
 /// Checks fn at inputs (converted to float64): for every input element, the analytic gradient of
 /// every output element (by backward with one-hot seeds) against the central difference
-/// (f(x + h) - f(x - h)) / 2h. fn receives the inputs as leaves on a fresh tape.
+/// (f(x + h) - f(x - h)) / 2h. For the analytic pass fn receives the inputs as leaves on a tape
+/// of gradcheck's own (cleared and re-recorded once per output element); for the differences it
+/// receives them as constants (Vars on no tape), so fn must work on both. float64 inputs keep
+/// their layout (a transposed or sliced view stays one), so non-contiguous paths are exercised.
+/// On failure, message names the worst element: input number, element index, output element,
+/// both values and the tolerance. Costs one backward per output element and two evaluations of
+/// fn per input element: meant for small test tensors.
 GradcheckResult gradcheck(const std::function<Var(const std::vector<Var>&)>& fn,
                           const std::vector<Tensor>& inputs, const GradcheckOptions& options = {});
 
