@@ -341,6 +341,13 @@ TEST(SafetensorsHostile, DimensionProductOverflow) {
                   "tensor 'w' has shape [4294967296, 4294967296] whose element count overflows int64");
   expect_rejected(file_of("{" + entry("w", "F64", "[2305843009213693952]", "[0,0]") + "}"),
                   "whose byte size overflows int64");
+  // Holds nothing, but its strides would not fit int64 either.
+  expect_rejected(file_of("{" + entry("w", "F32", "[0,4294967296,4294967296]", "[0,0]") + "}"),
+                  "tensor 'w' has shape [0, 4294967296, 4294967296] whose element count overflows");
+  // Large but representable empty shapes are fine.
+  const auto ok = nn::parse_safetensors(file_of("{" + entry("w", "F32", "[0,1099511627776]", "[0,0]") + "}"));
+  ASSERT_EQ(ok.tensors.size(), 1u);
+  EXPECT_EQ(ok.tensors[0].second.shape(), Shape({0, int64_t{1} << 40}));
 }
 
 TEST(SafetensorsHostile, OffsetsDisagreeWithShape) {

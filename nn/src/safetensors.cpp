@@ -290,17 +290,22 @@ Entry parse_entry(const Ctx& c, const std::string& name, const json& v) {
     }
     e.shape.push_back(static_cast<int64_t>(d));
   }
-  // Overflow-checked in order, as the reference does: numel, then bytes, must fit int64.
-  int64_t numel = 1;
+  // Overflow-checked products must fit int64. Zero dimensions are skipped, which is stricter than
+  // the reference: [0, 2^62, 2^62] holds nothing, but its strides would not be representable.
+  int64_t extent = 1;
+  bool has_zero = false;
   for (int64_t d : e.shape) {
-    if (__builtin_mul_overflow(numel, d, &numel)) {
+    if (d == 0) {
+      has_zero = true;
+    } else if (__builtin_mul_overflow(extent, d, &extent)) {
       fail(c, who + " has shape " + shape_str(e.shape) + " whose element count overflows int64");
     }
   }
   int64_t nbytes = 0;
-  if (__builtin_mul_overflow(numel, static_cast<int64_t>(dtype_size(e.dtype)), &nbytes)) {
+  if (__builtin_mul_overflow(extent, static_cast<int64_t>(dtype_size(e.dtype)), &nbytes)) {
     fail(c, who + " has shape " + shape_str(e.shape) + " whose byte size overflows int64");
   }
+  if (has_zero) nbytes = 0;
 
   const json& off = v["data_offsets"];
   if (!off.is_array() || off.size() != 2 || !as_index(off[0], e.begin) ||
