@@ -103,7 +103,8 @@ int64_t sysconf_or(int name, int64_t fallback) {
 
 CacheSizes detect_caches() {
   CacheSizes c{32 * 1024, 1024 * 1024, 8 * 1024 * 1024};
-#if defined(_SC_LEVEL1_DCACHE_SIZE) && defined(_SC_LEVEL2_CACHE_SIZE) && defined(_SC_LEVEL3_CACHE_SIZE)
+#if defined(_SC_LEVEL1_DCACHE_SIZE) && defined(_SC_LEVEL2_CACHE_SIZE) && \
+    defined(_SC_LEVEL3_CACHE_SIZE)
   c.l1d = sysconf_or(_SC_LEVEL1_DCACHE_SIZE, c.l1d);
   c.l2 = sysconf_or(_SC_LEVEL2_CACHE_SIZE, c.l2);
   c.l3 = sysconf_or(_SC_LEVEL3_CACHE_SIZE, c.l3);

@@ -6,7 +6,6 @@
 // cost the same as plain ones and the rest of the driver never looks at strides again.
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <new>
 #include <string>
 
@@ -164,7 +163,8 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t r
         const int64_t ic = task / n_js * mc;
         const int64_t js = task % n_js;
         const int64_t mcur = std::min(mc, m - ic);
-        T* apack = static_cast<T*>(scratch(kScratchA, round_up(mcur, mr) * kc * int64_t{sizeof(T)}));
+        const int64_t a_bytes = round_up(mcur, mr) * kc * int64_t{sizeof(T)};
+        T* apack = static_cast<T*>(scratch(kScratchA, a_bytes));
         pack_a(kern, mcur, kc, a + ic * rs_a + pc * cs_a, rs_a, cs_a, apack);
         const int64_t jr_end = n_jr * (js + 1) / n_js;
         // Loop 2 (jr): one kc x nr micro-panel of B, kept in L1 while the A block streams by.
@@ -223,7 +223,8 @@ void check_ld(const char* name, int64_t ld, int64_t rows, int64_t cols, Trans t,
               int64_t n, int64_t k) {
   const int64_t need = std::max<int64_t>(1, cols);
   if (ld < need)
-    throw Error(std::string("gemm: ") + name + "=" + str(ld) + " is smaller than the stored row length " +
+    throw Error(std::string("gemm: ") + name + "=" + str(ld) +
+                " is smaller than the stored row length " +
                 str(need) + " (stored matrix " + str(rows) + " x " + str(cols) +
                 (t == Trans::yes ? ", transposed" : "") + "; m=" + str(m) + ", n=" + str(n) +
                 ", k=" + str(k) + ")");

@@ -75,8 +75,9 @@ void micro_kernel(int64_t kc, typename S::T alpha, const typename S::T* a,
     V bv[NV];
     if constexpr (S::PREFETCH > 0) {
       // The panels stream from L2 (kc is sized for L2, see blocking_for): ask for them early.
+      constexpr int line = 64 / sizeof(typename S::T);
       __builtin_prefetch(b + S::PREFETCH * NR, 0, 3);
-      if constexpr (NR * sizeof(*b) > 64) __builtin_prefetch(b + S::PREFETCH * NR + 64 / sizeof(*b), 0, 3);
+      if constexpr (NR > line) __builtin_prefetch(b + S::PREFETCH * NR + line, 0, 3);
       __builtin_prefetch(a + S::PREFETCH * MR, 0, 3);
     }
 #pragma GCC unroll 4
