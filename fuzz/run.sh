@@ -29,7 +29,11 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
     -DAFFINE_BUILD_TESTS=OFF -DAFFINE_BUILD_BENCH=OFF -DAFFINE_BUILD_EXAMPLES=OFF \
     -DAFFINE_INSTALL=OFF >/dev/null
 fi
-cmake --build "$build" --target safetensors_fuzz -j"$(nproc)" >/dev/null
+if ! cmake --build "$build" --target safetensors_fuzz -j"$(nproc)" >"$build/fuzz-build.log" 2>&1; then
+  grep -E "error|Error" "$build/fuzz-build.log" | head -40 >&2
+  echo "run.sh: building safetensors_fuzz failed (full log: $build/fuzz-build.log)" >&2
+  exit 2
+fi
 
 # The committed seeds stay untouched; the fuzzer grows its own copy.
 work="$(mktemp -d)"
