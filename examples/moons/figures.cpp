@@ -56,8 +56,7 @@ std::string epoch_title(const Snapshot& s) {
 
 viz::Figure data_figure(const History& h, const Options& o) {
   viz::Figure fig(1, 1, 520, 340);
-  fig.title("Two interleaving moons: " + std::to_string(h.labels.size()) + " points, noise " +
-            viz::fmt(o.noise, 3) + " (not linearly separable)");
+  fig.title("Two moons: " + std::to_string(h.labels.size()) + " points, noise " + viz::fmt(o.noise, 3));
   auto& p = fig.panel(0);
   p.xlabel("x1").ylabel("x2").equal_aspect().legend(viz::LegendPos::top_right);
   p.scatter(h.xs, h.ys, h.labels, class_style(3.2));
@@ -113,14 +112,14 @@ viz::Figure transform_figure(const History& h, const Options& o) {
   p0.legend(viz::LegendPos::none);
 
   auto& p1 = fig.panel(1);
-  p1.title("linear: W x").xlabel("(W x)1").equal_aspect().zero_lines();
+  p1.title("linear: W x").xlabel("(W x)1").ylabel("(W x)2").equal_aspect().zero_lines();
   p1.scatter(lx, ly, h.labels, class_style(2.2, 0.55));
   origin(p1);
   basis(p1, 0, 0, w[0][0], w[1][0], w[0][1], w[1][1], "W e1", "W e2");
   p1.legend(viz::LegendPos::none);
 
   auto& p2 = fig.panel(2);
-  p2.title("affine: W x + b").xlabel("(W x + b)1").equal_aspect().zero_lines();
+  p2.title("affine: W x + b").xlabel("(W x + b)1").ylabel("(W x + b)2").equal_aspect().zero_lines();
   p2.scatter(ax, ay, h.labels, class_style(2.2, 0.55));
   origin(p2);
   p2.arrow(0, 0, b[0], b[1], {.color = viz::palette::grey, .width = 1.6, .label = "b"});
@@ -171,7 +170,7 @@ viz::Figure boundary_figure(const History& h) {
   const std::vector<double> ty(h.ys.begin() + h.n_train, h.ys.end());
   const std::vector<int> tl(h.labels.begin() + h.n_train, h.labels.end());
   std::vector<double> levels;
-  for (int k = 0; k <= 10; ++k) levels.push_back(k / 10.0);
+  levels = {0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0};
   for (size_t k = 0; k < h.figure_epochs.size(); ++k) {
     const Snapshot& s = at_epoch(h, h.figure_epochs[k]);
     auto& p = fig.panel(static_cast<int>(k));

@@ -180,7 +180,6 @@ int run(const Options& o) {
   out.write("boundary.svg", boundary_fig.svg());
   out.write("curves.svg", curves_fig.svg());
   const moons::StaticFigures inline_figs{data_fig.svg_inline(), transform_fig.svg_inline(),
-                                         embedding_fig.svg_inline(), boundary_fig.svg_inline(),
                                          curves_fig.svg_inline()};
   out.write("index.html", moons::build_page(h, o, inline_figs));
   nn::save(net, out.staged_path("model.safetensors").string(), nn::NamedTensors{},

@@ -10,7 +10,8 @@
 namespace moons {
 
 struct StaticFigures {
-  std::string data, transform, embedding, boundary, curves;  ///< inline <svg> elements
+  std::string data, transform, curves;  ///< inline <svg> elements (the small multiples of
+                                        ///< embedding.svg and boundary.svg are drawn by the page)
 };
 
 std::string build_page(const History& h, const Options& o, const StaticFigures& figures);

@@ -70,10 +70,8 @@ Recorder::Recorder(const affine::nn::data::Split& split, int epochs)
     history_.labels[i] = yv[i] >= 0.5f ? 1 : 0;
   }
   history_.n_train = x_train_.size(0);
-  history_.page_grid = grid_over(history_.xs, history_.ys, 61);
-  history_.figure_grid = grid_over(history_.xs, history_.ys, 161);
+  history_.figure_grid = grid_over(history_.xs, history_.ys, 81);
   history_.figure_epochs = figure_epochs(epochs);
-  page_points_ = grid_points(history_.page_grid);
   figure_points_ = grid_points(history_.figure_grid);
   history_.snapshots.reserve(static_cast<size_t>(epochs) + 1);
 }
@@ -113,7 +111,10 @@ const Snapshot& Recorder::record(affine::nn::Sequential& net, int epoch) {
   s.w1 = w[1];
   s.b = floats(out.bias.value)[0];
 
-  s.page_grid = floats(net.forward(Var(page_points_)).value());
+  for (auto* param : net.parameters()) {
+    const auto v = floats(param->value);
+    s.weights.insert(s.weights.end(), v.begin(), v.end());
+  }
   const auto& fe = history_.figure_epochs;
   if (std::find(fe.begin(), fe.end(), epoch) != fe.end())
     s.figure_grid = floats(net.forward(Var(figure_points_)).value());

@@ -26,8 +26,10 @@ struct Snapshot {
   std::vector<float> embedding;
   /// The output layer's line w . z + b = 0 in the embedding plane.
   double w0 = 0, w1 = 0, b = 0;
-  /// p(class 1) on the coarse page grid (every epoch).
-  std::vector<float> page_grid;
+  /// Every parameter, flattened in named_parameters() order: 0.weight [100, 2], 0.bias [100],
+  /// 2.weight [2, 100], 2.bias [2], 4.weight [1, 2], 4.bias [1] (505 numbers). The page runs the
+  /// network from these.
+  std::vector<float> weights;
   /// p(class 1) on the fine figure grid (only at the figure epochs; empty otherwise).
   std::vector<float> figure_grid;
 };
@@ -37,7 +39,7 @@ struct History {
   std::vector<double> xs, ys;  ///< every sample, training samples first
   std::vector<int> labels;     ///< 0 or 1
   int64_t n_train = 0;
-  GridSpec page_grid, figure_grid;
+  GridSpec figure_grid;
   std::vector<int> figure_epochs;  ///< the epochs shown as small multiples
   std::vector<Snapshot> snapshots;  ///< one per epoch, 0..epochs
 };
@@ -56,7 +58,7 @@ class Recorder {
  private:
   affine::Tensor grid_points(const GridSpec& g) const;
   affine::Tensor x_train_, y_train_, x_test_, y_test_, x_all_;
-  affine::Tensor page_points_, figure_points_;
+  affine::Tensor figure_points_;
   History history_;
 };
 
