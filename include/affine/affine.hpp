@@ -4,6 +4,7 @@
 // IWYU pragma: begin_exports
 #include "affine/tensor/error.hpp"
 #include "affine/tensor/gemm.hpp"
+#include "affine/tensor/memory.hpp"
 #include "affine/tensor/npy.hpp"
 #include "affine/tensor/ops.hpp"
 #include "affine/tensor/parallel.hpp"

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "affine/tensor/random.hpp"
+#include "allocator.hpp"
 #include "dispatch.hpp"
 #include "strided.hpp"
 
@@ -172,7 +173,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
                 std::string(dtype_name(dtype)) + " needs more bytes than can be addressed");
   }
   Tensor t;
-  t.storage_ = std::make_shared<detail::Storage>(bytes);
+  t.storage_ = detail::make_storage(bytes);  // cached buffer, pooled control block
   t.shape_ = shape;
   t.strides_ = contiguous_strides(shape);
   t.numel_ = n;
