@@ -41,37 +41,51 @@ int parse(int argc, char** argv, Options& o) {
       "From Linear Algebraic Perspective\" (SVG) and an animated page (index.html) to --out.",
       "moons"};
   app.option_defaults()->always_capture_default();
-  const CLI::Validator finite(
-      [](std::string& s) {
-        try {
-          size_t used = 0;
-          const double v = std::stod(s, &used);
-          if (!std::isfinite(v)) return std::string("must be a finite number");
-        } catch (const std::exception&) {
-          return std::string("must be a number");
-        }
-        return std::string();
-      },
-      "", "finite");
+  // A finite number in [lo, hi] (or (lo, hi] / [lo, hi) when an end is open), with the interval
+  // in the message; CLI11's Range would let NaN through.
+  const auto number_in = [](double lo, bool lo_open, double hi, bool hi_open) {
+    const std::string range = std::string(lo_open ? "(" : "[") + CLI::detail::to_string(lo) +
+                              ", " + CLI::detail::to_string(hi) + (hi_open ? ")" : "]");
+    return CLI::Validator(
+        [=](std::string& s) {
+          double v = 0;
+          try {
+            size_t used = 0;
+            v = std::stod(s, &used);
+            if (used != s.size()) v = std::nan("");
+          } catch (const std::exception&) {
+            v = std::nan("");
+          }
+          const bool ok = std::isfinite(v) && (lo_open ? v > lo : v >= lo) &&
+                          (hi_open ? v < hi : v <= hi);
+          return ok ? std::string() : "must be a number in " + range + ", got '" + s + "'";
+        },
+        "in " + range);
+  };
   app.add_option("--samples", o.samples, "points in the data set (80% train, 20% test)")
       ->check(CLI::Range(int64_t{10}, int64_t{10'000'000}));
   app.add_option("--noise", o.noise, "standard deviation of the Gaussian noise on the moons")
-      ->check(finite & CLI::Range(0.0, 10.0));
+      ->check(number_in(0, false, 10, false));
   app.add_option("--epochs", o.epochs, "training epochs (epoch 0 is the untrained network)")
       ->check(CLI::Range(1, 100'000));
   app.add_option("--optimizer", o.optimizer, "adam, or sgd (the post's plain gradient descent)")
       ->check(CLI::IsMember({"adam", "sgd"}));
   auto* lr = app.add_option("--lr", o.lr, "learning rate [default: 0.01 for adam, 0.1 for sgd]")
-                 ->check(finite & CLI::Range(1e-9, 100.0));
+                 ->check(number_in(0, true, 100, false));
   lr->default_str("");
   auto* momentum =
       app.add_option("--momentum", o.momentum, "SGD momentum (sgd only)")
-          ->check(finite & CLI::Range(0.0, 0.999));
+          ->check(number_in(0, false, 1, true));
   app.add_option("--batch", o.batch,
                  "mini-batch size; 0 = the whole training set each step (full batch)")
       ->check(CLI::Range(int64_t{0}, int64_t{1'000'000'000}));
   app.add_option("--seed", o.seed, "seeds the data, the split, the initial weights and the batches")
-      ->check(CLI::Range(uint64_t{0}, uint64_t{0xFFFF'FFFF'FFFF'FFFFull}));
+      ->check([](const std::string& v) {
+        // CLI11 would wrap "-1" around to 2^64 - 1; a seed is written in plain digits.
+        const bool digits = !v.empty() && v.size() <= 20 &&
+                            v.find_first_not_of("0123456789") == std::string::npos;
+        return digits ? std::string() : std::string("must be an integer in [0, 2^64)");
+      });
   app.add_option("--out", o.out, "output folder (created if missing)")
       ->check([](const std::string& s) { return s.empty() ? std::string("must not be empty") : ""; });
   app.add_flag("--quiet", o.quiet, "no progress and no file list: only the summary line");
