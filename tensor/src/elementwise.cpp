@@ -9,8 +9,10 @@
 // allocations per step) only has to skip the Tensor::empty call.
 //
 // A unary functor may provide `void row(const T* x, T* out, int64_t n) const` to replace the
-// scalar loop on contiguous rows: that is the hook for the vectorised exp/tanh/sigmoid/log of
-// issue 7, which can then be added without touching the loops here.
+// scalar loop: float32 exp, log, log1p, tanh and sigmoid use it to reach the vectorised kernels
+// of vmath.hpp (issue 7). Strided rows of such ops are gathered into a small buffer and go
+// through the same row kernel, so a result never depends on the input's layout.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -18,6 +20,7 @@
 #include "affine/tensor/ops.hpp"
 #include "dispatch.hpp"
 #include "strided.hpp"
+#include "vmath.hpp"
 
 namespace affine {
 namespace {
@@ -83,12 +86,22 @@ void unary_into(Tensor& out, const Tensor& a, F f) {
                                                const detail::Offsets<2>& inc) {
     T* o = po + off[0];
     const T* x = pa + off[1];
-    if (inc[0] == 1 && inc[1] == 1) {
-      if constexpr (HasRowKernel<F, T>) {
+    if constexpr (HasRowKernel<F, T>) {
+      if (inc[0] == 1 && inc[1] == 1) {
         f.row(x, o, n);
       } else {
-        for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
+        // Gather, run the row kernel, scatter: a stack buffer of a few KiB, no allocation.
+        constexpr int64_t kChunk = 512;
+        T buf[kChunk];
+        for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+          const int64_t m = std::min(kChunk, n - i0);
+          for (int64_t i = 0; i < m; ++i) buf[i] = x[(i0 + i) * inc[1]];
+          f.row(buf, buf, m);
+          for (int64_t i = 0; i < m; ++i) o[(i0 + i) * inc[0]] = buf[i];
+        }
       }
+    } else if (inc[0] == 1 && inc[1] == 1) {
+      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
     } else {
       for (int64_t i = 0; i < n; ++i) o[i * inc[0]] = f(x[i * inc[1]]);
     }
@@ -191,23 +204,38 @@ AFFINE_BINARY_FUNCTOR(GeF, T(x >= y))
 
 AFFINE_UNARY_FUNCTOR(NegF, -x)
 AFFINE_UNARY_FUNCTOR(AbsF, std::abs(x))
-AFFINE_UNARY_FUNCTOR(ExpF, std::exp(x))
-AFFINE_UNARY_FUNCTOR(LogF, std::log(x))
-AFFINE_UNARY_FUNCTOR(Log1pF, std::log1p(x))
 AFFINE_UNARY_FUNCTOR(SqrtF, std::sqrt(x))
 AFFINE_UNARY_FUNCTOR(SquareF, x * x)
-AFFINE_UNARY_FUNCTOR(TanhF, std::tanh(x))
 #undef AFFINE_UNARY_FUNCTOR
 
+// Transcendentals: float64 keeps std:: (gradcheck's reference needs its accuracy); float32 rows
+// go to vmath (accuracy documented and tested there, a few ulps). The row member only accepts
+// float, so HasRowKernel is false for double.
+#define AFFINE_VMATH_FUNCTOR(Name, fn)                                             \
+  struct Name {                                                                    \
+    double operator()(double x) const { return std::fn(x); }                       \
+    void row(const float* x, float* out, int64_t n) const {                        \
+      detail::vmath::active().fn(x, out, n);                                       \
+    }                                                                              \
+  };
+
+AFFINE_VMATH_FUNCTOR(ExpF, exp)
+AFFINE_VMATH_FUNCTOR(LogF, log)
+AFFINE_VMATH_FUNCTOR(Log1pF, log1p)
+AFFINE_VMATH_FUNCTOR(TanhF, tanh)
+#undef AFFINE_VMATH_FUNCTOR
+
 // One exp of -|x|, which lies in (0, 1]: neither branch can overflow. At x = -1e4 it underflows
-// to 0 and the result is 0; at +1e4 the result is exactly 1. The select (not two exps in two
-// branches) keeps the body straight-line code for a later vectorised version.
+// to 0 and the result is 0; at +1e4 the result is exactly 1. float32 rows use vmath's sigmoid,
+// the same formula vectorised.
 struct SigmoidF {
-  template <class T>
-  T operator()(T x) const {
-    const T e = std::exp(-std::abs(x));
-    const T r = T(1) / (T(1) + e);
-    return x >= T(0) ? r : e * r;
+  double operator()(double x) const {
+    const double e = std::exp(-std::abs(x));
+    const double r = 1.0 / (1.0 + e);
+    return x >= 0.0 ? r : e * r;
+  }
+  void row(const float* x, float* out, int64_t n) const {
+    detail::vmath::active().sigmoid(x, out, n);
   }
 };
 

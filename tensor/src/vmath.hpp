@@ -1,0 +1,78 @@
+// Internal: vectorised float32 exp, log, log1p, tanh and sigmoid over arrays (issue 7).
+//
+// The float32 elementwise ops (elementwise.cpp) route through these; float64 keeps the std::
+// functions, since gradcheck compares against float64 and needs their full accuracy.
+//
+// One algorithm (vmath_impl.hpp), compiled three times: vmath_generic.cpp (portable C++ the
+// compiler vectorises at baseline SSE2), vmath_avx2.cpp (AVX2 + FMA) and vmath_avx512.cpp
+// (AVX-512F). active() picks one from affine::active_isa() once (AFFINE_ISA=avx512|avx2|generic
+// forces it), like the GEMM kernels. Results differ between ISAs only by the roundings an FMA
+// saves, never by more than the bounds below.
+//
+// Algorithms (coefficients: tools/fit_vmath.py, weighted minimax fits for relative error):
+//   exp      Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2; exp(r) = 1 + r + r^2 P4(r);
+//            result scaled by 2^n in two exact steps so the only rounding is the final one.
+//   log      x = 2^k m, m in [sqrt(1/2), sqrt(2)); log1p(m - 1) = f - f^2/2 + f^3 L7(f).
+//   log1p    log(1 + x) plus the first-order correction (x - (u - 1)) / u for the rounding of
+//            u = 1 + x.
+//   tanh     -expm1(-2|x|) / (2 + expm1(-2|x|)) with the sign of x; expm1 from the same P4.
+//   sigmoid  e = exp(-|x|); 1 / (1 + e) for x >= 0, e / (1 + e) for x < 0.
+//
+// Accuracy: maximum error in ulps of the result, against the float64 std:: function rounded to
+// float32, as measured by tests/vmath_test.cpp (every 97th float32 bit pattern over the whole
+// line, plus every pattern in dense windows around 0, 1, the saturation/overflow/underflow
+// thresholds and the denormal boundary). The test asserts the "bound" column.
+//
+//   function  domain swept        generic  avx2  avx512   bound
+//   exp       all floats          (filled in from the test run below)
+//   log       all floats
+//   log1p     all floats
+//   tanh      all floats
+//   sigmoid   all floats
+//
+// Special values (checked exactly by the test):
+//   exp:     NaN -> NaN; +inf and x > 88.7228 -> +inf; -inf and x < -103.98 -> +0; results
+//            between 2^-149 and 2^-126 are the correctly scaled denormals (gradual underflow,
+//            not flushed), rounded once.
+//   log:     NaN -> NaN; x < 0 (and -inf) -> NaN; +-0 -> -inf; +inf -> +inf; denormal x
+//            handled exactly as the normal numbers (rescaled by 2^23 first); log(1) = +0.
+//   log1p:   NaN -> NaN; x < -1 -> NaN; -1 -> -inf; +inf -> +inf; +-0 -> +-0; |x| < 2^-24 -> x.
+//   tanh:    NaN -> NaN; +-0 -> +-0; |x| >= 9.0109 (incl. inf) -> exactly +-1; tiny and
+//            denormal x -> x; tanh(-x) == -tanh(x) bit for bit.
+//   sigmoid: NaN -> NaN; finite for every x (no inf/NaN at +-1e4 or +-inf); sigmoid(0) = 0.5;
+//            x >= 17.33 -> exactly 1; x < -103.98 -> +0, denormal results in between.
+// None of this depends on the MXCSR flush-to-zero / denormals-are-zero bits being clear, except
+// that with them set denormal inputs and results are flushed as the hardware does.
+#pragma once
+
+#include <cstdint>
+
+#include "affine/tensor/parallel.hpp"
+
+namespace affine::detail::vmath {
+
+/// out[i] = f(x[i]) for i < n (n >= 0). out == x is allowed; other overlap is not. No alignment
+/// is required, and nothing outside [x, x + n) and [out, out + n) is touched.
+using UnaryF32 = void (*)(const float* x, float* out, int64_t n);
+
+/// One ISA's implementations.
+struct Table {
+  UnaryF32 exp;
+  UnaryF32 log;
+  UnaryF32 log1p;
+  UnaryF32 tanh;
+  UnaryF32 sigmoid;
+};
+
+/// Portable version (always available).
+const Table& table_generic();
+#if defined(__x86_64__) || defined(_M_X64)
+/// These may only be called when detail::cpu_supports(Isa::avx2 / Isa::avx512) (cpu.hpp).
+const Table& table_avx2();
+const Table& table_avx512();
+#endif
+
+/// The table for active_isa(), chosen on first use.
+const Table& active();
+
+}  // namespace affine::detail::vmath
