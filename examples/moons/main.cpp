@@ -70,7 +70,7 @@ int parse(int argc, char** argv, Options& o) {
       ->check(CLI::Range(1, 100'000));
   app.add_option("--optimizer", o.optimizer, "adam, or sgd (the post's plain gradient descent)")
       ->check(CLI::IsMember({"adam", "sgd"}));
-  auto* lr = app.add_option("--lr", o.lr, "learning rate [default: 0.01 for adam, 0.1 for sgd]")
+  auto* lr = app.add_option("--lr", o.lr, "learning rate [default: 0.005 for adam, 0.1 for sgd]")
                  ->check(number_in(0, true, 100, false));
   lr->default_str("");
   auto* momentum =
@@ -98,7 +98,7 @@ int parse(int argc, char** argv, Options& o) {
     const int status = app.exit(e);
     return status == 0 ? 0 : 2;
   }
-  if (lr->count() == 0) o.lr = o.optimizer == "adam" ? 0.01 : 0.1;
+  if (lr->count() == 0) o.lr = o.optimizer == "adam" ? 0.005 : 0.1;
   return -1;
 }
 

@@ -12,7 +12,7 @@ struct Options {
   double test_fraction = 0.2; ///< held out for testing
   int epochs = 150;
   std::string optimizer = "adam";  ///< "adam" or "sgd"
-  double lr = 0;              ///< 0 until parsed: 0.01 for adam, 0.1 for sgd
+  double lr = 0;              ///< 0 until parsed: 0.005 for adam, 0.1 for sgd
   double momentum = 0;        ///< sgd only
   int64_t batch = 32;         ///< mini-batch size; 0 = the whole training set (full batch)
   uint64_t seed = 0;
