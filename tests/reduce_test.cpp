@@ -164,8 +164,8 @@ TEST(Reduce, HandComputedValues) {
     EXPECT_EQ(affine::mean(a, {0}).to_vector<double>(), (std::vector<double>{2.5, 3.5, 4.5}));
     EXPECT_EQ(affine::max(a).item(), 6.0);
     EXPECT_EQ(affine::min(a).item(), 1.0);
-    EXPECT_EQ(affine::max(a, {1}).to_vector<double>(), (std::vector<double>{5, 6}));
-    EXPECT_EQ(affine::min(a, {0}).to_vector<double>(), (std::vector<double>{1, 2, 3}));
+    EXPECT_EQ(affine::max(a, 1).to_vector<double>(), (std::vector<double>{5, 6}));
+    EXPECT_EQ(affine::min(a, 0).to_vector<double>(), (std::vector<double>{1, 2, 3}));
     // Rank 0: reducing everything is the element itself.
     EXPECT_EQ(affine::sum(Tensor::scalar(4, dt)).item(), 4.0);
     EXPECT_EQ(affine::max(Tensor::scalar(4, dt)).item(), 4.0);
@@ -271,9 +271,9 @@ TEST(Reduce, ZeroSize) {
     EXPECT_EQ(m.shape(), (Shape{1, 3}));
     for (double v : m.to_vector<double>()) EXPECT_TRUE(std::isnan(v));
     // Reducing the non-empty axis of an empty tensor is fine: nothing to compute.
-    EXPECT_EQ(affine::max(e, {1}).shape(), (Shape{0}));
+    EXPECT_EQ(affine::max(e, 1).shape(), (Shape{0}));
     EXPECT_EQ(affine::argmax(e, 1).shape(), (Shape{0}));
-    EXPECT_EQ(error_of([&] { affine::max(e, {0}); }),
+    EXPECT_EQ(error_of([&] { affine::max(e, 0); }),
               "max: cannot reduce zero elements (shape [0, 3], axes [0]); max has no identity");
     EXPECT_EQ(error_of([&] { affine::min(e); }),
               "min: cannot reduce zero elements (shape [0, 3], all axes); min has no identity");
@@ -294,7 +294,7 @@ TEST(Reduce, AxisErrors) {
             "max: axis 0 is repeated in axes [0, 0] (rank 2)");
   EXPECT_EQ(error_of([&] { affine::mean(a, {2}); }),
             "mean: axis 2 is out of range for a tensor of rank 2 (valid: -2..1)");
-  EXPECT_EQ(error_of([&] { affine::min(a, {-3}); }),
+  EXPECT_EQ(error_of([&] { affine::min(a, -3); }),
             "min: axis -3 is out of range for a tensor of rank 2 (valid: -2..1)");
   EXPECT_EQ(error_of([&] { affine::argmax(a, 5); }),
             "argmax: axis 5 is out of range for a tensor of rank 2 (valid: -2..1)");
@@ -315,14 +315,14 @@ TEST(Reduce, MaxMinPropagateNaN) {
     const Tensor a = Tensor::of({nan, 1, 2, 3, 4, nan, 5, 6, 7, 8, 9, nan}, {3, 4}, dt);
     EXPECT_TRUE(std::isnan(affine::max(a).item()));
     EXPECT_TRUE(std::isnan(affine::min(a).item()));
-    const auto rows = affine::max(a, {1}).to_vector<double>();
+    const auto rows = affine::max(a, 1).to_vector<double>();
     for (double v : rows) EXPECT_TRUE(std::isnan(v));
-    const auto cols = affine::min(a, {0}).to_vector<double>();
+    const auto cols = affine::min(a, 0).to_vector<double>();
     EXPECT_TRUE(std::isnan(cols[0]));
     EXPECT_TRUE(std::isnan(cols[1]));
     EXPECT_EQ(cols[2], 2.0);
     EXPECT_TRUE(std::isnan(cols[3]));
-    const auto tcols = affine::max(a.t(), {1}).to_vector<double>();
+    const auto tcols = affine::max(a.t(), 1).to_vector<double>();
     EXPECT_TRUE(std::isnan(tcols[0]));
     EXPECT_EQ(tcols[2], 9.0);
   }
@@ -355,7 +355,7 @@ TEST(Argmax, MatchesReferenceOnRank3) {
   const Tensor a = Tensor::uniform({3, 4, 5}, 0, 1, gen, DType::f64);
   for (int ax = 0; ax < 3; ++ax) {
     const Tensor got = affine::argmax(a, ax);
-    const Tensor mx = affine::max(a, {ax}, false);
+    const Tensor mx = affine::max(a, ax, false);
     for (const auto& idx : all_indices(got.shape())) {
       Dims full;
       for (int d = 0, j = 0; d < 3; ++d) full.push_back(d == ax ? got.at<int64_t>(idx) : idx[j++]);

@@ -214,7 +214,7 @@ Adam::Adam(std::vector<Parameter*> params, AdamOptions options)
   check_nonnegative(options_.lr, "lr", "Adam");
   check_nonnegative(options_.eps, "eps", "Adam");
   check_nonnegative(options_.weight_decay, "weight_decay", "Adam");
-  const auto [b1, b2] = options_.betas;
+  const double b1 = options_.betas.first, b2 = options_.betas.second;
   if (!(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1)) {
     throw Error("Adam: betas must lie in [0, 1), got (" + std::to_string(b1) + ", " +
                 std::to_string(b2) + ")");
@@ -231,7 +231,7 @@ void Adam::set_lr(double lr) {
 
 void Adam::step() {
   ++step_;
-  const auto [b1, b2] = options_.betas;
+  const double b1 = options_.betas.first, b2 = options_.betas.second;
   const double wd = options_.weight_decay, eps = options_.eps;
   const bool amsgrad = options_.amsgrad;
   const auto t = static_cast<double>(step_);

@@ -275,6 +275,8 @@ Tensor min(const Tensor& a) { return reduce_all<MinR>("min", a); }
 Tensor min(const Tensor& a, const Axes& axes, bool keepdim) {
   return reduce_axes<MinR>("min", a, axes, keepdim);
 }
+Tensor max(const Tensor& a, int64_t axis, bool keepdim) { return max(a, Axes{axis}, keepdim); }
+Tensor min(const Tensor& a, int64_t axis, bool keepdim) { return min(a, Axes{axis}, keepdim); }
 
 Tensor argmax(const Tensor& a) {
   const char* op = "argmax";

@@ -6,9 +6,6 @@
 // stale input (from before the tape's clear()). Binary ops broadcast as in ops.hpp; gradients are
 // summed back over broadcast dimensions. Shape errors reuse the tensor ops' messages, which name
 // the op and both shapes ("add: shapes [3, 4] and [2, 4] cannot be broadcast ...").
-//
-// Note: with both this header and tensor/ops.hpp visible, max(tensor, {0}) is ambiguous between
-// the Tensor overload (axes) and this one (axis); write max(tensor, Axes{0}) or max(Var(t), 0).
 #pragma once
 
 #include <cstdint>

@@ -99,6 +99,10 @@ Tensor max(const Tensor& a);
 Tensor max(const Tensor& a, const Axes& axes, bool keepdim = false);
 Tensor min(const Tensor& a);
 Tensor min(const Tensor& a, const Axes& axes, bool keepdim = false);
+/// Maximum along one axis. (Also keeps max(t, {0}) unambiguous next to autograd's Var overload.)
+Tensor max(const Tensor& a, int64_t axis, bool keepdim = false);
+/// Minimum along one axis.
+Tensor min(const Tensor& a, int64_t axis, bool keepdim = false);
 /// Index of the first largest element over the flattened tensor (int64, rank 0).
 Tensor argmax(const Tensor& a);
 /// Indices of the first largest elements along axis (int64).
