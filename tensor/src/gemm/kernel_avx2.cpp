@@ -21,7 +21,7 @@ struct F256 {
   static constexpr int W = 8;
   static constexpr int MR = 6, NV = 2;
   static constexpr int PREFETCH = 0;
-  static constexpr int RB_R = 6, RB_NV = 2;
+  static constexpr int RB_R = 6, RB_NV = 4, RB_REGS = 15, RB_NV_DEEP = 2;
   static constexpr int DOT_R = 4, DOT_C = 2;
   static __m256i mask(int64_t n) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask32 + 8 - n));
@@ -51,7 +51,7 @@ struct D256 {
   static constexpr int W = 4;
   static constexpr int MR = 6, NV = 2;
   static constexpr int PREFETCH = 0;
-  static constexpr int RB_R = 6, RB_NV = 2;
+  static constexpr int RB_R = 6, RB_NV = 4, RB_REGS = 15, RB_NV_DEEP = 2;
   static constexpr int DOT_R = 4, DOT_C = 2;
   static __m256i mask(int64_t n) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask64 + 4 - n));

@@ -64,14 +64,14 @@ struct Portable {
 struct FPortable : Portable<float, 8> {
   static constexpr int MR = 6, NV = 1;
   static constexpr int PREFETCH = 0;
-  static constexpr int RB_R = 4, RB_NV = 1;
+  static constexpr int RB_R = 4, RB_NV = 2, RB_REGS = 7, RB_NV_DEEP = 1;
   static constexpr int DOT_R = 2, DOT_C = 2;
 };
 
 struct DPortable : Portable<double, 4> {
   static constexpr int MR = 6, NV = 1;
   static constexpr int PREFETCH = 0;
-  static constexpr int RB_R = 4, RB_NV = 1;
+  static constexpr int RB_R = 4, RB_NV = 2, RB_REGS = 7, RB_NV_DEEP = 1;
   static constexpr int DOT_R = 2, DOT_C = 2;
 };
 

@@ -5,7 +5,8 @@
 // S provides: T (element), V (vector), W (elements per V), zero(), load(p), loadn(p, n) (first
 // n < W lanes, rest zero), store(p, v), storen(p, v, n), bcast(x), fma(a, b, c) = a * b + c,
 // mul(a, b), hsum(v), fma1(a, b, c) (scalar, rounding like fma), plus tile shapes:
-// MR, NV (micro-kernel MR x NV*W), RB_R, RB_NV (rowbcast tile), DOT_R, DOT_C (dot tile).
+// MR, NV (micro-kernel MR x NV*W), RB_R, RB_NV, RB_NV_DEEP, RB_REGS (rowbcast tile: at most RB_R rows
+// and RB_NV vectors, RB_NV_DEEP for deep products, RB_REGS registers for accumulators plus B), DOT_R, DOT_C (dot tile), PREFETCH (k steps, 0 = none).
 //
 // ODR note: every traits type is declared in an anonymous namespace of its ISA file, so each
 // instantiation below has internal linkage and an AVX-512 copy can never be linked into a
@@ -172,21 +173,21 @@ void rowbcast_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64
   V acc[R][NV];
 #pragma GCC unroll 8
   for (int i = 0; i < R; ++i) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) acc[i][v] = S::zero();
   }
   const bool partial = last < W;
   for (int64_t p = 0; p < k; ++p) {
     const typename S::T* bp = b + p * rs_b;
     V bv[NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int v = 0; v < NV - 1; ++v) bv[v] = S::load(bp + v * W);
     bv[NV - 1] = partial ? S::loadn(bp + (NV - 1) * W, last) : S::load(bp + (NV - 1) * W);
     const typename S::T* ap = a + p * cs_a;
 #pragma GCC unroll 8
     for (int i = 0; i < R; ++i) {
       const V ai = S::bcast(ap[i * rs_a]);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc[i][v] = S::fma(ai, bv[v], acc[i][v]);
     }
   }
@@ -194,7 +195,7 @@ void rowbcast_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64
   const V vb = S::bcast(beta);
 #pragma GCC unroll 8
   for (int i = 0; i < R; ++i) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
       const int64_t n = v == NV - 1 ? last : W;
       store_row<S>(acc[i][v], va, beta, vb, c + i * rs_c + int64_t{v} * W * cs_c, cs_c, n);
@@ -225,17 +226,25 @@ void rowbcast(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typena
               int64_t rs_a, int64_t cs_a, const typename S::T* b, int64_t rs_b,
               typename S::T beta, typename S::T* c, int64_t rs_c, int64_t cs_c) {
   constexpr int W = S::W;
-  constexpr int64_t chunk = int64_t{S::RB_NV} * W;
+  // Deep products (k large, many rows) want the squarest tile, RB_NV_DEEP vectors wide, for
+  // the fewest loads per FMA. Shallow ones (k tiny) are bound by the stores of C and want each
+  // row of C written in one pass; short ones (m below a tile) want B streamed once: both take
+  // the widest tile.
+  const int64_t chunk = int64_t{k <= 8 || m < S::RB_R ? S::RB_NV : S::RB_NV_DEEP} * W;
   static constexpr auto table =
       make_rowbcast_table<S>(std::make_index_sequence<S::RB_R * S::RB_NV>{});
   // Column chunks outside, row tiles inside: the B chunk (k x chunk) stays in L1/L2 while every
-  // row of A passes over it.
+  // row of A passes over it. Narrow chunks get taller tiles so the register file (RB_REGS
+  // vectors for accumulators and B) is used either way; a wide chunk lets a tiny-k product write each row of C
+  // in one pass.
   for (int64_t j0 = 0; j0 < n; j0 += chunk) {
     const int64_t nj = n - j0 < chunk ? n - j0 : chunk;
     const int64_t nv = (nj + W - 1) / W;
     const int64_t last = nj - (nv - 1) * W;
-    for (int64_t i0 = 0; i0 < m; i0 += S::RB_R) {
-      const int64_t r = m - i0 < S::RB_R ? m - i0 : S::RB_R;
+    const int64_t fit = (S::RB_REGS - nv) / nv;  // accumulator rows beside nv vectors of B
+    const int64_t rows = fit < S::RB_R ? (fit < 1 ? 1 : fit) : S::RB_R;
+    for (int64_t i0 = 0; i0 < m; i0 += rows) {
+      const int64_t r = m - i0 < rows ? m - i0 : rows;
       table.f[r - 1][nv - 1](k, alpha, a + i0 * rs_a, rs_a, cs_a, b + j0, rs_b, beta,
                              c + i0 * rs_c + j0 * cs_c, rs_c, cs_c, last);
     }
