@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "affine/tensor/tensor.hpp"
@@ -113,6 +114,10 @@ Tensor sum_to(const Tensor& a, const Shape& shape);
 // ---- joining --------------------------------------------------------------------------------
 /// Joins tensors of equal dtype and shapes equal except along dim.
 Tensor concat(const std::vector<Tensor>& tensors, int64_t dim);
+/// concat({a, b}, dim) for tensors (a braced list would otherwise also fit autograd's Var form).
+inline Tensor concat(std::initializer_list<Tensor> tensors, int64_t dim) {
+  return concat(std::vector<Tensor>(tensors), dim);
+}
 
 // ---- matrix products ------------------------------------------------------------------------
 /// Matrix product of [m, k] x [k, n], or batched [b, m, k] x [b, k, n] (a batch of 1 broadcasts;
