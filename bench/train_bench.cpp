@@ -1,0 +1,158 @@
+// Training speed of the seed's network: 2-100-2-1 tanh/tanh/sigmoid, BCE on probabilities, plain
+// SGD (lr 0.1, no momentum), float32, 1 thread. bench/peers/moons_torch.py runs the same network,
+// data, batch and optimizer in PyTorch; bench/train_report runs both and prints the ratios.
+//
+//   build/bench/train_bench --benchmark_counters_tabular=true
+//
+// BM_TrainStep/batch:N  one optimizer step on a fixed batch of N make_moons points (noise 0.1):
+//                       zero_grad, forward, BCE, backward, SGD step, tape.clear().
+// BM_TrainRun           150 epochs over 1,000 make_moons points in shuffled batches of 32
+//                       (DataLoader, 32 batches an epoch, 4,800 steps): the example's loop.
+//
+// Counters: steps_per_s; allocs_per_step = global operator new calls per step, counted after a
+// first (warm-up) step, in the timed loop; sys_allocs_per_step = tensor buffers the caching
+// allocator had to take from the system per step in the same loop (0 once its cache is warm).
+//
+// --peak_rss_batch=N (not a Google Benchmark flag): instead of benchmarking, builds the network
+// and a batch of N points, runs 5 steps and exits, so a parent process can read this process's
+// whole peak RSS (bench/train_report compares it with PyTorch's at N = 100,000).
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "affine/affine.hpp"
+// Replaces the global operator new of this binary to count calls (one TU per executable).
+#include "../tests/alloc_counter.hpp"
+
+namespace affine {
+namespace {
+
+constexpr double kLr = 0.1;
+constexpr double kNoise = 0.1;
+
+// The seed network, PyTorch's default init drawn from one generator.
+struct SeedModel {
+  Generator gen;
+  nn::Sequential net;
+  nn::optim::SGD opt;
+  nn::BCELoss loss_fn;
+  Tape tape;
+
+  explicit SeedModel(uint64_t seed)
+      : gen(seed),
+        net{nn::Linear(2, 100, gen), nn::Tanh(), nn::Linear(100, 2, gen), nn::Tanh(),
+            nn::Linear(2, 1, gen), nn::Sigmoid()},
+        opt(net.parameters(), {.lr = kLr}) {}
+
+  // One optimizer step as a user writes it; returns the loss of the step.
+  float step(const Tensor& x, const Tensor& y) {
+    opt.zero_grad();
+    const Var p = net(tape.leaf(x, /*requires_grad=*/false));
+    const Var loss = loss_fn(p, Var(y));
+    loss.backward();
+    opt.step();
+    const float l = loss.value().data<float>()[0];
+    tape.clear();
+    return l;
+  }
+};
+
+void set_alloc_counters(benchmark::State& state, uint64_t news, uint64_t sys_allocs) {
+  const auto steps = static_cast<double>(state.iterations());
+  state.counters["allocs_per_step"] = static_cast<double>(news) / steps;
+  state.counters["sys_allocs_per_step"] = static_cast<double>(sys_allocs) / steps;
+  state.counters["steps_per_s"] =
+      benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_TrainStep(benchmark::State& state) {
+  const int64_t batch = state.range(0);
+  set_num_threads(1);
+  SeedModel m(0);
+  const nn::data::Dataset d = nn::data::make_moons(batch, kNoise, 1);
+  float loss = m.step(d.x, d.y);  // the first step fills the tape's and allocator's caches
+  const uint64_t sys0 = memory_stats().system_allocations;
+  const test::AllocCounter count;
+  for (auto _ : state) {
+    loss = m.step(d.x, d.y);
+    benchmark::DoNotOptimize(loss);
+  }
+  set_alloc_counters(state, count.news(), memory_stats().system_allocations - sys0);
+  state.counters["final_loss"] = loss;
+}
+BENCHMARK(BM_TrainStep)
+    ->ArgName("batch")
+    ->Arg(32)
+    ->Arg(1000)
+    ->Arg(100000)
+    ->Unit(benchmark::kMicrosecond);
+
+void BM_TrainRun(benchmark::State& state) {
+  constexpr int kEpochs = 150;
+  set_num_threads(1);
+  const nn::data::Dataset d = nn::data::make_moons(1000, kNoise, 1);
+  int64_t steps = 0;
+  uint64_t news = 0;
+  uint64_t sys_allocs = 0;
+  float loss = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    SeedModel m(0);
+    nn::data::DataLoader loader(d.x, d.y, {.batch_size = 32, .shuffle = true, .seed = 2});
+    state.ResumeTiming();
+    const uint64_t sys0 = memory_stats().system_allocations;
+    const test::AllocCounter count;
+    for (int e = 0; e < kEpochs; ++e) {
+      for (auto [xb, yb] : loader) {
+        loss = m.step(xb, yb);
+        ++steps;
+      }
+    }
+    news += count.news();
+    sys_allocs += memory_stats().system_allocations - sys0;
+    benchmark::DoNotOptimize(loss);
+  }
+  const auto n = static_cast<double>(steps);
+  state.counters["steps_per_s"] = benchmark::Counter(n, benchmark::Counter::kIsRate);
+  // Seconds per step (printed with an SI prefix: "9.8u" is 9.8 us).
+  state.counters["time_per_step"] =
+      benchmark::Counter(n, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  // Includes the DataLoader's batch copies and its index vectors (not part of the step).
+  state.counters["allocs_per_step"] = static_cast<double>(news) / n;
+  state.counters["sys_allocs_per_step"] = static_cast<double>(sys_allocs) / n;
+  state.counters["final_loss"] = loss;
+}
+BENCHMARK(BM_TrainRun)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// Builds the model and data and takes a few steps; the caller measures the process's peak RSS.
+int peak_rss_run(int64_t batch) {
+  set_num_threads(1);
+  SeedModel m(0);
+  const nn::data::Dataset d = nn::data::make_moons(batch, kNoise, 1);
+  float loss = 0;
+  for (int i = 0; i < 5; ++i) loss = m.step(d.x, d.y);
+  std::printf("{\"name\": \"peak_rss_run/batch:%lld\", \"loss\": %.6f}\n",
+              static_cast<long long>(batch), static_cast<double>(loss));
+  return 0;
+}
+
+}  // namespace
+}  // namespace affine
+
+int main(int argc, char** argv) {
+  const char* flag = "--peak_rss_batch=";
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], flag, std::strlen(flag)) == 0) {
+      return affine::peak_rss_run(std::strtoll(argv[i] + std::strlen(flag), nullptr, 10));
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
