@@ -45,7 +45,11 @@ cmake --build build/consumer-subdir
 build/consumer-subdir/consumer
 
 stage "clang build (-Werror) and the safetensors fuzzer"
-fuzz/run.sh 60
+CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DAFFINE_WERROR=ON -DAFFINE_BUILD_FUZZERS=ON -DAFFINE_SANITIZE="address;undefined" \
+  -DAFFINE_BUILD_TESTS=OFF -DAFFINE_BUILD_BENCH=OFF -DAFFINE_BUILD_EXAMPLES=OFF \
+  -DAFFINE_INSTALL=OFF >/dev/null
+AFFINE_FUZZ_BUILD_DIR="$root/build/fuzz" fuzz/run.sh 60
 
 stage "moons example end to end"
 scripts/check_moons.sh build/release
