@@ -42,7 +42,7 @@ struct Avx512 {
   }
   static I as_int(V x) { return _mm512_castps_si512(x); }
   static V as_float(I i) { return _mm512_castsi512_ps(i); }
-  static V cvt(I i) { return _mm512_cvtepi32_ps(i); }
+  static V cvt(I i) { return _mm512_maskz_cvtepi32_ps(kAll, i); }
   static I iadd(I a, I b) { return _mm512_add_epi32(a, b); }
   static I isub(I a, I b) { return _mm512_sub_epi32(a, b); }
   template <int K>
