@@ -9,6 +9,7 @@
 #include "affine/tensor/ops.hpp"
 #include "kernels.hpp"
 #include "tape_impl.hpp"
+#include "train_kernels.hpp"
 
 namespace affine {
 
@@ -31,6 +32,33 @@ Var unary(const char* op, const Var& a, Tensor out, detail::BackwardFn fn, Tenso
   n.saved[1] = std::move(s1);
   n.scalar = {c0, c1};
   return rec.var;
+}
+
+// VJP of an activation whose derivative is a function of its output y = saved[0] (tanh,
+// sigmoid): one pass over g and y by the kernel, writing into g itself when the tape holds the
+// only reference to it (the gradient is single-use; a retained one is kept), so backward through
+// an activation allocates nothing. Other layouts take the general zip.
+template <class Zip>
+void activation_backward(TapeImpl& t, Node& n, const char* op,
+                         void (*kf)(int64_t, const float*, const float*, float*),
+                         void (*kd)(int64_t, const double*, const double*, double*), Zip zip_f) {
+  if (!t.needs_grad(n.in[0])) return;
+  const Tensor& g = n.grad;
+  const Tensor& y = n.saved[0];
+  if (g.dtype() != y.dtype() || g.shape() != y.shape() || !g.is_contiguous() ||
+      !y.is_contiguous() || (y.dtype() != DType::f32 && y.dtype() != DType::f64)) {
+    t.accumulate(n.in[0], zip<2>(op, g.shape(), {&g, &y}, zip_f));
+    return;
+  }
+  const bool in_place = !n.retain_grad && TensorAccess::storage(g).use_count() == 1;
+  Tensor out = in_place ? std::move(n.grad) : Tensor::empty(y.shape(), y.dtype());
+  const Tensor& src = in_place ? out : n.grad;
+  if (y.dtype() == DType::f32) {
+    kf(y.numel(), src.data<float>(), y.data<float>(), out.data<float>());
+  } else {
+    kd(y.numel(), src.data<double>(), y.data<double>(), out.data<double>());
+  }
+  t.accumulate(n.in[0], std::move(out));
 }
 
 }  // namespace
@@ -239,9 +267,9 @@ Var tanh(const Var& a) {
   detail::require_defined("tanh", a);
   Tensor out = affine::tanh(a.value());
   return unary("tanh", a, out, [](TapeImpl& t, Node& n) {
-    const Tensor& g = n.grad;
-    t.accumulate(n.in[0], zip<2>("tanh", g.shape(), {&g, &n.saved[0]},
-                                 [](auto gv, auto y) { return gv * (1 - y * y); }));
+    activation_backward(t, n, "tanh", &detail::train::tanh_backward<float>,
+                        &detail::train::tanh_backward<double>,
+                        [](auto gv, auto y) { return gv * (1 - y * y); });
   }, out);
 }
 
@@ -249,9 +277,9 @@ Var sigmoid(const Var& a) {
   detail::require_defined("sigmoid", a);
   Tensor out = affine::sigmoid(a.value());
   return unary("sigmoid", a, out, [](TapeImpl& t, Node& n) {
-    const Tensor& g = n.grad;
-    t.accumulate(n.in[0], zip<2>("sigmoid", g.shape(), {&g, &n.saved[0]},
-                                 [](auto gv, auto y) { return gv * y * (1 - y); }));
+    activation_backward(t, n, "sigmoid", &detail::train::sigmoid_backward<float>,
+                        &detail::train::sigmoid_backward<double>,
+                        [](auto gv, auto y) { return gv * y * (1 - y); });
   }, out);
 }
 

@@ -3,6 +3,11 @@
 // Tensor::t() view, never a copy. When the gradient buffer of an input already exists and is
 // exclusively the tape's (a Parameter's grad, or a node gradient nobody else references), the
 // backward GEMM accumulates straight into it with beta = 1: no temporary, no extra pass.
+//
+// Skinny layers (in or out features <= detail::train::kSkinny, as in the seed's 2-100-2-1 network) skip
+// the GEMM: the forward is one pass writing bias + x W^T, and the backward one pass over the
+// rows computing dW and db together (train_kernels.hpp). They are memory-bound, so the passes
+// saved (bias copy, separate column sums) are most of their cost.
 #include <string>
 #include <utility>
 
@@ -11,6 +16,7 @@
 #include "affine/tensor/ops.hpp"
 #include "dispatch.hpp"
 #include "tape_impl.hpp"
+#include "train_kernels.hpp"
 
 namespace affine {
 
@@ -55,6 +61,10 @@ void column_sums(const Tensor& g, Tensor& dst, bool add) {
     const T* pg = g.data<T>();
     T* pd = dst.data<T>();
     const int64_t ds = dst.strides()[0];
+    if ((cs == 1 || m <= 1) && (ds == 1 || m <= 1)) {
+      detail::train::column_sums<T>(n, m, pg, rs, pd, add);
+      return;
+    }
     if (!add) {
       for (int64_t j = 0; j < m; ++j) pd[j * ds] = T(0);
     }
@@ -72,6 +82,98 @@ void column_sums(const Tensor& g, Tensor& dst, bool add) {
 }
 
 std::string shp(const Shape& s) { return to_string(s); }
+
+// A 2-D view whose rows are unit-stride (any row stride): what the skinny loops read.
+bool unit_rows(const Tensor& t) {
+  return t.rank() == 2 && (t.shape()[1] <= 1 || t.strides()[1] == 1);
+}
+
+// Largest in * out the skinny forward stages W^T for on the stack, and the largest p * q
+// accumulator the skinny backward keeps there (both 32 KiB in float64).
+constexpr int64_t kStackElems = 4096;
+
+// The gradient buffer of node idx to add a [rows, cols] block into, made (zeros) and handed to
+// the tape afterwards when the node has none the kernel may write; apply(T* dst) adds into it.
+template <class T, class Add>
+void add_to_grad(TapeImpl& t, uint32_t idx, const Shape& shape, DType dtype, Add apply) {
+  Tensor* target = t.accumulate_target(idx);
+  if (target != nullptr) {
+    apply(target->data<T>());
+    return;
+  }
+  Tensor fresh = Tensor::zeros(shape, dtype);
+  apply(fresh.data<T>());
+  t.accumulate(idx, std::move(fresh));
+}
+
+// linear's backward for a skinny weight: dX by the skinny product, dW and db in one pass over the
+// rows. Returns false (nothing done) when the layout or sizes are not the skinny loops' own.
+bool linear_backward_skinny(TapeImpl& t, Node& n, const Tensor& g, const Tensor& x,
+                            const Tensor& w) {
+  const int64_t out_f = w.shape()[0];
+  const int64_t in_f = w.shape()[1];
+  const int64_t rows = x.shape()[0];
+  const bool small_in = in_f <= detail::train::kSkinny && out_f <= detail::train::kMaxWide;
+  const bool small_out = out_f <= detail::train::kSkinny && in_f <= detail::train::kMaxWide;
+  if (!(small_in || small_out) || in_f * out_f > kStackElems || !unit_rows(g) ||
+      !unit_rows(x) || !w.is_contiguous() || g.dtype() != x.dtype() || n.dims.size() != 2) {
+    return false;
+  }
+  const bool need_x = t.needs_grad(n.in[0]);
+  if (need_x && !small_out) return false;  // dX = G W with a wide K: the GEMM's job
+  detail::visit_float(g.dtype(), "linear", [&](auto tag) {
+    using T = AFFINE_T(tag);
+    const T* pg = g.data<T>();
+    const T* px = x.data<T>();
+    const T* pw = w.data<T>();
+    const int64_t ldg = g.strides()[0];
+    const int64_t ldx = x.strides()[0];
+    if (need_x) {  // dX [rows, in] = G [rows, out] W [out, in], out <= kSkinny
+      Tensor* target = t.accumulate_target(n.in[0]);
+      if (target != nullptr && target->rank() == 2 && !target->shares_storage(g)) {
+        detail::train::skinny_k_product<T>(rows, out_f, in_f, pg, ldg, pw, nullptr, true,
+                                   target->data<T>(), in_f);
+      } else {
+        Tensor dx = Tensor::empty({rows, in_f}, g.dtype());
+        detail::train::skinny_k_product<T>(rows, out_f, in_f, pg, ldg, pw, nullptr, false,
+                                   dx.data<T>(), in_f);
+        t.accumulate(n.in[0], std::move(dx));
+      }
+    }
+    const bool need_w = t.needs_grad(n.in[1]);
+    const bool need_b = t.needs_grad(n.in[2]);
+    if (!need_w && !need_b) return;
+    T acc[kStackElems];
+    T bsum[detail::train::kMaxWide];
+    if (small_in) {
+      // acc [in, out] = X^T G: dW^T; the column sums of G are db.
+      detail::train::skinny_outer<T>(rows, in_f, out_f, px, ldx, pg, ldg, acc, nullptr,
+                             need_b ? bsum : nullptr);
+      if (need_w) {
+        add_to_grad<T>(t, n.in[1], w.shape(), w.dtype(), [&](T* dw) {
+          for (int64_t o = 0; o < out_f; ++o) {
+            for (int64_t k = 0; k < in_f; ++k) dw[o * in_f + k] += acc[k * out_f + o];
+          }
+        });
+      }
+    } else {
+      // acc [out, in] = G^T X: dW; the column sums of G (the narrow side) are db.
+      detail::train::skinny_outer<T>(rows, out_f, in_f, pg, ldg, px, ldx, acc, need_b ? bsum : nullptr,
+                             nullptr);
+      if (need_w) {
+        add_to_grad<T>(t, n.in[1], w.shape(), w.dtype(), [&](T* dw) {
+          for (int64_t i = 0; i < out_f * in_f; ++i) dw[i] += acc[i];
+        });
+      }
+    }
+    if (need_b) {
+      add_to_grad<T>(t, n.in[2], Shape{out_f}, g.dtype(), [&](T* db) {
+        for (int64_t o = 0; o < out_f; ++o) db[o] += bsum[o];
+      });
+    }
+  });
+  return true;
+}
 
 }  // namespace
 
@@ -118,6 +220,7 @@ static void linear_backward(TapeImpl& t, Node& n) {
   const int64_t out_features = w.shape()[0];
   Tensor g = n.grad;
   if (g.rank() != 2) g = g.reshape({x.shape()[0], out_features});
+  if (linear_backward_skinny(t, n, g, x, w)) return;
   // dX = G W  [n,out][out,in]
   if (t.needs_grad(n.in[0])) {
     if (n.dims.size() == 2) {
@@ -172,8 +275,24 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
   // x [*, in] as [n, in] (a view when the layout allows).
   const Tensor x2 = xv.rank() == 2 ? xv : xv.reshape({-1, in_features});
   Tensor out = Tensor::empty({x2.shape()[0], out_features}, xv.dtype());
-  if (bv.defined()) out.copy_(bv);  // each row starts as b; the GEMM adds x W^T (beta = 1)
-  gemm_view(x2, w.t(), bv.defined() ? 1.0 : 0.0, out);
+  if (in_features <= detail::train::kSkinny && in_features * out_features <= kStackElems &&
+      unit_rows(x2) && w.is_contiguous() && (!bv.defined() || bv.is_contiguous())) {
+    // out = b + x W^T in one pass, W^T staged on the stack so the loop runs along out's rows.
+    detail::visit_float(xv.dtype(), "linear", [&](auto tag) {
+      using T = AFFINE_T(tag);
+      T wt[kStackElems];
+      const T* pw = w.data<T>();
+      for (int64_t o = 0; o < out_features; ++o) {
+        for (int64_t k = 0; k < in_features; ++k) wt[k * out_features + o] = pw[o * in_features + k];
+      }
+      detail::train::skinny_k_product<T>(x2.shape()[0], in_features, out_features, x2.data<T>(),
+                                 x2.strides()[0], wt, bv.defined() ? bv.data<T>() : nullptr,
+                                 false, out.data<T>(), out_features);
+    });
+  } else {
+    if (bv.defined()) out.copy_(bv);  // each row starts as b; the GEMM adds x W^T (beta = 1)
+    gemm_view(x2, w.t(), bv.defined() ? 1.0 : 0.0, out);
+  }
   if (xv.rank() != 2) {
     Shape s = xv.shape();
     s[s.size() - 1] = out_features;
