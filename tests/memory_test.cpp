@@ -76,12 +76,16 @@ TEST(SizeClasses, CoverEveryRequestWithAtMostOneEighthWaste) {
     EXPECT_EQ(bytes % 64, 0u) << c;
     EXPECT_EQ(size_class(bytes), c) << c;          // a class holds its own size ...
     EXPECT_EQ(size_class(bytes + 1), c + 1) << c;  // ... and nothing larger
-    if (c > 0) EXPECT_GT(bytes, size_class_bytes(c - 1)) << c;
+    if (c > 0) {
+      EXPECT_GT(bytes, size_class_bytes(c - 1)) << c;
+    }
   }
   for (size_t n = 1; n < (size_t{1} << 40); n = n * 3 + 7) {
     const size_t cap = size_class_bytes(size_class(n));
     EXPECT_GE(cap, n);
-    if (n > 1024) EXPECT_LE(cap - n, n / 8) << n;
+    if (n > 1024) {
+      EXPECT_LE(cap - n, n / 8) << n;
+    }
   }
 }
 
@@ -267,7 +271,11 @@ TEST_F(Memory, OutOfMemoryIsAnAffineError) {
 void stress(size_t limit) {
   set_storage_cache_limit(limit);
   constexpr int kThreads = 4;
+#ifdef AFFINE_TEST_ASAN
+  constexpr int kIters = 1000;  // poisoning 280 KB buffers is slow under ASan
+#else
   constexpr int kIters = 3000;
+#endif
   constexpr int64_t kSizes[] = {0, 1, 17, 255, 1000, 4096, 70'000};
   std::mutex mailbox_mutex;
   std::vector<Tensor> mailbox(64);
