@@ -263,14 +263,20 @@ Var abs(const Var& a) {
   }, a.value());
 }
 
+void detail::tanh_vjp(TapeImpl& t, Node& n) {
+  if (n.vjp_applied) {  // linear's backward already multiplied by 1 - y^2 (linalg.cpp)
+    t.accumulate(n.in[0], std::move(n.grad));
+    return;
+  }
+  activation_backward(t, n, "tanh", &detail::train::tanh_backward<float>,
+                      &detail::train::tanh_backward<double>,
+                      [](auto gv, auto y) { return gv * (1 - y * y); });
+}
+
 Var tanh(const Var& a) {
   detail::require_defined("tanh", a);
   Tensor out = affine::tanh(a.value());
-  return unary("tanh", a, out, [](TapeImpl& t, Node& n) {
-    activation_backward(t, n, "tanh", &detail::train::tanh_backward<float>,
-                        &detail::train::tanh_backward<double>,
-                        [](auto gv, auto y) { return gv * (1 - y * y); });
-  }, out);
+  return unary("tanh", a, out, &detail::tanh_vjp, out);
 }
 
 Var sigmoid(const Var& a) {

@@ -129,8 +129,19 @@ bool linear_backward_skinny(TapeImpl& t, Node& n, const Tensor& g, const Tensor&
     const int64_t ldg = g.strides()[0];
     const int64_t ldx = x.strides()[0];
     if (need_x) {  // dX [rows, in] = G [rows, out] W [out, in], out <= kSkinny
-      Tensor* target = t.accumulate_target(n.in[0]);
-      if (target != nullptr && target->rank() == 2 && !target->shares_storage(g)) {
+      Node& xn = t.nodes[n.in[0]];
+      const Tensor& y = xn.saved[0];
+      if (xn.backward == &detail::tanh_vjp && xn.consumers == 1 && !xn.retain_grad &&
+          !xn.grad.defined() && xn.param == nullptr && y.dtype() == g.dtype() &&
+          y.is_contiguous() && y.rank() == 2 && y.shape()[0] == rows && y.shape()[1] == in_f) {
+        // x = tanh(z) feeds only this layer: write dL/dz = (G W) (1 - x^2) in the same pass,
+        // and tanh's VJP passes it on (saves a pass over [rows, in] and a buffer).
+        Tensor dz = Tensor::empty({rows, in_f}, g.dtype());
+        detail::train::skinny_k_product_tanh<T>(rows, out_f, in_f, pg, ldg, pw, y.data<T>(),
+                                                dz.data<T>(), in_f);
+        xn.grad = std::move(dz);
+        xn.vjp_applied = true;
+      } else if (Tensor* target = t.accumulate_target(n.in[0]); target != nullptr && target->rank() == 2 && !target->shares_storage(g)) {
         detail::train::skinny_k_product<T>(rows, out_f, in_f, pg, ldg, pw, nullptr, true,
                                    target->data<T>(), in_f);
       } else {

@@ -127,6 +127,7 @@ Var concat(const std::vector<Var>& vars, int64_t dim) {
   for (const Var& v : vars) {
     const int64_t len = v.shape()[static_cast<int>(d)];
     impl.aux.push_back(v.tape() == rec.tape ? static_cast<int64_t>(VarAccess::index(v)) : -1);
+    if (v.tape() == rec.tape) ++impl.nodes[VarAccess::index(v)].consumers;  // see Node::consumers
     impl.aux.push_back(offset);
     impl.aux.push_back(len);
     offset += len;

@@ -141,6 +141,9 @@ Node& OpTape::record(const Tensor& value, BackwardFn backward,
     AFFINE_AG_CHECK(k < 3, "a node has at most 3 inputs");
     n.in[k++] = (v != nullptr && v->tape() == tape) ? VarAccess::index(*v) : kNoInput;
   }
+  for (int j = 0; j < k; ++j) {
+    if (n.in[j] != kNoInput) ++impl.nodes[n.in[j]].consumers;
+  }
   var = VarAccess::make(value, tape, index, impl.generation);
   return n;
 }

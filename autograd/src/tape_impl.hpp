@@ -69,6 +69,10 @@ struct Node {
   std::array<uint32_t, 3> in{kNoInput, kNoInput, kNoInput};
   bool requires_grad = false;
   bool retain_grad = false;  ///< keep grad of a non-leaf after its VJP ran (Var::retain_grad)
+  /// grad already holds dLoss/dinput: the node's only consumer applied this node's VJP fused
+  /// into its own (linear's dX with tanh'), so the VJP just passes grad on to its input.
+  bool vjp_applied = false;
+  uint32_t consumers = 0;  ///< inputs slots of later nodes that name this node
   std::array<Tensor, 2> saved;      ///< tensors the VJP needs (inputs, output, indices...)
   std::array<double, 2> scalar{};   ///< scalar arguments (exponent, clamp bounds, scale...)
   std::array<int64_t, 4> ints{};    ///< integer arguments (axis, keepdim, slice bounds...)
@@ -99,6 +103,9 @@ struct TapeImpl {
   /// Checks and runs the reverse loop (Tape::backward).
   void backward(uint32_t root, Tensor seed);
 };
+
+/// tanh's VJP (elementwise.cpp), named so linear's backward can recognise a tanh input node.
+void tanh_vjp(TapeImpl& tape, Node& node);
 
 /// The tape an op records on, decided from its inputs before the forward computation.
 struct OpTape {
