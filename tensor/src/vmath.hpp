@@ -19,16 +19,18 @@
 //   sigmoid  e = exp(-|x|); 1 / (1 + e) for x >= 0, e / (1 + e) for x < 0.
 //
 // Accuracy: maximum error in ulps of the result, against the float64 std:: function rounded to
-// float32, as measured by tests/vmath_test.cpp (every 97th float32 bit pattern over the whole
-// line, plus every pattern in dense windows around 0, 1, the saturation/overflow/underflow
-// thresholds and the denormal boundary). The test asserts the "bound" column.
+// float32 (so a correctly rounded result scores 0, and 1 means "one float away"). Measured by
+// tests/vmath_test.cpp on every variant: every 97th float32 bit pattern over the whole line plus
+// per-function dense sweeps (every few patterns over the active range, every pattern in windows
+// around 0, 1, the saturation/overflow/underflow thresholds and the denormal boundary); the test
+// asserts the "bound" column. "exhaustive" is the DISABLED_Exhaustive test (all 2^32 inputs).
 //
-//   function  domain swept        generic  avx2  avx512   bound
-//   exp       all floats          (filled in from the test run below)
-//   log       all floats
-//   log1p     all floats
-//   tanh      all floats
-//   sigmoid   all floats
+//   function  generic  avx2  avx512  bound  worst case found
+//   exp          1       1      1      1    exhaustive (e.g. x = 2^-24: a tie broken the other way)
+//   log          1       1      1      1    exhaustive
+//   log1p        1       1      1      1    exhaustive
+//   tanh         2       2      2      2    exhaustive (|x| ~ 0.015: 2 + u rounds, then divides)
+//   sigmoid      2       2      2      2    sweeps (near x ~ -1.1: exp, 1 + e and the divide)
 //
 // Special values (checked exactly by the test):
 //   exp:     NaN -> NaN; +inf and x > 88.7228 -> +inf; -inf and x < -103.98 -> +0; results
@@ -41,6 +43,11 @@
 //            denormal x -> x; tanh(-x) == -tanh(x) bit for bit.
 //   sigmoid: NaN -> NaN; finite for every x (no inf/NaN at +-1e4 or +-inf); sigmoid(0) = 0.5;
 //            x >= 17.33 -> exactly 1; x < -103.98 -> +0, denormal results in between.
+// Speed (bench/vmath_bench, one thread, Zen 4 class EPYC, one run on a loaded shared machine),
+// ns per element for std:: / generic / avx2 / avx512 at 100,000 elements:
+//   exp 3.30 / 1.34 / 0.33 / 0.17   log 3.56 / 1.82 / 0.49 / 0.35   log1p 10.4 / 2.09 / 0.65 / 0.44
+//   tanh 14.9 / 1.63 / 0.43 / 0.31  sigmoid 8.25 / 1.65 / 0.46 / 0.28
+// i.e. AVX-512 tanh ~48x and sigmoid ~29x std:: (44x and 26x at 10M elements, in DRAM).
 // None of this depends on the MXCSR flush-to-zero / denormals-are-zero bits being clear, except
 // that with them set denormal inputs and results are flushed as the hardware does.
 #pragma once
