@@ -30,7 +30,7 @@
 //   log          1       1      1      1    exhaustive
 //   log1p        1       1      1      1    exhaustive
 //   tanh         2       2      2      2    exhaustive (|x| ~ 0.015: 2 + u rounds, then divides)
-//   sigmoid      2       2      2      2    sweeps (near x ~ -1.1: exp, 1 + e and the divide)
+//   sigmoid      2       2      2      2    exhaustive (x ~ -1.1: exp, 1 + e and the divide)
 //
 // Special values (checked exactly by the test):
 //   exp:     NaN -> NaN; +inf and x > 88.7228 -> +inf; -inf and x < -103.98 -> +0; results
