@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 jobs=$(nproc)
-stage() { printf '\n==== %s ====\n' "$*"; }
+start=$SECONDS
+stage() { printf '\n==== %s (at %ds) ====\n' "$*" $((SECONDS - start)); }
 
 stage "setup"
 AFFINE_SETUP_BROWSER=1 scripts/setup.sh
@@ -54,4 +55,4 @@ AFFINE_FUZZ_BUILD_DIR="$root/build/fuzz" fuzz/run.sh 60
 stage "moons example end to end"
 scripts/check_moons.sh build/release
 
-printf '\nall tests passed\n'
+printf '\nall tests passed in %ds\n' $((SECONDS - start))
