@@ -8,6 +8,7 @@
 
 #include "affine/affine.hpp"
 #include "affine/nn/nn.hpp"
+#include "test_util.hpp"
 
 namespace {
 
@@ -22,15 +23,7 @@ void expect_values(const Tensor& t, const std::vector<double>& expected, double 
   for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], tol) << "element " << i;
 }
 
-template <class Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using affine::test::error_of;
 
 Sequential seed_network() {
   return Sequential{Linear(2, 100), Tanh(), Linear(100, 2), Tanh(), Linear(2, 1), Sigmoid()};

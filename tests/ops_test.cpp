@@ -13,6 +13,7 @@
 #include "affine/tensor/ops.hpp"
 #include "affine/tensor/random.hpp"
 #include "affine/tensor/tensor.hpp"
+#include "test_util.hpp"
 
 namespace {
 
@@ -26,15 +27,7 @@ const DType kFloats[] = {DType::f32, DType::f64};
 std::string dname(DType d) { return std::string(affine::dtype_name(d)); }
 
 // The message of the affine::Error that fn throws ("" and a test failure when it throws none).
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no affine::Error thrown";
-  return "";
-}
+using affine::test::error_of;
 
 std::vector<affine::Dims> all_indices(const Shape& s) {
   std::vector<affine::Dims> out;

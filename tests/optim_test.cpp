@@ -10,6 +10,7 @@
 #include "affine/affine.hpp"
 #include "affine/nn/nn.hpp"
 #include "data/optim_golden.hpp"
+#include "test_util.hpp"
 
 namespace {
 
@@ -17,15 +18,7 @@ using namespace affine;      // NOLINT(google-build-using-namespace)
 using namespace affine::nn;  // NOLINT(google-build-using-namespace)
 namespace golden = optim_golden;
 
-template <class Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using affine::test::error_of;
 
 // The script's network: Linear(2, 4) -> Tanh -> Linear(4, 1) -> Sigmoid with its fixed weights.
 Sequential golden_network() {

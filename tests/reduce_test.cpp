@@ -13,6 +13,7 @@
 #include "affine/tensor/ops.hpp"
 #include "affine/tensor/random.hpp"
 #include "affine/tensor/tensor.hpp"
+#include "test_util.hpp"
 
 namespace {
 
@@ -25,15 +26,7 @@ using affine::Tensor;
 
 const DType kFloats[] = {DType::f32, DType::f64};
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no affine::Error thrown";
-  return "";
-}
+using affine::test::error_of;
 
 std::vector<Dims> all_indices(const Shape& s) {
   std::vector<Dims> out;

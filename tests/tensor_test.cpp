@@ -9,20 +9,12 @@
 #include <vector>
 
 #include "affine/tensor/tensor.hpp"
+#include "test_util.hpp"
 
 namespace affine {
 namespace {
 
-// Runs fn, expects an affine::Error, and returns its message.
-template <class Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using affine::test::error_of;
 
 #define EXPECT_ERROR(expr, substr)                                                  \
   do {                                                                              \
