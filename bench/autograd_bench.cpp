@@ -23,35 +23,55 @@ enum class OpKind { add, mul, mul_scalar, tanh, sigmoid, relu, matmul, linear, s
 
 const char* op_name(OpKind k) {
   switch (k) {
-    case OpKind::add: return "add";
-    case OpKind::mul: return "mul";
-    case OpKind::mul_scalar: return "mul_scalar";
-    case OpKind::tanh: return "tanh";
-    case OpKind::sigmoid: return "sigmoid";
-    case OpKind::relu: return "relu";
-    case OpKind::matmul: return "matmul_4x4";
-    case OpKind::linear: return "linear_4x4";
-    case OpKind::softmax: return "softmax";
+    case OpKind::add:
+      return "add";
+    case OpKind::mul:
+      return "mul";
+    case OpKind::mul_scalar:
+      return "mul_scalar";
+    case OpKind::tanh:
+      return "tanh";
+    case OpKind::sigmoid:
+      return "sigmoid";
+    case OpKind::relu:
+      return "relu";
+    case OpKind::matmul:
+      return "matmul_4x4";
+    case OpKind::linear:
+      return "linear_4x4";
+    case OpKind::softmax:
+      return "softmax";
   }
   return "?";
 }
 
 Var apply(OpKind k, const Var& y, const Var& other, const Var& w, const Var& b) {
   switch (k) {
-    case OpKind::add: return add(y, other);
-    case OpKind::mul: return mul(y, other);
-    case OpKind::mul_scalar: return mul(y, 0.999);
-    case OpKind::tanh: return tanh(y);
-    case OpKind::sigmoid: return sigmoid(y);
-    case OpKind::relu: return relu(y);
-    case OpKind::matmul: return matmul(y, w);
-    case OpKind::linear: return linear(y, w, b);
-    case OpKind::softmax: return softmax(y);
+    case OpKind::add:
+      return add(y, other);
+    case OpKind::mul:
+      return mul(y, other);
+    case OpKind::mul_scalar:
+      return mul(y, 0.999);
+    case OpKind::tanh:
+      return tanh(y);
+    case OpKind::sigmoid:
+      return sigmoid(y);
+    case OpKind::relu:
+      return relu(y);
+    case OpKind::matmul:
+      return matmul(y, w);
+    case OpKind::linear:
+      return linear(y, w, b);
+    case OpKind::softmax:
+      return softmax(y);
   }
   return y;
 }
 
-bool square(OpKind k) { return k == OpKind::matmul || k == OpKind::linear; }
+bool square(OpKind k) {
+  return k == OpKind::matmul || k == OpKind::linear;
+}
 
 void BM_Op(benchmark::State& state) {
   const auto k = static_cast<OpKind>(state.range(0));

@@ -73,8 +73,8 @@ struct Operands {
 template <class T>
 void run_affine(Operands<T>& o) {
   affine::gemm(o.ta ? affine::Trans::yes : affine::Trans::no,
-               o.tb ? affine::Trans::yes : affine::Trans::no, o.s.m, o.s.n, o.s.k, T(1),
-               o.a.get(), o.lda, o.b.get(), o.ldb, T(0), o.c.get(), o.ldc);
+               o.tb ? affine::Trans::yes : affine::Trans::no, o.s.m, o.s.n, o.s.k, T(1), o.a.get(),
+               o.lda, o.b.get(), o.ldb, T(0), o.c.get(), o.ldc);
 }
 
 template <class T>
@@ -204,10 +204,11 @@ void register_shape(const char* prefix, const Shape& s) {
       const std::string name = std::string(prefix) + "/" + e.name + "/" + std::to_string(s.m) +
                                "x" + std::to_string(s.k) + "x" + std::to_string(s.n) + "/" +
                                s.trans + "/threads:" + std::to_string(threads);
-      benchmark::RegisterBenchmark(name.c_str(), [s, impl = e.impl, threads](
-                                                     benchmark::State& st) {
-        bench<T>(st, s, impl, threads);
-      })->UseRealTime()->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(
+          name.c_str(),
+          [s, impl = e.impl, threads](benchmark::State& st) { bench<T>(st, s, impl, threads); })
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
     }
   }
 }

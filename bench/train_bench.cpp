@@ -44,8 +44,8 @@ struct SeedModel {
 
   explicit SeedModel(uint64_t seed)
       : gen(seed),
-        net{nn::Linear(2, 100, gen), nn::Tanh(), nn::Linear(100, 2, gen), nn::Tanh(),
-            nn::Linear(2, 1, gen), nn::Sigmoid()},
+        net{nn::Linear(2, 100, gen), nn::Tanh(),   nn::Linear(100, 2, gen), nn::Tanh(),
+            nn::Linear(2, 1, gen),   nn::Sigmoid()},
         opt(net.parameters(), {.lr = kLr}) {}
 
   // One optimizer step as a user writes it; returns the loss of the step.

@@ -107,8 +107,8 @@ void register_all() {
     };
     sizes(benchmark::RegisterBenchmark((std::string(fn.name) + "/std").c_str(), bm_std, fn));
     for (const Isa& isa : isas) {
-      sizes(benchmark::RegisterBenchmark((std::string(fn.name) + "/" + isa.name).c_str(),
-                                         bm_affine, fn, isa.table));
+      sizes(benchmark::RegisterBenchmark((std::string(fn.name) + "/" + isa.name).c_str(), bm_affine,
+                                         fn, isa.table));
     }
   }
 }

@@ -27,8 +27,12 @@ inline std::atomic<uint64_t> g_operator_deletes{0};
 inline thread_local uint64_t t_operator_news = 0;
 
 /// Operator new calls (any overload) in the process since start, and on the calling thread.
-inline uint64_t operator_new_calls() { return g_operator_news.load(std::memory_order_relaxed); }
-inline uint64_t thread_operator_new_calls() { return t_operator_news; }
+inline uint64_t operator_new_calls() {
+  return g_operator_news.load(std::memory_order_relaxed);
+}
+inline uint64_t thread_operator_new_calls() {
+  return t_operator_news;
+}
 /// Operator delete calls with a non-null pointer in the process since start.
 inline uint64_t operator_delete_calls() {
   return g_operator_deletes.load(std::memory_order_relaxed);
@@ -45,7 +49,8 @@ class AllocCounter {
   uint64_t news() const { return operator_new_calls() - news_; }
   /// operator delete calls (non-null) on any thread since construction.
   uint64_t deletes() const { return operator_delete_calls() - deletes_; }
-  /// operator new calls on the calling thread since construction (construct and read on one thread).
+  /// operator new calls on the calling thread since construction (construct and read on one
+  /// thread).
   uint64_t thread_news() const { return thread_operator_new_calls() - thread_news_; }
 
  private:
@@ -94,8 +99,12 @@ inline void release(void* p) noexcept {
 
 // Replaceable allocation functions: never `inline` (the standard forbids it), hence one TU only.
 // NOLINTBEGIN(misc-new-delete-overloads)
-void* operator new(std::size_t n) { return affine::test::alloc_counter_detail::allocate(n, 0); }
-void* operator new[](std::size_t n) { return affine::test::alloc_counter_detail::allocate(n, 0); }
+void* operator new(std::size_t n) {
+  return affine::test::alloc_counter_detail::allocate(n, 0);
+}
+void* operator new[](std::size_t n) {
+  return affine::test::alloc_counter_detail::allocate(n, 0);
+}
 void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
   return affine::test::alloc_counter_detail::allocate_nothrow(n, 0);
 }
@@ -115,8 +124,12 @@ void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) n
   return affine::test::alloc_counter_detail::allocate_nothrow(n, static_cast<std::size_t>(a));
 }
 
-void operator delete(void* p) noexcept { affine::test::alloc_counter_detail::release(p); }
-void operator delete[](void* p) noexcept { affine::test::alloc_counter_detail::release(p); }
+void operator delete(void* p) noexcept {
+  affine::test::alloc_counter_detail::release(p);
+}
+void operator delete[](void* p) noexcept {
+  affine::test::alloc_counter_detail::release(p);
+}
 void operator delete(void* p, const std::nothrow_t&) noexcept {
   affine::test::alloc_counter_detail::release(p);
 }

@@ -12,20 +12,22 @@ namespace affine {
 namespace {
 
 // Runs stmt, expects an affine::Error whose message contains every one of the given pieces.
-#define EXPECT_ERROR_WITH(stmt, ...)                                                   \
-  do {                                                                                 \
-    try {                                                                              \
-      stmt;                                                                            \
-      ADD_FAILURE() << "no affine::Error from " #stmt;                                 \
-    } catch (const Error& e) {                                                         \
-      for (const char* piece : {__VA_ARGS__}) {                                        \
-        EXPECT_NE(std::string(e.what()).find(piece), std::string::npos)                \
-            << "message \"" << e.what() << "\" lacks \"" << piece << "\"";            \
-      }                                                                                \
-    }                                                                                  \
+#define EXPECT_ERROR_WITH(stmt, ...)                                       \
+  do {                                                                     \
+    try {                                                                  \
+      stmt;                                                                \
+      ADD_FAILURE() << "no affine::Error from " #stmt;                     \
+    } catch (const Error& e) {                                             \
+      for (const char* piece : {__VA_ARGS__}) {                            \
+        EXPECT_NE(std::string(e.what()).find(piece), std::string::npos)    \
+            << "message \"" << e.what() << "\" lacks \"" << piece << "\""; \
+      }                                                                    \
+    }                                                                      \
   } while (0)
 
-std::vector<double> vec(const Tensor& t) { return t.to(DType::f64).to_vector<double>(); }
+std::vector<double> vec(const Tensor& t) {
+  return t.to(DType::f64).to_vector<double>();
+}
 
 bool all_zero(const Tensor& t) {
   for (double v : vec(t)) {
@@ -62,9 +64,9 @@ TEST(Autograd, TwoLayerNetworkMatchesHandComputedGradients) {
   // dW2 = sum_i dy_i h_i = -3.5 [0, 3] - 1 [0, 0.5] = [0, -11];   db2 = -4.5
   EXPECT_EQ(vec(W2.grad), (std::vector<double>{0, -11}));
   EXPECT_EQ(vec(b2.grad), (std::vector<double>{-4.5}));
-  // dh_i = dy_i W2: [-7, 3.5], [-2, 1]; times relu'(z1) = [0, 1] in both rows: dz1 = [0, 3.5], [0, 1]
-  // dW1 = sum_i dz1_i^T x_i: row 0 = 0; row 1 = 3.5 [1, 2] + 1 [-1, 1] = [2.5, 8]
-  // db1 = [0, 3.5 + 1] = [0, 4.5]
+  // dh_i = dy_i W2: [-7, 3.5], [-2, 1]; times relu'(z1) = [0, 1] in both rows: dz1 = [0, 3.5], [0,
+  // 1] dW1 = sum_i dz1_i^T x_i: row 0 = 0; row 1 = 3.5 [1, 2] + 1 [-1, 1] = [2.5, 8] db1 = [0, 3.5
+  // + 1] = [0, 4.5]
   EXPECT_EQ(vec(W1.grad), (std::vector<double>{0, 0, 2.5, 8}));
   EXPECT_EQ(vec(b1.grad), (std::vector<double>{0, 4.5}));
 }
@@ -85,9 +87,7 @@ TEST(Autograd, BackwardOnTwoTapesDoublesParameterGradientsExactly) {
   Parameter w(Tensor::randn({3, 2}, gen));
   Parameter b(Tensor::randn({3}, gen));
   const Tensor x = Tensor::randn({4, 2}, gen);
-  auto step = [&](Tape& tape) {
-    sum(tanh(linear(x, tape.param(w), tape.param(b)))).backward();
-  };
+  auto step = [&](Tape& tape) { sum(tanh(linear(x, tape.param(w), tape.param(b)))).backward(); };
   Tape t1, t2;
   step(t1);
   const Tensor gw1 = w.grad.clone();
@@ -148,7 +148,7 @@ TEST(Autograd, IntermediateGradientsOnRequest) {
   const Var k = x * 2.0;
   h.retain_grad();
   sum(h * h + k).backward();
-  EXPECT_EQ(vec(h.grad()), (std::vector<double>{6, 12}));  // 2h
+  EXPECT_EQ(vec(h.grad()), (std::vector<double>{6, 12}));   // 2h
   EXPECT_EQ(vec(x.grad()), (std::vector<double>{20, 38}));  // 18x + 2
   EXPECT_ERROR_WITH(k.grad(), "Var::grad", "retain_grad");
 }
@@ -402,8 +402,8 @@ TEST(Autograd, TenThousandStepTrainingLoopLearnsWithoutGrowth) {
   EXPECT_EQ(tape.capacity(), cap);
   EXPECT_LT(last, 0.5 * first) << "first " << first << " last " << last;
   // Inference with the trained weights on constants records nothing anywhere.
-  const Var p = sigmoid(linear(tanh(linear(x, net.w1.value, net.b1.value)), net.w2.value,
-                               net.b2.value));
+  const Var p =
+      sigmoid(linear(tanh(linear(x, net.w1.value, net.b1.value)), net.w2.value, net.b2.value));
   EXPECT_EQ(p.tape(), nullptr);
 }
 

@@ -67,9 +67,15 @@ std::string tensor_bytes(const Tensor& t) {
   const size_t n = static_cast<size_t>(c.numel()) * dtype_size(c.dtype());
   const char* p = nullptr;
   switch (c.dtype()) {
-    case DType::f32: p = reinterpret_cast<const char*>(c.data<float>()); break;
-    case DType::f64: p = reinterpret_cast<const char*>(c.data<double>()); break;
-    case DType::i64: p = reinterpret_cast<const char*>(c.data<int64_t>()); break;
+    case DType::f32:
+      p = reinterpret_cast<const char*>(c.data<float>());
+      break;
+    case DType::f64:
+      p = reinterpret_cast<const char*>(c.data<double>());
+      break;
+    case DType::i64:
+      p = reinterpret_cast<const char*>(c.data<int64_t>());
+      break;
   }
   return std::string(p, n);
 }
@@ -147,7 +153,8 @@ class Tiny : public nn::Module {
   void fill(double base) {
     for (Parameter* p : {&w, &b}) {
       auto flat = p->value.reshape({-1});
-      for (int64_t i = 0; i < flat.numel(); ++i) flat.set({i}, base + 0.25 * static_cast<double>(i));
+      for (int64_t i = 0; i < flat.numel(); ++i)
+        flat.set({i}, base + 0.25 * static_cast<double>(i));
       base += 100;
     }
   }
@@ -191,7 +198,8 @@ TEST(Safetensors, RoundTripIsBitIdentical) {
 
   const std::string bytes = read_bytes(path);
   uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<size_t>(i)]);
+  for (int i = 7; i >= 0; --i)
+    n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<size_t>(i)]);
   EXPECT_EQ(n % 8, 0u) << "header padded to a multiple of 8";
 
   for (const auto& out : {nn::load_safetensors(path), nn::parse_safetensors(bytes, path)}) {
@@ -219,14 +227,15 @@ TEST(Safetensors, EmptyListRoundTrips) {
 void expect_fixture_tensors(const NamedTensors& t, const std::string& weight_name) {
   ASSERT_EQ(t.size(), 5u);
   EXPECT_EQ(t[0].first, weight_name);
-  expect_bit_identical(t[0].second,
-                       Tensor::from_vector(std::vector<float>{0.5f, -1.25f, 3.0f, 1e-8f, -0.0f,
-                                                              std::numeric_limits<float>::infinity()},
-                                           {2, 3}),
-                       "weight");
+  expect_bit_identical(
+      t[0].second,
+      Tensor::from_vector(std::vector<float>{0.5f, -1.25f, 3.0f, 1e-8f, -0.0f,
+                                             std::numeric_limits<float>::infinity()},
+                          {2, 3}),
+      "weight");
   EXPECT_EQ(t[1].first, "bias");
-  expect_bit_identical(t[1].second,
-                       Tensor::from_vector(std::vector<double>{1.0 / 3.0, -2.5, 1e300}, {3}), "bias");
+  expect_bit_identical(
+      t[1].second, Tensor::from_vector(std::vector<double>{1.0 / 3.0, -2.5, 1e300}, {3}), "bias");
   EXPECT_EQ(t[2].first, "step");
   ASSERT_EQ(t[2].second.rank(), 0);
   EXPECT_EQ(t[2].second.dtype(), DType::i64);
@@ -235,12 +244,12 @@ void expect_fixture_tensors(const NamedTensors& t, const std::string& weight_nam
   EXPECT_EQ(t[3].second.shape(), Shape({0, 4}));
   EXPECT_EQ(t[3].second.dtype(), DType::f32);
   EXPECT_EQ(t[4].first, "index");
-  expect_bit_identical(t[4].second,
-                       Tensor::from_vector(std::vector<int64_t>{0, -1,
-                                                                std::numeric_limits<int64_t>::max(),
-                                                                std::numeric_limits<int64_t>::min()},
-                                           {2, 2}),
-                       "index");
+  expect_bit_identical(
+      t[4].second,
+      Tensor::from_vector(std::vector<int64_t>{0, -1, std::numeric_limits<int64_t>::max(),
+                                               std::numeric_limits<int64_t>::min()},
+                          {2, 2}),
+      "index");
 }
 
 TEST(Safetensors, ReadsFileWrittenByPythonAndWritesItBackByteForByte) {
@@ -256,8 +265,7 @@ TEST(Safetensors, ReadsFileWrittenByPythonAndWritesItBackByteForByte) {
 
 TEST(Safetensors, ReadsSortedKeysEscapesAndNoPadding) {
   // Keys in alphabetical order, not data order: tensors come back in data order.
-  const auto f =
-      nn::load_safetensors(AFFINE_TEST_DATA_DIR "/safetensors/python_order.safetensors");
+  const auto f = nn::load_safetensors(AFFINE_TEST_DATA_DIR "/safetensors/python_order.safetensors");
   expect_fixture_tensors(f.tensors, "gewicht_\xc3\xbc");
   EXPECT_EQ(f.metadata, (Metadata{{"note", "caf\xc3\xa9"}}));
 }
@@ -286,7 +294,9 @@ TEST(SafetensorsHostile, HeaderPastEnd) {
                   "header length 1000 runs past the end of the file (10 bytes; truncated?)");
 }
 
-TEST(SafetensorsHostile, EmptyHeader) { expect_rejected(le64(0), "header is empty"); }
+TEST(SafetensorsHostile, EmptyHeader) {
+  expect_rejected(le64(0), "header is empty");
+}
 
 TEST(SafetensorsHostile, BadJson) {
   expect_rejected(file_of("{\"a\": {\"dtype\": \"F32\","), "header is not valid JSON");
@@ -298,7 +308,8 @@ TEST(SafetensorsHostile, BadJson) {
 }
 
 TEST(SafetensorsHostile, InvalidUtf8) {
-  expect_rejected(file_of("{\"a\xff\": 1}"), "header is not valid UTF-8 (byte 0xff at header offset 3)");
+  expect_rejected(file_of("{\"a\xff\": 1}"),
+                  "header is not valid UTF-8 (byte 0xff at header offset 3)");
   expect_rejected(file_of("{\"\xc0\xaf\": 1}"), "not valid UTF-8 (byte 0xc0");      // overlong '/'
   expect_rejected(file_of("{\"\xed\xa0\x80\": 1}"), "not valid UTF-8 (byte 0xed");  // surrogate
   expect_rejected(file_of("{\"\xe2\x82\": 1}"), "not valid UTF-8 (byte 0xe2");      // cut sequence
@@ -330,22 +341,25 @@ TEST(SafetensorsHostile, NonIntegerDimension) {
                   "tensor 'w' has dimension 1 = 2.5");
   expect_rejected(file_of("{" + entry("w", "F32", "[\"2\",3]", "[0,24]") + "}", kData24),
                   "tensor 'w' has dimension 0 = \"2\"");
-  expect_rejected(file_of("{" + entry("w", "F32", "[18446744073709551615]", "[0,24]") + "}", kData24),
-                  "dimension 0 = 18446744073709551615");
+  expect_rejected(
+      file_of("{" + entry("w", "F32", "[18446744073709551615]", "[0,24]") + "}", kData24),
+      "dimension 0 = 18446744073709551615");
   expect_rejected(file_of("{" + entry("w", "F32", "3", "[0,24]") + "}", kData24),
                   "tensor 'w' has shape 3, not an array");
 }
 
 TEST(SafetensorsHostile, DimensionProductOverflow) {
-  expect_rejected(file_of("{" + entry("w", "F32", "[4294967296,4294967296]", "[0,0]") + "}"),
-                  "tensor 'w' has shape [4294967296, 4294967296] whose element count overflows int64");
+  expect_rejected(
+      file_of("{" + entry("w", "F32", "[4294967296,4294967296]", "[0,0]") + "}"),
+      "tensor 'w' has shape [4294967296, 4294967296] whose element count overflows int64");
   expect_rejected(file_of("{" + entry("w", "F64", "[2305843009213693952]", "[0,0]") + "}"),
                   "whose byte size overflows int64");
   // Holds nothing, but its strides would not fit int64 either.
   expect_rejected(file_of("{" + entry("w", "F32", "[0,4294967296,4294967296]", "[0,0]") + "}"),
                   "tensor 'w' has shape [0, 4294967296, 4294967296] whose element count overflows");
   // Large but representable empty shapes are fine.
-  const auto ok = nn::parse_safetensors(file_of("{" + entry("w", "F32", "[0,1099511627776]", "[0,0]") + "}"));
+  const auto ok =
+      nn::parse_safetensors(file_of("{" + entry("w", "F32", "[0,1099511627776]", "[0,0]") + "}"));
   ASSERT_EQ(ok.tensors.size(), 1u);
   EXPECT_EQ(ok.tensors[0].second.shape(), Shape({0, int64_t{1} << 40}));
 }
@@ -364,12 +378,12 @@ TEST(SafetensorsHostile, OffsetsDisagreeWithShape) {
 
 TEST(SafetensorsHostile, OverlappingOffsets) {
   expect_rejected(file_of("{" + entry("a", "F32", "[4]", "[0,16]") + "," +
-                          entry("b", "F32", "[4]", "[8,24]") + "}",
+                              entry("b", "F32", "[4]", "[8,24]") + "}",
                           kData24),
                   "tensor 'b' (bytes [8, 24]) overlaps tensor 'a' (bytes [0, 16])");
   // Two names for the very same bytes.
   expect_rejected(file_of("{" + entry("a", "F32", "[6]", "[0,24]") + "," +
-                          entry("b", "F32", "[6]", "[0,24]") + "}",
+                              entry("b", "F32", "[6]", "[0,24]") + "}",
                           kData24),
                   "overlaps tensor");
 }
@@ -378,24 +392,26 @@ TEST(SafetensorsHostile, OutOfBoundsOffsets) {
   expect_rejected(file_of("{" + entry("w", "F32", "[2,3]", "[1000,1024]") + "}", kData24),
                   "tensor 'w' has data_offsets [1000, 1024] past the end of the data section "
                   "(24 bytes");
-  expect_rejected(file_of("{" + entry("w", "F32", "[2]", "[18446744073709551615,7]") + "}", kData24),
-                  "not a pair [begin, end] of non-negative integers");
+  expect_rejected(
+      file_of("{" + entry("w", "F32", "[2]", "[18446744073709551615,7]") + "}", kData24),
+      "not a pair [begin, end] of non-negative integers");
 }
 
 TEST(SafetensorsHostile, GapsAndTrailingBytes) {
   expect_rejected(file_of("{" + entry("a", "F32", "[2]", "[0,8]") + "," +
-                          entry("b", "F32", "[3]", "[12,24]") + "}",
+                              entry("b", "F32", "[3]", "[12,24]") + "}",
                           kData24),
                   "gap of 4 bytes in the data section between tensor 'a' and tensor 'b'");
   expect_rejected(file_of("{" + entry("a", "F32", "[4]", "[8,24]") + "}", kData24),
                   "gap of 8 bytes in the data section before tensor 'a'");
-  expect_rejected(file_of("{" + entry("a", "F32", "[4]", "[0,16]") + "}", kData24),
-                  "data section is 24 bytes but the tensors cover 16 (8 unexplained trailing bytes)");
+  expect_rejected(
+      file_of("{" + entry("a", "F32", "[4]", "[0,16]") + "}", kData24),
+      "data section is 24 bytes but the tensors cover 16 (8 unexplained trailing bytes)");
 }
 
 TEST(SafetensorsHostile, DuplicateNames) {
   expect_rejected(file_of("{" + entry("w", "F32", "[3]", "[0,12]") + "," +
-                          entry("w", "F32", "[3]", "[12,24]") + "}",
+                              entry("w", "F32", "[3]", "[12,24]") + "}",
                           kData24),
                   "tensor 'w' appears twice in the header");
   expect_rejected(
@@ -451,8 +467,9 @@ TEST(SafetensorsHostile, LoadFromDiskNamesTheFile) {
   expect_error([&] { nn::load_safetensors(path); },
                {"load_safetensors: '" + path + "': header length 1000 runs past the end"});
   write_bytes(path, file_of("{" + entry("w", "F32", "[2,3]", "[0,24]") + "}", kData24.substr(1)));
-  expect_error([&] { nn::load_safetensors(path); },
-               {"load_safetensors: '" + path + "': tensor 'w' has data_offsets [0, 24] past the end"});
+  expect_error(
+      [&] { nn::load_safetensors(path); },
+      {"load_safetensors: '" + path + "': tensor 'w' has data_offsets [0, 24] past the end"});
   expect_error([&] { nn::load_safetensors(dir.file("missing.safetensors")); },
                {"load_safetensors: '" + dir.file("missing.safetensors") + "': cannot open"});
   expect_error([&] { nn::load_safetensors(dir.path().string()); }, {"is a directory"});
@@ -463,9 +480,12 @@ TEST(SafetensorsHostile, LoadFromDiskNamesTheFile) {
 TEST(SafetensorsSave, IntoMissingDirectoryThrowsNamingThePathAndLeavesNothing) {
   TempDir dir;
   const std::string path = dir.file("no/such/dir/m.safetensors");
-  expect_error([&] { nn::save_safetensors(path, {{"a", Tensor::ones({2})}}); },
-               {"save_safetensors: '" + path + "'", "cannot create a temporary file",
-                "No such file or directory"});
+  expect_error(
+      [&] {
+        nn::save_safetensors(path, {{"a", Tensor::ones({2})}});
+      },
+      {"save_safetensors: '" + path + "'", "cannot create a temporary file",
+       "No such file or directory"});
   EXPECT_TRUE(dir.entries().empty());
 }
 
@@ -487,19 +507,31 @@ TEST(SafetensorsSave, RefusesBadInputAndKeepsTheOldFile) {
   const std::string path = dir.file("m.safetensors");
   nn::save_safetensors(path, {{"keep", Tensor::ones({3})}});
   const std::string before = read_bytes(path);
-  expect_error([&] { nn::save_safetensors(path, {{"a", Tensor::ones({1})}, {"a", Tensor::ones({1})}}); },
-               {"save_safetensors: '" + path + "': tensor name 'a' appears twice"});
-  expect_error([&] { nn::save_safetensors(path, {{"__metadata__", Tensor::ones({1})}}); },
-               {"cannot be named '__metadata__'"});
+  expect_error(
+      [&] {
+        nn::save_safetensors(path, {{"a", Tensor::ones({1})}, {"a", Tensor::ones({1})}});
+      },
+      {"save_safetensors: '" + path + "': tensor name 'a' appears twice"});
+  expect_error(
+      [&] {
+        nn::save_safetensors(path, {{"__metadata__", Tensor::ones({1})}});
+      },
+      {"cannot be named '__metadata__'"});
   expect_error([&] { nn::save_safetensors(path, {{"u", Tensor()}}); }, {"tensor 'u' is undefined"});
-  expect_error([&] { nn::save_safetensors(path, {{"bad\xff", Tensor::ones({1})}}); },
-               {"not valid UTF-8"});
+  expect_error(
+      [&] {
+        nn::save_safetensors(path, {{"bad\xff", Tensor::ones({1})}});
+      },
+      {"not valid UTF-8"});
   expect_error([&] { nn::save_safetensors(path, {}, {{"k", "\xc0"}}); }, {"not valid UTF-8"});
   // The target is a directory: the rename fails, the temporary is removed.
   fs::create_directory(dir.file("adir"));
   fs::create_directory(dir.file("adir/x"));
-  expect_error([&] { nn::save_safetensors(dir.file("adir"), {{"a", Tensor::ones({1})}}); },
-               {"save_safetensors: '" + dir.file("adir") + "': cannot rename"});
+  expect_error(
+      [&] {
+        nn::save_safetensors(dir.file("adir"), {{"a", Tensor::ones({1})}});
+      },
+      {"save_safetensors: '" + dir.file("adir") + "': cannot rename"});
   EXPECT_EQ(read_bytes(path), before);
   auto names = dir.entries();
   std::sort(names.begin(), names.end());
@@ -577,8 +609,7 @@ TEST(Checkpoint, OptimizerStateTravelsUnderItsPrefix) {
   Tiny a({2, 3}, {3});
   a.fill(1);
   FakeOptimizer opt;
-  opt.saved = {{"0.momentum", Tensor::full({2, 3}, 0.5)},
-               {"step", Tensor::scalar(12, DType::i64)}};
+  opt.saved = {{"0.momentum", Tensor::full({2, 3}, 0.5)}, {"step", Tensor::scalar(12, DType::i64)}};
   nn::save(a, dir.file("m.safetensors"), opt);
 
   const auto f = nn::load_safetensors(dir.file("m.safetensors"));
@@ -605,10 +636,12 @@ TEST(Checkpoint, OptimizerStateTravelsUnderItsPrefix) {
   Tiny d({2, 3}, {3});
   d.fill(-1);
   const auto before = param_bytes(d);
-  expect_error([&] {
-    nn::load(d, dir.file("m.safetensors"),
-             [](const NamedTensors&) { throw Error("load_state: momentum shape mismatch"); });
-  }, {"load_state: momentum shape mismatch"});
+  expect_error(
+      [&] {
+        nn::load(d, dir.file("m.safetensors"),
+                 [](const NamedTensors&) { throw Error("load_state: momentum shape mismatch"); });
+      },
+      {"load_state: momentum shape mismatch"});
   EXPECT_EQ(param_bytes(d), before);
 }
 

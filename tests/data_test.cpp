@@ -12,7 +12,7 @@
 
 namespace {
 
-using namespace affine;  // NOLINT(google-build-using-namespace)
+using namespace affine;            // NOLINT(google-build-using-namespace)
 using namespace affine::nn::data;  // NOLINT(google-build-using-namespace)
 
 TEST(MakeMoons, ShapeBalanceAndArcs) {
@@ -104,8 +104,8 @@ TEST(MakeSpiral, ClassesAndRadii) {
       const int64_t row = c * ppc + i;
       EXPECT_EQ(y.at<int64_t>({row}), c);
       // The radius is linspace(0, 1)[i] whatever the angle noise.
-      EXPECT_NEAR(std::hypot(x.get({row, 0}), x.get({row, 1})),
-                  static_cast<double>(i) / (ppc - 1), 1e-6);
+      EXPECT_NEAR(std::hypot(x.get({row, 0}), x.get({row, 1})), static_cast<double>(i) / (ppc - 1),
+                  1e-6);
     }
   }
   // Noise 0: class c's last point is at angle 2 pi (c + 2) / C, as (sin a, cos a).
@@ -150,7 +150,9 @@ Tensor indexed_x(int64_t n) {
   }
   return Tensor::from_vector(v, {n, 2}).to(DType::f32);
 }
-Tensor indexed_y(int64_t n) { return mul(Tensor::arange(0, static_cast<double>(n)), 10.0).reshape({n, 1}); }
+Tensor indexed_y(int64_t n) {
+  return mul(Tensor::arange(0, static_cast<double>(n)), 10.0).reshape({n, 1});
+}
 
 std::vector<std::vector<int64_t>> epoch_of(DataLoader& loader) {
   std::vector<std::vector<int64_t>> batches;
@@ -210,10 +212,8 @@ TEST(DataLoader, DropLastAndNoShuffle) {
   EXPECT_EQ(batches[1].size(), 4U);
 
   DataLoader ordered(indexed_x(5), indexed_y(5), {.batch_size = 2, .shuffle = false});
-  EXPECT_EQ(epoch_of(ordered),
-            (std::vector<std::vector<int64_t>>{{0, 1}, {2, 3}, {4}}));
-  EXPECT_EQ(epoch_of(ordered),
-            (std::vector<std::vector<int64_t>>{{0, 1}, {2, 3}, {4}}));
+  EXPECT_EQ(epoch_of(ordered), (std::vector<std::vector<int64_t>>{{0, 1}, {2, 3}, {4}}));
+  EXPECT_EQ(epoch_of(ordered), (std::vector<std::vector<int64_t>>{{0, 1}, {2, 3}, {4}}));
 
   DataLoader whole(indexed_x(3), indexed_y(3), {.batch_size = 100});
   EXPECT_EQ(epoch_of(whole).size(), 1U);

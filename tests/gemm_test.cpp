@@ -133,8 +133,8 @@ std::vector<T> run_case(const Case& c, uint32_t seed) {
       const double got = cm.at(i, j);
       const double tol = c.integers ? 0.0 : 16 * eps * mag;
       if (!(std::fabs(got - ref) <= tol) && reported++ < 3) {
-        ADD_FAILURE() << describe(c) << ": C(" << i << ", " << j << ") = " << got
-                      << ", expected " << ref << " (tolerance " << tol << ")";
+        ADD_FAILURE() << describe(c) << ": C(" << i << ", " << j << ") = " << got << ", expected "
+                      << ref << " (tolerance " << tol << ")";
       }
     }
   }
@@ -180,15 +180,18 @@ TEST(Gemm, ReportsIsa) {
     // A forced ISA the CPU has must really be the one running.
     const std::string w(want);
     if ((w == "avx512" && affine::detail::cpu_supports(affine::Isa::avx512)) ||
-        (w == "avx2" && affine::detail::cpu_supports(affine::Isa::avx2)) ||
-        w == "generic") {
+        (w == "avx2" && affine::detail::cpu_supports(affine::Isa::avx2)) || w == "generic") {
       EXPECT_EQ(affine::isa_name(isa), w);
     }
   }
 }
 
-TEST(Gemm, FloatGridAllTransposes) { sweep_grid<float>(1000); }
-TEST(Gemm, DoubleGridAllTransposes) { sweep_grid<double>(5000000); }
+TEST(Gemm, FloatGridAllTransposes) {
+  sweep_grid<float>(1000);
+}
+TEST(Gemm, DoubleGridAllTransposes) {
+  sweep_grid<double>(5000000);
+}
 
 // Every alpha x beta x transpose on a few shapes that cross the small/packed boundary.
 TEST(Gemm, AlphaBetaTransposeProduct) {
@@ -219,8 +222,8 @@ TEST(Gemm, AlphaBetaTransposeProduct) {
 template <class T>
 void blocking_edges() {
   ThreadGuard guard;
-  const auto blk = affine::detail::gemm::blocking_for<T>(
-      affine::detail::gemm::active_kernels_for<T>());
+  const auto blk =
+      affine::detail::gemm::blocking_for<T>(affine::detail::gemm::active_kernels_for<T>());
   std::vector<std::array<int64_t, 3>> shapes;  // m, n, k
   for (int64_t d : {int64_t{-1}, int64_t{1}}) {
     shapes.push_back({blk.mr + d, blk.nr + d, 37});
@@ -262,8 +265,12 @@ void blocking_edges() {
   }
 }
 
-TEST(Gemm, FloatBlockingEdgesAndThreads) { blocking_edges<float>(); }
-TEST(Gemm, DoubleBlockingEdgesAndThreads) { blocking_edges<double>(); }
+TEST(Gemm, FloatBlockingEdgesAndThreads) {
+  blocking_edges<float>();
+}
+TEST(Gemm, DoubleBlockingEdgesAndThreads) {
+  blocking_edges<double>();
+}
 
 // Small integers: every product and partial sum is exact, so results must equal the oracle
 // exactly and be identical for every thread count and both paths (small and packed).
@@ -287,8 +294,10 @@ TEST(Gemm, SmallIntegersBitExactForAnyThreadCount) {
       for (int threads : {1, 2, 3}) {
         c.threads = threads;
         auto out = run_case<float>(c, seed);
-        if (threads == 1) first = out;
-        else EXPECT_EQ(0, std::memcmp(first.data(), out.data(), first.size() * sizeof(float)));
+        if (threads == 1)
+          first = out;
+        else
+          EXPECT_EQ(0, std::memcmp(first.data(), out.data(), first.size() * sizeof(float)));
       }
     }
   }
@@ -303,8 +312,8 @@ void alpha_zero_ignores_ab() {
       std::vector<T> a(m * k, nan_v<T>()), b(k * n, nan_v<T>()), c(m * n), c0;
       for (size_t i = 0; i < c.size(); ++i) c[i] = T(0.25) * T(i % 7) - T(0.5);
       c0 = c;
-      affine::gemm(Trans::no, Trans::no, m, n, k, T(0), a.data(), k, b.data(), n, T(beta),
-                   c.data(), n);
+      affine::gemm(Trans::no, Trans::no, m, n, k, T(0), a.data(), k, b.data(), n, T(beta), c.data(),
+                   n);
       for (size_t i = 0; i < c.size(); ++i) ASSERT_EQ(c[i], T(beta) * c0[i]) << "beta=" << beta;
     }
   }
@@ -318,8 +327,8 @@ TEST(Gemm, AlphaZeroIgnoresNaNInAandB) {
 template <class T>
 void beta_zero_ignores_c() {
   ThreadGuard guard;
-  const int64_t shapes[][3] = {{3, 4, 5}, {1000, 2, 100}, {1000, 100, 2}, {100, 1000, 2},
-                               {129, 65, 33}, {300, 310, 320}};
+  const int64_t shapes[][3] = {{3, 4, 5},      {1000, 2, 100}, {1000, 100, 2},
+                               {100, 1000, 2}, {129, 65, 33},  {300, 310, 320}};
   std::mt19937 rng(5);
   std::uniform_real_distribution<double> uni(-1, 1);
   for (const auto& s : shapes) {
@@ -394,7 +403,7 @@ void strided_case(int64_t m, int64_t n, int64_t k, int64_t rs_a, int64_t cs_a, i
 
 TEST(Gemm, StridedAllOperands) {
   uint32_t seed = 1;
-  const int64_t shapes[][3] = {{5, 7, 3}, {33, 17, 65}, {130, 70, 90}, {1000, 2, 3},
+  const int64_t shapes[][3] = {{5, 7, 3},     {33, 17, 65}, {130, 70, 90},  {1000, 2, 3},
                                {2, 100, 300}, {64, 64, 64}, {200, 210, 220}};
   for (const auto& s : shapes) {
     const int64_t m = s[0], n = s[1], k = s[2];
@@ -431,8 +440,8 @@ TEST(Gemm, BadArgumentsThrowNamingGemmAndValues) {
                "ldb=4");
   expect_error([&] { affine::gemm(Trans::no, Trans::no, 3, 4, 5, 1.f, p, 5, p, 4, 0.f, p, 3); },
                "ldc=3");
-  expect_error(
-      [&] { affine::gemm_strided(2, 2, 2, 1.f, p, 2, 1, p, 2, 1, 0.f, p, 1, 1); }, "rs_c=1");
+  expect_error([&] { affine::gemm_strided(2, 2, 2, 1.f, p, 2, 1, p, 2, 1, 0.f, p, 1, 1); },
+               "rs_c=1");
   expect_error([&] { affine::gemm_strided(2, -2, 2, 1.f, p, 2, 1, p, 2, 1, 0.f, p, 2, 1); },
                "n=-2");
   EXPECT_THROW(affine::set_num_threads(0), affine::Error);

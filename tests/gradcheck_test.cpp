@@ -48,8 +48,8 @@ struct BinaryCase {
   Shape a, b;
 };
 const std::vector<BinaryCase> kBroadcast = {
-    {{3, 4}, {3, 4}}, {{3, 4}, {4}}, {{3, 1}, {1, 4}}, {{2, 3, 4}, {3, 1}}, {{4}, {2, 3, 4}},
-    {{2, 3}, {}},
+    {{3, 4}, {3, 4}},    {{3, 4}, {4}},    {{3, 1}, {1, 4}},
+    {{2, 3, 4}, {3, 1}}, {{4}, {2, 3, 4}}, {{2, 3}, {}},
 };
 
 TEST(Gradcheck, AddSubMulDivBroadcasting) {
@@ -124,8 +124,8 @@ TEST(Gradcheck, SumMean) {
     EXPECT_TRUE(check([keep](const auto& v) { return mean(v[0], {1}, keep); }, {x}));
     // A weighted use so each output element's gradient differs.
     const Tensor w = N(keep ? Shape{2, 1, 4} : Shape{2, 4}, 22);
-    EXPECT_TRUE(check([keep](const auto& v) { return sum(mul(sum(v[0], {1}, keep), v[1])); },
-                      {x, w}));
+    EXPECT_TRUE(
+        check([keep](const auto& v) { return sum(mul(sum(v[0], {1}, keep), v[1])); }, {x, w}));
   }
 }
 
@@ -150,8 +150,7 @@ TEST(Gradcheck, ShapeOps) {
   const Tensor x = N({2, 3, 4}, 31);
   const Tensor w = N({4, 6}, 32);
   EXPECT_TRUE(check([](const auto& v) { return reshape(v[0], {6, 4}); }, {x}));
-  EXPECT_TRUE(check([](const auto& v) { return mul(reshape(v[0], {4, -1}), v[1]); },
-                    {x, w}));
+  EXPECT_TRUE(check([](const auto& v) { return mul(reshape(v[0], {4, -1}), v[1]); }, {x, w}));
   EXPECT_TRUE(check([](const auto& v) { return transpose(v[0], 0, 2); }, {x}));
   EXPECT_TRUE(check([](const auto& v) { return permute(v[0], {2, 0, 1}); }, {x}));
   EXPECT_TRUE(check([](const auto& v) { return slice(v[0], 2, 1, 4, 2); }, {x}));
@@ -166,8 +165,11 @@ TEST(Gradcheck, Concat) {
   const Tensor b = N({2, 1}, 42);
   const Tensor c = N({2, 2}, 43);
   const Tensor d = N({2, 4}, 44);
-  EXPECT_TRUE(check([](const auto& v) { return concat({v[0], v[1], v[2], v[3]}, 1); },
-                    {a, b, c, d}));
+  EXPECT_TRUE(check(
+      [](const auto& v) {
+        return concat({v[0], v[1], v[2], v[3]}, 1);
+      },
+      {a, b, c, d}));
   EXPECT_TRUE(check([](const auto& v) { return concat({v[0], v[1]}, 0); }, {a, N({1, 3}, 45)}));
   // A constant among the inputs, and a value used twice.
   EXPECT_TRUE(check([c](const auto& v) { return concat({v[0], Var(c), v[0]}, -1); }, {a}));
@@ -176,15 +178,15 @@ TEST(Gradcheck, Concat) {
 // ---- linear algebra -----------------------------------------------------------------------------
 
 TEST(Gradcheck, Matmul) {
-  EXPECT_TRUE(check([](const auto& v) { return matmul(v[0], v[1]); },
-                    {N({3, 4}, 51), N({4, 2}, 52)}));
+  EXPECT_TRUE(
+      check([](const auto& v) { return matmul(v[0], v[1]); }, {N({3, 4}, 51), N({4, 2}, 52)}));
   // Batched, and a 2-D operand shared by every batch (its gradient sums over the batch).
   EXPECT_TRUE(check([](const auto& v) { return matmul(v[0], v[1]); },
                     {N({2, 3, 4}, 53), N({2, 4, 2}, 54)}));
-  EXPECT_TRUE(check([](const auto& v) { return matmul(v[0], v[1]); },
-                    {N({2, 3, 4}, 55), N({4, 2}, 56)}));
-  EXPECT_TRUE(check([](const auto& v) { return matmul(v[0], v[1]); },
-                    {N({3, 4}, 57), N({2, 4, 2}, 58)}));
+  EXPECT_TRUE(
+      check([](const auto& v) { return matmul(v[0], v[1]); }, {N({2, 3, 4}, 55), N({4, 2}, 56)}));
+  EXPECT_TRUE(
+      check([](const auto& v) { return matmul(v[0], v[1]); }, {N({3, 4}, 57), N({2, 4, 2}, 58)}));
   EXPECT_TRUE(check([](const auto& v) { return matmul(v[0], v[1]); },
                     {N({1, 3, 4}, 59), N({2, 4, 2}, 60)}));
   // Non-contiguous inputs: a transposed view and a strided slice.
@@ -194,8 +196,8 @@ TEST(Gradcheck, Matmul) {
   ASSERT_FALSE(bs.is_contiguous());
   EXPECT_TRUE(check([](const auto& v) { return matmul(v[0], v[1]); }, {at, bs}));
   // A value used twice: x x^T.
-  EXPECT_TRUE(check([](const auto& v) { return matmul(v[0], transpose(v[0], 0, 1)); },
-                    {N({3, 2}, 63)}));
+  EXPECT_TRUE(
+      check([](const auto& v) { return matmul(v[0], transpose(v[0], 0, 1)); }, {N({3, 2}, 63)}));
 }
 
 TEST(Gradcheck, Linear) {
@@ -205,15 +207,14 @@ TEST(Gradcheck, Linear) {
   EXPECT_TRUE(check([](const auto& v) { return linear(v[0], v[1], v[2]); }, {x, w, b}));
   EXPECT_TRUE(check([](const auto& v) { return linear(v[0], v[1]); }, {x, w}));
   // Leading batch dimensions, and non-contiguous x and W.
-  EXPECT_TRUE(check([](const auto& v) { return linear(v[0], v[1], v[2]); },
-                    {N({2, 3, 3}, 74), w, b}));
+  EXPECT_TRUE(
+      check([](const auto& v) { return linear(v[0], v[1], v[2]); }, {N({2, 3, 3}, 74), w, b}));
   EXPECT_TRUE(check([](const auto& v) { return linear(v[0], v[1], v[2]); },
                     {N({3, 5}, 75).t(), N({3, 4}, 76).t(), b}));
   // linear equals matmul with the transposed weight plus the bias.
   Tape t;
   const Var xv = t.leaf(x), wv = t.leaf(w), bv = t.leaf(b);
-  EXPECT_TRUE(allclose(linear(xv, wv, bv).value(),
-                       add(matmul(x, w.t()), b), 1e-12, 1e-12));
+  EXPECT_TRUE(allclose(linear(xv, wv, bv).value(), add(matmul(x, w.t()), b), 1e-12, 1e-12));
 }
 
 // ---- softmax ------------------------------------------------------------------------------------
@@ -251,9 +252,8 @@ TEST(Gradcheck, BinaryCrossEntropy) {
   for (Reduction r : kReductions) {
     EXPECT_TRUE(check([r](const auto& v) { return binary_cross_entropy(v[0], v[1], r); }, {p, y}));
     // Through a sigmoid, as the seed network uses it.
-    EXPECT_TRUE(check(
-        [r](const auto& v) { return binary_cross_entropy(sigmoid(v[0]), v[1], r); },
-        {N({4, 3}, 93), y}));
+    EXPECT_TRUE(check([r](const auto& v) { return binary_cross_entropy(sigmoid(v[0]), v[1], r); },
+                      {N({4, 3}, 93), y}));
   }
 }
 
@@ -272,8 +272,7 @@ TEST(Gradcheck, MseLoss) {
   for (Reduction r : kReductions) {
     EXPECT_TRUE(check([r](const auto& v) { return mse_loss(v[0], v[1], r); }, {p, y}));
   }
-  EXPECT_TRUE(check([](const auto& v) { return mse_loss(v[0], v[1]); },
-                    {N({5, 3}, 98).t(), y}));
+  EXPECT_TRUE(check([](const auto& v) { return mse_loss(v[0], v[1]); }, {N({5, 3}, 98).t(), y}));
 }
 
 TEST(Gradcheck, CrossEntropy) {
@@ -340,8 +339,9 @@ TEST(Gradcheck, FailsOnAWrongGradient) {
   EXPECT_NE(r.message.find("input 0"), std::string::npos) << r.message;
   // A straight-through estimator: value round(x)-ish constant, gradient 1, true derivative 0.
   const GradcheckResult st = gradcheck(
-      [](const auto& v) { return add(v[0], sub(Var(Tensor::zeros(v[0].shape(), DType::f64)),
-                                               v[0].detach())); },
+      [](const auto& v) {
+        return add(v[0], sub(Var(Tensor::zeros(v[0].shape(), DType::f64)), v[0].detach()));
+      },
       {U({2}, 1.0, 2.0, 112)});
   EXPECT_FALSE(st.ok) << st.message;
   EXPECT_GT(st.max_abs_grad, 0);
@@ -398,14 +398,12 @@ TEST(Gradcheck, Float32MatchesFloat64) {
       [](const auto& v) { return sum(log(v[0]) + log1p(v[0]) + sqrt(v[0]) + pow(v[0], 1.7)); },
       {pos});
   expect_f32_matches_f64(
-      [](const auto& v) { return sum(tanh(v[0]) * sigmoid(v[0]) + relu(v[0]) + abs(v[0])); },
-      {nz});
+      [](const auto& v) { return sum(tanh(v[0]) * sigmoid(v[0]) + relu(v[0]) + abs(v[0])); }, {nz});
   expect_f32_matches_f64(
       [](const auto& v) { return sum(mul(softmax(v[0], 1), v[1])) + sum(log_softmax(v[0], 0)); },
       {x, y});
   expect_f32_matches_f64(
-      [](const auto& v) { return mean(max(v[0], 1)) + sum(mean(v[0], {0}, true) * v[1]); },
-      {x, y});
+      [](const auto& v) { return mean(max(v[0], 1)) + sum(mean(v[0], {0}, true) * v[1]); }, {x, y});
   expect_f32_matches_f64(
       [](const auto& v) {
         const Var h = tanh(linear(v[0], v[1], v[2]));

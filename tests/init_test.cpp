@@ -47,8 +47,9 @@ TEST(Init, Fans) {
     init::glorot_uniform_(bias, gen);
     FAIL() << "rank 1 accepted";
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "init::glorot_uniform_: compute_fans: fans need a weight of rank >= 2, got shape [5]");
+    EXPECT_EQ(
+        std::string(e.what()),
+        "init::glorot_uniform_: compute_fans: fans need a weight of rank >= 2, got shape [5]");
   }
   Tensor idx = Tensor::zeros({2, 2}, DType::i64);
   EXPECT_THROW(init::he_normal_(idx, gen), Error);

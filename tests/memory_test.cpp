@@ -145,7 +145,7 @@ void one_step(int64_t big_rows) {
   const Tensor h = Tensor::zeros({32, 100});
   const Tensor w = Tensor::full({100, 2}, 0.25, DType::f64);
   const Tensor wt = w.transpose(0, 1).clone();  // strided copy into fresh storage
-  Tensor copy = h;                               // shares storage
+  Tensor copy = h;                              // shares storage
   const Tensor s = Tensor::scalar(1.0);
   const Tensor e = Tensor::empty({0});
   x = Tensor();  // freed before the others, out of creation order
@@ -258,8 +258,9 @@ TEST_F(Memory, OutOfMemoryIsAnAffineError) {
     (void)Tensor::empty({int64_t{1} << 48});  // 1 PiB of float32
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("Storage: out of memory allocating 1125899906842624 bytes"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("Storage: out of memory allocating 1125899906842624 bytes"),
+        std::string::npos)
         << e.what();
   }
 #endif

@@ -12,10 +12,12 @@
 
 namespace {
 
-using namespace affine;       // NOLINT(google-build-using-namespace)
-using namespace affine::nn;   // NOLINT(google-build-using-namespace)
+using namespace affine;      // NOLINT(google-build-using-namespace)
+using namespace affine::nn;  // NOLINT(google-build-using-namespace)
 
-Tensor T64(std::initializer_list<double> v, const Shape& s) { return Tensor::of(v, s, DType::f64); }
+Tensor T64(std::initializer_list<double> v, const Shape& s) {
+  return Tensor::of(v, s, DType::f64);
+}
 
 void expect_values(const Tensor& t, const std::vector<double>& expected, double tol = 1e-12) {
   const auto got = t.to_vector<double>();
@@ -47,7 +49,7 @@ TEST(Module, SeedNetworkParameterCountAndNames) {
   EXPECT_EQ(net.parameter_count(), 505);
   const auto named = net.named_parameters();
   const std::vector<std::pair<std::string, Shape>> expected = {
-      {"0.weight", {100, 2}}, {"0.bias", {100}}, {"2.weight", {2, 100}},
+      {"0.weight", {100, 2}}, {"0.bias", {100}},    {"2.weight", {2, 100}},
       {"2.bias", {2}},        {"4.weight", {1, 2}}, {"4.bias", {1}}};
   ASSERT_EQ(named.size(), expected.size());
   for (size_t i = 0; i < named.size(); ++i) {
@@ -71,8 +73,8 @@ TEST(Module, NestedSequentialNamesAndMove) {
   net.emplace_back<Linear>(4, 1, /*bias=*/false);
   std::vector<std::string> names;
   for (auto& [name, p] : net.named_parameters()) names.push_back(name);
-  EXPECT_EQ(names, (std::vector<std::string>{"0.weight", "0.bias", "1.0.weight", "1.0.bias",
-                                             "2.weight"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"0.weight", "0.bias", "1.0.weight", "1.0.bias", "2.weight"}));
   EXPECT_EQ(net.parameter_count(), 6 + 3 + 12 + 4 + 4);
 
   // A moved Sequential keeps its layers (they live on the heap) and lists the same parameters.
@@ -143,7 +145,9 @@ TEST(Linear, NoBias) {
 
 TEST(Linear, WrongWidthError) {
   Linear lin(4, 2);
-  EXPECT_EQ(error_of([&] { lin(Tensor::zeros({8, 3})); }),
+  EXPECT_EQ(error_of([&] {
+              lin(Tensor::zeros({8, 3}));
+            }),
             "Linear(in=4, out=2): expected input [*, 4], got [8, 3]");
   EXPECT_EQ(error_of([&] { lin(Tensor::scalar(1.0)); }),
             "Linear(in=4, out=2): expected input [*, 4], got []");
@@ -247,8 +251,8 @@ TEST(Activations, SoftmaxAndLogSoftmaxByHand) {
     expect_values(y.value(), {0.125, 0.25, 0.625, 1.0 / 3, 1.0 / 3, 1.0 / 3});
     y.backward(g);
     // dx = s * (g - <g, s>): row 0 <g,s> = 1/8; row 1 <g,s> = 1.
-    expect_values(x.grad(), {0.125 * (1 - 0.125), 0.25 * -0.125, 0.625 * -0.125,
-                             -1.0 / 3, 2.0 / 3, -1.0 / 3});
+    expect_values(x.grad(), {0.125 * (1 - 0.125), 0.25 * -0.125, 0.625 * -0.125, -1.0 / 3, 2.0 / 3,
+                             -1.0 / 3});
   }
   {
     LogSoftmax lsm;  // axis -1
@@ -272,8 +276,9 @@ TEST(Activations, SoftmaxAndLogSoftmaxByHand) {
 
 TEST(Sequential, ForwardToAndForwardAll) {
   Generator gen(3);
-  Sequential net{Linear(2, 4, gen, true, DType::f64), Tanh(), Linear(4, 2, gen, true, DType::f64),
-                 Tanh(), Linear(2, 1, gen, true, DType::f64), Sigmoid()};
+  Sequential net{Linear(2, 4, gen, true, DType::f64), Tanh(),
+                 Linear(4, 2, gen, true, DType::f64), Tanh(),
+                 Linear(2, 1, gen, true, DType::f64), Sigmoid()};
   const Tensor x = Tensor::randn({7, 2}, gen, DType::f64);
   auto& l0 = net.at<Linear>(0);
   auto& l2 = net.at<Linear>(2);
@@ -374,21 +379,22 @@ TEST(Losses, CrossEntropyLoss) {
   l.backward();
   // d/dz = (softmax(z) - onehot(target)) / n.
   const double e = std::exp(lse);
-  expect_values(z.grad(), {std::exp(1.0) / e / 2, std::exp(2.0) / e / 2, (std::exp(3.0) / e - 1) / 2,
-                           (1.0 / 3 - 1) / 2, 1.0 / 6, 1.0 / 6});
+  expect_values(z.grad(), {std::exp(1.0) / e / 2, std::exp(2.0) / e / 2,
+                           (std::exp(3.0) / e - 1) / 2, (1.0 / 3 - 1) / 2, 1.0 / 6, 1.0 / 6});
   EXPECT_THROW(CrossEntropyLoss()(z, Tensor::from_vector(std::vector<int64_t>{3, 0})), Error);
 }
 
-// ---- end to end ----------------------------------------------------------------------------------
+// ---- end to end
+// ----------------------------------------------------------------------------------
 
 // The seed experiment in miniature: the 2-100-2-1 network separates noisy moons.
 TEST(EndToEnd, SeedNetworkLearnsMoons) {
   auto [x, y] = data::make_moons(200, 0.1, 0);
   Generator gen(1);
-  Sequential net{Linear(2, 100, gen), Tanh(), Linear(100, 2, gen), Tanh(), Linear(2, 1, gen),
-                 Sigmoid()};
-  // lr 0.1: with lr 0.5 and momentum 0.9 the float32 and float64 runs of this seed part ways after a
-  // few epochs and the float32 one stalls at 86%: a chaotic regime, not a fair test.
+  Sequential net{Linear(2, 100, gen), Tanh(),   Linear(100, 2, gen), Tanh(),
+                 Linear(2, 1, gen),   Sigmoid()};
+  // lr 0.1: with lr 0.5 and momentum 0.9 the float32 and float64 runs of this seed part ways after
+  // a few epochs and the float32 one stalls at 86%: a chaotic regime, not a fair test.
   optim::SGD opt(net.parameters(), {.lr = 0.1, .momentum = 0.9});
   data::DataLoader loader(x, y, {.batch_size = 20, .seed = 2});
   BCELoss bce;

@@ -24,7 +24,9 @@ using affine::Tensor;
 
 const DType kFloats[] = {DType::f32, DType::f64};
 
-std::string dname(DType d) { return std::string(affine::dtype_name(d)); }
+std::string dname(DType d) {
+  return std::string(affine::dtype_name(d));
+}
 
 // The message of the affine::Error that fn throws ("" and a test failure when it throws none).
 using affine::test::error_of;
@@ -86,7 +88,8 @@ void expect_same(const Tensor& got, const Tensor& want) {
   for (size_t i = 0; i < g.size(); ++i) {
     if (!(g[i] == w[i] || (std::isnan(g[i]) && std::isnan(w[i])))) {
       ADD_FAILURE() << "element " << i << ": " << g[i] << " vs " << w[i] << "\n"
-                    << got << "\n" << want;
+                    << got << "\n"
+                    << want;
       return;
     }
   }
@@ -102,8 +105,12 @@ struct BinaryCase {
   bool exact;     // correctly rounded in float: float result == double result rounded
 };
 
-double dmin(double x, double y) { return std::fmin(x, y); }
-double dmax(double x, double y) { return std::fmax(x, y); }
+double dmin(double x, double y) {
+  return std::fmin(x, y);
+}
+double dmax(double x, double y) {
+  return std::fmax(x, y);
+}
 
 const BinaryCase kBinary[] = {
     {"add", affine::add, [](double x, double y) { return x + y; }, -3, 3, true},
@@ -153,10 +160,10 @@ TEST(Broadcast, Shapes) {
     Shape a, b, want;
   };
   const Case cases[] = {
-      {{3, 4}, {3, 4}, {3, 4}},     {{3, 4}, {4}, {3, 4}},       {{3, 1}, {1, 4}, {3, 4}},
-      {{}, {2, 3}, {2, 3}},         {{2, 3}, {}, {2, 3}},        {{}, {}, {}},
-      {{5, 1, 4}, {3, 1}, {5, 3, 4}}, {{0}, {1}, {0}},           {{1}, {0}, {0}},
-      {{2, 1, 0}, {3, 1}, {2, 3, 0}}, {{0, 4}, {4}, {0, 4}},     {{1, 1, 1}, {7}, {1, 1, 7}},
+      {{3, 4}, {3, 4}, {3, 4}},       {{3, 4}, {4}, {3, 4}}, {{3, 1}, {1, 4}, {3, 4}},
+      {{}, {2, 3}, {2, 3}},           {{2, 3}, {}, {2, 3}},  {{}, {}, {}},
+      {{5, 1, 4}, {3, 1}, {5, 3, 4}}, {{0}, {1}, {0}},       {{1}, {0}, {0}},
+      {{2, 1, 0}, {3, 1}, {2, 3, 0}}, {{0, 4}, {4}, {0, 4}}, {{1, 1, 1}, {7}, {1, 1, 7}},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(affine::broadcast_shapes(c.a, c.b), c.want) << c.a << " " << c.b;
@@ -165,18 +172,26 @@ TEST(Broadcast, Shapes) {
 }
 
 TEST(Broadcast, ErrorMessagesNameTheResultDimension) {
-  EXPECT_EQ(error_of([] { affine::broadcast_shapes({3, 4}, {2, 4}, "add"); }),
+  EXPECT_EQ(error_of([] {
+              affine::broadcast_shapes({3, 4}, {2, 4}, "add");
+            }),
             "add: shapes [3, 4] and [2, 4] cannot be broadcast (dimension 0: 3 vs 2)");
   // Right-aligned: the index is the broadcast result's, here rank 3.
-  EXPECT_EQ(error_of([] { affine::broadcast_shapes({5, 3, 4}, {2, 4}, "mul"); }),
+  EXPECT_EQ(error_of([] {
+              affine::broadcast_shapes({5, 3, 4}, {2, 4}, "mul");
+            }),
             "mul: shapes [5, 3, 4] and [2, 4] cannot be broadcast (dimension 1: 3 vs 2)");
-  EXPECT_EQ(error_of([] { affine::broadcast_shapes({2, 4}, {5, 3, 4}, "mul"); }),
+  EXPECT_EQ(error_of([] {
+              affine::broadcast_shapes({2, 4}, {5, 3, 4}, "mul");
+            }),
             "mul: shapes [2, 4] and [5, 3, 4] cannot be broadcast (dimension 1: 2 vs 3)");
   // A zero broadcasts with 1 only.
   EXPECT_EQ(error_of([] { affine::broadcast_shapes({0}, {2}, "sub"); }),
             "sub: shapes [0] and [2] cannot be broadcast (dimension 0: 0 vs 2)");
   // Several conflicts: the leftmost is reported.
-  EXPECT_EQ(error_of([] { affine::broadcast_shapes({3, 5}, {2, 4}); }),
+  EXPECT_EQ(error_of([] {
+              affine::broadcast_shapes({3, 5}, {2, 4});
+            }),
             "broadcast: shapes [3, 5] and [2, 4] cannot be broadcast (dimension 0: 3 vs 2)");
   // The op's own name reaches the message.
   const Tensor a = Tensor::zeros({3, 4});
@@ -193,9 +208,8 @@ TEST(Broadcast, ErrorMessagesNameTheResultDimension) {
 
 TEST(Binary, EveryOpMatchesFloat64ReferenceWithBroadcasting) {
   const std::pair<Shape, Shape> shapes[] = {
-      {{3, 4}, {3, 4}},    {{3, 4}, {4}},     {{3, 1}, {1, 4}}, {{}, {2, 3}},
-      {{2, 3}, {}},        {{2, 1, 3}, {4, 1}}, {{5}, {1}},     {{}, {}},
-      {{2, 3, 4}, {2, 1, 4}},
+      {{3, 4}, {3, 4}},    {{3, 4}, {4}}, {{3, 1}, {1, 4}}, {{}, {2, 3}},           {{2, 3}, {}},
+      {{2, 1, 3}, {4, 1}}, {{5}, {1}},    {{}, {}},         {{2, 3, 4}, {2, 1, 4}},
   };
   affine::Generator gen(1);
   for (DType dt : kFloats) {
@@ -275,7 +289,11 @@ TEST(Binary, ScalarVariantsMatchReference) {
                      kRtol32, kRtol64);
     }
     expect_matches(affine::eq(a, a.get({1, 2})),
-                   ref_unary(a, [&](double x) { return double(x == a.get({1, 2})); }), 0, 0);
+                   ref_unary(a,
+                             [&](double x) {
+                               return double(x == a.get({1, 2}));
+                             }),
+                   0, 0);
     EXPECT_EQ(affine::eq(a, a.get({1, 2})).to_vector<double>()[7], 1.0);
     EXPECT_EQ(affine::sum(affine::eq(a, a.get({1, 2}))).item(), 1.0);
     expect_matches(affine::ne(a, 2.0), ref_unary(a, [](double x) { return double(x != 2.0); }), 0,
@@ -317,9 +335,9 @@ TEST(Binary, Operators) {
     expect_same(2.0 * a, affine::mul(a, 2.0));
     expect_same(a / 2.0, affine::div(a, 2.0));
     expect_same(2.0 / a, affine::div(2.0, a));
-    EXPECT_EQ((2.0 - a).get({0, 0}), static_cast<double>(dt == DType::f32
-                                                             ? 2.0f - float(a.get({0, 0}))
-                                                             : 2.0 - a.get({0, 0})));
+    EXPECT_EQ(
+        (2.0 - a).get({0, 0}),
+        static_cast<double>(dt == DType::f32 ? 2.0f - float(a.get({0, 0})) : 2.0 - a.get({0, 0})));
   }
 }
 
@@ -337,8 +355,7 @@ TEST(Binary, ZeroSizeAndRankZero) {
     EXPECT_EQ((e + Tensor::ones({3}, dt)).shape(), (Shape{0, 3}));
     EXPECT_EQ((e + Tensor::ones({1, 1}, dt)).shape(), (Shape{0, 3}));
     EXPECT_EQ(affine::add(Tensor::zeros({0}, dt), Tensor::ones({}, dt)).shape(), (Shape{0}));
-    EXPECT_EQ(affine::where(Tensor::zeros({2, 0}, dt), Tensor::ones({1}, dt),
-                            Tensor::ones({}, dt))
+    EXPECT_EQ(affine::where(Tensor::zeros({2, 0}, dt), Tensor::ones({1}, dt), Tensor::ones({}, dt))
                   .shape(),
               (Shape{2, 0}));
     const Tensor s = Tensor::scalar(3, dt) * Tensor::scalar(4, dt);
@@ -371,8 +388,7 @@ TEST(Binary, DtypeAndDefinednessErrors) {
   EXPECT_EQ(error_of([&] { affine::sub(f, Tensor()); }),
             "sub: second operand is an undefined tensor");
   EXPECT_EQ(error_of([&] { affine::tanh(Tensor()); }), "tanh: operand is an undefined tensor");
-  EXPECT_EQ(error_of([&] { affine::mul(Tensor(), 2.0); }),
-            "mul: operand is an undefined tensor");
+  EXPECT_EQ(error_of([&] { affine::mul(Tensor(), 2.0); }), "mul: operand is an undefined tensor");
   EXPECT_EQ(error_of([&] { affine::where(Tensor(), f, f); }), "where: mask is an undefined tensor");
 }
 
@@ -481,17 +497,15 @@ std::vector<View> views(affine::Generator& gen, DType dt, double lo, double hi) 
   v.push_back({"contiguous", Tensor::uniform({3, 4}, lo, hi, gen, dt)});
   v.push_back({"transposed", Tensor::uniform({4, 3}, lo, hi, gen, dt).t()});
   v.push_back({"step-sliced", Tensor::uniform({3, 8}, lo, hi, gen, dt).slice(1, 0, 8, 2)});
-  v.push_back({"sliced-both", Tensor::uniform({6, 9}, lo, hi, gen, dt)
-                                   .slice(0, 1, 6, 2)
-                                   .slice(1, 1, 9, 2)});
+  v.push_back({"sliced-both",
+               Tensor::uniform({6, 9}, lo, hi, gen, dt).slice(0, 1, 6, 2).slice(1, 1, 9, 2)});
   v.push_back({"offset", Tensor::uniform({5, 4}, lo, hi, gen, dt).narrow(0, 2, 3)});
   v.push_back({"expanded-row", Tensor::uniform({1, 4}, lo, hi, gen, dt).expand({3, 4})});
   v.push_back({"expanded-col", Tensor::uniform({3, 1}, lo, hi, gen, dt).expand({3, 4})});
   v.push_back({"expanded-scalar", Tensor::uniform({}, lo, hi, gen, dt).expand({3, 4})});
-  v.push_back({"permuted-3d", Tensor::uniform({4, 2, 3}, lo, hi, gen, dt)
-                                   .permute({2, 1, 0})
-                                   .narrow(1, 1, 1)
-                                   .squeeze(1)});
+  v.push_back(
+      {"permuted-3d",
+       Tensor::uniform({4, 2, 3}, lo, hi, gen, dt).permute({2, 1, 0}).narrow(1, 1, 1).squeeze(1)});
   for (const auto& x : v) EXPECT_EQ(x.t.shape(), (Shape{3, 4})) << x.name;
   return v;
 }
@@ -598,16 +612,21 @@ void expect_matmul_matches(const Tensor& a, const Tensor& b) {
   const double tol = a.dtype() == DType::f32 ? 1e-5 : 1e-12;
   EXPECT_TRUE(affine::allclose(got, want, tol, tol)) << a.shape() << " x " << b.shape();
   // And against matmul_reference on contiguous copies: views must not change the product.
-  EXPECT_TRUE(affine::allclose(want, affine::matmul_reference(a.contiguous(), b.contiguous()),
-                               0, 0));
+  EXPECT_TRUE(
+      affine::allclose(want, affine::matmul_reference(a.contiguous(), b.contiguous()), 0, 0));
 }
 
 TEST(Matmul, MatchesReference2D) {
   affine::Generator gen(9);
   for (DType dt : kFloats) {
     SCOPED_TRACE(dname(dt));
-    for (auto [m, k, n] : {std::tuple{5, 7, 3}, {1, 2, 1}, {32, 2, 100}, {70, 130, 50},
-                           {1, 1, 1}, {100, 1, 2}, {3, 300, 1}}) {
+    for (auto [m, k, n] : {std::tuple{5, 7, 3},
+                           {1, 2, 1},
+                           {32, 2, 100},
+                           {70, 130, 50},
+                           {1, 1, 1},
+                           {100, 1, 2},
+                           {3, 300, 1}}) {
       const Tensor a = Tensor::randn({m, k}, gen, dt);
       const Tensor b = Tensor::randn({k, n}, gen, dt);
       expect_matmul_matches(a, b);
@@ -616,9 +635,8 @@ TEST(Matmul, MatchesReference2D) {
       expect_matmul_matches(a, Tensor::randn({n, k}, gen, dt).t());
       expect_matmul_matches(Tensor::randn({k, m}, gen, dt).t(), Tensor::randn({n, k}, gen, dt).t());
       // Step-sliced and expanded operands.
-      expect_matmul_matches(Tensor::randn({2 * m, 3 * k}, gen, dt).slice(0, 0, 2 * m, 2).slice(
-                                1, 1, 3 * k, 3),
-                            b);
+      expect_matmul_matches(
+          Tensor::randn({2 * m, 3 * k}, gen, dt).slice(0, 0, 2 * m, 2).slice(1, 1, 3 * k, 3), b);
       expect_matmul_matches(a, Tensor::randn({1, n}, gen, dt).expand({k, n}));
     }
   }
@@ -674,21 +692,33 @@ TEST(Matmul, ZeroSizeDimensions) {
 
 TEST(Matmul, Errors) {
   const Tensor a = Tensor::zeros({2, 3});
-  EXPECT_EQ(error_of([&] { affine::matmul(a, Tensor::zeros({4, 5})); }),
+  EXPECT_EQ(error_of([&] {
+              affine::matmul(a, Tensor::zeros({4, 5}));
+            }),
             "matmul: shapes [2, 3] and [4, 5] cannot be multiplied (inner dimensions 3 and 4 "
             "differ)");
-  EXPECT_EQ(error_of([&] { affine::matmul_reference(a, Tensor::zeros({4, 5})); }),
+  EXPECT_EQ(error_of([&] {
+              affine::matmul_reference(a, Tensor::zeros({4, 5}));
+            }),
             "matmul_reference: shapes [2, 3] and [4, 5] cannot be multiplied (inner dimensions "
             "3 and 4 differ)");
-  EXPECT_EQ(error_of([&] { affine::matmul(Tensor::zeros({2, 2, 3}), Tensor::zeros({3, 3, 4})); }),
+  EXPECT_EQ(error_of([&] {
+              affine::matmul(Tensor::zeros({2, 2, 3}), Tensor::zeros({3, 3, 4}));
+            }),
             "matmul: shapes [2, 2, 3] and [3, 3, 4] cannot be multiplied (batch dimensions 2 and "
             "3 differ)");
-  EXPECT_EQ(error_of([&] { affine::matmul(Tensor::zeros({3}), Tensor::zeros({3, 4})); }),
+  EXPECT_EQ(error_of([&] {
+              affine::matmul(Tensor::zeros({3}), Tensor::zeros({3, 4}));
+            }),
             "matmul: shapes [3] and [3, 4] cannot be multiplied (operands must be 2-D or 3-D)");
   EXPECT_EQ(
-      error_of([&] { affine::matmul(Tensor::zeros({1, 1, 2, 3}), Tensor::zeros({3, 4})); }),
+      error_of([&] {
+        affine::matmul(Tensor::zeros({1, 1, 2, 3}), Tensor::zeros({3, 4}));
+      }),
       "matmul: shapes [1, 1, 2, 3] and [3, 4] cannot be multiplied (operands must be 2-D or 3-D)");
-  EXPECT_EQ(error_of([&] { affine::matmul(a, Tensor::zeros({3, 4}, DType::f64)); }),
+  EXPECT_EQ(error_of([&] {
+              affine::matmul(a, Tensor::zeros({3, 4}, DType::f64));
+            }),
             "matmul: dtypes float32 and float64 differ (convert with Tensor::to)");
   EXPECT_NE(error_of([&] {
               affine::matmul(Tensor::zeros({2, 3}, DType::i64), Tensor::zeros({3, 4}, DType::i64));
@@ -711,8 +741,7 @@ TEST(Concat, JoinsAlongEachDimension) {
     const Tensor c = Tensor::of({10, 20}, {2, 1}, dt);
     const Tensor r1 = affine::concat({c, a, c}, -1);
     EXPECT_EQ(r1.shape(), (Shape{2, 5}));
-    EXPECT_EQ(r1.to_vector<double>(),
-              (std::vector<double>{10, 1, 2, 3, 10, 20, 4, 5, 6, 20}));
+    EXPECT_EQ(r1.to_vector<double>(), (std::vector<double>{10, 1, 2, 3, 10, 20, 4, 5, 6, 20}));
     // A single tensor gives a copy.
     const Tensor one = affine::concat({a}, 1);
     EXPECT_EQ(one.to_vector<double>(), a.to_vector<double>());
@@ -747,18 +776,28 @@ TEST(Concat, NonContiguousInputs) {
 TEST(Concat, Errors) {
   const Tensor a = Tensor::zeros({2, 3});
   EXPECT_EQ(error_of([] { affine::concat({}, 0); }), "concat: no tensors to join");
-  EXPECT_EQ(error_of([&] { affine::concat({a, Tensor::zeros({2, 4})}, 0); }),
+  EXPECT_EQ(error_of([&] {
+              affine::concat({a, Tensor::zeros({2, 4})}, 0);
+            }),
             "concat: shapes [2, 3] (tensor 0) and [2, 4] (tensor 1) cannot be joined along "
             "dimension 0 (dimension 1 differs)");
-  EXPECT_EQ(error_of([&] { affine::concat({a, a, Tensor::zeros({3})}, 1); }),
+  EXPECT_EQ(error_of([&] {
+              affine::concat({a, a, Tensor::zeros({3})}, 1);
+            }),
             "concat: shapes [2, 3] (tensor 0) and [3] (tensor 2) cannot be joined along "
             "dimension 1 (ranks differ)");
-  EXPECT_EQ(error_of([&] { affine::concat({a, Tensor::zeros({2, 3}, DType::f64)}, 0); }),
+  EXPECT_EQ(error_of([&] {
+              affine::concat({a, Tensor::zeros({2, 3}, DType::f64)}, 0);
+            }),
             "concat: dtypes float32 (tensor 0) and float64 (tensor 1) differ (convert with "
             "Tensor::to)");
-  EXPECT_EQ(error_of([&] { affine::concat({a, Tensor()}, 0); }),
+  EXPECT_EQ(error_of([&] {
+              affine::concat({a, Tensor()}, 0);
+            }),
             "concat: tensor 1 is an undefined tensor");
-  EXPECT_NE(error_of([&] { affine::concat({a, a}, 2); }).find("concat: axis 2 is out of range"),
+  EXPECT_NE(error_of([&] {
+              affine::concat({a, a}, 2);
+            }).find("concat: axis 2 is out of range"),
             std::string::npos);
   EXPECT_NE(error_of([&] { affine::concat({Tensor::scalar(1)}, 0); }).find("rank 0"),
             std::string::npos);

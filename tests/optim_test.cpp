@@ -43,18 +43,19 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& name,
                                  optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.3});
   }
   if (name == "sgd_nesterov_wd") {
-    return std::make_unique<SGD>(params, optim::SGDOptions{.lr = 0.1, .momentum = 0.9,
-                                                           .dampening = 0, .weight_decay = 1e-2,
-                                                           .nesterov = true});
+    return std::make_unique<SGD>(
+        params,
+        optim::SGDOptions{
+            .lr = 0.1, .momentum = 0.9, .dampening = 0, .weight_decay = 1e-2, .nesterov = true});
   }
   if (name == "adam") return std::make_unique<Adam>(params, optim::AdamOptions{.lr = 0.05});
   if (name == "adam_wd") {
     return std::make_unique<Adam>(params, optim::AdamOptions{.lr = 0.05, .weight_decay = 1e-2});
   }
   if (name == "adam_amsgrad") {
-    return std::make_unique<Adam>(params, optim::AdamOptions{.lr = 0.05, .betas = {0.8, 0.99},
-                                                             .weight_decay = 1e-2,
-                                                             .amsgrad = true});
+    return std::make_unique<Adam>(
+        params, optim::AdamOptions{
+                    .lr = 0.05, .betas = {0.8, 0.99}, .weight_decay = 1e-2, .amsgrad = true});
   }
   throw std::logic_error("unknown trajectory " + name);
 }
@@ -161,16 +162,18 @@ TEST(Optim, LoadStateValidates) {
     edit(s);
     return s;
   };
-  EXPECT_EQ(error_of([&] {
-              adam.load_state(with([](auto& s) { s[1].second = Tensor::zeros({2, 4}, DType::f64); }));
-            }),
-            "Adam::load_state: '0.exp_avg' is [2, 4] in the state but parameter 0 is [4, 2]");
+  EXPECT_EQ(
+      error_of([&] {
+        adam.load_state(with([](auto& s) { s[1].second = Tensor::zeros({2, 4}, DType::f64); }));
+      }),
+      "Adam::load_state: '0.exp_avg' is [2, 4] in the state but parameter 0 is [4, 2]");
   EXPECT_EQ(error_of([&] { adam.load_state(with([](auto& s) { s.erase(s.begin() + 2); })); }),
             "Adam::load_state: missing '0.exp_avg_sq'");
-  EXPECT_EQ(error_of([&] {
-              adam.load_state(with([](auto& s) { s.emplace_back("7.exp_avg", Tensor::zeros({1})); }));
-            }),
-            "Adam::load_state: unexpected entries '7.exp_avg'");
+  EXPECT_EQ(
+      error_of([&] {
+        adam.load_state(with([](auto& s) { s.emplace_back("7.exp_avg", Tensor::zeros({1})); }));
+      }),
+      "Adam::load_state: unexpected entries '7.exp_avg'");
   EXPECT_EQ(error_of([&] { adam.load_state(with([](auto& s) { s.push_back(s[1]); })); }),
             "Adam::load_state: duplicate entry '0.exp_avg'");
   EXPECT_EQ(error_of([&] { adam.load_state(with([](auto& s) { s.erase(s.begin()); })); }),
@@ -206,9 +209,10 @@ TEST(Optim, LoadStateValidates) {
 
 TEST(Optim, OptionsValidated) {
   Parameter p(Tensor::zeros({2}));
-  EXPECT_EQ(error_of([&] { optim::SGD(std::vector<Parameter*>{&p},
-                                      {.lr = 0.1, .momentum = 0.9, .dampening = 0.1,
-                                       .nesterov = true}); }),
+  EXPECT_EQ(error_of([&] {
+              optim::SGD(std::vector<Parameter*>{&p},
+                         {.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .nesterov = true});
+            }),
             "SGD: nesterov requires momentum > 0 and dampening == 0, got momentum 0.900000, "
             "dampening 0.100000");
   EXPECT_THROW(optim::SGD({&p}, {.lr = 0.1, .nesterov = true}), Error);

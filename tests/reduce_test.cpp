@@ -47,20 +47,28 @@ enum class Kind { sum, mean, max, min };
 const Kind kKinds[] = {Kind::sum, Kind::mean, Kind::max, Kind::min};
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::sum: return "sum";
-    case Kind::mean: return "mean";
-    case Kind::max: return "max";
-    case Kind::min: return "min";
+    case Kind::sum:
+      return "sum";
+    case Kind::mean:
+      return "mean";
+    case Kind::max:
+      return "max";
+    case Kind::min:
+      return "min";
   }
   return "?";
 }
 
 Tensor run(Kind k, const Tensor& a, const Axes& axes, bool keepdim) {
   switch (k) {
-    case Kind::sum: return affine::sum(a, axes, keepdim);
-    case Kind::mean: return affine::mean(a, axes, keepdim);
-    case Kind::max: return affine::max(a, axes, keepdim);
-    case Kind::min: return affine::min(a, axes, keepdim);
+    case Kind::sum:
+      return affine::sum(a, axes, keepdim);
+    case Kind::mean:
+      return affine::mean(a, axes, keepdim);
+    case Kind::max:
+      return affine::max(a, axes, keepdim);
+    case Kind::min:
+      return affine::min(a, axes, keepdim);
   }
   return {};
 }
@@ -73,23 +81,27 @@ Tensor reference(Kind k, const Tensor& a, const std::vector<int>& axes, bool kee
   Shape kshape, oshape;
   for (int d = 0; d < a.rank(); ++d) {
     kshape.push_back(red[size_t(d)] ? 1 : a.shape()[d]);
-    if (!red[size_t(d)]) oshape.push_back(a.shape()[d]);
-    else if (keepdim) oshape.push_back(1);
+    if (!red[size_t(d)])
+      oshape.push_back(a.shape()[d]);
+    else if (keepdim)
+      oshape.push_back(1);
   }
   const int64_t n_out = affine::shape_numel(kshape);
-  std::vector<double> acc(static_cast<size_t>(n_out),
-                          k == Kind::max   ? -INFINITY
-                          : k == Kind::min ? INFINITY
-                                           : 0.0);
+  std::vector<double> acc(static_cast<size_t>(n_out), k == Kind::max   ? -INFINITY
+                                                      : k == Kind::min ? INFINITY
+                                                                       : 0.0);
   std::vector<int64_t> count(static_cast<size_t>(n_out), 0);
   for (const auto& idx : all_indices(a.shape())) {
     int64_t o = 0;
     for (int d = 0; d < a.rank(); ++d) o = o * kshape[d] + (red[size_t(d)] ? 0 : idx[d]);
     const double x = a.get(idx);
     double& r = acc[size_t(o)];
-    if (k == Kind::max) r = std::max(r, x);
-    else if (k == Kind::min) r = std::min(r, x);
-    else r += x;
+    if (k == Kind::max)
+      r = std::max(r, x);
+    else if (k == Kind::min)
+      r = std::min(r, x);
+    else
+      r += x;
     ++count[size_t(o)];
   }
   if (k == Kind::mean) {
@@ -128,8 +140,8 @@ TEST(Reduce, EveryAxisSubsetOfRanks1To4MatchesReference) {
         for (Kind k : kKinds) {
           for (bool keepdim : {false, true}) {
             SCOPED_TRACE(std::string(kind_name(k)) + " " + std::string(affine::dtype_name(dt)) +
-                         " shape " + affine::to_string(shape) + " axes " +
-                         affine::to_string(pos) + (keepdim ? " keepdim" : ""));
+                         " shape " + affine::to_string(shape) + " axes " + affine::to_string(pos) +
+                         (keepdim ? " keepdim" : ""));
             const Tensor ref = reference(k, a, axes, keepdim);
             expect_reduced(run(k, a, pos, keepdim), ref, dt);
             expect_reduced(run(k, a, neg, keepdim), ref, dt);
@@ -281,9 +293,13 @@ TEST(Reduce, ZeroSize) {
 
 TEST(Reduce, AxisErrors) {
   const Tensor a = Tensor::zeros({2, 3});
-  EXPECT_EQ(error_of([&] { affine::sum(a, {1, -1}); }),
+  EXPECT_EQ(error_of([&] {
+              affine::sum(a, {1, -1});
+            }),
             "sum: axis -1 is repeated in axes [1, -1] (rank 2)");
-  EXPECT_EQ(error_of([&] { affine::max(a, {0, 0}, true); }),
+  EXPECT_EQ(error_of([&] {
+              affine::max(a, {0, 0}, true);
+            }),
             "max: axis 0 is repeated in axes [0, 0] (rank 2)");
   EXPECT_EQ(error_of([&] { affine::mean(a, {2}); }),
             "mean: axis 2 is out of range for a tensor of rank 2 (valid: -2..1)");
@@ -296,8 +312,9 @@ TEST(Reduce, AxisErrors) {
   EXPECT_EQ(error_of([&] { affine::sum(Tensor()); }), "sum: operand is an undefined tensor");
   EXPECT_EQ(error_of([&] { affine::argmax(Tensor(), 0); }),
             "argmax: operand is an undefined tensor");
-  EXPECT_NE(error_of([&] { affine::sum(Tensor::zeros({2}, DType::i64)); })
-                .find("sum: int64 tensors support no arithmetic"),
+  EXPECT_NE(error_of([&] {
+              affine::sum(Tensor::zeros({2}, DType::i64));
+            }).find("sum: int64 tensors support no arithmetic"),
             std::string::npos);
 }
 
@@ -366,9 +383,9 @@ TEST(SumTo, ReversesBroadcasting) {
       std::vector<int> axes;  // what sum_to must reduce
     };
     const Case cases[] = {
-        {{2, 3, 4}, {}},   {{3, 4}, {0}},      {{4}, {0, 1}},     {{}, {0, 1, 2}},
-        {{3, 1}, {0, 2}},  {{1, 3, 1}, {0, 2}}, {{2, 1, 4}, {1}}, {{1}, {0, 1, 2}},
-        {{1, 1, 1}, {0, 1, 2}},
+        {{2, 3, 4}, {}},  {{3, 4}, {0}},    {{4}, {0, 1}},
+        {{}, {0, 1, 2}},  {{3, 1}, {0, 2}}, {{1, 3, 1}, {0, 2}},
+        {{2, 1, 4}, {1}}, {{1}, {0, 1, 2}}, {{1, 1, 1}, {0, 1, 2}},
     };
     for (const auto& c : cases) {
       SCOPED_TRACE(affine::to_string(c.to));
@@ -388,7 +405,9 @@ TEST(SumTo, ReversesBroadcasting) {
   const Tensor a = Tensor::zeros({2, 3});
   EXPECT_EQ(error_of([&] { affine::sum_to(a, {2}); }),
             "sum_to: shape [2, 3] cannot be summed to [2] ([2] does not broadcast to [2, 3])");
-  EXPECT_EQ(error_of([&] { affine::sum_to(a, {1, 2, 3}); }),
+  EXPECT_EQ(error_of([&] {
+              affine::sum_to(a, {1, 2, 3});
+            }),
             "sum_to: shape [2, 3] cannot be summed to [1, 2, 3] ([1, 2, 3] does not broadcast to "
             "[2, 3])");
   EXPECT_EQ(affine::sum_to(Tensor::zeros({0, 3}), {3}).to_vector<double>(),

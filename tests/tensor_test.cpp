@@ -16,13 +16,15 @@ namespace {
 
 using affine::test::error_of;
 
-#define EXPECT_ERROR(expr, substr)                                                  \
-  do {                                                                              \
-    const std::string m_ = error_of([&] { (void)(expr); });                         \
-    EXPECT_NE(m_.find(substr), std::string::npos) << "message: " << m_;             \
+#define EXPECT_ERROR(expr, substr)                                      \
+  do {                                                                  \
+    const std::string m_ = error_of([&] { (void)(expr); });             \
+    EXPECT_NE(m_.find(substr), std::string::npos) << "message: " << m_; \
   } while (0)
 
-std::vector<double> vals(const Tensor& t) { return t.to_vector<double>(); }
+std::vector<double> vals(const Tensor& t) {
+  return t.to_vector<double>();
+}
 
 Tensor iota(const Shape& shape, DType dtype = DType::f32) {
   return Tensor::arange(0, static_cast<double>(shape_numel(shape)), 1, dtype).reshape(shape);
@@ -147,8 +149,9 @@ TEST(Access, MetadataAndBoundsChecks) {
   EXPECT_ERROR(t.at<float>({2, 5}),
                "Tensor::at: index [2, 5] is out of bounds for shape [2, 3] (dimension 0: 2 not "
                "in -2..1)");
-  EXPECT_ERROR(t.get({0, 3}), "Tensor::get: index [0, 3] is out of bounds for shape [2, 3] "
-                              "(dimension 1: 3 not in -3..2)");
+  EXPECT_ERROR(t.get({0, 3}),
+               "Tensor::get: index [0, 3] is out of bounds for shape [2, 3] "
+               "(dimension 1: 3 not in -3..2)");
   EXPECT_ERROR(t.set({-3, 0}, 1), "index [-3, 0] is out of bounds");
   EXPECT_ERROR(t.get({1}), "Tensor::get: index [1] has 1 entries but the tensor has shape [2, 3]");
   EXPECT_ERROR(t.at<double>({0, 0}), "Tensor::data: requested float64 but the tensor is float32");
@@ -194,8 +197,9 @@ TEST(Views, ReshapeViewVersusCopy) {
   const Tensor f = t.reshape({-1});
   EXPECT_FALSE(f.shares_storage(a));
   EXPECT_EQ(f.get({1}), 4);  // t[0][0][1] = a[0][1][0]
-  EXPECT_ERROR(t.view({-1}), "Tensor::view: a tensor of shape [2, 4, 3] with strides [12, 1, 4] "
-                             "cannot be viewed as [24] without copying");
+  EXPECT_ERROR(t.view({-1}),
+               "Tensor::view: a tensor of shape [2, 4, 3] with strides [12, 1, 4] "
+               "cannot be viewed as [24] without copying");
   // ...but splitting or merging dims that stay contiguous works as a view.
   const Tensor v = t.view({2, 2, 2, 3});
   EXPECT_TRUE(v.shares_storage(a));
@@ -203,8 +207,9 @@ TEST(Views, ReshapeViewVersusCopy) {
   const Tensor rows = iota({4, 6}).slice(0, 1, 3);  // rows 1..2 are one contiguous block
   EXPECT_TRUE(rows.view({12}).shares_storage(rows));
   EXPECT_EQ(rows.view({12}).get({0}), 6);
-  EXPECT_ERROR(a.reshape({5, 5}), "Tensor::reshape: cannot reshape a tensor of shape [2, 3, 4] "
-                                  "(24 elements) into [5, 5] (25 elements)");
+  EXPECT_ERROR(a.reshape({5, 5}),
+               "Tensor::reshape: cannot reshape a tensor of shape [2, 3, 4] "
+               "(24 elements) into [5, 5] (25 elements)");
   EXPECT_ERROR(a.reshape({-1, -1}), "has more than one -1");
   EXPECT_ERROR(a.reshape({5, -1}), "into [5, -1]");
   EXPECT_ERROR(a.reshape({-2, 12}), "negative dimension -2");
@@ -230,8 +235,9 @@ TEST(Views, SliceClampsLikePython) {
   EXPECT_EQ(vals(m), (std::vector<double>{6, 11, 8, 13}));
   EXPECT_EQ(vals(iota({3, 4}).narrow(1, 1, 2)), (std::vector<double>{1, 2, 5, 6, 9, 10}));
   EXPECT_EQ(iota({3, 4}).narrow(1, 4, 0).numel(), 0);
-  EXPECT_ERROR(iota({3, 4}).narrow(1, 3, 2),
-               "Tensor::narrow: start 3 and length 2 do not lie within dimension 1 of shape [3, 4]");
+  EXPECT_ERROR(
+      iota({3, 4}).narrow(1, 3, 2),
+      "Tensor::narrow: start 3 and length 2 do not lie within dimension 1 of shape [3, 4]");
 }
 
 TEST(Views, IndexUnsqueezeSqueeze) {
@@ -240,7 +246,8 @@ TEST(Views, IndexUnsqueezeSqueeze) {
   EXPECT_EQ(vals(a[-1]), (std::vector<double>{4, 5}));
   EXPECT_EQ(a[0][1].rank(), 0);
   EXPECT_EQ(a[2][1].item(), 5);
-  EXPECT_ERROR(a[3], "Tensor::operator[]: index 3 is out of bounds for dimension 0 of shape [3, 2]");
+  EXPECT_ERROR(a[3],
+               "Tensor::operator[]: index 3 is out of bounds for dimension 0 of shape [3, 2]");
   EXPECT_ERROR(Tensor::scalar(1)[0], "cannot index a rank-0 tensor");
   EXPECT_EQ(a.unsqueeze(0).shape(), Shape({1, 3, 2}));
   EXPECT_EQ(a.unsqueeze(2).shape(), Shape({3, 2, 1}));
@@ -251,7 +258,8 @@ TEST(Views, IndexUnsqueezeSqueeze) {
   EXPECT_ERROR(r8.unsqueeze(0), "already has the maximum rank 8");
   EXPECT_EQ(r8.squeeze().shape(), Shape({2, 2, 2, 2}));
   EXPECT_EQ(r8.squeeze(0).shape(), Shape({2, 1, 2, 1, 2, 1, 2}));
-  EXPECT_ERROR(r8.squeeze(1), "Tensor::squeeze: dimension 1 of shape [1, 2, 1, 2, 1, 2, 1, 2] has size 2, not 1");
+  EXPECT_ERROR(r8.squeeze(1),
+               "Tensor::squeeze: dimension 1 of shape [1, 2, 1, 2, 1, 2, 1, 2] has size 2, not 1");
   EXPECT_EQ(Tensor::scalar(1).unsqueeze(0).shape(), Shape({1}));
   EXPECT_EQ(Tensor::ones({1, 1}).squeeze().rank(), 0);
 }
@@ -267,7 +275,8 @@ TEST(Views, Expand) {
   EXPECT_EQ(Tensor::scalar(7).expand({2, 2}).to_vector<float>(), std::vector<float>(4, 7));
   EXPECT_ERROR(col.expand({4, 4}),
                "Tensor::expand: cannot expand shape [3, 1] to [4, 4] (dimension 0: 3 vs 4)");
-  EXPECT_ERROR(col.expand({4}), "cannot expand shape [3, 1] to [4] (the target has fewer dimensions)");
+  EXPECT_ERROR(col.expand({4}),
+               "cannot expand shape [3, 1] to [4] (the target has fewer dimensions)");
   EXPECT_ERROR(col.expand({-1, 3, 1}), "new leading size -1 must be >= 0");
   EXPECT_ERROR(col.expand({3, -2}), "dimension 1: 1 vs -2");
 }
@@ -345,7 +354,8 @@ TEST(Copies, ZeroSizeEverywhere) {
   zc.fill_(3).copy_(Tensor::scalar(1));
   EXPECT_EQ(to_string(z), "tensor([], dtype=float32, shape=[0, 3])");
   EXPECT_EQ(to_string(Tensor::zeros({0})), "tensor([], dtype=float32, shape=[0])");
-  EXPECT_EQ(to_string(Tensor::zeros({2, 0})), "tensor([[],\n        []], dtype=float32, shape=[2, 0])");
+  EXPECT_EQ(to_string(Tensor::zeros({2, 0})),
+            "tensor([[],\n        []], dtype=float32, shape=[2, 0])");
   EXPECT_EQ(iota({4, 4}).slice(0, 4, 4).numel(), 0);
   EXPECT_EQ(iota({4, 4}).slice(0, 4, 4).reshape({0, 2, 2}).numel(), 0);
 }
@@ -357,7 +367,8 @@ TEST(Ranks, RankZeroAndRankEight) {
   EXPECT_TRUE(s.is_contiguous());
   EXPECT_EQ(s.clone().item(), 1.5);
   EXPECT_EQ(s.expand({3}).to_vector<double>(), std::vector<double>(3, 1.5));
-  EXPECT_ERROR(s.transpose(0, 0), "Tensor::transpose: axis 0 is out of range for a tensor of rank 0");
+  EXPECT_ERROR(s.transpose(0, 0),
+               "Tensor::transpose: axis 0 is out of range for a tensor of rank 0");
   EXPECT_ERROR(s.size(0), "rank 0");
   const Shape s8{2, 1, 2, 1, 2, 1, 2, 3};
   Tensor t8 = iota(s8, DType::f64);

@@ -22,8 +22,9 @@ struct Seed {
 
   explicit Seed(DType dtype = DType::f32)
       : gen(0),
-        net{nn::Linear(2, 100, gen, true, dtype), nn::Tanh(), nn::Linear(100, 2, gen, true, dtype),
-            nn::Tanh(), nn::Linear(2, 1, gen, true, dtype), nn::Sigmoid()},
+        net{nn::Linear(2, 100, gen, true, dtype), nn::Tanh(),
+            nn::Linear(100, 2, gen, true, dtype), nn::Tanh(),
+            nn::Linear(2, 1, gen, true, dtype),   nn::Sigmoid()},
         opt(net.parameters(), {.lr = 0.1}) {}
 
   double step(const Tensor& x, const Tensor& y) {
@@ -54,8 +55,12 @@ void expect_no_allocations_per_step(int64_t batch) {
       << "tensor buffers from the system in 20 steps at batch " << batch;
 }
 
-TEST(TrainAlloc, NoHeapAllocationPerStepAtBatch32) { expect_no_allocations_per_step(32); }
-TEST(TrainAlloc, NoHeapAllocationPerStepAtBatch1000) { expect_no_allocations_per_step(1000); }
+TEST(TrainAlloc, NoHeapAllocationPerStepAtBatch32) {
+  expect_no_allocations_per_step(32);
+}
+TEST(TrainAlloc, NoHeapAllocationPerStepAtBatch1000) {
+  expect_no_allocations_per_step(1000);
+}
 
 // The same training in float64 without the fused layer: linear written as matmul + add, tanh as
 // (1 - e) / (1 + e) with e = exp(-2x), sigmoid as 1 / (1 + exp(-x)), the SGD update by hand.
@@ -65,7 +70,9 @@ Var ref_tanh(const Var& x) {
   return div(sub(1.0, e), add(e, 1.0));
 }
 
-Var ref_sigmoid(const Var& x) { return div(1.0, add(exp(neg(x)), 1.0)); }
+Var ref_sigmoid(const Var& x) {
+  return div(1.0, add(exp(neg(x)), 1.0));
+}
 
 TEST(TrainAlloc, FusedTrainingMatchesUnfusedFloat64) {
   Seed fused;  // float32, the fused path

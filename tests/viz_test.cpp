@@ -51,8 +51,10 @@ std::string xml_problem(const std::string& s) {
     char quote = 0;
     for (; j < s.size(); ++j) {
       if (quote) {
-        if (s[j] == quote) quote = 0;
-        else if (s[j] == '<') return "< inside attribute at " + std::to_string(j);
+        if (s[j] == quote)
+          quote = 0;
+        else if (s[j] == '<')
+          return "< inside attribute at " + std::to_string(j);
       } else if (s[j] == '"' || s[j] == '\'') {
         quote = s[j];
       } else if (s[j] == '>') {
@@ -103,23 +105,33 @@ Figure sample_figure() {
   }
   Figure fig(2, 2, 200, 160);
   fig.title("Every <primitive> & more");
-  const Grid g = Grid::sample(-1.5, 2.5, 30, -1, 1.5, 25,
-                              [](double x, double y) { return 1 / (1 + std::exp(4 * (y - 0.3 * x))); });
+  const Grid g = Grid::sample(-1.5, 2.5, 30, -1, 1.5, 25, [](double x, double y) {
+    return 1 / (1 + std::exp(4 * (y - 0.3 * x)));
+  });
   fig.panel(0).title("scatter").xlabel("x").ylabel("y").scatter(xs, ys, cls, {.names = {"a", "b"}});
-  fig.panel(1).contourf(g, {0, .25, .5, .75, 1}).contour(g, 0.5, {.label = "p = 0.5"}).scatter(
-      xs, ys, {.label = "all"});
-  fig.panel(2).heatmap(g).infinite_line(1, -1, 0.2, {.dash = "4 2", .label = "w.z + b = 0"})
-      .arrow(0, 0, 1, 0.5, {.label = "W e1"}).zero_lines().equal_aspect();
+  fig.panel(1)
+      .contourf(g, {0, .25, .5, .75, 1})
+      .contour(g, 0.5, {.label = "p = 0.5"})
+      .scatter(xs, ys, {.label = "all"});
+  fig.panel(2)
+      .heatmap(g)
+      .infinite_line(1, -1, 0.2, {.dash = "4 2", .label = "w.z + b = 0"})
+      .arrow(0, 0, 1, 0.5, {.label = "W e1"})
+      .zero_lines()
+      .equal_aspect();
   const std::vector<double> ep{0, 1, 2, 3}, loss{0.7, 0.4, 0.2, std::nan("")};
-  fig.panel(3).line(ep, loss, {.label = "train"}).text(1.5, 0.5, "note \"quoted\"").legend(
-      LegendPos::top_left);
+  fig.panel(3)
+      .line(ep, loss, {.label = "train"})
+      .text(1.5, 0.5, "note \"quoted\"")
+      .legend(LegendPos::top_left);
   fig.legend(fig.panel(0).legend_entries());
   return fig;
 }
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("affine_viz_test_" + name + "_" +
-                                                  std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+  const fs::path d = fs::temp_directory_path() /
+                     ("affine_viz_test_" + name + "_" +
+                      std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -304,7 +316,8 @@ TEST(VizContour, MarchingSquaresTracesTheUnitCircle) {
   // Linear interpolation of x^2 + y^2 across a cell of side h is off by at most about h^2 / 4.
   const double h = 0.1;
   for (const auto& s : segs)
-    for (const Point p : {s.a, s.b}) EXPECT_NEAR(std::hypot(p.x, p.y), 1.0, h * h / 2) << p.x << "," << p.y;
+    for (const Point p : {s.a, s.b})
+      EXPECT_NEAR(std::hypot(p.x, p.y), 1.0, h * h / 2) << p.x << "," << p.y;
 }
 
 TEST(VizContour, LinesJoinIntoOneClosedLoop) {
@@ -364,7 +377,11 @@ TEST(VizColor, PaletteAndMaps) {
 TEST(VizFigure, StandaloneDocumentIsWellFormed) {
   const std::string svg = sample_figure().svg();
   EXPECT_EQ(xml_problem(svg), "");
-  EXPECT_EQ(svg.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u);
+  EXPECT_EQ(
+      svg.rfind(
+          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"",
+          0),
+      0u);
   EXPECT_NE(svg.find("viewBox=\"0 0 "), std::string::npos);
   EXPECT_NE(svg.find("<title>Every &lt;primitive&gt; &amp; more</title>"), std::string::npos);
   EXPECT_NE(svg.find("note &quot;quoted&quot;"), std::string::npos);

@@ -76,8 +76,12 @@ const Fn kLog1p{"log1p", &Table::log1p, [](double x) { return std::log1p(x); }, 
 const Fn kTanh{"tanh", &Table::tanh, [](double x) { return std::tanh(x); }, 2};
 const Fn kSigmoid{"sigmoid", &Table::sigmoid, ref_sigmoid, 2};
 
-uint32_t bits(float x) { return std::bit_cast<uint32_t>(x); }
-float from_bits(uint32_t b) { return std::bit_cast<float>(b); }
+uint32_t bits(float x) {
+  return std::bit_cast<uint32_t>(x);
+}
+float from_bits(uint32_t b) {
+  return std::bit_cast<float>(b);
+}
 
 // Position of a float on the number line, counting representable floats; +0 and -0 coincide
 // and +-inf sit one step past +-FLT_MAX.
@@ -102,7 +106,9 @@ struct Range {
   uint64_t first, last, stride;
 };
 
-Range every(uint64_t stride) { return {0, 0xFFFFFFFFu, stride}; }
+Range every(uint64_t stride) {
+  return {0, 0xFFFFFFFFu, stride};
+}
 // Magnitudes in [lo, hi] (both >= 0) with the sign of `sign`.
 Range span(float lo, float hi, uint64_t stride, bool negative = false) {
   const uint64_t s = negative ? 0x80000000u : 0u;
@@ -183,31 +189,30 @@ TEST(VmathAccuracy, Exp) {
 }
 
 TEST(VmathAccuracy, Log) {
-  check_accuracy(kLog, {span(0, 0x1p-126f, 7), span(0x1p-126f, 3.4e38f, 61), span(0.5f, 2, 3),
-                        around(1, 1 << 18), around(0x1p-126f, 1 << 16),
-                        around(0.70710677f, 1 << 16), around(1.41421354f, 1 << 16),
-                        around(3.4e38f, 1 << 16)});
+  check_accuracy(kLog,
+                 {span(0, 0x1p-126f, 7), span(0x1p-126f, 3.4e38f, 61), span(0.5f, 2, 3),
+                  around(1, 1 << 18), around(0x1p-126f, 1 << 16), around(0.70710677f, 1 << 16),
+                  around(1.41421354f, 1 << 16), around(3.4e38f, 1 << 16)});
 }
 
 TEST(VmathAccuracy, Log1p) {
-  check_accuracy(kLog1p, {span(kTiny, 1, 29), span(kTiny, 1, 29, true), span(1, 0x1p30f, 29),
-                          around(-1, 1 << 18), around(-0.29289323f, 1 << 16),
-                          around(0.41421354f, 1 << 16), around(0x1p24f, 1 << 16),
-                          span(0, kTiny, 1 << 12), span(0, kTiny, 1 << 12, true)});
+  check_accuracy(
+      kLog1p, {span(kTiny, 1, 29), span(kTiny, 1, 29, true), span(1, 0x1p30f, 29),
+               around(-1, 1 << 18), around(-0.29289323f, 1 << 16), around(0.41421354f, 1 << 16),
+               around(0x1p24f, 1 << 16), span(0, kTiny, 1 << 12), span(0, kTiny, 1 << 12, true)});
 }
 
 TEST(VmathAccuracy, Tanh) {
   check_accuracy(kTanh, {span(kTiny, 12, 17), span(kTiny, 12, 17, true), around(9.0109f, 1 << 17),
-                         around(-9.0109f, 1 << 17), around(0.55f, 1 << 16),
-                         around(10, 1 << 16), span(0, kTiny, 1 << 12),
-                         span(0, kTiny, 1 << 12, true)});
+                         around(-9.0109f, 1 << 17), around(0.55f, 1 << 16), around(10, 1 << 16),
+                         span(0, kTiny, 1 << 12), span(0, kTiny, 1 << 12, true)});
 }
 
 TEST(VmathAccuracy, Sigmoid) {
-  check_accuracy(kSigmoid, {span(kTiny, 110, 17), span(kTiny, 110, 17, true),
-                            around(-87.3365479f, 1 << 16), around(-103.972076f, 1 << 16),
-                            around(17.3286800f, 1 << 16), span(0, kTiny, 1 << 12),
-                            span(0, kTiny, 1 << 12, true)});
+  check_accuracy(kSigmoid,
+                 {span(kTiny, 110, 17), span(kTiny, 110, 17, true), around(-87.3365479f, 1 << 16),
+                  around(-103.972076f, 1 << 16), around(17.3286800f, 1 << 16),
+                  span(0, kTiny, 1 << 12), span(0, kTiny, 1 << 12, true)});
 }
 
 // Every float32 input, for every variant and function: ~10 minutes, so not part of the regular
@@ -230,7 +235,9 @@ TEST(VmathAccuracy, DISABLED_Exhaustive) {
 // ---- special values, exactly ----------------------------------------------------------------
 
 // Same bits, or both NaN.
-bool same(float a, float b) { return (std::isnan(a) && std::isnan(b)) || bits(a) == bits(b); }
+bool same(float a, float b) {
+  return (std::isnan(a) && std::isnan(b)) || bits(a) == bits(b);
+}
 
 void check_specials(const Fn& fn, const std::vector<std::pair<float, float>>& cases) {
   for (const Variant& v : variants()) {
@@ -239,8 +246,8 @@ void check_specials(const Fn& fn, const std::vector<std::pair<float, float>>& ca
     (v.table->*fn.member)(x.data(), got.data(), int64_t(x.size()));
     for (size_t i = 0; i < cases.size(); ++i) {
       EXPECT_TRUE(same(got[i], cases[i].second))
-          << fn.name << " " << v.name << "(" << x[i] << ") = " << got[i] << " (bits "
-          << std::hex << bits(got[i]) << std::dec << "), expected " << cases[i].second;
+          << fn.name << " " << v.name << "(" << x[i] << ") = " << got[i] << " (bits " << std::hex
+          << bits(got[i]) << std::dec << "), expected " << cases[i].second;
     }
   }
 }
@@ -250,9 +257,21 @@ constexpr float kDenMin = std::numeric_limits<float>::denorm_min();
 constexpr float kMax = std::numeric_limits<float>::max();
 
 TEST(VmathSpecial, Exp) {
-  check_specials(kExp, {{kNaN, kNaN}, {-kNaN, kNaN}, {kInf, kInf}, {-kInf, 0}, {0, 1},
-                        {-0.0f, 1}, {88.73f, kInf}, {89, kInf}, {1e4f, kInf}, {kMax, kInf},
-                        {-104, 0}, {-1e4f, 0}, {-kMax, 0}, {kDenMin, 1}, {-kDenMin, 1},
+  check_specials(kExp, {{kNaN, kNaN},
+                        {-kNaN, kNaN},
+                        {kInf, kInf},
+                        {-kInf, 0},
+                        {0, 1},
+                        {-0.0f, 1},
+                        {88.73f, kInf},
+                        {89, kInf},
+                        {1e4f, kInf},
+                        {kMax, kInf},
+                        {-104, 0},
+                        {-1e4f, 0},
+                        {-kMax, 0},
+                        {kDenMin, 1},
+                        {-kDenMin, 1},
                         {1, 2.71828183f}});
 }
 
@@ -272,37 +291,81 @@ TEST(VmathSpecial, ExpDenormalResults) {
 }
 
 TEST(VmathSpecial, Log) {
-  check_specials(kLog, {{kNaN, kNaN}, {-kNaN, kNaN}, {kInf, kInf}, {-kInf, kNaN}, {0, -kInf},
-                        {-0.0f, -kInf}, {-1, kNaN}, {-kDenMin, kNaN}, {1, 0},
-                        {2, 0.693147182f}, {0.5f, -0.693147182f},
-                        {kDenMin, -103.278931f}, {kMin, -87.3365479f}, {kMax, 88.7228394f}});
+  check_specials(kLog, {{kNaN, kNaN},
+                        {-kNaN, kNaN},
+                        {kInf, kInf},
+                        {-kInf, kNaN},
+                        {0, -kInf},
+                        {-0.0f, -kInf},
+                        {-1, kNaN},
+                        {-kDenMin, kNaN},
+                        {1, 0},
+                        {2, 0.693147182f},
+                        {0.5f, -0.693147182f},
+                        {kDenMin, -103.278931f},
+                        {kMin, -87.3365479f},
+                        {kMax, 88.7228394f}});
 }
 
 TEST(VmathSpecial, Log1p) {
-  check_specials(kLog1p, {{kNaN, kNaN}, {kInf, kInf}, {-kInf, kNaN}, {-1, -kInf}, {-2, kNaN},
-                          {-1.0000001f, kNaN}, {0, 0}, {-0.0f, -0.0f}, {kDenMin, kDenMin},
-                          {-kDenMin, -kDenMin}, {1e-30f, 1e-30f}, {-1e-30f, -1e-30f},
-                          {1, 0.693147182f}, {kMax, 88.7228394f}});
+  check_specials(kLog1p, {{kNaN, kNaN},
+                          {kInf, kInf},
+                          {-kInf, kNaN},
+                          {-1, -kInf},
+                          {-2, kNaN},
+                          {-1.0000001f, kNaN},
+                          {0, 0},
+                          {-0.0f, -0.0f},
+                          {kDenMin, kDenMin},
+                          {-kDenMin, -kDenMin},
+                          {1e-30f, 1e-30f},
+                          {-1e-30f, -1e-30f},
+                          {1, 0.693147182f},
+                          {kMax, 88.7228394f}});
 }
 
 TEST(VmathSpecial, Tanh) {
-  check_specials(kTanh, {{kNaN, kNaN}, {-kNaN, kNaN}, {kInf, 1}, {-kInf, -1}, {0, 0},
-                         {-0.0f, -0.0f}, {kDenMin, kDenMin}, {-kDenMin, -kDenMin},
-                         {1e-20f, 1e-20f}, {-1e-20f, -1e-20f}, {9.02f, 1}, {-9.02f, -1},
-                         {10, 1}, {-10, -1}, {20, 1}, {1e4f, 1}, {-1e4f, -1}, {kMax, 1},
+  check_specials(kTanh, {{kNaN, kNaN},
+                         {-kNaN, kNaN},
+                         {kInf, 1},
+                         {-kInf, -1},
+                         {0, 0},
+                         {-0.0f, -0.0f},
+                         {kDenMin, kDenMin},
+                         {-kDenMin, -kDenMin},
+                         {1e-20f, 1e-20f},
+                         {-1e-20f, -1e-20f},
+                         {9.02f, 1},
+                         {-9.02f, -1},
+                         {10, 1},
+                         {-10, -1},
+                         {20, 1},
+                         {1e4f, 1},
+                         {-1e4f, -1},
+                         {kMax, 1},
                          {-kMax, -1}});
 }
 
 TEST(VmathSpecial, Sigmoid) {
-  check_specials(kSigmoid, {{kNaN, kNaN}, {-kNaN, kNaN}, {kInf, 1}, {-kInf, 0}, {0, 0.5f},
-                            {-0.0f, 0.5f}, {1e4f, 1}, {-1e4f, 0}, {kMax, 1}, {-kMax, 0},
-                            {17.5f, 1}, {-104, 0}});
+  check_specials(kSigmoid, {{kNaN, kNaN},
+                            {-kNaN, kNaN},
+                            {kInf, 1},
+                            {-kInf, 0},
+                            {0, 0.5f},
+                            {-0.0f, 0.5f},
+                            {1e4f, 1},
+                            {-1e4f, 0},
+                            {kMax, 1},
+                            {-kMax, 0},
+                            {17.5f, 1},
+                            {-104, 0}});
 }
 
 TEST(VmathSpecial, TanhIsOddBitForBit) {
   for (const Variant& v : variants()) {
     std::vector<float> x, y(1 << 16), ny(1 << 16);
-    for (uint32_t b = 0; b < 0x7F800000u; b += 0x7F800000u / (1 << 16) + 1) x.push_back(from_bits(b));
+    for (uint32_t b = 0; b < 0x7F800000u; b += 0x7F800000u / (1 << 16) + 1)
+      x.push_back(from_bits(b));
     std::vector<float> nx(x.size());
     for (size_t i = 0; i < x.size(); ++i) nx[i] = -x[i];
     v.table->tanh(x.data(), y.data(), int64_t(x.size()));

@@ -14,8 +14,8 @@
 namespace affine {
 
 using detail::Node;
-using detail::OpTape;
 using detail::op_begin;
+using detail::OpTape;
 using detail::reduce_to;
 using detail::TapeImpl;
 using detail::zip;
@@ -174,27 +174,32 @@ Var sub(double a, const Var& b) {
 
 Var mul(const Var& a, double b) {
   detail::require_defined("mul", a);
-  return unary("mul", a, affine::mul(a.value(), b), [](TapeImpl& t, Node& n) {
-    t.accumulate(n.in[0], affine::mul(n.grad, n.scalar[0]));
-  }, {}, {}, b);
+  return unary(
+      "mul", a, affine::mul(a.value(), b),
+      [](TapeImpl& t, Node& n) { t.accumulate(n.in[0], affine::mul(n.grad, n.scalar[0])); }, {}, {},
+      b);
 }
 
 Var div(const Var& a, double b) {
   detail::require_defined("div", a);
-  return unary("div", a, affine::div(a.value(), b), [](TapeImpl& t, Node& n) {
-    t.accumulate(n.in[0], affine::div(n.grad, n.scalar[0]));
-  }, {}, {}, b);
+  return unary(
+      "div", a, affine::div(a.value(), b),
+      [](TapeImpl& t, Node& n) { t.accumulate(n.in[0], affine::div(n.grad, n.scalar[0])); }, {}, {},
+      b);
 }
 
 Var div(double a, const Var& b) {
   detail::require_defined("div", b);
   Tensor out = affine::div(a, b.value());
-  return unary("div", b, out, [](TapeImpl& t, Node& n) {
-    // d(c / b) = -g c / b^2 = -g out / b.
-    const Tensor& g = n.grad;
-    t.accumulate(n.in[0], zip<3>("div", g.shape(), {&g, &n.saved[0], &n.saved[1]},
-                                 [](auto gv, auto o, auto bv) { return -gv * o / bv; }));
-  }, out, b.value());
+  return unary(
+      "div", b, out,
+      [](TapeImpl& t, Node& n) {
+        // d(c / b) = -g c / b^2 = -g out / b.
+        const Tensor& g = n.grad;
+        t.accumulate(n.in[0], zip<3>("div", g.shape(), {&g, &n.saved[0], &n.saved[1]},
+                                     [](auto gv, auto o, auto bv) { return -gv * o / bv; }));
+      },
+      out, b.value());
 }
 
 // ---- unary -------------------------------------------------------------------------------------
@@ -208,59 +213,79 @@ Var neg(const Var& a) {
 Var exp(const Var& a) {
   detail::require_defined("exp", a);
   Tensor out = affine::exp(a.value());
-  return unary("exp", a, out, [](TapeImpl& t, Node& n) {
-    t.accumulate(n.in[0], affine::mul(n.grad, n.saved[0]));  // g exp(a) = g out
-  }, out);
+  return unary(
+      "exp", a, out,
+      [](TapeImpl& t, Node& n) {
+        t.accumulate(n.in[0], affine::mul(n.grad, n.saved[0]));  // g exp(a) = g out
+      },
+      out);
 }
 
 Var log(const Var& a) {
   detail::require_defined("log", a);
-  return unary("log", a, affine::log(a.value()), [](TapeImpl& t, Node& n) {
-    t.accumulate(n.in[0], affine::div(n.grad, n.saved[0]));  // g / a
-  }, a.value());
+  return unary(
+      "log", a, affine::log(a.value()),
+      [](TapeImpl& t, Node& n) {
+        t.accumulate(n.in[0], affine::div(n.grad, n.saved[0]));  // g / a
+      },
+      a.value());
 }
 
 Var log1p(const Var& a) {
   detail::require_defined("log1p", a);
-  return unary("log1p", a, affine::log1p(a.value()), [](TapeImpl& t, Node& n) {
-    const Tensor& g = n.grad;
-    t.accumulate(n.in[0], zip<2>("log1p", g.shape(), {&g, &n.saved[0]},
-                                 [](auto gv, auto av) { return gv / (1 + av); }));
-  }, a.value());
+  return unary(
+      "log1p", a, affine::log1p(a.value()),
+      [](TapeImpl& t, Node& n) {
+        const Tensor& g = n.grad;
+        t.accumulate(n.in[0], zip<2>("log1p", g.shape(), {&g, &n.saved[0]},
+                                     [](auto gv, auto av) { return gv / (1 + av); }));
+      },
+      a.value());
 }
 
 Var pow(const Var& a, double exponent) {
   detail::require_defined("pow", a);
-  return unary("pow", a, affine::pow(a.value(), exponent), [](TapeImpl& t, Node& n) {
-    const Tensor& g = n.grad;
-    const double e = n.scalar[0];
-    t.accumulate(n.in[0], zip<2>("pow", g.shape(), {&g, &n.saved[0]}, [e](auto gv, auto av) {
-      using T = decltype(gv);
-      if (e == 0) return T(0);
-      return static_cast<T>(gv * e * std::pow(av, static_cast<T>(e - 1)));  // g e a^(e-1)
-    }));
-  }, a.value(), {}, exponent);
+  return unary(
+      "pow", a, affine::pow(a.value(), exponent),
+      [](TapeImpl& t, Node& n) {
+        const Tensor& g = n.grad;
+        const double e = n.scalar[0];
+        t.accumulate(
+            n.in[0], zip<2>("pow", g.shape(), {&g, &n.saved[0]}, [e](auto gv, auto av) {
+              using T = decltype(gv);
+              if (e == 0) return T(0);
+              return static_cast<T>(gv * e * std::pow(av, static_cast<T>(e - 1)));  // g e a^(e-1)
+            }));
+      },
+      a.value(), {}, exponent);
 }
 
 Var sqrt(const Var& a) {
   detail::require_defined("sqrt", a);
   Tensor out = affine::sqrt(a.value());
-  return unary("sqrt", a, out, [](TapeImpl& t, Node& n) {
-    const Tensor& g = n.grad;
-    t.accumulate(n.in[0], zip<2>("sqrt", g.shape(), {&g, &n.saved[0]},
-                                 [](auto gv, auto y) { return gv / (2 * y); }));  // g / 2 sqrt(a)
-  }, out);
+  return unary(
+      "sqrt", a, out,
+      [](TapeImpl& t, Node& n) {
+        const Tensor& g = n.grad;
+        t.accumulate(n.in[0], zip<2>("sqrt", g.shape(), {&g, &n.saved[0]}, [](auto gv, auto y) {
+                       return gv / (2 * y);
+                     }));  // g / 2 sqrt(a)
+      },
+      out);
 }
 
 Var abs(const Var& a) {
   detail::require_defined("abs", a);
-  return unary("abs", a, affine::abs(a.value()), [](TapeImpl& t, Node& n) {
-    const Tensor& g = n.grad;
-    t.accumulate(n.in[0], zip<2>("abs", g.shape(), {&g, &n.saved[0]}, [](auto gv, auto av) {
-      using T = decltype(gv);
-      return av > 0 ? gv : (av < 0 ? -gv : T(0));  // g sign(a), 0 at 0
-    }));
-  }, a.value());
+  return unary(
+      "abs", a, affine::abs(a.value()),
+      [](TapeImpl& t, Node& n) {
+        const Tensor& g = n.grad;
+        t.accumulate(n.in[0], zip<2>("abs", g.shape(), {&g, &n.saved[0]}, [](auto gv, auto av) {
+                       using T = decltype(gv);
+                       return av > 0 ? gv : (av < 0 ? -gv : T(0));  // g sign(a), 0 at 0
+                     }));
+      },
+      a.value());
 }
 
 void detail::tanh_vjp(TapeImpl& t, Node& n) {
@@ -282,52 +307,87 @@ Var tanh(const Var& a) {
 Var sigmoid(const Var& a) {
   detail::require_defined("sigmoid", a);
   Tensor out = affine::sigmoid(a.value());
-  return unary("sigmoid", a, out, [](TapeImpl& t, Node& n) {
-    activation_backward(t, n, "sigmoid", &detail::train::sigmoid_backward<float>,
-                        &detail::train::sigmoid_backward<double>,
-                        [](auto gv, auto y) { return gv * y * (1 - y); });
-  }, out);
+  return unary(
+      "sigmoid", a, out,
+      [](TapeImpl& t, Node& n) {
+        activation_backward(t, n, "sigmoid", &detail::train::sigmoid_backward<float>,
+                            &detail::train::sigmoid_backward<double>,
+                            [](auto gv, auto y) { return gv * y * (1 - y); });
+      },
+      out);
 }
 
 Var relu(const Var& a) {
   detail::require_defined("relu", a);
-  return unary("relu", a, affine::relu(a.value()), [](TapeImpl& t, Node& n) {
-    const Tensor& g = n.grad;
-    t.accumulate(n.in[0], zip<2>("relu", g.shape(), {&g, &n.saved[0]}, [](auto gv, auto av) {
-      using T = decltype(gv);
-      return av > 0 ? gv : T(0);
-    }));
-  }, a.value());
+  return unary(
+      "relu", a, affine::relu(a.value()),
+      [](TapeImpl& t, Node& n) {
+        const Tensor& g = n.grad;
+        t.accumulate(n.in[0], zip<2>("relu", g.shape(), {&g, &n.saved[0]}, [](auto gv, auto av) {
+                       using T = decltype(gv);
+                       return av > 0 ? gv : T(0);
+                     }));
+      },
+      a.value());
 }
 
 Var clamp(const Var& a, double low, double high) {
   detail::require_defined("clamp", a);
-  return unary("clamp", a, affine::clamp(a.value(), low, high), [](TapeImpl& t, Node& n) {
-    const Tensor& g = n.grad;
-    const double lo = n.scalar[0];
-    const double hi = n.scalar[1];
-    t.accumulate(n.in[0], zip<2>("clamp", g.shape(), {&g, &n.saved[0]},
-                                 [lo, hi](auto gv, auto av) {
-                                   using T = decltype(gv);
-                                   return (av >= lo && av <= hi) ? gv : T(0);
-                                 }));
-  }, a.value(), {}, low, high);
+  return unary(
+      "clamp", a, affine::clamp(a.value(), low, high),
+      [](TapeImpl& t, Node& n) {
+        const Tensor& g = n.grad;
+        const double lo = n.scalar[0];
+        const double hi = n.scalar[1];
+        t.accumulate(n.in[0],
+                     zip<2>("clamp", g.shape(), {&g, &n.saved[0]}, [lo, hi](auto gv, auto av) {
+                       using T = decltype(gv);
+                       return (av >= lo && av <= hi) ? gv : T(0);
+                     }));
+      },
+      a.value(), {}, low, high);
 }
 
 // ---- operators ---------------------------------------------------------------------------------
 
-Var operator-(const Var& a) { return neg(a); }
-Var operator+(const Var& a, const Var& b) { return add(a, b); }
-Var operator-(const Var& a, const Var& b) { return sub(a, b); }
-Var operator*(const Var& a, const Var& b) { return mul(a, b); }
-Var operator/(const Var& a, const Var& b) { return div(a, b); }
-Var operator+(const Var& a, double b) { return add(a, b); }
-Var operator-(const Var& a, double b) { return sub(a, b); }
-Var operator*(const Var& a, double b) { return mul(a, b); }
-Var operator/(const Var& a, double b) { return div(a, b); }
-Var operator+(double a, const Var& b) { return add(b, a); }
-Var operator-(double a, const Var& b) { return sub(a, b); }
-Var operator*(double a, const Var& b) { return mul(b, a); }
-Var operator/(double a, const Var& b) { return div(a, b); }
+Var operator-(const Var& a) {
+  return neg(a);
+}
+Var operator+(const Var& a, const Var& b) {
+  return add(a, b);
+}
+Var operator-(const Var& a, const Var& b) {
+  return sub(a, b);
+}
+Var operator*(const Var& a, const Var& b) {
+  return mul(a, b);
+}
+Var operator/(const Var& a, const Var& b) {
+  return div(a, b);
+}
+Var operator+(const Var& a, double b) {
+  return add(a, b);
+}
+Var operator-(const Var& a, double b) {
+  return sub(a, b);
+}
+Var operator*(const Var& a, double b) {
+  return mul(a, b);
+}
+Var operator/(const Var& a, double b) {
+  return div(a, b);
+}
+Var operator+(double a, const Var& b) {
+  return add(b, a);
+}
+Var operator-(double a, const Var& b) {
+  return sub(a, b);
+}
+Var operator*(double a, const Var& b) {
+  return mul(b, a);
+}
+Var operator/(double a, const Var& b) {
+  return div(a, b);
+}
 
 }  // namespace affine

@@ -34,7 +34,9 @@ std::string index_text(int64_t flat, const Shape& shape) {
 }
 
 // The elements of t in row-major order, as doubles.
-std::vector<double> values(const Tensor& t) { return t.to(DType::f64).to_vector<double>(); }
+std::vector<double> values(const Tensor& t) {
+  return t.to(DType::f64).to_vector<double>();
+}
 
 }  // namespace
 
@@ -111,9 +113,9 @@ GradcheckResult gradcheck(const std::function<Var(const std::vector<Var>&)>& fn,
           worst_excess = excess;
           r.ok = false;
           r.message = "gradcheck: input " + std::to_string(i) + " element " +
-                      index_text(k, x[i].shape()) + ", output element " +
-                      index_text(j, out_shape) + ": analytic " + fmt(ana) + " vs numeric " +
-                      fmt(num) + " (|diff| " + fmt(err) + " > tolerance " + fmt(tol) + ")";
+                      index_text(k, x[i].shape()) + ", output element " + index_text(j, out_shape) +
+                      ": analytic " + fmt(ana) + " vs numeric " + fmt(num) + " (|diff| " +
+                      fmt(err) + " > tolerance " + fmt(tol) + ")";
         }
       }
     }

@@ -40,50 +40,50 @@ Tensor zip(const char* op, const Shape& shape, const std::array<const Tensor*, N
       p[k] = ex[k].template data<T>();
     }
     T* po = out.data<T>();
-    for_each_row<N + 1>(shape, st, [&](const Offsets<N + 1>& off, int64_t n,
-                                       const Offsets<N + 1>& inc) {
-      T* o = po + off[0];
-      bool unit = inc[0] == 1;
-      for (int k = 1; k <= N; ++k) unit = unit && inc[k] == 1;
-      if constexpr (N == 1) {
-        const T* a = p[0] + off[1];
-        if (unit) {
-          for (int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(f(a[i]));
-        } else {
-          for (int64_t i = 0; i < n; ++i) o[i * inc[0]] = static_cast<T>(f(a[i * inc[1]]));
-        }
-      } else if constexpr (N == 2) {
-        const T* a = p[0] + off[1];
-        const T* b = p[1] + off[2];
-        if (unit) {
-          for (int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(f(a[i], b[i]));
-        } else {
-          for (int64_t i = 0; i < n; ++i) {
-            o[i * inc[0]] = static_cast<T>(f(a[i * inc[1]], b[i * inc[2]]));
+    for_each_row<N + 1>(
+        shape, st, [&](const Offsets<N + 1>& off, int64_t n, const Offsets<N + 1>& inc) {
+          T* o = po + off[0];
+          bool unit = inc[0] == 1;
+          for (int k = 1; k <= N; ++k) unit = unit && inc[k] == 1;
+          if constexpr (N == 1) {
+            const T* a = p[0] + off[1];
+            if (unit) {
+              for (int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(f(a[i]));
+            } else {
+              for (int64_t i = 0; i < n; ++i) o[i * inc[0]] = static_cast<T>(f(a[i * inc[1]]));
+            }
+          } else if constexpr (N == 2) {
+            const T* a = p[0] + off[1];
+            const T* b = p[1] + off[2];
+            if (unit) {
+              for (int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(f(a[i], b[i]));
+            } else {
+              for (int64_t i = 0; i < n; ++i) {
+                o[i * inc[0]] = static_cast<T>(f(a[i * inc[1]], b[i * inc[2]]));
+              }
+            }
+          } else if constexpr (N == 3) {
+            const T* a = p[0] + off[1];
+            const T* b = p[1] + off[2];
+            const T* c = p[2] + off[3];
+            if (unit) {
+              for (int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(f(a[i], b[i], c[i]));
+            } else {
+              for (int64_t i = 0; i < n; ++i) {
+                o[i * inc[0]] = static_cast<T>(f(a[i * inc[1]], b[i * inc[2]], c[i * inc[3]]));
+              }
+            }
+          } else {
+            const T* a = p[0] + off[1];
+            const T* b = p[1] + off[2];
+            const T* c = p[2] + off[3];
+            const T* d = p[3] + off[4];
+            for (int64_t i = 0; i < n; ++i) {
+              o[i * inc[0]] =
+                  static_cast<T>(f(a[i * inc[1]], b[i * inc[2]], c[i * inc[3]], d[i * inc[4]]));
+            }
           }
-        }
-      } else if constexpr (N == 3) {
-        const T* a = p[0] + off[1];
-        const T* b = p[1] + off[2];
-        const T* c = p[2] + off[3];
-        if (unit) {
-          for (int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(f(a[i], b[i], c[i]));
-        } else {
-          for (int64_t i = 0; i < n; ++i) {
-            o[i * inc[0]] = static_cast<T>(f(a[i * inc[1]], b[i * inc[2]], c[i * inc[3]]));
-          }
-        }
-      } else {
-        const T* a = p[0] + off[1];
-        const T* b = p[1] + off[2];
-        const T* c = p[2] + off[3];
-        const T* d = p[3] + off[4];
-        for (int64_t i = 0; i < n; ++i) {
-          o[i * inc[0]] =
-              static_cast<T>(f(a[i * inc[1]], b[i * inc[2]], c[i * inc[3]], d[i * inc[4]]));
-        }
-      }
-    });
+        });
   });
   return out;
 }

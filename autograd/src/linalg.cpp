@@ -4,8 +4,8 @@
 // exclusively the tape's (a Parameter's grad, or a node gradient nobody else references), the
 // backward GEMM accumulates straight into it with beta = 1: no temporary, no extra pass.
 //
-// Skinny layers (in or out features <= detail::train::kSkinny, as in the seed's 2-100-2-1 network) skip
-// the GEMM: the forward is one pass writing bias + x W^T, and the backward one pass over the
+// Skinny layers (in or out features <= detail::train::kSkinny, as in the seed's 2-100-2-1 network)
+// skip the GEMM: the forward is one pass writing bias + x W^T, and the backward one pass over the
 // rows computing dW and db together (train_kernels.hpp). They are memory-bound, so the passes
 // saved (bias copy, separate column sums) are most of their cost.
 #include <string>
@@ -21,8 +21,8 @@
 namespace affine {
 
 using detail::Node;
-using detail::OpTape;
 using detail::op_begin;
+using detail::OpTape;
 using detail::TapeImpl;
 
 namespace {
@@ -81,7 +81,9 @@ void column_sums(const Tensor& g, Tensor& dst, bool add) {
   });
 }
 
-std::string shp(const Shape& s) { return to_string(s); }
+std::string shp(const Shape& s) {
+  return to_string(s);
+}
 
 // A 2-D view whose rows are unit-stride (any row stride): what the skinny loops read.
 bool unit_rows(const Tensor& t) {
@@ -115,8 +117,8 @@ bool linear_backward_skinny(TapeImpl& t, Node& n, const Tensor& g, const Tensor&
   const int64_t rows = x.shape()[0];
   const bool small_in = in_f <= detail::train::kSkinny && out_f <= detail::train::kMaxWide;
   const bool small_out = out_f <= detail::train::kSkinny && in_f <= detail::train::kMaxWide;
-  if (!(small_in || small_out) || in_f * out_f > kStackElems || !unit_rows(g) ||
-      !unit_rows(x) || !w.is_contiguous() || g.dtype() != x.dtype() || n.dims.size() != 2) {
+  if (!(small_in || small_out) || in_f * out_f > kStackElems || !unit_rows(g) || !unit_rows(x) ||
+      !w.is_contiguous() || g.dtype() != x.dtype() || n.dims.size() != 2) {
     return false;
   }
   const bool need_x = t.needs_grad(n.in[0]);
@@ -141,13 +143,14 @@ bool linear_backward_skinny(TapeImpl& t, Node& n, const Tensor& g, const Tensor&
                                                 dz.data<T>(), in_f);
         xn.grad = std::move(dz);
         xn.vjp_applied = true;
-      } else if (Tensor* target = t.accumulate_target(n.in[0]); target != nullptr && target->rank() == 2 && !target->shares_storage(g)) {
+      } else if (Tensor* target = t.accumulate_target(n.in[0]);
+                 target != nullptr && target->rank() == 2 && !target->shares_storage(g)) {
         detail::train::skinny_k_product<T>(rows, out_f, in_f, pg, ldg, pw, nullptr, true,
-                                   target->data<T>(), in_f);
+                                           target->data<T>(), in_f);
       } else {
         Tensor dx = Tensor::empty({rows, in_f}, g.dtype());
         detail::train::skinny_k_product<T>(rows, out_f, in_f, pg, ldg, pw, nullptr, false,
-                                   dx.data<T>(), in_f);
+                                           dx.data<T>(), in_f);
         t.accumulate(n.in[0], std::move(dx));
       }
     }
@@ -159,7 +162,7 @@ bool linear_backward_skinny(TapeImpl& t, Node& n, const Tensor& g, const Tensor&
     if (small_in) {
       // acc [in, out] = X^T G: dW^T; the column sums of G are db.
       detail::train::skinny_outer<T>(rows, in_f, out_f, px, ldx, pg, ldg, acc, nullptr,
-                             need_b ? bsum : nullptr);
+                                     need_b ? bsum : nullptr);
       if (need_w) {
         add_to_grad<T>(t, n.in[1], w.shape(), w.dtype(), [&](T* dw) {
           for (int64_t o = 0; o < out_f; ++o) {
@@ -169,8 +172,8 @@ bool linear_backward_skinny(TapeImpl& t, Node& n, const Tensor& g, const Tensor&
       }
     } else {
       // acc [out, in] = G^T X: dW; the column sums of G (the narrow side) are db.
-      detail::train::skinny_outer<T>(rows, out_f, in_f, pg, ldg, px, ldx, acc, need_b ? bsum : nullptr,
-                             nullptr);
+      detail::train::skinny_outer<T>(rows, out_f, in_f, pg, ldg, px, ldx, acc,
+                                     need_b ? bsum : nullptr, nullptr);
       if (need_w) {
         add_to_grad<T>(t, n.in[1], w.shape(), w.dtype(), [&](T* dw) {
           for (int64_t i = 0; i < out_f * in_f; ++i) dw[i] += acc[i];
@@ -278,8 +281,8 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
   if (bias.defined()) {
     bv = bias.value();
     if (bv.rank() != 1 || bv.shape()[0] != out_features) {
-      throw Error("linear: bias " + shp(bv.shape()) + " does not match weight " +
-                  shp(w.shape()) + " (expected [" + std::to_string(out_features) + "])");
+      throw Error("linear: bias " + shp(bv.shape()) + " does not match weight " + shp(w.shape()) +
+                  " (expected [" + std::to_string(out_features) + "])");
     }
     detail::check_same_float("linear", xv.dtype(), bv.dtype());
   }
@@ -294,11 +297,12 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
       T wt[kStackElems];
       const T* pw = w.data<T>();
       for (int64_t o = 0; o < out_features; ++o) {
-        for (int64_t k = 0; k < in_features; ++k) wt[k * out_features + o] = pw[o * in_features + k];
+        for (int64_t k = 0; k < in_features; ++k)
+          wt[k * out_features + o] = pw[o * in_features + k];
       }
       detail::train::skinny_k_product<T>(x2.shape()[0], in_features, out_features, x2.data<T>(),
-                                 x2.strides()[0], wt, bv.defined() ? bv.data<T>() : nullptr,
-                                 false, out.data<T>(), out_features);
+                                         x2.strides()[0], wt, bv.defined() ? bv.data<T>() : nullptr,
+                                         false, out.data<T>(), out_features);
     });
   } else {
     if (bv.defined()) out.copy_(bv);  // each row starts as b; the GEMM adds x W^T (beta = 1)

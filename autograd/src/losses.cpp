@@ -18,8 +18,8 @@
 namespace affine {
 
 using detail::Node;
-using detail::OpTape;
 using detail::op_begin;
+using detail::OpTape;
 using detail::TapeImpl;
 using detail::zip;
 
@@ -90,11 +90,10 @@ static void bce_backward(TapeImpl& t, Node& n) {
   }
   if (t.needs_grad(n.in[1])) {
     // d/dy = log(1 - p) - log(p), both clamped.
-    t.accumulate(n.in[1], zip<2>("binary_cross_entropy", p.shape(), {&g, &p},
-                                 [](auto gv, auto pv) {
-                                   using T = decltype(gv);
-                                   return gv * (clamped_log<T>(1 - pv) - clamped_log<T>(pv));
-                                 }));
+    t.accumulate(n.in[1], zip<2>("binary_cross_entropy", p.shape(), {&g, &p}, [](auto gv, auto pv) {
+                   using T = decltype(gv);
+                   return gv * (clamped_log<T>(1 - pv) - clamped_log<T>(pv));
+                 }));
   }
 }
 
@@ -207,7 +206,7 @@ static void cross_entropy_backward(TapeImpl& t, Node& n) {
     T* pd = d.data<T>();
     for (int64_t i = 0; i < rows; ++i) {
       // d/dlogits_ic = g_i (softmax_ic - [c == target_i])
-      const T gi = r == Reduction::none ? pg[i]
+      const T gi = r == Reduction::none   ? pg[i]
                    : r == Reduction::mean ? static_cast<T>(pg[0] / static_cast<double>(rows))
                                           : pg[0];
       for (int64_t c = 0; c < classes; ++c) {

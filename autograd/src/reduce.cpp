@@ -13,8 +13,8 @@
 namespace affine {
 
 using detail::Node;
-using detail::OpTape;
 using detail::op_begin;
+using detail::OpTape;
 using detail::TapeImpl;
 
 namespace {

@@ -12,8 +12,8 @@
 namespace affine {
 
 using detail::Node;
-using detail::OpTape;
 using detail::op_begin;
+using detail::OpTape;
 using detail::TapeImpl;
 
 static void reshape_backward(TapeImpl& t, Node& n) {
@@ -110,8 +110,9 @@ Var concat(const std::vector<Var>& vars, int64_t dim) {
   for (const Var& v : vars) {
     if (v.tape() == nullptr) continue;
     if (tape != nullptr && v.tape() != tape) {
-      throw Error("concat: inputs are recorded on different tapes (a graph lives on one tape; "
-                  "detach() or re-record one of them)");
+      throw Error(
+          "concat: inputs are recorded on different tapes (a graph lives on one tape; "
+          "detach() or re-record one of them)");
     }
     tape = v.tape();
     any_grad = any_grad || v.requires_grad();

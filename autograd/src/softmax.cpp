@@ -15,8 +15,8 @@
 namespace affine {
 
 using detail::Node;
-using detail::OpTape;
 using detail::op_begin;
+using detail::OpTape;
 using detail::TapeImpl;
 
 namespace {
@@ -125,7 +125,11 @@ Var softmax_op(const char* op, const Var& a, int64_t axis, bool log) {
 
 }  // namespace
 
-Var softmax(const Var& a, int64_t axis) { return softmax_op("softmax", a, axis, false); }
-Var log_softmax(const Var& a, int64_t axis) { return softmax_op("log_softmax", a, axis, true); }
+Var softmax(const Var& a, int64_t axis) {
+  return softmax_op("softmax", a, axis, false);
+}
+Var log_softmax(const Var& a, int64_t axis) {
+  return softmax_op("log_softmax", a, axis, true);
+}
 
 }  // namespace affine

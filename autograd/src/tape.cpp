@@ -39,8 +39,8 @@ Tensor reduce_to(Tensor c, const Shape& shape) {
 }
 
 void add_into(Tensor& dst, const Tensor& src) {
-  AFFINE_AG_CHECK(dst.shape() == src.shape(), "add_into: shapes " + to_string(dst.shape()) +
-                                                  " and " + to_string(src.shape()));
+  AFFINE_AG_CHECK(dst.shape() == src.shape(),
+                  "add_into: shapes " + to_string(dst.shape()) + " and " + to_string(src.shape()));
   check_same_float("backward", dst.dtype(), src.dtype());
   visit_float(dst.dtype(), "backward", [&](auto tag) {
     using T = AFFINE_T(tag);
@@ -69,8 +69,7 @@ bool exclusive(const Tensor& t) {
 
 Tensor& param_grad(Node& n) {
   Parameter& p = *n.param;
-  if (!p.grad.defined() || p.grad.shape() != p.value.shape() ||
-      p.grad.dtype() != p.value.dtype()) {
+  if (!p.grad.defined() || p.grad.shape() != p.value.shape() || p.grad.dtype() != p.value.dtype()) {
     p.grad = Tensor::zeros(p.value.shape(), p.value.dtype());
   }
   return p.grad;
@@ -82,9 +81,9 @@ void TapeImpl::accumulate(uint32_t idx, Tensor c) {
   if (idx == kNoInput) return;
   Node& n = nodes[idx];
   if (!n.requires_grad) return;
-  AFFINE_AG_CHECK(c.shape() == n.value.shape(),
-                  "gradient of shape " + to_string(c.shape()) + " for a value of shape " +
-                      to_string(n.value.shape()));
+  AFFINE_AG_CHECK(c.shape() == n.value.shape(), "gradient of shape " + to_string(c.shape()) +
+                                                    " for a value of shape " +
+                                                    to_string(n.value.shape()));
   if (n.param != nullptr) {
     add_into(param_grad(n), c);
     return;
@@ -178,8 +177,9 @@ Var Tape::leaf(Tensor value, bool requires_grad) {
   if (!value.defined()) throw Error("Tape::leaf: the value is undefined");
   if (!impl_->recording) return Var(std::move(value));
   if (requires_grad && value.dtype() == DType::i64) {
-    throw Error("Tape::leaf: int64 values cannot require grad (convert with to(DType::f32) or "
-                "to(DType::f64))");
+    throw Error(
+        "Tape::leaf: int64 values cannot require grad (convert with to(DType::f32) or "
+        "to(DType::f64))");
   }
   const auto index = static_cast<uint32_t>(impl_->nodes.size());
   detail::Node& n = impl_->nodes.emplace_back();
@@ -204,18 +204,21 @@ namespace {
 void check_root(Tape* self, const Var& root) {
   if (!root.defined()) throw Error("backward: the root Var is undefined");
   if (root.tape() == nullptr) {
-    throw Error("backward: the root is a constant (on no tape); record it on a Tape from "
-                "Tape::leaf or Tape::param values");
+    throw Error(
+        "backward: the root is a constant (on no tape); record it on a Tape from "
+        "Tape::leaf or Tape::param values");
   }
   if (root.tape() != self) throw Error("backward: the root Var is recorded on another tape");
   detail::check_fresh("backward", root);
   if (self->impl().backpropagated) {
-    throw Error("backward: the graph was already backpropagated; clear() the tape and record "
-                "again");
+    throw Error(
+        "backward: the graph was already backpropagated; clear() the tape and record "
+        "again");
   }
   if (!self->impl().nodes[VarAccess::index(root)].requires_grad) {
-    throw Error("backward: the root does not require grad (no input of it was a leaf with "
-                "requires_grad or a parameter)");
+    throw Error(
+        "backward: the root does not require grad (no input of it was a leaf with "
+        "requires_grad or a parameter)");
   }
 }
 
@@ -252,14 +255,24 @@ void Tape::clear() {
   ++impl_->generation;
 }
 
-size_t Tape::size() const { return impl_->nodes.size(); }
-size_t Tape::capacity() const { return impl_->nodes.capacity(); }
-bool Tape::recording() const { return impl_->recording; }
-uint32_t Tape::generation() const { return impl_->generation; }
+size_t Tape::size() const {
+  return impl_->nodes.size();
+}
+size_t Tape::capacity() const {
+  return impl_->nodes.capacity();
+}
+bool Tape::recording() const {
+  return impl_->recording;
+}
+uint32_t Tape::generation() const {
+  return impl_->generation;
+}
 
 NoGradGuard::NoGradGuard(Tape& tape) : tape_(tape), previous_(tape.impl_->recording) {
   tape_.impl_->recording = false;
 }
-NoGradGuard::~NoGradGuard() { tape_.impl_->recording = previous_; }
+NoGradGuard::~NoGradGuard() {
+  tape_.impl_->recording = previous_;
+}
 
 }  // namespace affine

@@ -72,11 +72,11 @@ struct Node {
   /// grad already holds dLoss/dinput: the node's only consumer applied this node's VJP fused
   /// into its own (linear's dX with tanh'), so the VJP just passes grad on to its input.
   bool vjp_applied = false;
-  uint32_t consumers = 0;  ///< inputs slots of later nodes that name this node
-  std::array<Tensor, 2> saved;      ///< tensors the VJP needs (inputs, output, indices...)
-  std::array<double, 2> scalar{};   ///< scalar arguments (exponent, clamp bounds, scale...)
-  std::array<int64_t, 4> ints{};    ///< integer arguments (axis, keepdim, slice bounds...)
-  Dims dims;                        ///< an axis list, permutation or shape
+  uint32_t consumers = 0;          ///< inputs slots of later nodes that name this node
+  std::array<Tensor, 2> saved;     ///< tensors the VJP needs (inputs, output, indices...)
+  std::array<double, 2> scalar{};  ///< scalar arguments (exponent, clamp bounds, scale...)
+  std::array<int64_t, 4> ints{};   ///< integer arguments (axis, keepdim, slice bounds...)
+  Dims dims;                       ///< an axis list, permutation or shape
 };
 
 struct TapeImpl {
@@ -115,8 +115,7 @@ struct OpTape {
 
   /// Appends the node for value with its VJP and inputs (undefined Vars and constants become
   /// kNoInput); the returned reference is valid until the next node is recorded.
-  Node& record(const Tensor& value, BackwardFn backward,
-               std::initializer_list<const Var*> inputs);
+  Node& record(const Tensor& value, BackwardFn backward, std::initializer_list<const Var*> inputs);
 };
 
 /// Checks the op's Var inputs (nullptr and undefined entries are skipped): stale handles and
@@ -142,7 +141,7 @@ void add_into(Tensor& dst, const Tensor& src);
 }  // namespace detail
 }  // namespace affine
 
-#define AFFINE_AG_CHECK(cond, what)                                        \
-  do {                                                                     \
+#define AFFINE_AG_CHECK(cond, what)                                          \
+  do {                                                                       \
     if (!(cond)) ::affine::detail::internal_error(__FILE__, __LINE__, what); \
   } while (0)

@@ -43,9 +43,9 @@ bool use_avx512() {
 // ---- bodies ------------------------------------------------------------------------------------
 
 template <class T, int K>
-AFFINE_TK_INLINE void k_product_fixed(int64_t rows, int64_t m, const T* a, int64_t lda,
-                                      const T* b, const T* bias, bool accumulate, const T* y,
-                                      T* c, int64_t ldc) {
+AFFINE_TK_INLINE void k_product_fixed(int64_t rows, int64_t m, const T* a, int64_t lda, const T* b,
+                                      const T* bias, bool accumulate, const T* y, T* c,
+                                      int64_t ldc) {
   for (int64_t r = 0; r < rows; ++r) {
     const T* ar = a + r * lda;
     T* __restrict cr = c + r * ldc;
@@ -86,7 +86,8 @@ AFFINE_TK_INLINE void k_product_body(int64_t rows, int64_t k, int64_t m, const T
                                      int64_t ldc) {
   switch (k) {
 #define AFFINE_TK_CASE(K) \
-  case K: return k_product_fixed<T, K>(rows, m, a, lda, b, bias, accumulate, y, c, ldc);
+  case K:                 \
+    return k_product_fixed<T, K>(rows, m, a, lda, b, bias, accumulate, y, c, ldc);
     AFFINE_TK_CASE(1)
     AFFINE_TK_CASE(2)
     AFFINE_TK_CASE(3)
@@ -136,7 +137,8 @@ AFFINE_TK_INLINE void outer_body(int64_t rows, int64_t p, int64_t q, const T* a,
                                  const T* x, int64_t ldx, T* acc, T* a_sums, T* x_sums) {
   switch (p) {
 #define AFFINE_TK_CASE(P) \
-  case P: return outer_fixed<T, P>(rows, q, a, lda, x, ldx, acc, a_sums, x_sums);
+  case P:                 \
+    return outer_fixed<T, P>(rows, q, a, lda, x, ldx, acc, a_sums, x_sums);
     AFFINE_TK_CASE(1)
     AFFINE_TK_CASE(2)
     AFFINE_TK_CASE(3)
@@ -194,8 +196,8 @@ AFFINE_TK_INLINE void sigmoid_backward_body(int64_t n, const T* g, const T* y, T
 // FMAs with P * NV independent chains. Column order and row order are those of the plain loop.
 template <int P, int NV, bool kSums>
 AFFINE_TK_AVX2 void outer_block_avx2(int64_t rows, const float* a, int64_t lda, const float* x,
-                                     int64_t ldx, int64_t jn, float* acc, int64_t q,
-                                     float* x_sums, bool first) {
+                                     int64_t ldx, int64_t jn, float* acc, int64_t q, float* x_sums,
+                                     bool first) {
   __m256 acc_v[P][NV];
   __m256 sum_v[NV];
   __m256i mask[NV];
@@ -206,8 +208,7 @@ AFFINE_TK_AVX2 void outer_block_avx2(int64_t rows, const float* a, int64_t lda, 
     for (int t = 0; t < P; ++t) {
       acc_v[t][v] = first ? _mm256_setzero_ps() : _mm256_maskload_ps(acc + t * q + 8 * v, mask[v]);
     }
-    sum_v[v] = first || !kSums ? _mm256_setzero_ps()
-                                          : _mm256_maskload_ps(x_sums + 8 * v, mask[v]);
+    sum_v[v] = first || !kSums ? _mm256_setzero_ps() : _mm256_maskload_ps(x_sums + 8 * v, mask[v]);
   }
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * ldx;
@@ -243,10 +244,10 @@ AFFINE_TK_AVX2 void outer_fixed_avx2(int64_t rows, int64_t q, const float* a, in
       const int64_t jn = q - j0 < 8 * NV ? q - j0 : 8 * NV;
       if (x_sums != nullptr) {
         outer_block_avx2<P, NV, true>(rn, a + r0 * lda, lda, x + r0 * ldx + j0, ldx, jn, acc + j0,
-                                        q, x_sums + j0, r0 == 0);
+                                      q, x_sums + j0, r0 == 0);
       } else {
-        outer_block_avx2<P, NV, false>(rn, a + r0 * lda, lda, x + r0 * ldx + j0, ldx, jn,
-                                         acc + j0, q, nullptr, r0 == 0);
+        outer_block_avx2<P, NV, false>(rn, a + r0 * lda, lda, x + r0 * ldx + j0, ldx, jn, acc + j0,
+                                       q, nullptr, r0 == 0);
       }
     }
   }
@@ -259,12 +260,13 @@ AFFINE_TK_AVX2 void outer_fixed_avx2(int64_t rows, int64_t q, const float* a, in
   }
 }
 
-AFFINE_TK_AVX2 void outer_avx2_f32(int64_t rows, int64_t p, int64_t q, const float* a,
-                                   int64_t lda, const float* x, int64_t ldx, float* acc,
-                                   float* a_sums, float* x_sums) {
+AFFINE_TK_AVX2 void outer_avx2_f32(int64_t rows, int64_t p, int64_t q, const float* a, int64_t lda,
+                                   const float* x, int64_t ldx, float* acc, float* a_sums,
+                                   float* x_sums) {
   switch (p) {
 #define AFFINE_TK_CASE(P) \
-  case P: return outer_fixed_avx2<P>(rows, q, a, lda, x, ldx, acc, a_sums, x_sums);
+  case P:                 \
+    return outer_fixed_avx2<P>(rows, q, a, lda, x, ldx, acc, a_sums, x_sums);
     AFFINE_TK_CASE(1)
     AFFINE_TK_CASE(2)
     AFFINE_TK_CASE(3)
@@ -281,21 +283,22 @@ AFFINE_TK_AVX2 void outer_avx2_f32(int64_t rows, int64_t p, int64_t q, const flo
 
 // The same with AVX-512: 16 columns a vector, k-masks for the edge block.
 template <int P, int NV, bool kSums>
-AFFINE_TK_AVX512 void outer_block_avx512(int64_t rows, const float* a, int64_t lda,
-                                         const float* x, int64_t ldx, int64_t jn, float* acc,
-                                         int64_t q, float* x_sums, bool first) {
+AFFINE_TK_AVX512 void outer_block_avx512(int64_t rows, const float* a, int64_t lda, const float* x,
+                                         int64_t ldx, int64_t jn, float* acc, int64_t q,
+                                         float* x_sums, bool first) {
   __m512 acc_v[P][NV];
   __m512 sum_v[NV];
   __mmask16 mask[NV];
   for (int v = 0; v < NV; ++v) {
     const int64_t left = jn - 16 * v;
-    mask[v] = left >= 16 ? __mmask16(0xFFFF)
-                         : static_cast<__mmask16>((1u << (left < 0 ? 0 : left)) - 1u);
+    mask[v] =
+        left >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (left < 0 ? 0 : left)) - 1u);
     for (int t = 0; t < P; ++t) {
-      acc_v[t][v] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask[v], acc + t * q + 16 * v);
+      acc_v[t][v] =
+          first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask[v], acc + t * q + 16 * v);
     }
-    sum_v[v] = first || !kSums ? _mm512_setzero_ps()
-                                          : _mm512_maskz_loadu_ps(mask[v], x_sums + 16 * v);
+    sum_v[v] =
+        first || !kSums ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask[v], x_sums + 16 * v);
   }
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * ldx;
@@ -349,7 +352,8 @@ AFFINE_TK_AVX512 void outer_avx512_f32(int64_t rows, int64_t p, int64_t q, const
                                        float* a_sums, float* x_sums) {
   switch (p) {
 #define AFFINE_TK_CASE(P) \
-  case P: return outer_fixed_avx512<P>(rows, q, a, lda, x, ldx, acc, a_sums, x_sums);
+  case P:                 \
+    return outer_fixed_avx512<P>(rows, q, a, lda, x, ldx, acc, a_sums, x_sums);
     AFFINE_TK_CASE(1)
     AFFINE_TK_CASE(2)
     AFFINE_TK_CASE(3)
@@ -365,24 +369,31 @@ AFFINE_TK_AVX512 void outer_avx512_f32(int64_t rows, int64_t p, int64_t q, const
 }
 #endif
 
-// ---- entry points per body: baseline, AVX2 + FMA, AVX-512 -----------------------------------------------------------------
+// ---- entry points per body: baseline, AVX2 + FMA, AVX-512
+// -----------------------------------------------------------------
 
-#define AFFINE_TK_ENTRY(NAME, BODY, PARAMS, ARGS)                     \
-  template <class T>                                                  \
-  void NAME##_base PARAMS { BODY<T> ARGS; }                           \
-  template <class T>                                                  \
-  AFFINE_TK_AVX2 void NAME##_avx2 PARAMS { BODY<T> ARGS; }            \
-  template <class T>                                                  \
-  AFFINE_TK_AVX512 void NAME##_avx512 PARAMS { BODY<T> ARGS; }        \
-  template <class T>                                                  \
-  void NAME##_dispatch PARAMS {                                       \
-    if (use_avx512()) {                                               \
-      NAME##_avx512<T> ARGS;                                          \
-    } else if (use_avx2()) {                                          \
-      NAME##_avx2<T> ARGS;                                            \
-    } else {                                                          \
-      NAME##_base<T> ARGS;                                            \
-    }                                                                 \
+#define AFFINE_TK_ENTRY(NAME, BODY, PARAMS, ARGS) \
+  template <class T>                              \
+  void NAME##_base PARAMS {                       \
+    BODY<T> ARGS;                                 \
+  }                                               \
+  template <class T>                              \
+  AFFINE_TK_AVX2 void NAME##_avx2 PARAMS {        \
+    BODY<T> ARGS;                                 \
+  }                                               \
+  template <class T>                              \
+  AFFINE_TK_AVX512 void NAME##_avx512 PARAMS {    \
+    BODY<T> ARGS;                                 \
+  }                                               \
+  template <class T>                              \
+  void NAME##_dispatch PARAMS {                   \
+    if (use_avx512()) {                           \
+      NAME##_avx512<T> ARGS;                      \
+    } else if (use_avx2()) {                      \
+      NAME##_avx2<T> ARGS;                        \
+    } else {                                      \
+      NAME##_base<T> ARGS;                        \
+    }                                             \
   }
 
 AFFINE_TK_ENTRY(k_product, k_product_body,
@@ -411,8 +422,8 @@ void skinny_k_product(int64_t rows, int64_t k, int64_t m, const T* a, int64_t ld
 }
 
 template <class T>
-void skinny_k_product_tanh(int64_t rows, int64_t k, int64_t m, const T* a, int64_t lda,
-                           const T* b, const T* y, T* c, int64_t ldc) {
+void skinny_k_product_tanh(int64_t rows, int64_t k, int64_t m, const T* a, int64_t lda, const T* b,
+                           const T* y, T* c, int64_t ldc) {
   k_product_dispatch<T>(rows, k, m, a, lda, b, nullptr, false, y, c, ldc);
 }
 
@@ -443,15 +454,15 @@ void sigmoid_backward(int64_t n, const T* g, const T* y, T* out) {
   sigmoid_bw_dispatch<T>(n, g, y, out);
 }
 
-#define AFFINE_TK_INSTANTIATE(T)                                                               \
-  template void skinny_k_product<T>(int64_t, int64_t, int64_t, const T*, int64_t, const T*,    \
-                                    const T*, bool, T*, int64_t);                              \
-  template void skinny_k_product_tanh<T>(int64_t, int64_t, int64_t, const T*, int64_t,         \
-                                         const T*, const T*, T*, int64_t);                     \
-  template void skinny_outer<T>(int64_t, int64_t, int64_t, const T*, int64_t, const T*,        \
-                                int64_t, T*, T*, T*);                                          \
-  template void column_sums<T>(int64_t, int64_t, const T*, int64_t, T*, bool);                 \
-  template void tanh_backward<T>(int64_t, const T*, const T*, T*);                             \
+#define AFFINE_TK_INSTANTIATE(T)                                                                 \
+  template void skinny_k_product<T>(int64_t, int64_t, int64_t, const T*, int64_t, const T*,      \
+                                    const T*, bool, T*, int64_t);                                \
+  template void skinny_k_product_tanh<T>(int64_t, int64_t, int64_t, const T*, int64_t, const T*, \
+                                         const T*, T*, int64_t);                                 \
+  template void skinny_outer<T>(int64_t, int64_t, int64_t, const T*, int64_t, const T*, int64_t, \
+                                T*, T*, T*);                                                     \
+  template void column_sums<T>(int64_t, int64_t, const T*, int64_t, T*, bool);                   \
+  template void tanh_backward<T>(int64_t, const T*, const T*, T*);                               \
   template void sigmoid_backward<T>(int64_t, const T*, const T*, T*);
 AFFINE_TK_INSTANTIATE(float)
 AFFINE_TK_INSTANTIATE(double)

@@ -32,8 +32,8 @@ void skinny_k_product(int64_t rows, int64_t k, int64_t m, const T* a, int64_t ld
 /// c[r, :] = (sum_{t<k} a[r, t] * b[t, :]) * (1 - y[r, :]^2): the gradient G W through a tanh
 /// whose output is y (row stride ldc, like c), in the same pass. k <= kSkinny.
 template <class T>
-void skinny_k_product_tanh(int64_t rows, int64_t k, int64_t m, const T* a, int64_t lda,
-                           const T* b, const T* y, T* c, int64_t ldc);
+void skinny_k_product_tanh(int64_t rows, int64_t k, int64_t m, const T* a, int64_t lda, const T* b,
+                           const T* y, T* c, int64_t ldc);
 
 /// acc[p_i * q + j] = sum_r a[r, p_i] * x[r, j] for p_i < p, j < q (overwritten); when
 /// a_sums / x_sums are not null they receive the column sums of a ([p]) and of x ([q]).

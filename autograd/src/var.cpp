@@ -9,7 +9,8 @@
 
 namespace affine {
 
-Parameter::Parameter(Tensor v, bool requires_grad_) : value(std::move(v)), requires_grad(requires_grad_) {
+Parameter::Parameter(Tensor v, bool requires_grad_)
+    : value(std::move(v)), requires_grad(requires_grad_) {
   if (value.defined()) grad = Tensor::zeros(value.shape(), value.dtype());
 }
 
@@ -44,8 +45,9 @@ void Var::retain_grad() const {
 const Tensor& Var::grad() const {
   if (!defined()) throw Error("Var::grad: the Var is undefined");
   if (tape_ == nullptr) {
-    throw Error("Var::grad: a constant (a Var on no tape) has no gradient; make it a Tape::leaf "
-                "or Tape::param");
+    throw Error(
+        "Var::grad: a constant (a Var on no tape) has no gradient; make it a Tape::leaf "
+        "or Tape::param");
   }
   detail::check_fresh("Var::grad", *this);
   detail::TapeImpl& impl = tape_->impl();
@@ -56,27 +58,32 @@ const Tensor& Var::grad() const {
     throw Error("Var::grad: backward() has not run on this Var's graph yet");
   }
   if (n.backward != nullptr && !n.retain_grad) {
-    throw Error("Var::grad: the gradient of an intermediate value is freed during backward(); "
-                "call retain_grad() on it before backward()");
+    throw Error(
+        "Var::grad: the gradient of an intermediate value is freed during backward(); "
+        "call retain_grad() on it before backward()");
   }
   if (!n.grad.defined()) n.grad = Tensor::zeros(n.value.shape(), n.value.dtype());
   return n.grad;
 }
 
-Var Var::detach() const { return Var(value()); }
+Var Var::detach() const {
+  return Var(value());
+}
 
 void Var::backward() const {
   if (tape_ == nullptr) {
-    throw Error("backward: the root is a constant (on no tape); record it on a Tape from "
-                "Tape::leaf or Tape::param values");
+    throw Error(
+        "backward: the root is a constant (on no tape); record it on a Tape from "
+        "Tape::leaf or Tape::param values");
   }
   tape_->backward(*this);
 }
 
 void Var::backward(const Tensor& seed) const {
   if (tape_ == nullptr) {
-    throw Error("backward: the root is a constant (on no tape); record it on a Tape from "
-                "Tape::leaf or Tape::param values");
+    throw Error(
+        "backward: the root is a constant (on no tape); record it on a Tape from "
+        "Tape::leaf or Tape::param values");
   }
   tape_->backward(*this, seed);
 }

@@ -17,7 +17,9 @@ namespace viz = affine::viz;
 
 const std::vector<std::string> kClassNames = {"class 0 (upper moon)", "class 1 (lower moon)"};
 
-std::string fixed(double v, int decimals) { return viz::fixed(v, decimals); }
+std::string fixed(double v, int decimals) {
+  return viz::fixed(v, decimals);
+}
 
 viz::ClassStyle class_style(double size = 3.0, double opacity = 0.8) {
   viz::ClassStyle s;
@@ -46,7 +48,9 @@ viz::Grid to_grid(const GridSpec& g, const std::vector<float>& values) {
   return grid;
 }
 
-const Snapshot& at_epoch(const History& h, int epoch) { return h.snapshots.at(epoch); }
+const Snapshot& at_epoch(const History& h, int epoch) {
+  return h.snapshots.at(epoch);
+}
 
 std::string epoch_title(const Snapshot& s) {
   return "epoch " + std::to_string(s.epoch) + "  (test acc " + fixed(s.test_accuracy, 3) + ")";
@@ -56,7 +60,8 @@ std::string epoch_title(const Snapshot& s) {
 
 viz::Figure data_figure(const History& h, const Options& o) {
   viz::Figure fig(1, 1, 520, 340);
-  fig.title("Two moons: " + std::to_string(h.labels.size()) + " points, noise " + viz::fmt(o.noise, 3));
+  fig.title("Two moons: " + std::to_string(h.labels.size()) + " points, noise " +
+            viz::fmt(o.noise, 3));
   auto& p = fig.panel(0);
   p.xlabel("x1").ylabel("x2").equal_aspect().legend(viz::LegendPos::top_right);
   p.scatter(h.xs, h.ys, h.labels, class_style(3.2));
@@ -88,19 +93,21 @@ viz::Figure transform_figure(const History& h, const Options& o) {
   std::snprintf(wtxt, sizeof wtxt, "W = [%s %s; %s %s],  b = (%s, %s)", fixed(w[0][0], 2).c_str(),
                 fixed(w[0][1], 2).c_str(), fixed(w[1][0], 2).c_str(), fixed(w[1][1], 2).c_str(),
                 fixed(b[0], 2).c_str(), fixed(b[1], 2).c_str());
-  fig.title(std::string("A linear map keeps the origin fixed; adding b makes it affine.   ") + wtxt);
+  fig.title(std::string("A linear map keeps the origin fixed; adding b makes it affine.   ") +
+            wtxt);
   fig.share_axes();
 
   const auto basis = [](viz::Panel& p, double ox, double oy, double e1x, double e1y, double e2x,
                         double e2y, const std::string& l1, const std::string& l2) {
-    p.arrow(ox, oy, ox + e1x, oy + e1y, {.color = viz::palette::vermillion, .width = 2.2,
-                                          .label = l1});
-    p.arrow(ox, oy, ox + e2x, oy + e2y, {.color = viz::palette::bluish_green, .width = 2.2,
-                                          .label = l2});
+    p.arrow(ox, oy, ox + e1x, oy + e1y,
+            {.color = viz::palette::vermillion, .width = 2.2, .label = l1});
+    p.arrow(ox, oy, ox + e2x, oy + e2y,
+            {.color = viz::palette::bluish_green, .width = 2.2, .label = l2});
   };
   const auto origin = [](viz::Panel& p) {
-    p.scatter(std::vector<double>{0.0}, std::vector<double>{0.0},
-              viz::ScatterStyle{.color = viz::palette::black, .size = 4, .opacity = 1, .label = ""});
+    p.scatter(
+        std::vector<double>{0.0}, std::vector<double>{0.0},
+        viz::ScatterStyle{.color = viz::palette::black, .size = 4, .opacity = 1, .label = ""});
     p.text(0, 0, "origin", {.size = 11, .dx = 6, .dy = 14});
   };
 
@@ -134,8 +141,9 @@ viz::Figure transform_figure(const History& h, const Options& o) {
 viz::Figure embedding_figure(const History& h) {
   const auto [rows, cols] = grid_shape(h.figure_epochs.size());
   viz::Figure fig(rows, cols, 210, 210);
-  fig.title("The 2-D embedding (output of the second tanh) during training, with the output "
-            "layer's line w·z + b = 0");
+  fig.title(
+      "The 2-D embedding (output of the second tanh) during training, with the output "
+      "layer's line w·z + b = 0");
   const size_t n = h.labels.size();
   std::vector<double> zx(n), zy(n);
   for (size_t k = 0; k < h.figure_epochs.size(); ++k) {
@@ -151,8 +159,11 @@ viz::Figure embedding_figure(const History& h) {
     if (r == rows - 1) p.xlabel("z1");
     if (c == 0) p.ylabel("z2");
     p.scatter(zx, zy, h.labels, class_style(2.0, 0.6));
-    p.infinite_line(s.w0, s.w1, s.b, {.color = viz::palette::black, .width = 1.8, .dash = "6 3",
-                                      .label = "w·z + b = 0 (p = 0.5)"});
+    p.infinite_line(s.w0, s.w1, s.b,
+                    {.color = viz::palette::black,
+                     .width = 1.8,
+                     .dash = "6 3",
+                     .label = "w·z + b = 0 (p = 0.5)"});
     p.legend(viz::LegendPos::none);
     if (k == 0) fig.legend(p.legend_entries());
   }
@@ -182,8 +193,7 @@ viz::Figure boundary_figure(const History& h) {
     const viz::Grid grid = to_grid(g, s.figure_grid);
     p.contourf(grid, levels, {.cmap = viz::Colormap::blue_orange(), .opacity = 0.55});
     p.scatter(tx, ty, tl, class_style(2.2, 0.85));
-    p.contour(grid, 0.5, {.color = viz::palette::black, .width = 1.8,
-                          .label = "p = 0.5 boundary"});
+    p.contour(grid, 0.5, {.color = viz::palette::black, .width = 1.8, .label = "p = 0.5 boundary"});
     p.legend(viz::LegendPos::none);
     if (k == 0) fig.legend(p.legend_entries());
   }
@@ -202,8 +212,8 @@ viz::Figure curves_figure(const History& h) {
     tea.push_back(s.test_accuracy);
   }
   const viz::LineStyle train{.color = viz::palette::blue, .width = 2, .label = "train"};
-  const viz::LineStyle test{.color = viz::palette::vermillion, .width = 2, .dash = "6 3",
-                            .label = "test"};
+  const viz::LineStyle test{
+      .color = viz::palette::vermillion, .width = 2, .dash = "6 3", .label = "test"};
   auto& l = fig.panel(0);
   l.title("loss").xlabel("epoch").ylabel("BCE loss");
   l.ylim(0, std::max(0.75, *std::max_element(trl.begin(), trl.end()) * 1.05));

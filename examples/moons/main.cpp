@@ -44,8 +44,8 @@ int parse(int argc, char** argv, Options& o) {
   // A finite number in [lo, hi] (or (lo, hi] / [lo, hi) when an end is open), with the interval
   // in the message; CLI11's Range would let NaN through.
   const auto number_in = [](double lo, bool lo_open, double hi, bool hi_open) {
-    const std::string range = std::string(lo_open ? "(" : "[") + CLI::detail::to_string(lo) +
-                              ", " + CLI::detail::to_string(hi) + (hi_open ? ")" : "]");
+    const std::string range = std::string(lo_open ? "(" : "[") + CLI::detail::to_string(lo) + ", " +
+                              CLI::detail::to_string(hi) + (hi_open ? ")" : "]");
     return CLI::Validator(
         [=](std::string& s) {
           double v = 0;
@@ -56,8 +56,8 @@ int parse(int argc, char** argv, Options& o) {
           } catch (const std::exception&) {
             v = std::nan("");
           }
-          const bool ok = std::isfinite(v) && (lo_open ? v > lo : v >= lo) &&
-                          (hi_open ? v < hi : v <= hi);
+          const bool ok =
+              std::isfinite(v) && (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
           return ok ? std::string() : "must be a number in " + range + ", got '" + s + "'";
         },
         "in " + range);
@@ -73,21 +73,21 @@ int parse(int argc, char** argv, Options& o) {
   auto* lr = app.add_option("--lr", o.lr, "learning rate [default: 0.005 for adam, 0.1 for sgd]")
                  ->check(number_in(0, true, 100, false));
   lr->default_str("");
-  auto* momentum =
-      app.add_option("--momentum", o.momentum, "SGD momentum (sgd only)")
-          ->check(number_in(0, false, 1, true));
+  auto* momentum = app.add_option("--momentum", o.momentum, "SGD momentum (sgd only)")
+                       ->check(number_in(0, false, 1, true));
   app.add_option("--batch", o.batch,
                  "mini-batch size; 0 = the whole training set each step (full batch)")
       ->check(CLI::Range(int64_t{0}, int64_t{1'000'000'000}));
   app.add_option("--seed", o.seed, "seeds the data, the split, the initial weights and the batches")
       ->check([](const std::string& v) {
         // CLI11 would wrap "-1" around to 2^64 - 1; a seed is written in plain digits.
-        const bool digits = !v.empty() && v.size() <= 20 &&
-                            v.find_first_not_of("0123456789") == std::string::npos;
+        const bool digits =
+            !v.empty() && v.size() <= 20 && v.find_first_not_of("0123456789") == std::string::npos;
         return digits ? std::string() : std::string("must be an integer in [0, 2^64)");
       });
   app.add_option("--out", o.out, "output folder (created if missing)")
-      ->check([](const std::string& s) { return s.empty() ? std::string("must not be empty") : ""; });
+      ->check(
+          [](const std::string& s) { return s.empty() ? std::string("must not be empty") : ""; });
   app.add_flag("--quiet", o.quiet, "no progress and no file list: only the summary line");
   app.failure_message(CLI::FailureMessage::help);
   try {
@@ -114,9 +114,9 @@ std::string describe(const Options& o, int64_t n_train) {
 }
 
 void progress(const moons::Snapshot& s, int epochs, double elapsed, bool tty) {
-  std::printf("%sepoch %*d/%d  loss %.4f  train acc %.4f  test acc %.4f  %.1f s%s",
-              tty ? "\r" : "", static_cast<int>(std::to_string(epochs).size()), s.epoch, epochs,
-              s.train_loss, s.train_accuracy, s.test_accuracy, elapsed, tty ? "\x1b[K" : "\n");
+  std::printf("%sepoch %*d/%d  loss %.4f  train acc %.4f  test acc %.4f  %.1f s%s", tty ? "\r" : "",
+              static_cast<int>(std::to_string(epochs).size()), s.epoch, epochs, s.train_loss,
+              s.train_accuracy, s.test_accuracy, elapsed, tty ? "\x1b[K" : "\n");
   std::fflush(stdout);
 }
 
@@ -131,14 +131,14 @@ int run(const Options& o) {
   const int64_t n_train = split.x_train.size(0);
 
   // The post's network: 2 -> 100 (tanh) -> 2 (tanh: the embedding) -> 1 (sigmoid).
-  nn::Sequential net{nn::Linear(2, 100, gen), nn::Tanh(),    nn::Linear(100, 2, gen),
-                     nn::Tanh(),              nn::Linear(2, 1, gen), nn::Sigmoid()};
+  nn::Sequential net{nn::Linear(2, 100, gen), nn::Tanh(),   nn::Linear(100, 2, gen), nn::Tanh(),
+                     nn::Linear(2, 1, gen),   nn::Sigmoid()};
   const nn::BCELoss loss_fn;
 
   std::unique_ptr<nn::optim::Optimizer> opt;
   if (o.optimizer == "sgd")
-    opt = std::make_unique<nn::optim::SGD>(net.parameters(),
-                                           nn::optim::SGDOptions{.lr = o.lr, .momentum = o.momentum});
+    opt = std::make_unique<nn::optim::SGD>(
+        net.parameters(), nn::optim::SGDOptions{.lr = o.lr, .momentum = o.momentum});
   else
     opt = std::make_unique<nn::optim::Adam>(net.parameters(), nn::optim::AdamOptions{.lr = o.lr});
 
@@ -198,8 +198,8 @@ int run(const Options& o) {
   out.write("index.html", moons::build_page(h, o, inline_figs));
   nn::save(net, out.staged_path("model.safetensors").string(), nn::NamedTensors{},
            {{"model", "Linear(2,100) Tanh Linear(100,2) Tanh Linear(2,1) Sigmoid"},
-            {"data", "make_moons samples=" + std::to_string(o.samples) + " seed=" +
-                         std::to_string(o.seed)}});
+            {"data", "make_moons samples=" + std::to_string(o.samples) +
+                         " seed=" + std::to_string(o.seed)}});
   out.add("model.safetensors");
   out.commit();
 
@@ -207,8 +207,8 @@ int run(const Options& o) {
   std::printf(
       "trained %d epochs in %.2f s (%.2f s with snapshots): train loss %.4f, train accuracy: "
       "%.4f, test loss %.4f, test accuracy: %.4f\n",
-      o.epochs, train_seconds, total_seconds, last.train_loss, last.train_accuracy,
-      last.test_loss, last.test_accuracy);
+      o.epochs, train_seconds, total_seconds, last.train_loss, last.train_accuracy, last.test_loss,
+      last.test_accuracy);
   if (!o.quiet) {
     std::printf("wrote %s/:", o.out.c_str());
     for (const auto& [name, size] : out.committed())

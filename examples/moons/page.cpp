@@ -46,7 +46,9 @@ std::string base64_floats(const std::vector<float>& values) {
   return out;
 }
 
-std::string num(double v, int decimals = 4) { return viz::fmt(v, decimals); }
+std::string num(double v, int decimals = 4) {
+  return viz::fmt(v, decimals);
+}
 
 std::string js_colors(const std::vector<viz::Color>& colors) {
   std::string s = "[";
@@ -86,9 +88,9 @@ std::string data_script(const History& h) {
   // One frame per epoch: recorded loss and accuracy [train, test], and the weights.
   s += "frames: [\n";
   for (const Snapshot& f : h.snapshots) {
-    s += "{e:" + std::to_string(f.epoch) + ",loss:[" + num(f.train_loss) + "," +
-         num(f.test_loss) + "],acc:[" + num(f.train_accuracy) + "," + num(f.test_accuracy) +
-         "],w:\"" + base64_floats(f.weights) + "\"},\n";
+    s += "{e:" + std::to_string(f.epoch) + ",loss:[" + num(f.train_loss) + "," + num(f.test_loss) +
+         "],acc:[" + num(f.train_accuracy) + "," + num(f.test_accuracy) + "],w:\"" +
+         base64_floats(f.weights) + "\"},\n";
   }
   s += "]};\n";
   return s;
@@ -414,25 +416,29 @@ std::string build_page(const History& h, const Options& o, const StaticFigures& 
   b += "<p class=\"sub\">Made by affine's <code>examples/moons</code> with <code>moons " +
        viz::xml_escape(settings) + "</code>: test accuracy " + viz::fixed(last.test_accuracy, 4) +
        " after " + std::to_string(epochs) + " epochs.</p>\n";
-  b += "<p>A fully connected layer computes <i>f</i>(<i>W x</i> + <i>b</i>). The product <i>W x</i> "
-       "is a linear map: it rotates, reflects, shears and scales the plane, and can lift it into "
-       "more dimensions (the first layer's 100&times;2 matrix takes each point into 100-D). Adding "
-       "<i>b</i> translates: the map becomes affine. The non-linearity squashes. This network "
-       "squashes twice with tanh, down to a 2-D <b>embedding</b> <i>z</i>, and its last layer is "
-       "one straight line in that plane: p = sigmoid(<i>w</i>&middot;<i>z</i> + <i>b</i>). "
-       "Training bends the input plane until that line separates the two moons.</p>\n";
+  b +=
+      "<p>A fully connected layer computes <i>f</i>(<i>W x</i> + <i>b</i>). The product <i>W x</i> "
+      "is a linear map: it rotates, reflects, shears and scales the plane, and can lift it into "
+      "more dimensions (the first layer's 100&times;2 matrix takes each point into 100-D). Adding "
+      "<i>b</i> translates: the map becomes affine. The non-linearity squashes. This network "
+      "squashes twice with tanh, down to a 2-D <b>embedding</b> <i>z</i>, and its last layer is "
+      "one straight line in that plane: p = sigmoid(<i>w</i>&middot;<i>z</i> + <i>b</i>). "
+      "Training bends the input plane until that line separates the two moons.</p>\n";
   b += "<h2>Training, epoch by epoch</h2>\n";
   b += "<div class=\"controls\"><button id=\"play\" type=\"button\">&#9654; Play</button>"
-       "<input id=\"epoch\" type=\"range\" min=\"0\" max=\"" + std::to_string(epochs) +
+       "<input id=\"epoch\" type=\"range\" min=\"0\" max=\"" +
+       std::to_string(epochs) +
        "\" value=\"0\" step=\"1\" aria-label=\"epoch\"><span id=\"epoch-label\">epoch 0 / " +
        std::to_string(epochs) + "</span></div>\n";
   b += "<div id=\"metrics\">&nbsp;</div>\n";
   b += legend_html();
-  b += "<div class=\"anim\">\n<figure id=\"fig-emb\"><canvas id=\"emb\"></canvas><figcaption><b>The embedding "
+  b += "<div class=\"anim\">\n<figure id=\"fig-emb\"><canvas "
+       "id=\"emb\"></canvas><figcaption><b>The embedding "
        "plane.</b> Where the 2-D tanh layer puts every point. The output layer can only draw a "
        "straight line here (dashed); training moves the points, not just the line, until the "
        "classes fall on either side of it.</figcaption></figure>\n";
-  b += "<figure id=\"fig-bnd\"><canvas id=\"bnd\"></canvas><figcaption><b>The input plane.</b> The same "
+  b += "<figure id=\"fig-bnd\"><canvas id=\"bnd\"></canvas><figcaption><b>The input plane.</b> The "
+       "same "
        "classifier seen from the data: pulled back through the two tanh layers, the straight "
        "line becomes the curve p = 0.5 between the moons.</figcaption></figure>\n</div>\n";
   b += "<p>The page recomputes every frame itself from that epoch's 505 weights: for each point, "

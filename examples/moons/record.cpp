@@ -10,7 +10,9 @@ namespace {
 using affine::Tensor;
 using affine::Var;
 
-std::vector<float> floats(const Tensor& t) { return t.contiguous().to(affine::DType::f32).to_vector<float>(); }
+std::vector<float> floats(const Tensor& t) {
+  return t.contiguous().to(affine::DType::f32).to_vector<float>();
+}
 
 // Fraction of rows where (p >= 0.5) equals the 0/1 label.
 double accuracy(const Tensor& p, const Tensor& y) {
@@ -26,8 +28,12 @@ double bce(const Tensor& p, const Tensor& y) {
 }
 
 // Round outwards to a multiple of 0.25, so the extent reads well on an axis.
-double round_down(double v) { return std::floor(v * 4.0) / 4.0; }
-double round_up(double v) { return std::ceil(v * 4.0) / 4.0; }
+double round_down(double v) {
+  return std::floor(v * 4.0) / 4.0;
+}
+double round_up(double v) {
+  return std::ceil(v * 4.0) / 4.0;
+}
 
 GridSpec grid_over(const std::vector<double>& xs, const std::vector<double>& ys, int nx) {
   const auto [xmin, xmax] = std::minmax_element(xs.begin(), xs.end());
@@ -54,7 +60,9 @@ std::vector<int> figure_epochs(int epochs) {
 }
 
 Recorder::Recorder(const affine::nn::data::Split& split, int epochs)
-    : x_train_(split.x_train), y_train_(split.y_train), x_test_(split.x_test),
+    : x_train_(split.x_train),
+      y_train_(split.y_train),
+      x_test_(split.x_test),
       y_test_(split.y_test) {
   x_all_ = affine::concat(std::vector<Tensor>{x_train_, x_test_}, 0).contiguous();
   const Tensor y_all = affine::concat(std::vector<Tensor>{y_train_, y_test_}, 0);

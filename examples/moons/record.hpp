@@ -40,7 +40,7 @@ struct History {
   std::vector<int> labels;     ///< 0 or 1
   int64_t n_train = 0;
   GridSpec figure_grid;
-  std::vector<int> figure_epochs;  ///< the epochs shown as small multiples
+  std::vector<int> figure_epochs;   ///< the epochs shown as small multiples
   std::vector<Snapshot> snapshots;  ///< one per epoch, 0..epochs
 };
 

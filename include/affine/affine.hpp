@@ -17,6 +17,7 @@
 #include "affine/autograd/tape.hpp"
 #include "affine/autograd/var.hpp"
 
+#include "affine/nn/checkpoint.hpp"
 #include "affine/nn/data.hpp"
 #include "affine/nn/init.hpp"
 #include "affine/nn/layers.hpp"
@@ -24,5 +25,4 @@
 #include "affine/nn/module.hpp"
 #include "affine/nn/optim.hpp"
 #include "affine/nn/sequential.hpp"
-#include "affine/nn/checkpoint.hpp"
 // IWYU pragma: end_exports

@@ -16,14 +16,19 @@ namespace {
 
 const char* file_dtype(DType d) {
   switch (d) {
-    case DType::f32: return "F32";
-    case DType::f64: return "F64";
-    case DType::i64: return "I64";
+    case DType::f32:
+      return "F32";
+    case DType::f64:
+      return "F64";
+    case DType::i64:
+      return "I64";
   }
   return "?";
 }
 
-bool has_optimizer_prefix(std::string_view name) { return name.starts_with(kOptimizerPrefix); }
+bool has_optimizer_prefix(std::string_view name) {
+  return name.starts_with(kOptimizerPrefix);
+}
 
 // Built by appending: g++ 12 warns falsely (-Wrestrict) on "'" + std::string(...).
 std::string quoted(std::string_view name) {

@@ -36,18 +36,24 @@ std::vector<int64_t> permutation(int64_t n, Generator& gen) {
 
 char* bytes(Tensor& t) {
   switch (t.dtype()) {
-    case DType::f32: return reinterpret_cast<char*>(t.data<float>());
-    case DType::f64: return reinterpret_cast<char*>(t.data<double>());
-    case DType::i64: return reinterpret_cast<char*>(t.data<int64_t>());
+    case DType::f32:
+      return reinterpret_cast<char*>(t.data<float>());
+    case DType::f64:
+      return reinterpret_cast<char*>(t.data<double>());
+    case DType::i64:
+      return reinterpret_cast<char*>(t.data<int64_t>());
   }
   return nullptr;
 }
 
 const char* bytes(const Tensor& t) {
   switch (t.dtype()) {
-    case DType::f32: return reinterpret_cast<const char*>(t.data<float>());
-    case DType::f64: return reinterpret_cast<const char*>(t.data<double>());
-    case DType::i64: return reinterpret_cast<const char*>(t.data<int64_t>());
+    case DType::f32:
+      return reinterpret_cast<const char*>(t.data<float>());
+    case DType::f64:
+      return reinterpret_cast<const char*>(t.data<double>());
+    case DType::i64:
+      return reinterpret_cast<const char*>(t.data<int64_t>());
   }
   return nullptr;
 }
@@ -180,7 +186,8 @@ Tensor take_rows(const Tensor& t, const std::vector<int64_t>& rows) {
   const int64_t n = shape[0];
   shape[0] = static_cast<int64_t>(rows.size());
   Tensor out = Tensor::empty(shape, src.dtype());
-  const size_t row_bytes = static_cast<size_t>(n == 0 ? 0 : src.numel() / n) * dtype_size(src.dtype());
+  const size_t row_bytes =
+      static_cast<size_t>(n == 0 ? 0 : src.numel() / n) * dtype_size(src.dtype());
   if (row_bytes == 0) return out;
   const char* from = bytes(src);
   char* to = bytes(out);
@@ -262,6 +269,8 @@ Batch DataLoader::batch(int64_t b) const {
   return {take_rows(x_, rows), take_rows(y_, rows)};
 }
 
-Batch DataLoader::iterator::operator*() const { return loader_->batch(batch_); }
+Batch DataLoader::iterator::operator*() const {
+  return loader_->batch(batch_);
+}
 
 }  // namespace affine::nn::data

@@ -105,8 +105,8 @@ Tensor& lecun_normal_(Tensor& t, Generator& gen) {
 }
 
 void linear_default_(Tensor& weight, Tensor& bias, Generator& gen) {
-  const double a = 1.0 / std::sqrt(static_cast<double>(fan(weight, FanMode::fan_in,
-                                                           "init::linear_default_")));
+  const double a =
+      1.0 / std::sqrt(static_cast<double>(fan(weight, FanMode::fan_in, "init::linear_default_")));
   uniform_(weight, -a, a, gen);
   if (bias.defined()) uniform_(bias, -a, a, gen);
 }

@@ -58,7 +58,10 @@ void Linear::init(Generator& gen, bool with_bias, DType dtype) {
 }
 
 Linear::Linear(Linear&& other) noexcept
-    : Module(), weight(std::move(other.weight)), bias(std::move(other.bias)), in_(other.in_),
+    : Module(),
+      weight(std::move(other.weight)),
+      bias(std::move(other.bias)),
+      in_(other.in_),
       out_(other.out_) {
   // Registration stores addresses, so the new object registers its own members.
   register_parameter("weight", weight);
@@ -87,12 +90,26 @@ std::string Linear::name() const {
 
 // ---- activations ----------------------------------------------------------------------------
 
-Var Tanh::forward(const Var& x) { return tanh(x); }
-Var Sigmoid::forward(const Var& x) { return sigmoid(x); }
-Var ReLU::forward(const Var& x) { return relu(x); }
-Var Softmax::forward(const Var& x) { return softmax(x, axis_); }
-Var LogSoftmax::forward(const Var& x) { return log_softmax(x, axis_); }
-std::string Softmax::name() const { return "Softmax(axis=" + std::to_string(axis_) + ")"; }
-std::string LogSoftmax::name() const { return "LogSoftmax(axis=" + std::to_string(axis_) + ")"; }
+Var Tanh::forward(const Var& x) {
+  return tanh(x);
+}
+Var Sigmoid::forward(const Var& x) {
+  return sigmoid(x);
+}
+Var ReLU::forward(const Var& x) {
+  return relu(x);
+}
+Var Softmax::forward(const Var& x) {
+  return softmax(x, axis_);
+}
+Var LogSoftmax::forward(const Var& x) {
+  return log_softmax(x, axis_);
+}
+std::string Softmax::name() const {
+  return "Softmax(axis=" + std::to_string(axis_) + ")";
+}
+std::string LogSoftmax::name() const {
+  return "LogSoftmax(axis=" + std::to_string(axis_) + ")";
+}
 
 }  // namespace affine::nn

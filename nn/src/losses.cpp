@@ -4,9 +4,12 @@ namespace affine::nn {
 
 std::string reduction_name(Reduction reduction) {
   switch (reduction) {
-    case Reduction::mean: return "mean";
-    case Reduction::sum: return "sum";
-    case Reduction::none: return "none";
+    case Reduction::mean:
+      return "mean";
+    case Reduction::sum:
+      return "sum";
+    case Reduction::none:
+      return "none";
   }
   return "unknown";
 }

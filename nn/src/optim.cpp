@@ -12,7 +12,9 @@ namespace affine::nn::optim {
 
 namespace {
 
-std::string shape_str(const Tensor& t) { return to_string(t.shape()); }
+std::string shape_str(const Tensor& t) {
+  return to_string(t.shape());
+}
 
 // Runs fn.template operator()<T>() with T the C++ type of a floating dtype.
 template <class Fn>
@@ -45,9 +47,9 @@ bool prepare(Parameter* p, size_t index, const char* op, Slot& slot) {
       p->grad.dtype() != p->value.dtype()) {
     throw Error(std::string(op) + ": parameter " + std::to_string(index) + " " +
                 shape_str(p->value) + " has gradient " +
-                (p->grad.defined() ? shape_str(p->grad) + " " +
-                                         std::string(dtype_name(p->grad.dtype()))
-                                   : std::string("undefined")) +
+                (p->grad.defined()
+                     ? shape_str(p->grad) + " " + std::string(dtype_name(p->grad.dtype()))
+                     : std::string("undefined")) +
                 " (expected the value's shape and dtype)");
   }
   slot.param = p;
@@ -262,7 +264,8 @@ void Adam::step() {
           vmax[k] = std::max(vmax[k], v[k]);
           second = vmax[k];
         }
-        const T denom = static_cast<T>(static_cast<T>(std::sqrt(second) / bias_correction2_sqrt) + eps);
+        const T denom =
+            static_cast<T>(static_cast<T>(std::sqrt(second) / bias_correction2_sqrt) + eps);
         w[k] = static_cast<T>(w[k] + (-step_size) * static_cast<T>(m[k] / denom));
       }
     });
@@ -278,7 +281,8 @@ StateList Adam::state() const {
     const std::string p = std::to_string(i);
     out.emplace_back(p + ".exp_avg", exp_avg_[i].clone());
     out.emplace_back(p + ".exp_avg_sq", exp_avg_sq_[i].clone());
-    if (max_exp_avg_sq_[i].defined()) out.emplace_back(p + ".max_exp_avg_sq", max_exp_avg_sq_[i].clone());
+    if (max_exp_avg_sq_[i].defined())
+      out.emplace_back(p + ".max_exp_avg_sq", max_exp_avg_sq_[i].clone());
   }
   return out;
 }

@@ -50,27 +50,38 @@ struct Ctx {
 
 const char* st_dtype_name(DType d) {
   switch (d) {
-    case DType::f32: return "F32";
-    case DType::f64: return "F64";
-    case DType::i64: return "I64";
+    case DType::f32:
+      return "F32";
+    case DType::f64:
+      return "F64";
+    case DType::i64:
+      return "I64";
   }
   return "?";
 }
 
 bool st_dtype_from_name(std::string_view s, DType& out) {
-  if (s == "F32") { out = DType::f32; return true; }
-  if (s == "F64") { out = DType::f64; return true; }
-  if (s == "I64") { out = DType::i64; return true; }
+  if (s == "F32") {
+    out = DType::f32;
+    return true;
+  }
+  if (s == "F64") {
+    out = DType::f64;
+    return true;
+  }
+  if (s == "I64") {
+    out = DType::i64;
+    return true;
+  }
   return false;
 }
 
 // Dtypes the format defines but affine cannot hold: refused by name rather than as "unknown", so
 // a user with a half-precision checkpoint learns what to convert.
 bool is_known_unsupported_dtype(std::string_view s) {
-  static constexpr std::string_view kKnown[] = {"BOOL", "U8",  "I8",  "U16",     "I16",
-                                                "F16",  "BF16", "U32", "I32",    "U64",
-                                                "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4",
-                                                "F6_E2M3", "F6_E3M2", "C64"};
+  static constexpr std::string_view kKnown[] = {
+      "BOOL", "U8",      "I8",      "U16",     "I16", "F16",     "BF16",    "U32", "I32",
+      "U64",  "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4",  "F6_E2M3", "F6_E3M2", "C64"};
   return std::find(std::begin(kKnown), std::end(kKnown), s) != std::end(kKnown);
 }
 
@@ -93,18 +104,34 @@ size_t find_invalid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < n) {
     const unsigned c = p[i];
-    if (c < 0x80) { ++i; continue; }
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
     size_t len = 0;
     unsigned lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c == 0xE0) { len = 3; lo = 0xA0; }
-    else if (c >= 0xE1 && c <= 0xEC) len = 3;
-    else if (c == 0xED) { len = 3; hi = 0x9F; }
-    else if (c >= 0xEE && c <= 0xEF) len = 3;
-    else if (c == 0xF0) { len = 4; lo = 0x90; }
-    else if (c >= 0xF1 && c <= 0xF3) len = 4;
-    else if (c == 0xF4) { len = 4; hi = 0x8F; }
-    else return i;
+    if (c >= 0xC2 && c <= 0xDF)
+      len = 2;
+    else if (c == 0xE0) {
+      len = 3;
+      lo = 0xA0;
+    } else if (c >= 0xE1 && c <= 0xEC)
+      len = 3;
+    else if (c == 0xED) {
+      len = 3;
+      hi = 0x9F;
+    } else if (c >= 0xEE && c <= 0xEF)
+      len = 3;
+    else if (c == 0xF0) {
+      len = 4;
+      lo = 0x90;
+    } else if (c >= 0xF1 && c <= 0xF3)
+      len = 4;
+    else if (c == 0xF4) {
+      len = 4;
+      hi = 0x8F;
+    } else
+      return i;
     if (n - i < len) return i;
     if (p[i + 1] < lo || p[i + 1] > hi) return i;
     for (size_t k = 2; k < len; ++k) {
@@ -339,8 +366,8 @@ Layout parse_header(const Ctx& c, std::string_view header, uint64_t data_size) {
     fail(c, "header is not valid JSON: NUL byte at header offset " + std::to_string(nul));
   }
   HeaderSax sax;
-  const bool ok = json::sax_parse(header.begin(), header.end(), &sax,
-                                  json::input_format_t::json, /*strict=*/true);
+  const bool ok = json::sax_parse(header.begin(), header.end(), &sax, json::input_format_t::json,
+                                  /*strict=*/true);
   if (!ok || !sax.error.empty()) {
     fail(c, sax.error.empty() ? std::string("header is not valid JSON") : sax.error);
   }
@@ -457,7 +484,9 @@ SafetensorsFile materialize(Layout&& layout, Read&& read) {
 
 // ---- writing -----------------------------------------------------------------------------------
 
-std::string errno_text(int err) { return std::system_category().message(err); }
+std::string errno_text(int err) {
+  return std::system_category().message(err);
+}
 
 /// A temporary file beside `path`, removed on destruction unless committed by rename.
 class TempFile {

@@ -22,22 +22,22 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool e
       using B = AFFINE_T(tb);
       const A* pa = a.data<A>();
       const B* pb = b.data<B>();
-      detail::for_each_row<2>(a.shape(), {a.strides(), b.strides()},
-                              [&](const detail::Offsets<2>& off, int64_t n,
-                                  const detail::Offsets<2>& inc) {
-                                for (int64_t i = 0; i < n && close; ++i) {
-                                  const double x = static_cast<double>(pa[off[0] + i * inc[0]]);
-                                  const double y = static_cast<double>(pb[off[1] + i * inc[1]]);
-                                  if (std::isnan(x) || std::isnan(y)) {
-                                    close = equal_nan && std::isnan(x) && std::isnan(y);
-                                  } else if (x != y) {
-                                    // Unequal infinities are never close, even though
-                                    // inf <= atol + rtol * inf would say so.
-                                    close = std::isfinite(x) && std::isfinite(y) &&
-                                            std::abs(x - y) <= atol + rtol * std::abs(y);
-                                  }
-                                }
-                              });
+      detail::for_each_row<2>(
+          a.shape(), {a.strides(), b.strides()},
+          [&](const detail::Offsets<2>& off, int64_t n, const detail::Offsets<2>& inc) {
+            for (int64_t i = 0; i < n && close; ++i) {
+              const double x = static_cast<double>(pa[off[0] + i * inc[0]]);
+              const double y = static_cast<double>(pb[off[1] + i * inc[1]]);
+              if (std::isnan(x) || std::isnan(y)) {
+                close = equal_nan && std::isnan(x) && std::isnan(y);
+              } else if (x != y) {
+                // Unequal infinities are never close, even though
+                // inf <= atol + rtol * inf would say so.
+                close = std::isfinite(x) && std::isfinite(y) &&
+                        std::abs(x - y) <= atol + rtol * std::abs(y);
+              }
+            }
+          });
     });
   });
   return close;

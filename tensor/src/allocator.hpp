@@ -13,7 +13,8 @@
 // list and are never returned to the system while any slot is live.
 //
 // At exit a static destructor empties the cache and switches both to pass-through (buffers freed
-// later by static tensors go straight back to the system), so LeakSanitizer and valgrind stay clean.
+// later by static tensors go straight back to the system), so LeakSanitizer and valgrind stay
+// clean.
 #pragma once
 
 #include <cstddef>
@@ -51,8 +52,10 @@ constexpr size_t size_class_bytes(int cls) {
 }
 
 static_assert(size_class(0) == 0 && size_class(64) == 0 && size_class(65) == 1);
-static_assert(size_class_bytes(size_class(1024)) == 1024 && size_class_bytes(size_class(1025)) == 1152);
-static_assert(size_class_bytes(size_class(2048)) == 2048 && size_class_bytes(size_class(2049)) == 2304);
+static_assert(size_class_bytes(size_class(1024)) == 1024 &&
+              size_class_bytes(size_class(1025)) == 1152);
+static_assert(size_class_bytes(size_class(2048)) == 2048 &&
+              size_class_bytes(size_class(2049)) == 2304);
 static_assert(size_class(kMaxStorageBytes) == kNumSizeClasses - 1);
 static_assert(size_class_bytes(kNumSizeClasses - 1) == kMaxStorageBytes);
 
@@ -65,10 +68,11 @@ void storage_release(void* data, size_t bytes) noexcept;
 
 // ---- control blocks ------------------------------------------------------------------------
 inline constexpr size_t kSlotBytes = 64;
-void* slot_allocate();                  // kSlotBytes bytes, 64-byte aligned; throws std::bad_alloc
+void* slot_allocate();  // kSlotBytes bytes, 64-byte aligned; throws std::bad_alloc
 void slot_deallocate(void* p) noexcept;
 
-/// Allocates single objects of up to 64 bytes from the slot pool; anything else from std::allocator.
+/// Allocates single objects of up to 64 bytes from the slot pool; anything else from
+/// std::allocator.
 template <class T>
 struct PoolAllocator {
   using value_type = T;

@@ -30,8 +30,7 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {
     const std::string which = " (tensor " + std::to_string(i) + ")";
     if (t.dtype() != first.dtype()) {
       throw Error("concat: dtypes " + std::string(dtype_name(first.dtype())) + " (tensor 0) and " +
-                  std::string(dtype_name(t.dtype())) + which +
-                  " differ (convert with Tensor::to)");
+                  std::string(dtype_name(t.dtype())) + which + " differ (convert with Tensor::to)");
     }
     bool same = t.rank() == rank;
     int bad = -1;
@@ -60,17 +59,17 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {
       if (t.numel() > 0) {
         T* dst = po + start * out.strides()[d];
         const T* src = t.data<T>();
-        detail::for_each_row<2>(t.shape(), {out.strides(), t.strides()},
-                                [&](const detail::Offsets<2>& off, int64_t n,
-                                    const detail::Offsets<2>& inc) {
-                                  T* o = dst + off[0];
-                                  const T* x = src + off[1];
-                                  if (inc[0] == 1 && inc[1] == 1) {
-                                    std::memcpy(o, x, static_cast<size_t>(n) * sizeof(T));
-                                  } else {
-                                    for (int64_t i = 0; i < n; ++i) o[i * inc[0]] = x[i * inc[1]];
-                                  }
-                                });
+        detail::for_each_row<2>(
+            t.shape(), {out.strides(), t.strides()},
+            [&](const detail::Offsets<2>& off, int64_t n, const detail::Offsets<2>& inc) {
+              T* o = dst + off[0];
+              const T* x = src + off[1];
+              if (inc[0] == 1 && inc[1] == 1) {
+                std::memcpy(o, x, static_cast<size_t>(n) * sizeof(T));
+              } else {
+                for (int64_t i = 0; i < n; ++i) o[i * inc[0]] = x[i * inc[1]];
+              }
+            });
       }
       start += t.shape()[d];
     }

@@ -49,63 +49,66 @@ void require_same_float(const char* op, const Tensor& a, const Tensor& b) {
 template <class T, class F>
 void binary_into(Tensor& out, const Tensor& a, const Tensor& b, F f) {
   const Shape& shape = out.shape();
-  const std::array<Strides, 3> st{
-      out.strides(), detail::broadcast_strides(a.shape(), a.strides(), shape),
-      detail::broadcast_strides(b.shape(), b.strides(), shape)};
+  const std::array<Strides, 3> st{out.strides(),
+                                  detail::broadcast_strides(a.shape(), a.strides(), shape),
+                                  detail::broadcast_strides(b.shape(), b.strides(), shape)};
   T* po = out.data<T>();
   const T* pa = a.data<T>();
   const T* pb = b.data<T>();
-  detail::for_each_row<3>(shape, st, [&](const detail::Offsets<3>& off, int64_t n,
-                                         const detail::Offsets<3>& inc) {
-    T* o = po + off[0];
-    const T* x = pa + off[1];
-    const T* y = pb + off[2];
-    if (inc[0] == 1 && inc[1] == 1 && inc[2] == 1) {
-      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
-    } else if (inc[0] == 1 && inc[1] == 1 && inc[2] == 0) {
-      const T yv = *y;
-      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
-    } else if (inc[0] == 1 && inc[1] == 0 && inc[2] == 1) {
-      const T xv = *x;
-      for (int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
-    } else {
-      for (int64_t i = 0; i < n; ++i) o[i * inc[0]] = f(x[i * inc[1]], y[i * inc[2]]);
-    }
-  });
+  detail::for_each_row<3>(
+      shape, st, [&](const detail::Offsets<3>& off, int64_t n, const detail::Offsets<3>& inc) {
+        T* o = po + off[0];
+        const T* x = pa + off[1];
+        const T* y = pb + off[2];
+        if (inc[0] == 1 && inc[1] == 1 && inc[2] == 1) {
+          for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+        } else if (inc[0] == 1 && inc[1] == 1 && inc[2] == 0) {
+          const T yv = *y;
+          for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+        } else if (inc[0] == 1 && inc[1] == 0 && inc[2] == 1) {
+          const T xv = *x;
+          for (int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
+        } else {
+          for (int64_t i = 0; i < n; ++i) o[i * inc[0]] = f(x[i * inc[1]], y[i * inc[2]]);
+        }
+      });
 }
 
 template <class F, class T>
-concept HasRowKernel = requires(const F& f, const T* x, T* o, int64_t n) { f.row(x, o, n); };
+concept HasRowKernel = requires(const F& f, const T* x, T* o, int64_t n) {
+  f.row(x, o, n);
+};
 
 template <class T, class F>
 void unary_into(Tensor& out, const Tensor& a, F f) {
   const std::array<Strides, 2> st{out.strides(), a.strides()};
   T* po = out.data<T>();
   const T* pa = a.data<T>();
-  detail::for_each_row<2>(out.shape(), st, [&](const detail::Offsets<2>& off, int64_t n,
-                                               const detail::Offsets<2>& inc) {
-    T* o = po + off[0];
-    const T* x = pa + off[1];
-    if constexpr (HasRowKernel<F, T>) {
-      if (inc[0] == 1 && inc[1] == 1) {
-        f.row(x, o, n);
-      } else {
-        // Gather, run the row kernel, scatter: a stack buffer of a few KiB, no allocation.
-        constexpr int64_t kChunk = 512;
-        T buf[kChunk];
-        for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
-          const int64_t m = std::min(kChunk, n - i0);
-          for (int64_t i = 0; i < m; ++i) buf[i] = x[(i0 + i) * inc[1]];
-          f.row(buf, buf, m);
-          for (int64_t i = 0; i < m; ++i) o[(i0 + i) * inc[0]] = buf[i];
+  detail::for_each_row<2>(
+      out.shape(), st,
+      [&](const detail::Offsets<2>& off, int64_t n, const detail::Offsets<2>& inc) {
+        T* o = po + off[0];
+        const T* x = pa + off[1];
+        if constexpr (HasRowKernel<F, T>) {
+          if (inc[0] == 1 && inc[1] == 1) {
+            f.row(x, o, n);
+          } else {
+            // Gather, run the row kernel, scatter: a stack buffer of a few KiB, no allocation.
+            constexpr int64_t kChunk = 512;
+            T buf[kChunk];
+            for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+              const int64_t m = std::min(kChunk, n - i0);
+              for (int64_t i = 0; i < m; ++i) buf[i] = x[(i0 + i) * inc[1]];
+              f.row(buf, buf, m);
+              for (int64_t i = 0; i < m; ++i) o[(i0 + i) * inc[0]] = buf[i];
+            }
+          }
+        } else if (inc[0] == 1 && inc[1] == 1) {
+          for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
+        } else {
+          for (int64_t i = 0; i < n; ++i) o[i * inc[0]] = f(x[i * inc[1]]);
         }
-      }
-    } else if (inc[0] == 1 && inc[1] == 1) {
-      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
-    } else {
-      for (int64_t i = 0; i < n; ++i) o[i * inc[0]] = f(x[i * inc[1]]);
-    }
-  });
+      });
 }
 
 template <class F>
@@ -171,17 +174,17 @@ Tensor plain_unary(const char* op, const Tensor& a, F f) {
 // Binary functors are generic over T so one definition serves float and double, tensors and
 // scalars. NaN propagates through minimum/maximum/relu/clamp, as in NumPy and PyTorch.
 
-#define AFFINE_BINARY_FUNCTOR(Name, expr)                  \
-  struct Name {                                            \
-    template <class T>                                     \
-    T operator()(T x, T y) const {                         \
-      return expr;                                         \
-    }                                                      \
+#define AFFINE_BINARY_FUNCTOR(Name, expr) \
+  struct Name {                           \
+    template <class T>                    \
+    T operator()(T x, T y) const {        \
+      return expr;                        \
+    }                                     \
   };
 
 AFFINE_BINARY_FUNCTOR(AddF, x + y)
 AFFINE_BINARY_FUNCTOR(SubF, x - y)
-AFFINE_BINARY_FUNCTOR(MulF, x * y)
+AFFINE_BINARY_FUNCTOR(MulF, x* y)
 AFFINE_BINARY_FUNCTOR(DivF, x / y)
 AFFINE_BINARY_FUNCTOR(PowF, std::pow(x, y))
 AFFINE_BINARY_FUNCTOR(MinF, (x < y || x != x) ? x : y)
@@ -205,18 +208,18 @@ AFFINE_BINARY_FUNCTOR(GeF, T(x >= y))
 AFFINE_UNARY_FUNCTOR(NegF, -x)
 AFFINE_UNARY_FUNCTOR(AbsF, std::abs(x))
 AFFINE_UNARY_FUNCTOR(SqrtF, std::sqrt(x))
-AFFINE_UNARY_FUNCTOR(SquareF, x * x)
+AFFINE_UNARY_FUNCTOR(SquareF, x* x)
 #undef AFFINE_UNARY_FUNCTOR
 
 // Transcendentals: float64 keeps std:: (gradcheck's reference needs its accuracy); float32 rows
 // go to vmath (accuracy documented and tested there, a few ulps). The row member only accepts
 // float, so HasRowKernel is false for double.
-#define AFFINE_VMATH_FUNCTOR(Name, fn)                                             \
-  struct Name {                                                                    \
-    double operator()(double x) const { return std::fn(x); }                       \
-    void row(const float* x, float* out, int64_t n) const {                        \
-      detail::vmath::active().fn(x, out, n);                                       \
-    }                                                                              \
+#define AFFINE_VMATH_FUNCTOR(Name, fn)                       \
+  struct Name {                                              \
+    double operator()(double x) const { return std::fn(x); } \
+    void row(const float* x, float* out, int64_t n) const {  \
+      detail::vmath::active().fn(x, out, n);                 \
+    }                                                        \
   };
 
 AFFINE_VMATH_FUNCTOR(ExpF, exp)
@@ -257,51 +260,125 @@ struct ClampF {
 
 // ---- public entry points: one line each -----------------------------------------------------
 
-Tensor add(const Tensor& a, const Tensor& b) { return binary("add", a, b, AddF{}); }
-Tensor sub(const Tensor& a, const Tensor& b) { return binary("sub", a, b, SubF{}); }
-Tensor mul(const Tensor& a, const Tensor& b) { return binary("mul", a, b, MulF{}); }
-Tensor div(const Tensor& a, const Tensor& b) { return binary("div", a, b, DivF{}); }
-Tensor pow(const Tensor& a, const Tensor& b) { return binary("pow", a, b, PowF{}); }
-Tensor minimum(const Tensor& a, const Tensor& b) { return binary("minimum", a, b, MinF{}); }
-Tensor maximum(const Tensor& a, const Tensor& b) { return binary("maximum", a, b, MaxF{}); }
+Tensor add(const Tensor& a, const Tensor& b) {
+  return binary("add", a, b, AddF{});
+}
+Tensor sub(const Tensor& a, const Tensor& b) {
+  return binary("sub", a, b, SubF{});
+}
+Tensor mul(const Tensor& a, const Tensor& b) {
+  return binary("mul", a, b, MulF{});
+}
+Tensor div(const Tensor& a, const Tensor& b) {
+  return binary("div", a, b, DivF{});
+}
+Tensor pow(const Tensor& a, const Tensor& b) {
+  return binary("pow", a, b, PowF{});
+}
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  return binary("minimum", a, b, MinF{});
+}
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  return binary("maximum", a, b, MaxF{});
+}
 
-Tensor add(const Tensor& a, double b) { return scalar_right("add", a, b, AddF{}); }
-Tensor sub(const Tensor& a, double b) { return scalar_right("sub", a, b, SubF{}); }
-Tensor sub(double a, const Tensor& b) { return scalar_left("sub", a, b, SubF{}); }
-Tensor mul(const Tensor& a, double b) { return scalar_right("mul", a, b, MulF{}); }
-Tensor div(const Tensor& a, double b) { return scalar_right("div", a, b, DivF{}); }
-Tensor div(double a, const Tensor& b) { return scalar_left("div", a, b, DivF{}); }
-Tensor minimum(const Tensor& a, double b) { return scalar_right("minimum", a, b, MinF{}); }
-Tensor maximum(const Tensor& a, double b) { return scalar_right("maximum", a, b, MaxF{}); }
+Tensor add(const Tensor& a, double b) {
+  return scalar_right("add", a, b, AddF{});
+}
+Tensor sub(const Tensor& a, double b) {
+  return scalar_right("sub", a, b, SubF{});
+}
+Tensor sub(double a, const Tensor& b) {
+  return scalar_left("sub", a, b, SubF{});
+}
+Tensor mul(const Tensor& a, double b) {
+  return scalar_right("mul", a, b, MulF{});
+}
+Tensor div(const Tensor& a, double b) {
+  return scalar_right("div", a, b, DivF{});
+}
+Tensor div(double a, const Tensor& b) {
+  return scalar_left("div", a, b, DivF{});
+}
+Tensor minimum(const Tensor& a, double b) {
+  return scalar_right("minimum", a, b, MinF{});
+}
+Tensor maximum(const Tensor& a, double b) {
+  return scalar_right("maximum", a, b, MaxF{});
+}
 Tensor pow(const Tensor& a, double exponent) {
   // Squaring is the common case (losses, variances); x * x is exact where pow may not be inlined.
   if (exponent == 2.0) return plain_unary("pow", a, SquareF{});
   return scalar_right("pow", a, exponent, PowF{});
 }
 
-Tensor eq(const Tensor& a, const Tensor& b) { return binary("eq", a, b, EqF{}); }
-Tensor ne(const Tensor& a, const Tensor& b) { return binary("ne", a, b, NeF{}); }
-Tensor lt(const Tensor& a, const Tensor& b) { return binary("lt", a, b, LtF{}); }
-Tensor le(const Tensor& a, const Tensor& b) { return binary("le", a, b, LeF{}); }
-Tensor gt(const Tensor& a, const Tensor& b) { return binary("gt", a, b, GtF{}); }
-Tensor ge(const Tensor& a, const Tensor& b) { return binary("ge", a, b, GeF{}); }
-Tensor eq(const Tensor& a, double b) { return scalar_right("eq", a, b, EqF{}); }
-Tensor ne(const Tensor& a, double b) { return scalar_right("ne", a, b, NeF{}); }
-Tensor lt(const Tensor& a, double b) { return scalar_right("lt", a, b, LtF{}); }
-Tensor le(const Tensor& a, double b) { return scalar_right("le", a, b, LeF{}); }
-Tensor gt(const Tensor& a, double b) { return scalar_right("gt", a, b, GtF{}); }
-Tensor ge(const Tensor& a, double b) { return scalar_right("ge", a, b, GeF{}); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return binary("eq", a, b, EqF{});
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  return binary("ne", a, b, NeF{});
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return binary("lt", a, b, LtF{});
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return binary("le", a, b, LeF{});
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return binary("gt", a, b, GtF{});
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return binary("ge", a, b, GeF{});
+}
+Tensor eq(const Tensor& a, double b) {
+  return scalar_right("eq", a, b, EqF{});
+}
+Tensor ne(const Tensor& a, double b) {
+  return scalar_right("ne", a, b, NeF{});
+}
+Tensor lt(const Tensor& a, double b) {
+  return scalar_right("lt", a, b, LtF{});
+}
+Tensor le(const Tensor& a, double b) {
+  return scalar_right("le", a, b, LeF{});
+}
+Tensor gt(const Tensor& a, double b) {
+  return scalar_right("gt", a, b, GtF{});
+}
+Tensor ge(const Tensor& a, double b) {
+  return scalar_right("ge", a, b, GeF{});
+}
 
-Tensor neg(const Tensor& a) { return plain_unary("neg", a, NegF{}); }
-Tensor abs(const Tensor& a) { return plain_unary("abs", a, AbsF{}); }
-Tensor exp(const Tensor& a) { return plain_unary("exp", a, ExpF{}); }
-Tensor log(const Tensor& a) { return plain_unary("log", a, LogF{}); }
-Tensor log1p(const Tensor& a) { return plain_unary("log1p", a, Log1pF{}); }
-Tensor sqrt(const Tensor& a) { return plain_unary("sqrt", a, SqrtF{}); }
-Tensor square(const Tensor& a) { return plain_unary("square", a, SquareF{}); }
-Tensor tanh(const Tensor& a) { return plain_unary("tanh", a, TanhF{}); }
-Tensor sigmoid(const Tensor& a) { return plain_unary("sigmoid", a, SigmoidF{}); }
-Tensor relu(const Tensor& a) { return plain_unary("relu", a, ReluF{}); }
+Tensor neg(const Tensor& a) {
+  return plain_unary("neg", a, NegF{});
+}
+Tensor abs(const Tensor& a) {
+  return plain_unary("abs", a, AbsF{});
+}
+Tensor exp(const Tensor& a) {
+  return plain_unary("exp", a, ExpF{});
+}
+Tensor log(const Tensor& a) {
+  return plain_unary("log", a, LogF{});
+}
+Tensor log1p(const Tensor& a) {
+  return plain_unary("log1p", a, Log1pF{});
+}
+Tensor sqrt(const Tensor& a) {
+  return plain_unary("sqrt", a, SqrtF{});
+}
+Tensor square(const Tensor& a) {
+  return plain_unary("square", a, SquareF{});
+}
+Tensor tanh(const Tensor& a) {
+  return plain_unary("tanh", a, TanhF{});
+}
+Tensor sigmoid(const Tensor& a) {
+  return plain_unary("sigmoid", a, SigmoidF{});
+}
+Tensor relu(const Tensor& a) {
+  return plain_unary("relu", a, ReluF{});
+}
 
 Tensor clamp(const Tensor& a, double low, double high) {
   // !(low <= high) also refuses NaN bounds, which would make the result silently unclamped.
@@ -325,10 +402,10 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty(broadcast_shapes(mask.shape(), ab, op), a.dtype());
   if (out.numel() == 0) return out;
   const Shape& shape = out.shape();
-  const std::array<Strides, 4> st{
-      out.strides(), detail::broadcast_strides(mask.shape(), mask.strides(), shape),
-      detail::broadcast_strides(a.shape(), a.strides(), shape),
-      detail::broadcast_strides(b.shape(), b.strides(), shape)};
+  const std::array<Strides, 4> st{out.strides(),
+                                  detail::broadcast_strides(mask.shape(), mask.strides(), shape),
+                                  detail::broadcast_strides(a.shape(), a.strides(), shape),
+                                  detail::broadcast_strides(b.shape(), b.strides(), shape)};
   // The mask may be of any dtype (a 0/1 float mask from a comparison, or int64).
   detail::visit_float(a.dtype(), op, [&](auto tag) {
     using T = AFFINE_T(tag);
@@ -338,33 +415,59 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
       const M* pm = mask.data<M>();
       const T* pa = a.data<T>();
       const T* pb = b.data<T>();
-      detail::for_each_row<4>(shape, st, [&](const detail::Offsets<4>& off, int64_t n,
-                                             const detail::Offsets<4>& inc) {
-        T* o = po + off[0];
-        const M* m = pm + off[1];
-        const T* x = pa + off[2];
-        const T* y = pb + off[3];
-        for (int64_t i = 0; i < n; ++i) {
-          o[i * inc[0]] = m[i * inc[1]] != M(0) ? x[i * inc[2]] : y[i * inc[3]];
-        }
-      });
+      detail::for_each_row<4>(
+          shape, st, [&](const detail::Offsets<4>& off, int64_t n, const detail::Offsets<4>& inc) {
+            T* o = po + off[0];
+            const M* m = pm + off[1];
+            const T* x = pa + off[2];
+            const T* y = pb + off[3];
+            for (int64_t i = 0; i < n; ++i) {
+              o[i * inc[0]] = m[i * inc[1]] != M(0) ? x[i * inc[2]] : y[i * inc[3]];
+            }
+          });
     });
   });
   return out;
 }
 
-Tensor operator-(const Tensor& a) { return neg(a); }
-Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
-Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
-Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
-Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-Tensor operator+(const Tensor& a, double b) { return add(a, b); }
-Tensor operator-(const Tensor& a, double b) { return sub(a, b); }
-Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
-Tensor operator/(const Tensor& a, double b) { return div(a, b); }
-Tensor operator+(double a, const Tensor& b) { return add(b, a); }
-Tensor operator-(double a, const Tensor& b) { return sub(a, b); }
-Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
-Tensor operator/(double a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& a) {
+  return neg(a);
+}
+Tensor operator+(const Tensor& a, const Tensor& b) {
+  return add(a, b);
+}
+Tensor operator-(const Tensor& a, const Tensor& b) {
+  return sub(a, b);
+}
+Tensor operator*(const Tensor& a, const Tensor& b) {
+  return mul(a, b);
+}
+Tensor operator/(const Tensor& a, const Tensor& b) {
+  return div(a, b);
+}
+Tensor operator+(const Tensor& a, double b) {
+  return add(a, b);
+}
+Tensor operator-(const Tensor& a, double b) {
+  return sub(a, b);
+}
+Tensor operator*(const Tensor& a, double b) {
+  return mul(a, b);
+}
+Tensor operator/(const Tensor& a, double b) {
+  return div(a, b);
+}
+Tensor operator+(double a, const Tensor& b) {
+  return add(b, a);
+}
+Tensor operator-(double a, const Tensor& b) {
+  return sub(a, b);
+}
+Tensor operator*(double a, const Tensor& b) {
+  return mul(b, a);
+}
+Tensor operator/(double a, const Tensor& b) {
+  return div(a, b);
+}
 
 }  // namespace affine

@@ -8,8 +8,9 @@
 // many decimals as the most precise element needs (up to 4 for float32, 8 for float64), or
 // scientific notation when the magnitudes call for it (as NumPy: max >= 1e8, min nonzero < 1e-4,
 // or max / min > 1e3; unlike NumPy, all-integral values never switch to scientific below 1e8, so
-// arange(2000) stays readable). Tensors with more than 1000 elements are abbreviated: each dimension longer
-// than 6 shows its first 3 and last 3 entries around "...". Rows wrap at 80 columns.
+// arange(2000) stays readable). Tensors with more than 1000 elements are abbreviated: each
+// dimension longer than 6 shows its first 3 and last 3 entries around "...". Rows wrap at 80
+// columns.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

@@ -47,15 +47,14 @@ Product plan(const char* op, const Tensor& a, const Tensor& b) {
   p.n = b.size(-1);
   if (b.size(-2) != p.k) {
     bad_shapes(op, a, b,
-               "inner dimensions " + std::to_string(p.k) + " and " +
-                   std::to_string(b.size(-2)) + " differ");
+               "inner dimensions " + std::to_string(p.k) + " and " + std::to_string(b.size(-2)) +
+                   " differ");
   }
   const int64_t ba = ra == 3 ? a.size(0) : 1;
   const int64_t bb = rb == 3 ? b.size(0) : 1;
   if (ba != bb && ba != 1 && bb != 1) {
     bad_shapes(op, a, b,
-               "batch dimensions " + std::to_string(ba) + " and " + std::to_string(bb) +
-                   " differ");
+               "batch dimensions " + std::to_string(ba) + " and " + std::to_string(bb) + " differ");
   }
   p.batch = ba == 1 ? bb : ba;
   p.sa_r = a.strides()[ra - 2];

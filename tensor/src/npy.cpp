@@ -150,8 +150,9 @@ class DictParser {
       fail_("unsupported dtype '" + d + "' (supported: '<f4', '<f8', '<i8')");
     }
     if (*fortran) {
-      fail_("Fortran-order (column-major) arrays are not supported (in NumPy: save "
-            "np.ascontiguousarray(a))");
+      fail_(
+          "Fortran-order (column-major) arrays are not supported (in NumPy: save "
+          "np.ascontiguousarray(a))");
     }
     h.shape = *shape;
     for (int k = 0; k < h.shape.size(); ++k) {
@@ -170,8 +171,7 @@ class DictParser {
           fail_("shape " + to_string(h.shape) + " has too many elements (the product overflows)");
         }
       }
-      if (__builtin_mul_overflow(static_cast<uint64_t>(n), uint64_t{dtype_size(h.dtype)},
-                                 &bytes) ||
+      if (__builtin_mul_overflow(static_cast<uint64_t>(n), uint64_t{dtype_size(h.dtype)}, &bytes) ||
           bytes > static_cast<uint64_t>(INT64_MAX)) {
         fail_("shape " + to_string(h.shape) + " of " + std::string(dtype_name(h.dtype)) +
               " needs more bytes than can be addressed");
@@ -235,8 +235,7 @@ class DictParser {
     while (peek() >= '0' && peek() <= '9') {
       const int64_t digit = peek() - '0';
       if (__builtin_mul_overflow(v, int64_t{10}, &v) || __builtin_add_overflow(v, digit, &v)) {
-        fail_("shape dimension does not fit in int64 (at header byte " + std::to_string(i_) +
-              ")");
+        fail_("shape dimension does not fit in int64 (at header byte " + std::to_string(i_) + ")");
       }
       ++i_;
     }
@@ -356,9 +355,8 @@ Tensor load_npy(const std::string& path) {
 
   // Only now, with the size proven to match the file, is the data buffer allocated.
   Tensor t = Tensor::empty(h.shape, h.dtype);
-  if (h.data_bytes > 0 &&
-      !in.read(static_cast<char*>(TensorAccess::storage(t)->data),
-               static_cast<std::streamsize>(h.data_bytes))) {
+  if (h.data_bytes > 0 && !in.read(static_cast<char*>(TensorAccess::storage(t)->data),
+                                   static_cast<std::streamsize>(h.data_bytes))) {
     fail("read error in the data");
   }
   to_from_little_endian(t);
@@ -400,9 +398,8 @@ void save_npy(const std::string& path, const Tensor& t_in) {
   // stays within one filesystem.
   static std::atomic<uint64_t> counter{0};
   const std::string tmp =
-      path + ".tmp" +
-      std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + "." +
-      std::to_string(counter.fetch_add(1));
+      path + ".tmp" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) +
+      "." + std::to_string(counter.fetch_add(1));
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) fail(std::string("cannot create '") + tmp + "' (" + std::strerror(errno) + ")");

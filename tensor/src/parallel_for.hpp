@@ -34,8 +34,7 @@ void parallel_for(int64_t n_tasks, int max_threads, const F& fn) {
     return;
   }
   parallel_run(
-      n_tasks, max_threads,
-      [](void* ctx, int64_t t) { (*static_cast<const F*>(ctx))(t); },
+      n_tasks, max_threads, [](void* ctx, int64_t t) { (*static_cast<const F*>(ctx))(t); },
       const_cast<void*>(static_cast<const void*>(&fn)));
 }
 

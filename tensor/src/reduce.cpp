@@ -44,9 +44,7 @@ struct SumR {
 template <class T>
 struct MeanR : SumR<T> {
   // 0 / 0 is NaN for a mean over zero elements, as NumPy gives.
-  T finish(double acc, int64_t n) const {
-    return static_cast<T>(acc / static_cast<double>(n));
-  }
+  T finish(double acc, int64_t n) const { return static_cast<T>(acc / static_cast<double>(n)); }
 };
 
 template <class T>
@@ -143,50 +141,50 @@ void reduce_kernel(const R& r, const Tensor& a, Tensor& out, const Split& s) {
   // Reduced group is a single run of stride 1 (or nothing at all when count == 1).
   const bool inner = rr == 0 || (rr == 1 && red.strides[0][0] == 1);
   const int kr = s.kept.shape.size();
-  const bool outer = !inner && kr > 0 && s.kept.strides[0][kr - 1] == 1 &&
-                     s.kept.strides[1][kr - 1] == 1;
+  const bool outer =
+      !inner && kr > 0 && s.kept.strides[0][kr - 1] == 1 && s.kept.strides[1][kr - 1] == 1;
 
   if (outer) {
     // Accumulate whole input rows into a block of output columns; the block bounds the stack use
     // and keeps the accumulators in L1 while the reduced rows stream past.
     constexpr int64_t kBlock = 256;
     Acc acc[kBlock];
-    detail::for_each_row<2>(s.kept, [&](const detail::Offsets<2>& off, int64_t n,
-                                        const detail::Offsets<2>&) {
-      for (int64_t j0 = 0; j0 < n; j0 += kBlock) {
-        const int64_t nb = n - j0 < kBlock ? n - j0 : kBlock;
-        for (int64_t j = 0; j < nb; ++j) acc[j] = r.init();
-        const T* base = in + off[1] + j0;
-        detail::for_each_row<1>(red, [&](const detail::Offsets<1>& roff, int64_t rn,
-                                         const detail::Offsets<1>& rinc) {
-          for (int64_t i = 0; i < rn; ++i) {
-            const T* x = base + roff[0] + i * rinc[0];
-            for (int64_t j = 0; j < nb; ++j) r.step(acc[j], x[j]);
+    detail::for_each_row<2>(
+        s.kept, [&](const detail::Offsets<2>& off, int64_t n, const detail::Offsets<2>&) {
+          for (int64_t j0 = 0; j0 < n; j0 += kBlock) {
+            const int64_t nb = n - j0 < kBlock ? n - j0 : kBlock;
+            for (int64_t j = 0; j < nb; ++j) acc[j] = r.init();
+            const T* base = in + off[1] + j0;
+            detail::for_each_row<1>(red, [&](const detail::Offsets<1>& roff, int64_t rn,
+                                             const detail::Offsets<1>& rinc) {
+              for (int64_t i = 0; i < rn; ++i) {
+                const T* x = base + roff[0] + i * rinc[0];
+                for (int64_t j = 0; j < nb; ++j) r.step(acc[j], x[j]);
+              }
+            });
+            T* o = po + off[0] + j0;
+            for (int64_t j = 0; j < nb; ++j) o[j] = r.finish(acc[j], s.count);
           }
         });
-        T* o = po + off[0] + j0;
-        for (int64_t j = 0; j < nb; ++j) o[j] = r.finish(acc[j], s.count);
-      }
-    });
     return;
   }
 
-  detail::for_each_row<2>(s.kept, [&](const detail::Offsets<2>& off, int64_t n,
-                                      const detail::Offsets<2>& inc) {
-    for (int64_t j = 0; j < n; ++j) {
-      const T* base = in + off[1] + j * inc[1];
-      Acc acc = r.init();
-      if (rr == 0) {
-        r.step(acc, *base);
-      } else {
-        detail::for_each_row<1>(red, [&](const detail::Offsets<1>& roff, int64_t rn,
-                                         const detail::Offsets<1>& rinc) {
-          fold_row<T>(r, acc, base + roff[0], rn, rinc[0]);
-        });
-      }
-      po[off[0] + j * inc[0]] = r.finish(acc, s.count);
-    }
-  });
+  detail::for_each_row<2>(
+      s.kept, [&](const detail::Offsets<2>& off, int64_t n, const detail::Offsets<2>& inc) {
+        for (int64_t j = 0; j < n; ++j) {
+          const T* base = in + off[1] + j * inc[1];
+          Acc acc = r.init();
+          if (rr == 0) {
+            r.step(acc, *base);
+          } else {
+            detail::for_each_row<1>(red, [&](const detail::Offsets<1>& roff, int64_t rn,
+                                             const detail::Offsets<1>& rinc) {
+              fold_row<T>(r, acc, base + roff[0], rn, rinc[0]);
+            });
+          }
+          po[off[0] + j * inc[0]] = r.finish(acc, s.count);
+        }
+      });
 }
 
 // Validates axes and returns, per input dim, whether it is reduced.
@@ -216,8 +214,8 @@ Shape reduced_shape(const Tensor& a, const std::array<bool, kMaxRank>& mask, boo
 }
 
 template <template <class> class R>
-Tensor reduce(const char* op, const Tensor& a, const std::array<bool, kMaxRank>& mask,
-              bool keepdim, const Axes* axes) {
+Tensor reduce(const char* op, const Tensor& a, const std::array<bool, kMaxRank>& mask, bool keepdim,
+              const Axes* axes) {
   return detail::visit_float(a.dtype(), op, [&](auto tag) {
     using T = AFFINE_T(tag);
     const R<T> r;
@@ -226,8 +224,8 @@ Tensor reduce(const char* op, const Tensor& a, const std::array<bool, kMaxRank>&
       if (s.count == 0) {
         throw Error(std::string(op) + ": cannot reduce zero elements (shape " +
                     to_string(a.shape()) +
-                    (axes ? ", axes " + to_string(*axes) : std::string(", all axes")) +
-                    "); " + op + " has no identity");
+                    (axes ? ", axes " + to_string(*axes) : std::string(", all axes")) + "); " + op +
+                    " has no identity");
       }
     }
     Tensor out = Tensor::empty(reduced_shape(a, mask, keepdim), a.dtype());
@@ -259,24 +257,36 @@ bool argmax_better(T x, T best) {
 
 }  // namespace
 
-Tensor sum(const Tensor& a) { return reduce_all<SumR>("sum", a); }
+Tensor sum(const Tensor& a) {
+  return reduce_all<SumR>("sum", a);
+}
 Tensor sum(const Tensor& a, const Axes& axes, bool keepdim) {
   return reduce_axes<SumR>("sum", a, axes, keepdim);
 }
-Tensor mean(const Tensor& a) { return reduce_all<MeanR>("mean", a); }
+Tensor mean(const Tensor& a) {
+  return reduce_all<MeanR>("mean", a);
+}
 Tensor mean(const Tensor& a, const Axes& axes, bool keepdim) {
   return reduce_axes<MeanR>("mean", a, axes, keepdim);
 }
-Tensor max(const Tensor& a) { return reduce_all<MaxR>("max", a); }
+Tensor max(const Tensor& a) {
+  return reduce_all<MaxR>("max", a);
+}
 Tensor max(const Tensor& a, const Axes& axes, bool keepdim) {
   return reduce_axes<MaxR>("max", a, axes, keepdim);
 }
-Tensor min(const Tensor& a) { return reduce_all<MinR>("min", a); }
+Tensor min(const Tensor& a) {
+  return reduce_all<MinR>("min", a);
+}
 Tensor min(const Tensor& a, const Axes& axes, bool keepdim) {
   return reduce_axes<MinR>("min", a, axes, keepdim);
 }
-Tensor max(const Tensor& a, int64_t axis, bool keepdim) { return max(a, Axes{axis}, keepdim); }
-Tensor min(const Tensor& a, int64_t axis, bool keepdim) { return min(a, Axes{axis}, keepdim); }
+Tensor max(const Tensor& a, int64_t axis, bool keepdim) {
+  return max(a, Axes{axis}, keepdim);
+}
+Tensor min(const Tensor& a, int64_t axis, bool keepdim) {
+  return min(a, Axes{axis}, keepdim);
+}
 
 Tensor argmax(const Tensor& a) {
   const char* op = "argmax";
@@ -284,8 +294,8 @@ Tensor argmax(const Tensor& a) {
   return detail::visit_float(a.dtype(), op, [&](auto tag) {
     using T = AFFINE_T(tag);
     if (a.numel() == 0) {
-      throw Error(std::string(op) + ": cannot reduce zero elements (shape " +
-                  to_string(a.shape()) + ", all axes); argmax has no identity");
+      throw Error(std::string(op) + ": cannot reduce zero elements (shape " + to_string(a.shape()) +
+                  ", all axes); argmax has no identity");
     }
     // Row-major visiting order (strided.hpp keeps it), so the running counter is the flat index.
     const T* in = a.data<T>();
@@ -312,9 +322,8 @@ Tensor argmax(const Tensor& a, int64_t axis, bool keepdim) {
     using T = AFFINE_T(tag);
     const int64_t n = a.shape()[ax];
     if (n == 0) {
-      throw Error(std::string(op) + ": cannot reduce zero elements (shape " +
-                  to_string(a.shape()) + ", axis " + std::to_string(axis) +
-                  "); argmax has no identity");
+      throw Error(std::string(op) + ": cannot reduce zero elements (shape " + to_string(a.shape()) +
+                  ", axis " + std::to_string(axis) + "); argmax has no identity");
     }
     std::array<bool, kMaxRank> mask{};
     mask[static_cast<size_t>(ax)] = true;
@@ -324,21 +333,21 @@ Tensor argmax(const Tensor& a, int64_t axis, bool keepdim) {
     const int64_t step = a.strides()[ax];
     const T* in = a.data<T>();
     int64_t* po = out.data<int64_t>();
-    detail::for_each_row<2>(s.kept, [&](const detail::Offsets<2>& off, int64_t rn,
-                                        const detail::Offsets<2>& inc) {
-      for (int64_t j = 0; j < rn; ++j) {
-        const T* x = in + off[1] + j * inc[1];
-        T best = x[0];
-        int64_t best_i = 0;
-        for (int64_t i = 1; i < n; ++i) {
-          if (argmax_better(x[i * step], best)) {
-            best = x[i * step];
-            best_i = i;
+    detail::for_each_row<2>(
+        s.kept, [&](const detail::Offsets<2>& off, int64_t rn, const detail::Offsets<2>& inc) {
+          for (int64_t j = 0; j < rn; ++j) {
+            const T* x = in + off[1] + j * inc[1];
+            T best = x[0];
+            int64_t best_i = 0;
+            for (int64_t i = 1; i < n; ++i) {
+              if (argmax_better(x[i * step], best)) {
+                best = x[i * step];
+                best_i = i;
+              }
+            }
+            po[off[0] + j * inc[0]] = best_i;
           }
-        }
-        po[off[0] + j * inc[0]] = best_i;
-      }
-    });
+        });
     return out;
   });
 }

@@ -108,16 +108,18 @@ std::string to_string(const Dims& dims) {
   return s;
 }
 
-std::ostream& operator<<(std::ostream& os, const Dims& dims) { return os << to_string(dims); }
+std::ostream& operator<<(std::ostream& os, const Dims& dims) {
+  return os << to_string(dims);
+}
 
 int normalize_axis(int64_t axis, int rank, const char* op) {
   // Rank 0 has no axes at all, so every axis is out of range there.
   if (axis < -rank || axis >= rank) {
     throw Error(std::string(op) + ": axis " + std::to_string(axis) +
                 " is out of range for a tensor of rank " + std::to_string(rank) +
-                (rank > 0 ? " (valid: " + std::to_string(-rank) + ".." + std::to_string(rank - 1) +
-                                ")"
-                          : std::string(" (it has no axes)")));
+                (rank > 0
+                     ? " (valid: " + std::to_string(-rank) + ".." + std::to_string(rank - 1) + ")"
+                     : std::string(" (it has no axes)")));
   }
   return static_cast<int>(axis < 0 ? axis + rank : axis);
 }

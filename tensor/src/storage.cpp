@@ -84,9 +84,12 @@ bool parse_limit(const char* s, size_t* out) {
   char* end = nullptr;
   const unsigned long long v = std::strtoull(s, &end, 10);
   int shift = 0;
-  if (*end == 'K' || *end == 'k') shift = 10, ++end;
-  else if (*end == 'M' || *end == 'm') shift = 20, ++end;
-  else if (*end == 'G' || *end == 'g') shift = 30, ++end;
+  if (*end == 'K' || *end == 'k')
+    shift = 10, ++end;
+  else if (*end == 'M' || *end == 'm')
+    shift = 20, ++end;
+  else if (*end == 'G' || *end == 'g')
+    shift = 30, ++end;
   if (*end != '\0' || v > (SIZE_MAX >> shift)) return false;
   *out = static_cast<size_t>(v) << shift;
   return true;
@@ -291,7 +294,9 @@ void slot_deallocate(void* p) noexcept {
 
 Storage::Storage(size_t n) : data(storage_acquire(n)), bytes(n) {}
 
-Storage::~Storage() { storage_release(data, bytes); }
+Storage::~Storage() {
+  storage_release(data, bytes);
+}
 
 }  // namespace affine::detail
 
@@ -330,6 +335,8 @@ size_t storage_cache_limit() {
   return c.limit;
 }
 
-void empty_storage_cache() { detail::trim_to(0); }
+void empty_storage_cache() {
+  detail::trim_to(0);
+}
 
 }  // namespace affine

@@ -59,9 +59,9 @@ int64_t element_offset(const Tensor& t, const Dims& index, const char* op) {
     const int64_t n = t.shape()[d];
     int64_t i = index[d];
     if (i < -n || i >= n) {
-      throw Error(std::string(op) + ": index " + to_string(index) +
-                  " is out of bounds for shape " + to_string(t.shape()) + " (dimension " +
-                  std::to_string(d) + ": " + std::to_string(i) +
+      throw Error(std::string(op) + ": index " + to_string(index) + " is out of bounds for shape " +
+                  to_string(t.shape()) + " (dimension " + std::to_string(d) + ": " +
+                  std::to_string(i) +
                   (n == 0 ? " but the dimension is empty)"
                           : " not in " + std::to_string(-n) + ".." + std::to_string(n - 1) + ")"));
     }
@@ -124,8 +124,8 @@ Shape infer_shape(const Shape& from, const Shape& to, int64_t numel, const char*
   }
   if (infer >= 0) {
     if (known == 0 || numel % known != 0) {
-      throw Error(std::string(op) + ": cannot reshape a tensor of shape " + to_string(from) +
-                  " (" + std::to_string(numel) + " elements) into " + to_string(to) +
+      throw Error(std::string(op) + ": cannot reshape a tensor of shape " + to_string(from) + " (" +
+                  std::to_string(numel) + " elements) into " + to_string(to) +
                   (known == 0 ? " (the -1 is ambiguous next to a zero dimension)" : ""));
     }
     out[infer] = numel / known;
@@ -188,7 +188,9 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype) {
   return t;
 }
 
-Tensor Tensor::ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
+Tensor Tensor::ones(const Shape& shape, DType dtype) {
+  return full(shape, 1.0, dtype);
+}
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
   Tensor t = empty(shape, dtype);
@@ -196,7 +198,9 @@ Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
   return t;
 }
 
-Tensor Tensor::scalar(double value, DType dtype) { return full(Shape{}, value, dtype); }
+Tensor Tensor::scalar(double value, DType dtype) {
+  return full(Shape{}, value, dtype);
+}
 
 Tensor Tensor::arange(double start, double stop, double step, DType dtype) {
   if (!std::isfinite(start) || !std::isfinite(stop) || !std::isfinite(step)) {
@@ -333,8 +337,7 @@ Tensor Tensor::randn(const Shape& shape, Generator& gen, DType dtype) {
   return random_fill(shape, dtype, "Tensor::randn", INFINITY, [&] { return gen.normal(); });
 }
 
-Tensor Tensor::uniform(const Shape& shape, double low, double high, Generator& gen,
-                       DType dtype) {
+Tensor Tensor::uniform(const Shape& shape, double low, double high, Generator& gen, DType dtype) {
   if (!(std::isfinite(low) && std::isfinite(high) && low <= high)) {
     throw Error("Tensor::uniform: need finite low <= high (got low " + num(low) + ", high " +
                 num(high) + ")");
@@ -345,8 +348,8 @@ Tensor Tensor::uniform(const Shape& shape, double low, double high, Generator& g
 
 Tensor Tensor::normal(const Shape& shape, double mean, double std, Generator& gen, DType dtype) {
   if (!(std::isfinite(mean) && std::isfinite(std) && std >= 0)) {
-    throw Error("Tensor::normal: need finite mean and std >= 0 (got mean " + num(mean) +
-                ", std " + num(std) + ")");
+    throw Error("Tensor::normal: need finite mean and std >= 0 (got mean " + num(mean) + ", std " +
+                num(std) + ")");
   }
   return random_fill(shape, dtype, "Tensor::normal", INFINITY,
                      [&] { return gen.normal(mean, std); });
@@ -584,8 +587,8 @@ Tensor Tensor::operator[](int64_t index) const {
 Tensor Tensor::unsqueeze(int64_t dim) const {
   check_defined(*this, "Tensor::unsqueeze");
   if (rank() >= kMaxRank) {
-    throw Error("Tensor::unsqueeze: shape " + to_string(shape_) +
-                " already has the maximum rank " + std::to_string(kMaxRank));
+    throw Error("Tensor::unsqueeze: shape " + to_string(shape_) + " already has the maximum rank " +
+                std::to_string(kMaxRank));
   }
   const int d = normalize_axis(dim, rank() + 1, "Tensor::unsqueeze");
   Tensor r = *this;
@@ -637,8 +640,8 @@ Tensor Tensor::expand(const Shape& shape) const {
     const int64_t want = shape[i];
     if (i < shift) {
       if (want < 0) {
-        throw fail("dimension " + std::to_string(i) + ": new leading size " +
-                   std::to_string(want) + " must be >= 0");
+        throw fail("dimension " + std::to_string(i) + ": new leading size " + std::to_string(want) +
+                   " must be >= 0");
       }
       continue;  // new leading dims repeat the whole tensor: stride 0
     }
@@ -688,12 +691,12 @@ Tensor& Tensor::fill_(double value) {
     using T = AFFINE_T(tag);
     const T v = convert<T>(value, "Tensor::fill_");
     T* p = data<T>();
-    detail::for_each_row<1>(shape_, std::array<Strides, 1>{strides_},
-                            [&](const detail::Offsets<1>& off, int64_t n,
-                                const detail::Offsets<1>& inc) {
-                              T* q = p + off[0];
-                              for (int64_t i = 0; i < n; ++i) q[i * inc[0]] = v;
-                            });
+    detail::for_each_row<1>(
+        shape_, std::array<Strides, 1>{strides_},
+        [&](const detail::Offsets<1>& off, int64_t n, const detail::Offsets<1>& inc) {
+          T* q = p + off[0];
+          for (int64_t i = 0; i < n; ++i) q[i * inc[0]] = v;
+        });
   });
   return *this;
 }
@@ -720,8 +723,7 @@ Tensor& Tensor::copy_(const Tensor& src_in) {
     using D = AFFINE_T(dtag);
     detail::visit_dtype(src.dtype_, [&](auto stag) {
       using S = AFFINE_T(stag);
-      copy_kernel<D, S>(data<D>(), strides_, src.data<S>(), src.strides_, shape_,
-                        "Tensor::copy_");
+      copy_kernel<D, S>(data<D>(), strides_, src.data<S>(), src.strides_, shape_, "Tensor::copy_");
     });
   });
   return *this;

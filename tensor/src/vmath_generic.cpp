@@ -33,7 +33,8 @@ struct Scalar {
   }
   static V abs(V x) { return std::bit_cast<V>(std::bit_cast<uint32_t>(x) & 0x7FFFFFFFu); }
   static V orsign(V x, V s) {
-    return std::bit_cast<V>(std::bit_cast<uint32_t>(x) | (std::bit_cast<uint32_t>(s) & 0x80000000u));
+    return std::bit_cast<V>(std::bit_cast<uint32_t>(x) |
+                            (std::bit_cast<uint32_t>(s) & 0x80000000u));
   }
   static I as_int(V x) { return std::bit_cast<I>(x); }
   static V as_float(I i) { return std::bit_cast<V>(i); }

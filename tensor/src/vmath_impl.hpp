@@ -53,23 +53,23 @@ inline constexpr int32_t kSqrtHalfBits = 0x3F3504F3;  // 0.70710677f, the float 
 // relative error of expm1, coefficients rounded to float32 one by one with refitting
 // (tools/fit_vmath.py; the fit's own error is 1.7e-8 relative, 0.15 ulp). The same polynomial
 // gives exp(r) = 1 + expm1(r).
-inline constexpr float kExpP0 = 0x1p-1f;           // 0.5 (exactly, after refitting)
-inline constexpr float kExpP1 = 0x1.555494p-3f;    // 0.16666523
-inline constexpr float kExpP2 = 0x1.555464p-5f;    // 0.041666217
-inline constexpr float kExpP3 = 0x1.1236e8p-7f;    // 0.008368362
-inline constexpr float kExpP4 = 0x1.6dbe12p-10f;   // 0.0013951968
+inline constexpr float kExpP0 = 0x1p-1f;          // 0.5 (exactly, after refitting)
+inline constexpr float kExpP1 = 0x1.555494p-3f;   // 0.16666523
+inline constexpr float kExpP2 = 0x1.555464p-5f;   // 0.041666217
+inline constexpr float kExpP3 = 0x1.1236e8p-7f;   // 0.008368362
+inline constexpr float kExpP4 = 0x1.6dbe12p-10f;  // 0.0013951968
 
 // log1p(f) = f - f^2/2 + f^3 * L(f) on f in [sqrt(1/2) - 1, sqrt(2) - 1]: L of degree 7,
 // weighted minimax for the relative error of log1p, same fitting procedure (fit error 1.3e-8
 // relative, 0.11 ulp).
-inline constexpr float kLogL0 = 0x1.555554p-2f;    // 0.3333333
-inline constexpr float kLogL1 = -0x1.0001dep-2f;   // -0.25000712
-inline constexpr float kLogL2 = 0x1.999c62p-3f;    // 0.20000531
-inline constexpr float kLogL3 = -0x1.547caep-3f;   // -0.16625343
-inline constexpr float kLogL4 = 0x1.23450cp-3f;    // 0.14222154
-inline constexpr float kLogL5 = -0x1.0dc08ap-3f;   // -0.1317149
-inline constexpr float kLogL6 = 0x1.029eb2p-3f;    // 0.12627925
-inline constexpr float kLogL7 = -0x1.303706p-4f;   // -0.074271224
+inline constexpr float kLogL0 = 0x1.555554p-2f;   // 0.3333333
+inline constexpr float kLogL1 = -0x1.0001dep-2f;  // -0.25000712
+inline constexpr float kLogL2 = 0x1.999c62p-3f;   // 0.20000531
+inline constexpr float kLogL3 = -0x1.547caep-3f;  // -0.16625343
+inline constexpr float kLogL4 = 0x1.23450cp-3f;   // 0.14222154
+inline constexpr float kLogL5 = -0x1.0dc08ap-3f;  // -0.1317149
+inline constexpr float kLogL6 = 0x1.029eb2p-3f;   // 0.12627925
+inline constexpr float kLogL7 = -0x1.303706p-4f;  // -0.074271224
 
 // exp overflows float for x > ln(FLT_MAX) = 88.72284 and rounds to 0 below ln(2^-150) = -103.97;
 // clamping to [-104, 89] keeps n in [-150, 128] (what ldexp accepts) while still letting the

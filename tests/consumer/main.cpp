@@ -4,8 +4,8 @@ using namespace affine;
 
 int main() {
   auto [x, y] = nn::data::make_moons(1000, /*noise=*/0.1, /*seed=*/0);
-  nn::Sequential net{nn::Linear(2, 100), nn::Tanh(), nn::Linear(100, 2), nn::Tanh(),
-                     nn::Linear(2, 1), nn::Sigmoid()};
+  nn::Sequential net{nn::Linear(2, 100), nn::Tanh(),       nn::Linear(100, 2),
+                     nn::Tanh(),         nn::Linear(2, 1), nn::Sigmoid()};
   nn::optim::Adam opt(net.parameters(), {.lr = 0.01});
   Tape tape;
   for (int step = 0; step < 300; ++step, tape.clear()) {

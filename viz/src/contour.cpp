@@ -17,8 +17,8 @@ double Grid::y(std::size_t j) const {
 
 void Grid::validate() const {
   if (nx < 2 || ny < 2)
-    throw std::invalid_argument("Grid: needs at least 2x2 nodes, got " + std::to_string(nx) +
-                                "x" + std::to_string(ny));
+    throw std::invalid_argument("Grid: needs at least 2x2 nodes, got " + std::to_string(nx) + "x" +
+                                std::to_string(ny));
   if (values.size() != nx * ny)
     throw std::invalid_argument("Grid: " + std::to_string(nx) + "x" + std::to_string(ny) +
                                 " nodes but " + std::to_string(values.size()) + " values");
@@ -67,14 +67,35 @@ void march(const Grid& g, double level, Emit emit) {
       int code = 0;
       for (int k = 0; k < 4; ++k) code |= (v[static_cast<std::size_t>(k)] >= level) << k;
       switch (code) {
-        case 0: case 15: break;
-        case 1: case 14: emit(e[3], e[0]); break;
-        case 2: case 13: emit(e[0], e[1]); break;
-        case 3: case 12: emit(e[3], e[1]); break;
-        case 4: case 11: emit(e[1], e[2]); break;
-        case 6: case 9: emit(e[0], e[2]); break;
-        case 7: case 8: emit(e[3], e[2]); break;
-        case 5: case 10: {
+        case 0:
+        case 15:
+          break;
+        case 1:
+        case 14:
+          emit(e[3], e[0]);
+          break;
+        case 2:
+        case 13:
+          emit(e[0], e[1]);
+          break;
+        case 3:
+        case 12:
+          emit(e[3], e[1]);
+          break;
+        case 4:
+        case 11:
+          emit(e[1], e[2]);
+          break;
+        case 6:
+        case 9:
+          emit(e[0], e[2]);
+          break;
+        case 7:
+        case 8:
+          emit(e[3], e[2]);
+          break;
+        case 5:
+        case 10: {
           // Saddle: if the centre is on the same side as corners 0 and 2, they are connected
           // and the curve cuts off corners 1 and 3; otherwise it cuts off 0 and 2.
           const bool centre_above = (v[0] + v[1] + v[2] + v[3]) / 4 >= level;
@@ -87,7 +108,8 @@ void march(const Grid& g, double level, Emit emit) {
           }
           break;
         }
-        default: break;
+        default:
+          break;
       }
     }
   }
@@ -145,9 +167,12 @@ std::vector<std::vector<Point>> contour_lines(const Grid& g, double level) {
       if (used[s]) continue;
       Edge start = segs[s][0];
       if (pass == 0) {
-        if (other(segs[s][0], s) == none) start = segs[s][0];
-        else if (other(segs[s][1], s) == none) start = segs[s][1];
-        else continue;
+        if (other(segs[s][0], s) == none)
+          start = segs[s][0];
+        else if (other(segs[s][1], s) == none)
+          start = segs[s][1];
+        else
+          continue;
       }
       std::vector<Edge> chain{start};
       walk(s, start, chain);
@@ -167,8 +192,8 @@ std::vector<std::vector<Point>> superlevel_polygons(const Grid& g, double level)
     std::size_t run = g.nx;  // first cell of the current run of full cells, nx when none
     auto end_run = [&](std::size_t i) {
       if (run == g.nx) return;
-      out.push_back({{g.x(run), g.y(j)}, {g.x(i), g.y(j)}, {g.x(i), g.y(j + 1)},
-                     {g.x(run), g.y(j + 1)}});
+      out.push_back(
+          {{g.x(run), g.y(j)}, {g.x(i), g.y(j)}, {g.x(i), g.y(j + 1)}, {g.x(run), g.y(j + 1)}});
       run = g.nx;
     };
     for (std::size_t i = 0; i + 1 < g.nx; ++i) {

@@ -29,7 +29,9 @@ double text_width(std::string_view s, double font) {
   return static_cast<double>(n) * 0.6 * font;
 }
 
-bool empty(const Interval& v) { return !(v.lo <= v.hi); }
+bool empty(const Interval& v) {
+  return !(v.lo <= v.hi);
+}
 
 Interval unite(const Interval& a, const Interval& b) {
   if (empty(a)) return b;
@@ -46,9 +48,12 @@ Interval extent(std::span<const double> v) {
 
 const char* anchor_name(Anchor a) {
   switch (a) {
-    case Anchor::middle: return "middle";
-    case Anchor::end: return "end";
-    default: return "start";
+    case Anchor::middle:
+      return "middle";
+    case Anchor::end:
+      return "end";
+    default:
+      return "start";
   }
 }
 
@@ -69,9 +74,11 @@ void draw_marker(Svg& svg, Marker m, Point c, double r, const Attrs& paint) {
       return;
     case Marker::square: {
       const double s = 1.75 * r;  // same area as the circle, near enough
-      svg.element("rect",
-                  Attrs(paint).num("x", c.x - s / 2).num("y", c.y - s / 2).num("width", s).num(
-                      "height", s));
+      svg.element("rect", Attrs(paint)
+                              .num("x", c.x - s / 2)
+                              .num("y", c.y - s / 2)
+                              .num("width", s)
+                              .num("height", s));
       return;
     }
     case Marker::triangle:
@@ -109,8 +116,12 @@ void draw_swatch(Svg& svg, const LegendEntry& e, double x, double y) {
       return;
     case LegendEntry::Kind::line: {
       Attrs a;
-      a.num("x1", x).num("y1", y).num("x2", x + kSwatch).num("y2", y).color("stroke", e.color).num(
-          "stroke-width", e.width);
+      a.num("x1", x)
+          .num("y1", y)
+          .num("x2", x + kSwatch)
+          .num("y2", y)
+          .color("stroke", e.color)
+          .num("stroke-width", e.width);
       if (!e.dash.empty()) a.str("stroke-dasharray", e.dash);
       svg.element("line", a);
       return;
@@ -137,24 +148,44 @@ Attrs text_attrs(double size, Color color, Anchor anchor, bool bold = false) {
 }
 
 // Baseline for text vertically centred on y (SVG's dominant-baseline is unevenly supported).
-double centred(double y, double font) { return y + 0.35 * font; }
+double centred(double y, double font) {
+  return y + 0.35 * font;
+}
 
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
 struct detail::Frame {
-  Rect lim;       // data limits
-  Scale sx, sy;   // data -> pixels
+  Rect lim;      // data limits
+  Scale sx, sy;  // data -> pixels
   Point px(Point p) const { return {sx(p.x), sy(p.y)}; }
   Point px(double x, double y) const { return {sx(x), sy(y)}; }
 };
 
-Panel& Panel::title(std::string text) { title_ = std::move(text); return *this; }
-Panel& Panel::xlabel(std::string text) { xlabel_ = std::move(text); return *this; }
-Panel& Panel::ylabel(std::string text) { ylabel_ = std::move(text); return *this; }
-Panel& Panel::equal_aspect(bool on) { equal_ = on; return *this; }
-Panel& Panel::zero_lines(bool on) { zero_lines_ = on; return *this; }
-Panel& Panel::legend(LegendPos pos) { legend_ = pos; return *this; }
+Panel& Panel::title(std::string text) {
+  title_ = std::move(text);
+  return *this;
+}
+Panel& Panel::xlabel(std::string text) {
+  xlabel_ = std::move(text);
+  return *this;
+}
+Panel& Panel::ylabel(std::string text) {
+  ylabel_ = std::move(text);
+  return *this;
+}
+Panel& Panel::equal_aspect(bool on) {
+  equal_ = on;
+  return *this;
+}
+Panel& Panel::zero_lines(bool on) {
+  zero_lines_ = on;
+  return *this;
+}
+Panel& Panel::legend(LegendPos pos) {
+  legend_ = pos;
+  return *this;
+}
 Panel& Panel::tick_labels(bool x, bool y) {
   xticklabels_ = x;
   yticklabels_ = y;
@@ -192,10 +223,12 @@ Panel& Panel::scatter(std::span<const double> xs, std::span<const double> ys,
   it.x = extent(xs);
   it.y = extent(ys);
   if (!style.label.empty())
-    it.legend.push_back({LegendEntry::Kind::marker, style.color, style.marker, 1.5, "", style.label});
+    it.legend.push_back(
+        {LegendEntry::Kind::marker, style.color, style.marker, 1.5, "", style.label});
   std::vector<Point> pts;
   for (std::size_t i = 0; i < xs.size(); ++i) pts.push_back({xs[i], ys[i]});
-  it.draw = [pts = std::move(pts), style](const detail::Frame& f, Svg& svg, std::vector<Point>& obs) {
+  it.draw = [pts = std::move(pts), style](const detail::Frame& f, Svg& svg,
+                                          std::vector<Point>& obs) {
     svg.open("g", Attrs()
                       .color("fill", style.color)
                       .num("fill-opacity", style.opacity)
@@ -226,9 +259,11 @@ Panel& Panel::scatter(std::span<const double> xs, std::span<const double> ys,
   present.erase(std::unique(present.begin(), present.end()), present.end());
   for (const int k : present) {
     const auto uk = static_cast<std::size_t>(k);
-    std::string name = k >= 0 && uk < style.names.size() ? style.names[uk] : "class " + std::to_string(k);
+    std::string name =
+        k >= 0 && uk < style.names.size() ? style.names[uk] : "class " + std::to_string(k);
     it.legend.push_back({LegendEntry::Kind::marker, class_color(k),
-                         style.shapes ? class_marker(k) : Marker::circle, 1.5, "", std::move(name)});
+                         style.shapes ? class_marker(k) : Marker::circle, 1.5, "",
+                         std::move(name)});
   }
   std::vector<Point> pts;
   for (std::size_t i = 0; i < xs.size(); ++i) pts.push_back({xs[i], ys[i]});
@@ -293,7 +328,8 @@ Panel& Panel::line(std::span<const double> xs, std::span<const double> ys, const
   if (!style.label.empty()) it.legend.push_back(line_entry(style));
   std::vector<Point> pts;
   for (std::size_t i = 0; i < xs.size(); ++i) pts.push_back({xs[i], ys[i]});
-  it.draw = [pts = std::move(pts), style](const detail::Frame& f, Svg& svg, std::vector<Point>& obs) {
+  it.draw = [pts = std::move(pts), style](const detail::Frame& f, Svg& svg,
+                                          std::vector<Point>& obs) {
     draw_polylines(f, svg, {pts}, stroke_attrs(style), obs);
   };
   add(std::move(it));
@@ -307,11 +343,9 @@ Panel& Panel::infinite_line(double a, double b, double c, const LineStyle& style
     const auto s = clip_line(f.lim, a, b, c);
     if (!s) return;
     const Point p = f.px(s->a), q = f.px(s->b);
-    svg.element("line", Attrs(stroke_attrs(style))
-                            .num("x1", p.x)
-                            .num("y1", p.y)
-                            .num("x2", q.x)
-                            .num("y2", q.y));
+    svg.element(
+        "line",
+        Attrs(stroke_attrs(style)).num("x1", p.x).num("y1", p.y).num("x2", q.x).num("y2", q.y));
     trace(obs, p, q);
   };
   add(std::move(it));
@@ -411,10 +445,10 @@ Panel& Panel::contourf(const Grid& g, std::vector<double> levels, const ShadeSty
   regions.push_back({shade(style, (levels[0] + levels[1]) / 2),
                      {{{g.x0, g.y0}, {g.x1, g.y0}, {g.x1, g.y1}, {g.x0, g.y1}}}});
   for (std::size_t k = 1; k + 1 < levels.size(); ++k)
-    regions.push_back({shade(style, (levels[k] + levels[k + 1]) / 2),
-                       superlevel_polygons(g, levels[k])});
+    regions.push_back(
+        {shade(style, (levels[k] + levels[k + 1]) / 2), superlevel_polygons(g, levels[k])});
   it.draw = [regions = std::move(regions), style](const detail::Frame& f, Svg& svg,
-                                                   std::vector<Point>&) {
+                                                  std::vector<Point>&) {
     // Opacity on the group composites the stack once, instead of darkening where bands overlap.
     svg.open("g", Attrs().num("opacity", style.opacity));
     for (const auto& [color, polys] : regions) {
@@ -520,17 +554,29 @@ Panel& Figure::panel(int index) {
   return panels_[static_cast<std::size_t>(index)];
 }
 
-Figure& Figure::title(std::string text) { title_ = std::move(text); return *this; }
-Figure& Figure::legend(std::vector<LegendEntry> entries) { legend_ = std::move(entries); return *this; }
+Figure& Figure::title(std::string text) {
+  title_ = std::move(text);
+  return *this;
+}
+Figure& Figure::legend(std::vector<LegendEntry> entries) {
+  legend_ = std::move(entries);
+  return *this;
+}
 Figure& Figure::share_axes(bool x, bool y) {
   share_x_ = x;
   share_y_ = y;
   return *this;
 }
 
-std::string Figure::svg() const { return render(true, {}); }
-std::string Figure::svg_inline(const Attrs& root_attrs) const { return render(false, root_attrs); }
-void Figure::save(const std::filesystem::path& path) const { write_file_atomic(path, svg()); }
+std::string Figure::svg() const {
+  return render(true, {});
+}
+std::string Figure::svg_inline(const Attrs& root_attrs) const {
+  return render(false, root_attrs);
+}
+void Figure::save(const std::filesystem::path& path) const {
+  write_file_atomic(path, svg());
+}
 
 namespace {
 
@@ -560,14 +606,19 @@ void draw_panel_legend(Svg& svg, const std::vector<LegendEntry>& entries, Legend
   if (entries.empty() || pos == LegendPos::none) return;
   double tw = 0;
   for (const auto& e : entries) tw = std::max(tw, text_width(e.text, kLegendFont));
-  const double w = 6 + kSwatch + 6 + tw + 8, h = 5 + kLegendRow * static_cast<double>(entries.size()) + 3;
+  const double w = 6 + kSwatch + 6 + tw + 8,
+               h = 5 + kLegendRow * static_cast<double>(entries.size()) + 3;
   constexpr double inset = 6;
   auto origin = [&](LegendPos p) -> Point {
     switch (p) {
-      case LegendPos::top_left: return {box.x0 + inset, box.y0 + inset};
-      case LegendPos::bottom_left: return {box.x0 + inset, box.y1 - inset - h};
-      case LegendPos::bottom_right: return {box.x1 - inset - w, box.y1 - inset - h};
-      default: return {box.x1 - inset - w, box.y0 + inset};
+      case LegendPos::top_left:
+        return {box.x0 + inset, box.y0 + inset};
+      case LegendPos::bottom_left:
+        return {box.x0 + inset, box.y1 - inset - h};
+      case LegendPos::bottom_right:
+        return {box.x1 - inset - w, box.y1 - inset - h};
+      default:
+        return {box.x1 - inset - w, box.y0 + inset};
     }
   };
   if (pos == LegendPos::best) {
@@ -576,8 +627,8 @@ void draw_panel_legend(Svg& svg, const std::vector<LegendEntry>& entries, Legend
                               LegendPos::bottom_right}) {
       const Point o = origin(p);
       const Rect r{o.x - 4, o.y - 4, o.x + w + 4, o.y + h + 4};
-      const auto n = static_cast<std::size_t>(
-          std::count_if(obstacles.begin(), obstacles.end(), [&](Point q) { return r.contains(q); }));
+      const auto n = static_cast<std::size_t>(std::count_if(
+          obstacles.begin(), obstacles.end(), [&](Point q) { return r.contains(q); }));
       if (n < fewest) {
         fewest = n;
         pos = p;
@@ -703,8 +754,10 @@ std::string Figure::render(bool prolog, const Attrs& root_attrs) const {
   // 3. Panels.
   for (std::size_t p = 0; p < n; ++p) {
     const Panel& pan = panels_[p];
-    const double left = pad + cell_w * static_cast<double>(p % static_cast<std::size_t>(cols_)) + m_left;
-    const double top = header + cell_h * static_cast<double>(p / static_cast<std::size_t>(cols_)) + m_top;
+    const double left =
+        pad + cell_w * static_cast<double>(p % static_cast<std::size_t>(cols_)) + m_left;
+    const double top =
+        header + cell_h * static_cast<double>(p / static_cast<std::size_t>(cols_)) + m_top;
     const Rect box{left, top, left + pw_, top + ph_};
     detail::Frame f{{lims[p].x.lo, lims[p].y.lo, lims[p].x.hi, lims[p].y.hi},
                     {lims[p].x.lo, lims[p].x.hi, box.x0, box.x1},
@@ -741,7 +794,8 @@ std::string Figure::render(bool prolog, const Attrs& root_attrs) const {
     for (const double v : xt[p].values) ticks.move(f.sx(v), box.y1).line(f.sx(v), box.y1 + 4);
     for (const double v : yt[p].values) ticks.move(box.x0 - 4, f.sy(v)).line(box.x0, f.sy(v));
     if (!ticks.empty())
-      svg.element("path", Attrs().str("d", ticks.text()).color("stroke", kFrame).str("fill", "none"));
+      svg.element("path",
+                  Attrs().str("d", ticks.text()).color("stroke", kFrame).str("fill", "none"));
     if (pan.xticklabels_) {
       svg.open("g", text_attrs(kTickFont, kTickInk, Anchor::middle));
       for (const double v : xt[p].values) svg.text(f.sx(v), box.y1 + 16, tick_label(v, xt[p].step));

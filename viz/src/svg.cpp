@@ -11,7 +11,8 @@ std::string fixed(double v, int decimals) {
   if (!std::isfinite(v)) v = 0;
   char buf[400];
   // to_chars never consults the locale, unlike printf, so "1.5" stays "1.5" under de_DE.
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
+  const auto [end, ec] =
+      std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
   if (ec != std::errc{}) return "0";  // only for magnitudes far beyond any pixel coordinate
   std::string s(buf, end);
   if (s[0] == '-' && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);
@@ -33,11 +34,21 @@ std::string xml_escape(std::string_view text) {
   for (const char ch : text) {
     const auto u = static_cast<unsigned char>(ch);
     switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
       default:
         if (u < 0x20 && ch != '\t' && ch != '\n' && ch != '\r')
           out += '?';
@@ -66,7 +77,9 @@ Attrs& Attrs::str(std::string_view key, std::string_view value) {
   return *this;
 }
 
-Attrs& Attrs::color(std::string_view key, Color c) { return str(key, c.css()); }
+Attrs& Attrs::color(std::string_view key, Color c) {
+  return str(key, c.css());
+}
 
 PathData& PathData::move(double x, double y) {
   if (!d_.empty()) d_ += ' ';

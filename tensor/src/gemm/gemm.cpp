@@ -60,9 +60,15 @@ void* scratch(int slot, int64_t bytes) {
 
 namespace {
 
-int64_t round_down(int64_t x, int64_t step) { return std::max(step, x / step * step); }
-int64_t round_up(int64_t x, int64_t step) { return (x + step - 1) / step * step; }
-int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
+int64_t round_down(int64_t x, int64_t step) {
+  return std::max(step, x / step * step);
+}
+int64_t round_up(int64_t x, int64_t step) {
+  return (x + step - 1) / step * step;
+}
+int64_t ceil_div(int64_t x, int64_t y) {
+  return (x + y - 1) / y;
+}
 
 }  // namespace
 
@@ -117,9 +123,8 @@ void pack_b(const Kernels<T>& kern, int64_t kc, int64_t nc, const T* b, int64_t 
 }
 
 template <class T>
-void gemm_packed(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a,
-                 int64_t cs_a, const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c,
-                 int64_t rs_c, int64_t cs_c) {
+void gemm_packed(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a,
+                 const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t rs_c, int64_t cs_c) {
   const Kernels<T>& kern = active_kernels_for<T>();
   static const Blocking blk = blocking_for<T>(kern);
   const int64_t mr = blk.mr, nr = blk.nr;
@@ -200,8 +205,7 @@ void scale_c(int64_t m, int64_t n, T beta, T* c, int64_t rs_c, int64_t cs_c) {
 
 template <class T>
 void gemm_any(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a,
-              const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t rs_c,
-              int64_t cs_c) {
+              const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t rs_c, int64_t cs_c) {
   if (m == 0 || n == 0) return;
   if (alpha == T(0) || k == 0) {
     scale_c(m, n, beta, c, rs_c, cs_c);
@@ -211,12 +215,14 @@ void gemm_any(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a
   gemm_packed(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
 }
 
-std::string str(int64_t v) { return std::to_string(v); }
+std::string str(int64_t v) {
+  return std::to_string(v);
+}
 
 void check_sizes(const char* op, int64_t m, int64_t n, int64_t k) {
   if (m < 0 || n < 0 || k < 0)
-    throw Error(std::string(op) + ": sizes must be non-negative, got m=" + str(m) + ", n=" +
-                str(n) + ", k=" + str(k));
+    throw Error(std::string(op) + ": sizes must be non-negative, got m=" + str(m) +
+                ", n=" + str(n) + ", k=" + str(k));
 }
 
 void check_ld(const char* name, int64_t ld, int64_t rows, int64_t cols, Trans t, int64_t m,
@@ -224,10 +230,9 @@ void check_ld(const char* name, int64_t ld, int64_t rows, int64_t cols, Trans t,
   const int64_t need = std::max<int64_t>(1, cols);
   if (ld < need)
     throw Error(std::string("gemm: ") + name + "=" + str(ld) +
-                " is smaller than the stored row length " +
-                str(need) + " (stored matrix " + str(rows) + " x " + str(cols) +
-                (t == Trans::yes ? ", transposed" : "") + "; m=" + str(m) + ", n=" + str(n) +
-                ", k=" + str(k) + ")");
+                " is smaller than the stored row length " + str(need) + " (stored matrix " +
+                str(rows) + " x " + str(cols) + (t == Trans::yes ? ", transposed" : "") +
+                "; m=" + str(m) + ", n=" + str(n) + ", k=" + str(k) + ")");
 }
 
 void check_ptr(const char* op, const void* p, const char* name) {
@@ -253,9 +258,9 @@ void gemm_blas(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, T alpha, con
 }
 
 template <class T>
-void gemm_general(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a,
-                  int64_t cs_a, const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c,
-                  int64_t rs_c, int64_t cs_c) {
+void gemm_general(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a,
+                  const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t rs_c,
+                  int64_t cs_c) {
   check_sizes("gemm_strided", m, n, k);
   if (m == 0 || n == 0) return;
   if ((m > 1 && rs_c == 0) || (n > 1 && cs_c == 0) || (m > 1 && n > 1 && rs_c == cs_c))
@@ -291,8 +296,8 @@ void gemm_strided(int64_t m, int64_t n, int64_t k, float alpha, const float* a, 
 }
 
 void gemm_strided(int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t rs_a,
-                  int64_t cs_a, const double* b, int64_t rs_b, int64_t cs_b, double beta,
-                  double* c, int64_t rs_c, int64_t cs_c) {
+                  int64_t cs_a, const double* b, int64_t rs_b, int64_t cs_b, double beta, double* c,
+                  int64_t rs_c, int64_t cs_c) {
   detail::gemm::gemm_general(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
 }
 

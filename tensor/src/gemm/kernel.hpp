@@ -38,9 +38,9 @@ using PackKernel = void (*)(int64_t kc, int64_t rows, const T* src, int64_t rs_r
                             T* dst);
 
 template <class T>
-using RowBcastKernel = void (*)(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
-                                int64_t rs_a, int64_t cs_a, const T* b, int64_t rs_b, T beta,
-                                T* c, int64_t rs_c, int64_t cs_c);
+using RowBcastKernel = void (*)(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a,
+                                int64_t cs_a, const T* b, int64_t rs_b, T beta, T* c, int64_t rs_c,
+                                int64_t cs_c);
 
 template <class T>
 using DotKernel = void (*)(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a,
@@ -96,9 +96,8 @@ Blocking blocking_for(const Kernels<T>& k);
 /// better served by the packed path. Arguments as gemm_strided, already validated, with m, n,
 /// k > 0 and alpha != 0.
 template <class T>
-bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a,
-                int64_t cs_a, const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c,
-                int64_t rs_c, int64_t cs_c);
+bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a,
+                const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t rs_c, int64_t cs_c);
 
 /// 64-byte aligned scratch that only grows, one per thread and purpose, so steady-state calls
 /// allocate nothing. Returns a buffer of at least `bytes` bytes.

@@ -5,8 +5,9 @@
 // S provides: T (element), V (vector), W (elements per V), zero(), load(p), loadn(p, n) (first
 // n < W lanes, rest zero), store(p, v), storen(p, v, n), bcast(x), fma(a, b, c) = a * b + c,
 // mul(a, b), hsum(v), fma1(a, b, c) (scalar, rounding like fma), plus tile shapes:
-// MR, NV (micro-kernel MR x NV*W), RB_R, RB_NV, RB_NV_DEEP, RB_REGS (rowbcast tile: at most RB_R rows
-// and RB_NV vectors, RB_NV_DEEP for deep products, RB_REGS registers for accumulators plus B), DOT_R, DOT_C (dot tile), PREFETCH (k steps, 0 = none).
+// MR, NV (micro-kernel MR x NV*W), RB_R, RB_NV, RB_NV_DEEP, RB_REGS (rowbcast tile: at most RB_R
+// rows and RB_NV vectors, RB_NV_DEEP for deep products, RB_REGS registers for accumulators plus B),
+// DOT_R, DOT_C (dot tile), PREFETCH (k steps, 0 = none).
 //
 // ODR note: every traits type is declared in an anonymous namespace of its ISA file, so each
 // instantiation below has internal linkage and an AVX-512 copy can never be linked into a
@@ -25,8 +26,8 @@ namespace affine::detail::gemm::impl {
 // The writeback shared by every tile: r = alpha * acc (+ beta * c), through a row of C.
 // Full vectors and trimmed ones use the same vector arithmetic so they round identically.
 template <class S>
-inline void store_row(typename S::V acc, typename S::V va, typename S::T beta,
-                      typename S::V vb, typename S::T* c, int64_t cs_c, int64_t n) {
+inline void store_row(typename S::V acc, typename S::V va, typename S::T beta, typename S::V vb,
+                      typename S::T* c, int64_t cs_c, int64_t n) {
   using T = typename S::T;
   typename S::V r = S::mul(va, acc);
   if (cs_c == 1) {
@@ -53,9 +54,9 @@ inline void store_row(typename S::V acc, typename S::V va, typename S::T beta,
 // C[m x n] := alpha * A_panel * B_panel + beta * C with an MR x (NV*W) register tile; see the
 // contract in kernel.hpp. kc may be 0 (then C := beta * C, by the same rule).
 template <class S, int MR, int NV>
-void micro_kernel(int64_t kc, typename S::T alpha, const typename S::T* a,
-                  const typename S::T* b, typename S::T beta, typename S::T* c, int64_t rs_c,
-                  int64_t cs_c, int64_t m, int64_t n) {
+void micro_kernel(int64_t kc, typename S::T alpha, const typename S::T* a, const typename S::T* b,
+                  typename S::T beta, typename S::T* c, int64_t rs_c, int64_t cs_c, int64_t m,
+                  int64_t n) {
   using V = typename S::V;
   constexpr int W = S::W;
   constexpr int NR = NV * W;
@@ -205,8 +206,8 @@ void rowbcast_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64
 
 template <class S>
 using RowBcastTile = void (*)(int64_t, typename S::T, const typename S::T*, int64_t, int64_t,
-                              const typename S::T*, int64_t, typename S::T, typename S::T*,
-                              int64_t, int64_t, int64_t);
+                              const typename S::T*, int64_t, typename S::T, typename S::T*, int64_t,
+                              int64_t, int64_t);
 
 template <class S, std::size_t... I>
 constexpr auto make_rowbcast_table(std::index_sequence<I...>) {
@@ -223,8 +224,8 @@ constexpr auto make_rowbcast_table(std::index_sequence<I...>) {
 // C[m x n] := alpha * A * B + beta * C with B rows contiguous (cs_b == 1); see kernel.hpp.
 template <class S>
 void rowbcast(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typename S::T* a,
-              int64_t rs_a, int64_t cs_a, const typename S::T* b, int64_t rs_b,
-              typename S::T beta, typename S::T* c, int64_t rs_c, int64_t cs_c) {
+              int64_t rs_a, int64_t cs_a, const typename S::T* b, int64_t rs_b, typename S::T beta,
+              typename S::T* c, int64_t rs_c, int64_t cs_c) {
   constexpr int W = S::W;
   // Deep products (k large, many rows) want the squarest tile, RB_NV_DEEP vectors wide, for
   // the fewest loads per FMA. Shallow ones (k tiny) are bound by the stores of C and want each
@@ -235,8 +236,8 @@ void rowbcast(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typena
       make_rowbcast_table<S>(std::make_index_sequence<S::RB_R * S::RB_NV>{});
   // Column chunks outside, row tiles inside: the B chunk (k x chunk) stays in L1/L2 while every
   // row of A passes over it. Narrow chunks get taller tiles so the register file (RB_REGS
-  // vectors for accumulators and B) is used either way; a wide chunk lets a tiny-k product write each row of C
-  // in one pass.
+  // vectors for accumulators and B) is used either way; a wide chunk lets a tiny-k product write
+  // each row of C in one pass.
   for (int64_t j0 = 0; j0 < n; j0 += chunk) {
     const int64_t nj = n - j0 < chunk ? n - j0 : chunk;
     const int64_t nv = (nj + W - 1) / W;
@@ -320,9 +321,9 @@ constexpr auto make_dot_table(std::index_sequence<I...>) {
 
 // C[m x n] := alpha * A * B + beta * C with A rows and B columns contiguous; see kernel.hpp.
 template <class S>
-void dot(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typename S::T* a,
-         int64_t rs_a, const typename S::T* b, int64_t cs_b, typename S::T beta,
-         typename S::T* c, int64_t rs_c, int64_t cs_c) {
+void dot(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typename S::T* a, int64_t rs_a,
+         const typename S::T* b, int64_t cs_b, typename S::T beta, typename S::T* c, int64_t rs_c,
+         int64_t cs_c) {
   static constexpr auto table = make_dot_table<S>(std::make_index_sequence<S::DOT_R * S::DOT_C>{});
   for (int64_t i0 = 0; i0 < m; i0 += S::DOT_R) {
     const int64_t r = m - i0 < S::DOT_R ? m - i0 : S::DOT_R;
@@ -337,9 +338,9 @@ void dot(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typename S:
 // The Kernels<T> record for one traits type.
 template <class S>
 constexpr Kernels<typename S::T> make_kernels() {
-  return Kernels<typename S::T>{&micro_kernel<S, S::MR, S::NV>, S::MR, S::NV * S::W, S::W,
-                                &pack_panel<S, S::MR>, &pack_panel<S, S::NV * S::W>,
-                                &rowbcast<S>, &dot<S>};
+  return Kernels<typename S::T>{
+      &micro_kernel<S, S::MR, S::NV>, S::MR,        S::NV * S::W, S::W, &pack_panel<S, S::MR>,
+      &pack_panel<S, S::NV * S::W>,   &rowbcast<S>, &dot<S>};
 }
 
 }  // namespace affine::detail::gemm::impl

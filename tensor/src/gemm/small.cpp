@@ -101,17 +101,16 @@ void run_dot(const Kernels<T>& kern, const Problem<T>& p, T alpha, T beta) {
     cs_b = p.k;
   }
   over_rows(p.m, p.m * p.n * p.k, [&](int64_t r0, int64_t r1) {
-    kern.dot(r1 - r0, p.n, p.k, alpha, p.a + r0 * p.rs_a, p.rs_a, b, cs_b, beta,
-             p.c + r0 * p.rs_c, p.rs_c, p.cs_c);
+    kern.dot(r1 - r0, p.n, p.k, alpha, p.a + r0 * p.rs_a, p.rs_a, b, cs_b, beta, p.c + r0 * p.rs_c,
+             p.rs_c, p.cs_c);
   });
 }
 
 }  // namespace
 
 template <class T>
-bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a,
-                int64_t cs_a, const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c,
-                int64_t rs_c, int64_t cs_c) {
+bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a,
+                const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t rs_c, int64_t cs_c) {
   const bool skinny = k <= kTinyK || m <= kSkinny || n <= kSkinny;
   const int64_t limit = cs_b == 1 && cs_c == 1 ? kSmallMaxWorkContiguous : kSmallMaxWork;
   if (!skinny && m * n * k > limit) return false;
@@ -142,8 +141,8 @@ bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs
 
 template bool gemm_small<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t,
                                 const float*, int64_t, int64_t, float, float*, int64_t, int64_t);
-template bool gemm_small<double>(int64_t, int64_t, int64_t, double, const double*, int64_t,
-                                 int64_t, const double*, int64_t, int64_t, double, double*,
-                                 int64_t, int64_t);
+template bool gemm_small<double>(int64_t, int64_t, int64_t, double, const double*, int64_t, int64_t,
+                                 const double*, int64_t, int64_t, double, double*, int64_t,
+                                 int64_t);
 
 }  // namespace affine::detail::gemm

@@ -40,10 +40,10 @@ Dataset make_circles(int64_t n, double noise = 0.0, double factor = 0.8, uint64_
                      bool shuffle = true);
 
 /// The multi-class spiral of the NYU Deep Learning course (A. Canziani, "spiral classification"):
-/// for class c of C and i < points_per_class, radius r = i / (points_per_class - 1) (linspace(0, 1)),
-/// angle a = linspace(2 pi c / C, 2 pi (c + 2) / C)[i] + noise * N(0, 1), point r (sin a, cos a).
-/// The course uses noise = 0.2. Rows are ordered by class (not shuffled). x [C * ppc, 2] float32,
-/// y [C * ppc] int64 class indices (what cross_entropy takes). Throws affine::Error for
+/// for class c of C and i < points_per_class, radius r = i / (points_per_class - 1) (linspace(0,
+/// 1)), angle a = linspace(2 pi c / C, 2 pi (c + 2) / C)[i] + noise * N(0, 1), point r (sin a, cos
+/// a). The course uses noise = 0.2. Rows are ordered by class (not shuffled). x [C * ppc, 2]
+/// float32, y [C * ppc] int64 class indices (what cross_entropy takes). Throws affine::Error for
 /// points_per_class < 1 or classes < 1.
 Dataset make_spiral(int64_t points_per_class, int64_t classes, Generator& gen, double noise = 0.2);
 Dataset make_spiral(int64_t points_per_class, int64_t classes, uint64_t seed = 0,
@@ -68,9 +68,9 @@ Tensor take_rows(const Tensor& t, const std::vector<int64_t>& rows);
 /// Options of a DataLoader.
 struct LoaderOptions {
   int64_t batch_size = 32;
-  bool shuffle = true;      ///< a fresh permutation every epoch
-  bool drop_last = false;   ///< drop the last batch when it is smaller than batch_size
-  uint64_t seed = 0;        ///< seeds the permutations: the sequence of epochs is reproducible
+  bool shuffle = true;     ///< a fresh permutation every epoch
+  bool drop_last = false;  ///< drop the last batch when it is smaller than batch_size
+  uint64_t seed = 0;       ///< seeds the permutations: the sequence of epochs is reproducible
 };
 
 /// One mini-batch: contiguous rows of x and y.

@@ -4,9 +4,10 @@
 // fan_out = out * receptive (a Linear weight [out, in] has fan_in = in, fan_out = out).
 //
 //   formula                     uniform U(-a, a)                      normal N(0, std^2)
-//   Glorot / Xavier             a = gain sqrt(6 / (fan_in + fan_out)) std = gain sqrt(2 / (fan_in + fan_out))
-//   He / Kaiming (fan = mode)   a = gain sqrt(3 / fan)                std = gain / sqrt(fan)
-//   LeCun                       a = sqrt(3 / fan_in)                  std = 1 / sqrt(fan_in)
+//   Glorot / Xavier             a = gain sqrt(6 / (fan_in + fan_out)) std = gain sqrt(2 / (fan_in +
+//   fan_out)) He / Kaiming (fan = mode)   a = gain sqrt(3 / fan)                std = gain /
+//   sqrt(fan) LeCun                       a = sqrt(3 / fan_in)                  std = 1 /
+//   sqrt(fan_in)
 //
 // He's default gain is sqrt(2) (ReLU), as PyTorch's kaiming_*_ with a = 0, so He uniform is
 // U(-sqrt(6 / fan_in), sqrt(6 / fan_in)); LeCun is He with gain 1 (variance 1 / fan_in). The normal

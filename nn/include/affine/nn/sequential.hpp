@@ -24,9 +24,9 @@ class Sequential : public Module {
   Sequential() = default;
   /// Takes the modules by value (moved in): Sequential{Linear(2, 3), Tanh()}.
   template <class... Ms>
-    requires(sizeof...(Ms) > 0 && (std::derived_from<std::remove_cvref_t<Ms>, Module> && ...) &&
-             (!std::is_lvalue_reference_v<Ms> && ...))
-  Sequential(Ms&&... modules) {  // NOLINT(google-explicit-constructor)
+  requires(sizeof...(Ms) > 0 && (std::derived_from<std::remove_cvref_t<Ms>, Module> && ...) &&
+           (!std::is_lvalue_reference_v<Ms> && ...))
+      Sequential(Ms&&... modules) {  // NOLINT(google-explicit-constructor)
     (push_back(std::make_unique<std::remove_cvref_t<Ms>>(std::move(modules))), ...);
   }
   Sequential(Sequential&& other) noexcept;
@@ -36,8 +36,9 @@ class Sequential : public Module {
   Module& push_back(std::unique_ptr<Module> module);
   /// Appends a module moved in by value.
   template <class M>
-    requires(std::derived_from<std::remove_cvref_t<M>, Module> && !std::is_lvalue_reference_v<M>)
-  std::remove_cvref_t<M>& push_back(M&& module) {
+  requires(std::derived_from<std::remove_cvref_t<M>, Module> &&
+           !std::is_lvalue_reference_v<M>) std::remove_cvref_t<M>
+  &push_back(M&& module) {
     auto owned = std::make_unique<std::remove_cvref_t<M>>(std::move(module));
     auto& ref = *owned;
     push_back(std::unique_ptr<Module>(std::move(owned)));

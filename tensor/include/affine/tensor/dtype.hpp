@@ -16,17 +16,25 @@ enum class DType { f32, f64, i64 };
 std::string_view dtype_name(DType dtype);
 
 /// Bytes per element.
-constexpr size_t dtype_size(DType dtype) { return dtype == DType::f32 ? 4 : 8; }
+constexpr size_t dtype_size(DType dtype) {
+  return dtype == DType::f32 ? 4 : 8;
+}
 
 /// The DType of a C++ element type: dtype_of<float> == DType::f32, and so on.
 template <class T>
 struct DTypeOf;  // only float, double and int64_t have a DType
 template <>
-struct DTypeOf<float> { static constexpr DType value = DType::f32; };
+struct DTypeOf<float> {
+  static constexpr DType value = DType::f32;
+};
 template <>
-struct DTypeOf<double> { static constexpr DType value = DType::f64; };
+struct DTypeOf<double> {
+  static constexpr DType value = DType::f64;
+};
 template <>
-struct DTypeOf<int64_t> { static constexpr DType value = DType::i64; };
+struct DTypeOf<int64_t> {
+  static constexpr DType value = DType::i64;
+};
 template <class T>
 inline constexpr DType dtype_of = DTypeOf<T>::value;
 

@@ -36,7 +36,7 @@ void gemm_strided(int64_t m, int64_t n, int64_t k, float alpha, const float* a, 
 
 /// BLIS-style general-stride dgemm, as the float overload.
 void gemm_strided(int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t rs_a,
-                  int64_t cs_a, const double* b, int64_t rs_b, int64_t cs_b, double beta,
-                  double* c, int64_t rs_c, int64_t cs_c);
+                  int64_t cs_a, const double* b, int64_t rs_b, int64_t cs_b, double beta, double* c,
+                  int64_t rs_c, int64_t cs_c);
 
 }  // namespace affine

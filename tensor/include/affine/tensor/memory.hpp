@@ -28,8 +28,8 @@ namespace affine {
 
 /// Counters of the tensor storage allocator, process-wide, since start. Bytes are class sizes.
 struct MemoryStats {
-  uint64_t allocations = 0;         ///< storage buffers handed out (cache hits + system allocations)
-  uint64_t cache_hits = 0;          ///< ... of which were served from the cache
+  uint64_t allocations = 0;  ///< storage buffers handed out (cache hits + system allocations)
+  uint64_t cache_hits = 0;   ///< ... of which were served from the cache
   uint64_t system_allocations = 0;  ///< calls into the system allocator for a buffer
   uint64_t system_frees = 0;        ///< buffers handed back to the system allocator
   size_t bytes_in_use = 0;          ///< held by live storage (tensors and their views)

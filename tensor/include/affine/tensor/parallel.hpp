@@ -7,7 +7,8 @@
 namespace affine {
 
 /// Caps the worker threads affine's kernels use (>= 1; values above the hardware count are
-/// allowed). Initial value: env AFFINE_NUM_THREADS if set, else std::thread::hardware_concurrency().
+/// allowed). Initial value: env AFFINE_NUM_THREADS if set, else
+/// std::thread::hardware_concurrency().
 void set_num_threads(int n);
 
 /// The current cap on worker threads (>= 1).

@@ -51,7 +51,7 @@ struct LineStyle {
 struct ArrowStyle {
   Color color = palette::black;
   double width = 1.8;
-  double head = 9;    // head length
+  double head = 9;      // head length
   std::string label{};  // drawn just beyond the tip
 };
 
@@ -153,7 +153,7 @@ class Figure {
   // Panels without fixed limits take the union of their auto limits on that axis.
   Figure& share_axes(bool x = true, bool y = true);
 
-  std::string svg() const;         // a standalone SVG document, XML prolog included
+  std::string svg() const;  // a standalone SVG document, XML prolog included
   // Just the <svg> element, to place inside HTML; `root_attrs` go on it (a class, data-epoch).
   std::string svg_inline(const Attrs& root_attrs = {}) const;
   void save(const std::filesystem::path& path) const;  // svg(), written atomically
