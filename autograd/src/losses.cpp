@@ -13,6 +13,7 @@
 #include "affine/tensor/ops.hpp"
 #include "dispatch.hpp"
 #include "kernels.hpp"
+#include "scalar_math.hpp"
 #include "tape_impl.hpp"
 
 namespace affine {
@@ -133,10 +134,7 @@ static void bce_logits_backward(TapeImpl& t, Node& n) {
     // d/dx = sigmoid(x) - y, sigmoid evaluated without overflow on either side.
     t.accumulate(n.in[0], zip<3>("binary_cross_entropy_with_logits", x.shape(), {&g, &x, &y},
                                  [](auto gv, auto xv, auto yv) {
-                                   using T = decltype(gv);
-                                   const T e = std::exp(-std::abs(xv));
-                                   const T s = xv >= 0 ? 1 / (1 + e) : e / (1 + e);
-                                   return gv * (s - yv);
+                                   return gv * (detail::stable_sigmoid(xv) - yv);
                                  }));
   }
   if (t.needs_grad(n.in[1])) {

@@ -19,6 +19,7 @@
 
 #include "affine/tensor/ops.hpp"
 #include "dispatch.hpp"
+#include "scalar_math.hpp"
 #include "strided.hpp"
 #include "vmath.hpp"
 
@@ -228,15 +229,9 @@ AFFINE_VMATH_FUNCTOR(Log1pF, log1p)
 AFFINE_VMATH_FUNCTOR(TanhF, tanh)
 #undef AFFINE_VMATH_FUNCTOR
 
-// One exp of -|x|, which lies in (0, 1]: neither branch can overflow. At x = -1e4 it underflows
-// to 0 and the result is 0; at +1e4 the result is exactly 1. float32 rows use vmath's sigmoid,
-// the same formula vectorised.
+// float32 rows use vmath's sigmoid, the same overflow-safe formula vectorised.
 struct SigmoidF {
-  double operator()(double x) const {
-    const double e = std::exp(-std::abs(x));
-    const double r = 1.0 / (1.0 + e);
-    return x >= 0.0 ? r : e * r;
-  }
+  double operator()(double x) const { return detail::stable_sigmoid(x); }
   void row(const float* x, float* out, int64_t n) const {
     detail::vmath::active().sigmoid(x, out, n);
   }
@@ -260,125 +255,51 @@ struct ClampF {
 
 // ---- public entry points: one line each -----------------------------------------------------
 
-Tensor add(const Tensor& a, const Tensor& b) {
-  return binary("add", a, b, AddF{});
-}
-Tensor sub(const Tensor& a, const Tensor& b) {
-  return binary("sub", a, b, SubF{});
-}
-Tensor mul(const Tensor& a, const Tensor& b) {
-  return binary("mul", a, b, MulF{});
-}
-Tensor div(const Tensor& a, const Tensor& b) {
-  return binary("div", a, b, DivF{});
-}
-Tensor pow(const Tensor& a, const Tensor& b) {
-  return binary("pow", a, b, PowF{});
-}
-Tensor minimum(const Tensor& a, const Tensor& b) {
-  return binary("minimum", a, b, MinF{});
-}
-Tensor maximum(const Tensor& a, const Tensor& b) {
-  return binary("maximum", a, b, MaxF{});
-}
+Tensor add(const Tensor& a, const Tensor& b) { return binary("add", a, b, AddF{}); }
+Tensor sub(const Tensor& a, const Tensor& b) { return binary("sub", a, b, SubF{}); }
+Tensor mul(const Tensor& a, const Tensor& b) { return binary("mul", a, b, MulF{}); }
+Tensor div(const Tensor& a, const Tensor& b) { return binary("div", a, b, DivF{}); }
+Tensor pow(const Tensor& a, const Tensor& b) { return binary("pow", a, b, PowF{}); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return binary("minimum", a, b, MinF{}); }
+Tensor maximum(const Tensor& a, const Tensor& b) { return binary("maximum", a, b, MaxF{}); }
 
-Tensor add(const Tensor& a, double b) {
-  return scalar_right("add", a, b, AddF{});
-}
-Tensor sub(const Tensor& a, double b) {
-  return scalar_right("sub", a, b, SubF{});
-}
-Tensor sub(double a, const Tensor& b) {
-  return scalar_left("sub", a, b, SubF{});
-}
-Tensor mul(const Tensor& a, double b) {
-  return scalar_right("mul", a, b, MulF{});
-}
-Tensor div(const Tensor& a, double b) {
-  return scalar_right("div", a, b, DivF{});
-}
-Tensor div(double a, const Tensor& b) {
-  return scalar_left("div", a, b, DivF{});
-}
-Tensor minimum(const Tensor& a, double b) {
-  return scalar_right("minimum", a, b, MinF{});
-}
-Tensor maximum(const Tensor& a, double b) {
-  return scalar_right("maximum", a, b, MaxF{});
-}
+Tensor add(const Tensor& a, double b) { return scalar_right("add", a, b, AddF{}); }
+Tensor sub(const Tensor& a, double b) { return scalar_right("sub", a, b, SubF{}); }
+Tensor sub(double a, const Tensor& b) { return scalar_left("sub", a, b, SubF{}); }
+Tensor mul(const Tensor& a, double b) { return scalar_right("mul", a, b, MulF{}); }
+Tensor div(const Tensor& a, double b) { return scalar_right("div", a, b, DivF{}); }
+Tensor div(double a, const Tensor& b) { return scalar_left("div", a, b, DivF{}); }
+Tensor minimum(const Tensor& a, double b) { return scalar_right("minimum", a, b, MinF{}); }
+Tensor maximum(const Tensor& a, double b) { return scalar_right("maximum", a, b, MaxF{}); }
 Tensor pow(const Tensor& a, double exponent) {
   // Squaring is the common case (losses, variances); x * x is exact where pow may not be inlined.
   if (exponent == 2.0) return plain_unary("pow", a, SquareF{});
   return scalar_right("pow", a, exponent, PowF{});
 }
 
-Tensor eq(const Tensor& a, const Tensor& b) {
-  return binary("eq", a, b, EqF{});
-}
-Tensor ne(const Tensor& a, const Tensor& b) {
-  return binary("ne", a, b, NeF{});
-}
-Tensor lt(const Tensor& a, const Tensor& b) {
-  return binary("lt", a, b, LtF{});
-}
-Tensor le(const Tensor& a, const Tensor& b) {
-  return binary("le", a, b, LeF{});
-}
-Tensor gt(const Tensor& a, const Tensor& b) {
-  return binary("gt", a, b, GtF{});
-}
-Tensor ge(const Tensor& a, const Tensor& b) {
-  return binary("ge", a, b, GeF{});
-}
-Tensor eq(const Tensor& a, double b) {
-  return scalar_right("eq", a, b, EqF{});
-}
-Tensor ne(const Tensor& a, double b) {
-  return scalar_right("ne", a, b, NeF{});
-}
-Tensor lt(const Tensor& a, double b) {
-  return scalar_right("lt", a, b, LtF{});
-}
-Tensor le(const Tensor& a, double b) {
-  return scalar_right("le", a, b, LeF{});
-}
-Tensor gt(const Tensor& a, double b) {
-  return scalar_right("gt", a, b, GtF{});
-}
-Tensor ge(const Tensor& a, double b) {
-  return scalar_right("ge", a, b, GeF{});
-}
+Tensor eq(const Tensor& a, const Tensor& b) { return binary("eq", a, b, EqF{}); }
+Tensor ne(const Tensor& a, const Tensor& b) { return binary("ne", a, b, NeF{}); }
+Tensor lt(const Tensor& a, const Tensor& b) { return binary("lt", a, b, LtF{}); }
+Tensor le(const Tensor& a, const Tensor& b) { return binary("le", a, b, LeF{}); }
+Tensor gt(const Tensor& a, const Tensor& b) { return binary("gt", a, b, GtF{}); }
+Tensor ge(const Tensor& a, const Tensor& b) { return binary("ge", a, b, GeF{}); }
+Tensor eq(const Tensor& a, double b) { return scalar_right("eq", a, b, EqF{}); }
+Tensor ne(const Tensor& a, double b) { return scalar_right("ne", a, b, NeF{}); }
+Tensor lt(const Tensor& a, double b) { return scalar_right("lt", a, b, LtF{}); }
+Tensor le(const Tensor& a, double b) { return scalar_right("le", a, b, LeF{}); }
+Tensor gt(const Tensor& a, double b) { return scalar_right("gt", a, b, GtF{}); }
+Tensor ge(const Tensor& a, double b) { return scalar_right("ge", a, b, GeF{}); }
 
-Tensor neg(const Tensor& a) {
-  return plain_unary("neg", a, NegF{});
-}
-Tensor abs(const Tensor& a) {
-  return plain_unary("abs", a, AbsF{});
-}
-Tensor exp(const Tensor& a) {
-  return plain_unary("exp", a, ExpF{});
-}
-Tensor log(const Tensor& a) {
-  return plain_unary("log", a, LogF{});
-}
-Tensor log1p(const Tensor& a) {
-  return plain_unary("log1p", a, Log1pF{});
-}
-Tensor sqrt(const Tensor& a) {
-  return plain_unary("sqrt", a, SqrtF{});
-}
-Tensor square(const Tensor& a) {
-  return plain_unary("square", a, SquareF{});
-}
-Tensor tanh(const Tensor& a) {
-  return plain_unary("tanh", a, TanhF{});
-}
-Tensor sigmoid(const Tensor& a) {
-  return plain_unary("sigmoid", a, SigmoidF{});
-}
-Tensor relu(const Tensor& a) {
-  return plain_unary("relu", a, ReluF{});
-}
+Tensor neg(const Tensor& a) { return plain_unary("neg", a, NegF{}); }
+Tensor abs(const Tensor& a) { return plain_unary("abs", a, AbsF{}); }
+Tensor exp(const Tensor& a) { return plain_unary("exp", a, ExpF{}); }
+Tensor log(const Tensor& a) { return plain_unary("log", a, LogF{}); }
+Tensor log1p(const Tensor& a) { return plain_unary("log1p", a, Log1pF{}); }
+Tensor sqrt(const Tensor& a) { return plain_unary("sqrt", a, SqrtF{}); }
+Tensor square(const Tensor& a) { return plain_unary("square", a, SquareF{}); }
+Tensor tanh(const Tensor& a) { return plain_unary("tanh", a, TanhF{}); }
+Tensor sigmoid(const Tensor& a) { return plain_unary("sigmoid", a, SigmoidF{}); }
+Tensor relu(const Tensor& a) { return plain_unary("relu", a, ReluF{}); }
 
 Tensor clamp(const Tensor& a, double low, double high) {
   // !(low <= high) also refuses NaN bounds, which would make the result silently unclamped.
@@ -430,44 +351,18 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor operator-(const Tensor& a) {
-  return neg(a);
-}
-Tensor operator+(const Tensor& a, const Tensor& b) {
-  return add(a, b);
-}
-Tensor operator-(const Tensor& a, const Tensor& b) {
-  return sub(a, b);
-}
-Tensor operator*(const Tensor& a, const Tensor& b) {
-  return mul(a, b);
-}
-Tensor operator/(const Tensor& a, const Tensor& b) {
-  return div(a, b);
-}
-Tensor operator+(const Tensor& a, double b) {
-  return add(a, b);
-}
-Tensor operator-(const Tensor& a, double b) {
-  return sub(a, b);
-}
-Tensor operator*(const Tensor& a, double b) {
-  return mul(a, b);
-}
-Tensor operator/(const Tensor& a, double b) {
-  return div(a, b);
-}
-Tensor operator+(double a, const Tensor& b) {
-  return add(b, a);
-}
-Tensor operator-(double a, const Tensor& b) {
-  return sub(a, b);
-}
-Tensor operator*(double a, const Tensor& b) {
-  return mul(b, a);
-}
-Tensor operator/(double a, const Tensor& b) {
-  return div(a, b);
-}
+Tensor operator-(const Tensor& a) { return neg(a); }
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator+(const Tensor& a, double b) { return add(a, b); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, double b) { return div(a, b); }
+Tensor operator+(double a, const Tensor& b) { return add(b, a); }
+Tensor operator-(double a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
+Tensor operator/(double a, const Tensor& b) { return div(a, b); }
 
 }  // namespace affine
