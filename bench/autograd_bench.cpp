@@ -69,9 +69,7 @@ Var apply(OpKind k, const Var& y, const Var& other, const Var& w, const Var& b) 
   return y;
 }
 
-bool square(OpKind k) {
-  return k == OpKind::matmul || k == OpKind::linear;
-}
+bool square(OpKind k) { return k == OpKind::matmul || k == OpKind::linear; }
 
 void BM_Op(benchmark::State& state) {
   const auto k = static_cast<OpKind>(state.range(0));

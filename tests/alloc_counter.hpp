@@ -27,12 +27,8 @@ inline std::atomic<uint64_t> g_operator_deletes{0};
 inline thread_local uint64_t t_operator_news = 0;
 
 /// Operator new calls (any overload) in the process since start, and on the calling thread.
-inline uint64_t operator_new_calls() {
-  return g_operator_news.load(std::memory_order_relaxed);
-}
-inline uint64_t thread_operator_new_calls() {
-  return t_operator_news;
-}
+inline uint64_t operator_new_calls() { return g_operator_news.load(std::memory_order_relaxed); }
+inline uint64_t thread_operator_new_calls() { return t_operator_news; }
 /// Operator delete calls with a non-null pointer in the process since start.
 inline uint64_t operator_delete_calls() {
   return g_operator_deletes.load(std::memory_order_relaxed);
@@ -99,12 +95,8 @@ inline void release(void* p) noexcept {
 
 // Replaceable allocation functions: never `inline` (the standard forbids it), hence one TU only.
 // NOLINTBEGIN(misc-new-delete-overloads)
-void* operator new(std::size_t n) {
-  return affine::test::alloc_counter_detail::allocate(n, 0);
-}
-void* operator new[](std::size_t n) {
-  return affine::test::alloc_counter_detail::allocate(n, 0);
-}
+void* operator new(std::size_t n) { return affine::test::alloc_counter_detail::allocate(n, 0); }
+void* operator new[](std::size_t n) { return affine::test::alloc_counter_detail::allocate(n, 0); }
 void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
   return affine::test::alloc_counter_detail::allocate_nothrow(n, 0);
 }
@@ -124,12 +116,8 @@ void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) n
   return affine::test::alloc_counter_detail::allocate_nothrow(n, static_cast<std::size_t>(a));
 }
 
-void operator delete(void* p) noexcept {
-  affine::test::alloc_counter_detail::release(p);
-}
-void operator delete[](void* p) noexcept {
-  affine::test::alloc_counter_detail::release(p);
-}
+void operator delete(void* p) noexcept { affine::test::alloc_counter_detail::release(p); }
+void operator delete[](void* p) noexcept { affine::test::alloc_counter_detail::release(p); }
 void operator delete(void* p, const std::nothrow_t&) noexcept {
   affine::test::alloc_counter_detail::release(p);
 }

@@ -25,9 +25,7 @@ namespace {
     }                                                                      \
   } while (0)
 
-std::vector<double> vec(const Tensor& t) {
-  return t.to(DType::f64).to_vector<double>();
-}
+std::vector<double> vec(const Tensor& t) { return t.to(DType::f64).to_vector<double>(); }
 
 bool all_zero(const Tensor& t) {
   for (double v : vec(t)) {

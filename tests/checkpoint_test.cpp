@@ -294,9 +294,7 @@ TEST(SafetensorsHostile, HeaderPastEnd) {
                   "header length 1000 runs past the end of the file (10 bytes; truncated?)");
 }
 
-TEST(SafetensorsHostile, EmptyHeader) {
-  expect_rejected(le64(0), "header is empty");
-}
+TEST(SafetensorsHostile, EmptyHeader) { expect_rejected(le64(0), "header is empty"); }
 
 TEST(SafetensorsHostile, BadJson) {
   expect_rejected(file_of("{\"a\": {\"dtype\": \"F32\","), "header is not valid JSON");

@@ -186,12 +186,8 @@ TEST(Gemm, ReportsIsa) {
   }
 }
 
-TEST(Gemm, FloatGridAllTransposes) {
-  sweep_grid<float>(1000);
-}
-TEST(Gemm, DoubleGridAllTransposes) {
-  sweep_grid<double>(5000000);
-}
+TEST(Gemm, FloatGridAllTransposes) { sweep_grid<float>(1000); }
+TEST(Gemm, DoubleGridAllTransposes) { sweep_grid<double>(5000000); }
 
 // Every alpha x beta x transpose on a few shapes that cross the small/packed boundary.
 TEST(Gemm, AlphaBetaTransposeProduct) {
@@ -265,12 +261,8 @@ void blocking_edges() {
   }
 }
 
-TEST(Gemm, FloatBlockingEdgesAndThreads) {
-  blocking_edges<float>();
-}
-TEST(Gemm, DoubleBlockingEdgesAndThreads) {
-  blocking_edges<double>();
-}
+TEST(Gemm, FloatBlockingEdgesAndThreads) { blocking_edges<float>(); }
+TEST(Gemm, DoubleBlockingEdgesAndThreads) { blocking_edges<double>(); }
 
 // Small integers: every product and partial sum is exact, so results must equal the oracle
 // exactly and be identical for every thread count and both paths (small and packed).

@@ -15,9 +15,7 @@ namespace {
 using namespace affine;      // NOLINT(google-build-using-namespace)
 using namespace affine::nn;  // NOLINT(google-build-using-namespace)
 
-Tensor T64(std::initializer_list<double> v, const Shape& s) {
-  return Tensor::of(v, s, DType::f64);
-}
+Tensor T64(std::initializer_list<double> v, const Shape& s) { return Tensor::of(v, s, DType::f64); }
 
 void expect_values(const Tensor& t, const std::vector<double>& expected, double tol = 1e-12) {
   const auto got = t.to_vector<double>();

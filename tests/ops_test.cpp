@@ -24,9 +24,7 @@ using affine::Tensor;
 
 const DType kFloats[] = {DType::f32, DType::f64};
 
-std::string dname(DType d) {
-  return std::string(affine::dtype_name(d));
-}
+std::string dname(DType d) { return std::string(affine::dtype_name(d)); }
 
 // The message of the affine::Error that fn throws ("" and a test failure when it throws none).
 using affine::test::error_of;
@@ -105,12 +103,8 @@ struct BinaryCase {
   bool exact;     // correctly rounded in float: float result == double result rounded
 };
 
-double dmin(double x, double y) {
-  return std::fmin(x, y);
-}
-double dmax(double x, double y) {
-  return std::fmax(x, y);
-}
+double dmin(double x, double y) { return std::fmin(x, y); }
+double dmax(double x, double y) { return std::fmax(x, y); }
 
 const BinaryCase kBinary[] = {
     {"add", affine::add, [](double x, double y) { return x + y; }, -3, 3, true},

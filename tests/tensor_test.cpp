@@ -22,9 +22,7 @@ using affine::test::error_of;
     EXPECT_NE(m_.find(substr), std::string::npos) << "message: " << m_; \
   } while (0)
 
-std::vector<double> vals(const Tensor& t) {
-  return t.to_vector<double>();
-}
+std::vector<double> vals(const Tensor& t) { return t.to_vector<double>(); }
 
 Tensor iota(const Shape& shape, DType dtype = DType::f32) {
   return Tensor::arange(0, static_cast<double>(shape_numel(shape)), 1, dtype).reshape(shape);

@@ -55,12 +55,8 @@ void expect_no_allocations_per_step(int64_t batch) {
       << "tensor buffers from the system in 20 steps at batch " << batch;
 }
 
-TEST(TrainAlloc, NoHeapAllocationPerStepAtBatch32) {
-  expect_no_allocations_per_step(32);
-}
-TEST(TrainAlloc, NoHeapAllocationPerStepAtBatch1000) {
-  expect_no_allocations_per_step(1000);
-}
+TEST(TrainAlloc, NoHeapAllocationPerStepAtBatch32) { expect_no_allocations_per_step(32); }
+TEST(TrainAlloc, NoHeapAllocationPerStepAtBatch1000) { expect_no_allocations_per_step(1000); }
 
 // The same training in float64 without the fused layer: linear written as matmul + add, tanh as
 // (1 - e) / (1 + e) with e = exp(-2x), sigmoid as 1 / (1 + exp(-x)), the SGD update by hand.
@@ -70,9 +66,7 @@ Var ref_tanh(const Var& x) {
   return div(sub(1.0, e), add(e, 1.0));
 }
 
-Var ref_sigmoid(const Var& x) {
-  return div(1.0, add(exp(neg(x)), 1.0));
-}
+Var ref_sigmoid(const Var& x) { return div(1.0, add(exp(neg(x)), 1.0)); }
 
 TEST(TrainAlloc, FusedTrainingMatchesUnfusedFloat64) {
   Seed fused;  // float32, the fused path

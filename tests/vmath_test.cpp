@@ -76,12 +76,8 @@ const Fn kLog1p{"log1p", &Table::log1p, [](double x) { return std::log1p(x); }, 
 const Fn kTanh{"tanh", &Table::tanh, [](double x) { return std::tanh(x); }, 2};
 const Fn kSigmoid{"sigmoid", &Table::sigmoid, ref_sigmoid, 2};
 
-uint32_t bits(float x) {
-  return std::bit_cast<uint32_t>(x);
-}
-float from_bits(uint32_t b) {
-  return std::bit_cast<float>(b);
-}
+uint32_t bits(float x) { return std::bit_cast<uint32_t>(x); }
+float from_bits(uint32_t b) { return std::bit_cast<float>(b); }
 
 // Position of a float on the number line, counting representable floats; +0 and -0 coincide
 // and +-inf sit one step past +-FLT_MAX.
@@ -106,9 +102,7 @@ struct Range {
   uint64_t first, last, stride;
 };
 
-Range every(uint64_t stride) {
-  return {0, 0xFFFFFFFFu, stride};
-}
+Range every(uint64_t stride) { return {0, 0xFFFFFFFFu, stride}; }
 // Magnitudes in [lo, hi] (both >= 0) with the sign of `sign`.
 Range span(float lo, float hi, uint64_t stride, bool negative = false) {
   const uint64_t s = negative ? 0x80000000u : 0u;
@@ -235,9 +229,7 @@ TEST(VmathAccuracy, DISABLED_Exhaustive) {
 // ---- special values, exactly ----------------------------------------------------------------
 
 // Same bits, or both NaN.
-bool same(float a, float b) {
-  return (std::isnan(a) && std::isnan(b)) || bits(a) == bits(b);
-}
+bool same(float a, float b) { return (std::isnan(a) && std::isnan(b)) || bits(a) == bits(b); }
 
 void check_specials(const Fn& fn, const std::vector<std::pair<float, float>>& cases) {
   for (const Variant& v : variants()) {

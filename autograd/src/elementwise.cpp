@@ -350,44 +350,18 @@ Var clamp(const Var& a, double low, double high) {
 
 // ---- operators ---------------------------------------------------------------------------------
 
-Var operator-(const Var& a) {
-  return neg(a);
-}
-Var operator+(const Var& a, const Var& b) {
-  return add(a, b);
-}
-Var operator-(const Var& a, const Var& b) {
-  return sub(a, b);
-}
-Var operator*(const Var& a, const Var& b) {
-  return mul(a, b);
-}
-Var operator/(const Var& a, const Var& b) {
-  return div(a, b);
-}
-Var operator+(const Var& a, double b) {
-  return add(a, b);
-}
-Var operator-(const Var& a, double b) {
-  return sub(a, b);
-}
-Var operator*(const Var& a, double b) {
-  return mul(a, b);
-}
-Var operator/(const Var& a, double b) {
-  return div(a, b);
-}
-Var operator+(double a, const Var& b) {
-  return add(b, a);
-}
-Var operator-(double a, const Var& b) {
-  return sub(a, b);
-}
-Var operator*(double a, const Var& b) {
-  return mul(b, a);
-}
-Var operator/(double a, const Var& b) {
-  return div(a, b);
-}
+Var operator-(const Var& a) { return neg(a); }
+Var operator+(const Var& a, const Var& b) { return add(a, b); }
+Var operator-(const Var& a, const Var& b) { return sub(a, b); }
+Var operator*(const Var& a, const Var& b) { return mul(a, b); }
+Var operator/(const Var& a, const Var& b) { return div(a, b); }
+Var operator+(const Var& a, double b) { return add(a, b); }
+Var operator-(const Var& a, double b) { return sub(a, b); }
+Var operator*(const Var& a, double b) { return mul(a, b); }
+Var operator/(const Var& a, double b) { return div(a, b); }
+Var operator+(double a, const Var& b) { return add(b, a); }
+Var operator-(double a, const Var& b) { return sub(a, b); }
+Var operator*(double a, const Var& b) { return mul(b, a); }
+Var operator/(double a, const Var& b) { return div(a, b); }
 
 }  // namespace affine

@@ -34,9 +34,7 @@ std::string index_text(int64_t flat, const Shape& shape) {
 }
 
 // The elements of t in row-major order, as doubles.
-std::vector<double> values(const Tensor& t) {
-  return t.to(DType::f64).to_vector<double>();
-}
+std::vector<double> values(const Tensor& t) { return t.to(DType::f64).to_vector<double>(); }
 
 }  // namespace
 

@@ -81,9 +81,7 @@ void column_sums(const Tensor& g, Tensor& dst, bool add) {
   });
 }
 
-std::string shp(const Shape& s) {
-  return to_string(s);
-}
+std::string shp(const Shape& s) { return to_string(s); }
 
 // A 2-D view whose rows are unit-stride (any row stride): what the skinny loops read.
 bool unit_rows(const Tensor& t) {

@@ -125,11 +125,7 @@ Var softmax_op(const char* op, const Var& a, int64_t axis, bool log) {
 
 }  // namespace
 
-Var softmax(const Var& a, int64_t axis) {
-  return softmax_op("softmax", a, axis, false);
-}
-Var log_softmax(const Var& a, int64_t axis) {
-  return softmax_op("log_softmax", a, axis, true);
-}
+Var softmax(const Var& a, int64_t axis) { return softmax_op("softmax", a, axis, false); }
+Var log_softmax(const Var& a, int64_t axis) { return softmax_op("log_softmax", a, axis, true); }
 
 }  // namespace affine

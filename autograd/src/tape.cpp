@@ -255,24 +255,14 @@ void Tape::clear() {
   ++impl_->generation;
 }
 
-size_t Tape::size() const {
-  return impl_->nodes.size();
-}
-size_t Tape::capacity() const {
-  return impl_->nodes.capacity();
-}
-bool Tape::recording() const {
-  return impl_->recording;
-}
-uint32_t Tape::generation() const {
-  return impl_->generation;
-}
+size_t Tape::size() const { return impl_->nodes.size(); }
+size_t Tape::capacity() const { return impl_->nodes.capacity(); }
+bool Tape::recording() const { return impl_->recording; }
+uint32_t Tape::generation() const { return impl_->generation; }
 
 NoGradGuard::NoGradGuard(Tape& tape) : tape_(tape), previous_(tape.impl_->recording) {
   tape_.impl_->recording = false;
 }
-NoGradGuard::~NoGradGuard() {
-  tape_.impl_->recording = previous_;
-}
+NoGradGuard::~NoGradGuard() { tape_.impl_->recording = previous_; }
 
 }  // namespace affine

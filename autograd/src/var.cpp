@@ -66,9 +66,7 @@ const Tensor& Var::grad() const {
   return n.grad;
 }
 
-Var Var::detach() const {
-  return Var(value());
-}
+Var Var::detach() const { return Var(value()); }
 
 void Var::backward() const {
   if (tape_ == nullptr) {

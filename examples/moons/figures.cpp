@@ -17,9 +17,7 @@ namespace viz = affine::viz;
 
 const std::vector<std::string> kClassNames = {"class 0 (upper moon)", "class 1 (lower moon)"};
 
-std::string fixed(double v, int decimals) {
-  return viz::fixed(v, decimals);
-}
+std::string fixed(double v, int decimals) { return viz::fixed(v, decimals); }
 
 viz::ClassStyle class_style(double size = 3.0, double opacity = 0.8) {
   viz::ClassStyle s;
@@ -48,9 +46,7 @@ viz::Grid to_grid(const GridSpec& g, const std::vector<float>& values) {
   return grid;
 }
 
-const Snapshot& at_epoch(const History& h, int epoch) {
-  return h.snapshots.at(epoch);
-}
+const Snapshot& at_epoch(const History& h, int epoch) { return h.snapshots.at(epoch); }
 
 std::string epoch_title(const Snapshot& s) {
   return "epoch " + std::to_string(s.epoch) + "  (test acc " + fixed(s.test_accuracy, 3) + ")";

@@ -51,13 +51,9 @@ void OutputDir::write(const std::string& name, std::string_view content) {
   add(name);
 }
 
-fs::path OutputDir::staged_path(const std::string& name) const {
-  return staging_ / name;
-}
+fs::path OutputDir::staged_path(const std::string& name) const { return staging_ / name; }
 
-void OutputDir::add(const std::string& name) {
-  names_.push_back(name);
-}
+void OutputDir::add(const std::string& name) { names_.push_back(name); }
 
 void OutputDir::commit() {
   std::error_code ec;

@@ -46,9 +46,7 @@ std::string base64_floats(const std::vector<float>& values) {
   return out;
 }
 
-std::string num(double v, int decimals = 4) {
-  return viz::fmt(v, decimals);
-}
+std::string num(double v, int decimals = 4) { return viz::fmt(v, decimals); }
 
 std::string js_colors(const std::vector<viz::Color>& colors) {
   std::string s = "[";

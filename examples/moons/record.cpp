@@ -28,12 +28,8 @@ double bce(const Tensor& p, const Tensor& y) {
 }
 
 // Round outwards to a multiple of 0.25, so the extent reads well on an axis.
-double round_down(double v) {
-  return std::floor(v * 4.0) / 4.0;
-}
-double round_up(double v) {
-  return std::ceil(v * 4.0) / 4.0;
-}
+double round_down(double v) { return std::floor(v * 4.0) / 4.0; }
+double round_up(double v) { return std::ceil(v * 4.0) / 4.0; }
 
 GridSpec grid_over(const std::vector<double>& xs, const std::vector<double>& ys, int nx) {
   const auto [xmin, xmax] = std::minmax_element(xs.begin(), xs.end());

@@ -26,9 +26,7 @@ const char* file_dtype(DType d) {
   return "?";
 }
 
-bool has_optimizer_prefix(std::string_view name) {
-  return name.starts_with(kOptimizerPrefix);
-}
+bool has_optimizer_prefix(std::string_view name) { return name.starts_with(kOptimizerPrefix); }
 
 // Built by appending: g++ 12 warns falsely (-Wrestrict) on "'" + std::string(...).
 std::string quoted(std::string_view name) {

@@ -269,8 +269,6 @@ Batch DataLoader::batch(int64_t b) const {
   return {take_rows(x_, rows), take_rows(y_, rows)};
 }
 
-Batch DataLoader::iterator::operator*() const {
-  return loader_->batch(batch_);
-}
+Batch DataLoader::iterator::operator*() const { return loader_->batch(batch_); }
 
 }  // namespace affine::nn::data

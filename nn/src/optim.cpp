@@ -12,9 +12,7 @@ namespace affine::nn::optim {
 
 namespace {
 
-std::string shape_str(const Tensor& t) {
-  return to_string(t.shape());
-}
+std::string shape_str(const Tensor& t) { return to_string(t.shape()); }
 
 // Runs fn.template operator()<T>() with T the C++ type of a floating dtype.
 template <class Fn>

@@ -484,9 +484,7 @@ SafetensorsFile materialize(Layout&& layout, Read&& read) {
 
 // ---- writing -----------------------------------------------------------------------------------
 
-std::string errno_text(int err) {
-  return std::system_category().message(err);
-}
+std::string errno_text(int err) { return std::system_category().message(err); }
 
 /// A temporary file beside `path`, removed on destruction unless committed by rename.
 class TempFile {

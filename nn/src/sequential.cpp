@@ -55,9 +55,7 @@ std::vector<Var> Sequential::forward_all(const Var& x) {
   return outs;
 }
 
-Module& Sequential::operator[](int64_t i) {
-  return *layers_[checked_index(i, "Sequential[]")];
-}
+Module& Sequential::operator[](int64_t i) { return *layers_[checked_index(i, "Sequential[]")]; }
 
 const Module& Sequential::operator[](int64_t i) const {
   return *layers_[checked_index(i, "Sequential[]")];

@@ -171,8 +171,6 @@ void set_num_threads(int n) {
   detail::thread_setting().store(n, std::memory_order_relaxed);
 }
 
-int num_threads() {
-  return detail::thread_setting().load(std::memory_order_relaxed);
-}
+int num_threads() { return detail::thread_setting().load(std::memory_order_relaxed); }
 
 }  // namespace affine

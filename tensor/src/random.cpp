@@ -29,9 +29,7 @@ uint64_t splitmix64(uint64_t& x) {
   return z ^ (z >> 31);
 }
 
-constexpr uint64_t rotl(uint64_t x, int k) {
-  return (x << k) | (x >> (64 - k));
-}
+constexpr uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 // Natural log of a finite x > 0 from basic IEEE operations only, so it gives the same bits
 // everywhere (libm's log may differ in the last ulp between platforms). x = m * 2^e with m in

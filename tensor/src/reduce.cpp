@@ -257,36 +257,24 @@ bool argmax_better(T x, T best) {
 
 }  // namespace
 
-Tensor sum(const Tensor& a) {
-  return reduce_all<SumR>("sum", a);
-}
+Tensor sum(const Tensor& a) { return reduce_all<SumR>("sum", a); }
 Tensor sum(const Tensor& a, const Axes& axes, bool keepdim) {
   return reduce_axes<SumR>("sum", a, axes, keepdim);
 }
-Tensor mean(const Tensor& a) {
-  return reduce_all<MeanR>("mean", a);
-}
+Tensor mean(const Tensor& a) { return reduce_all<MeanR>("mean", a); }
 Tensor mean(const Tensor& a, const Axes& axes, bool keepdim) {
   return reduce_axes<MeanR>("mean", a, axes, keepdim);
 }
-Tensor max(const Tensor& a) {
-  return reduce_all<MaxR>("max", a);
-}
+Tensor max(const Tensor& a) { return reduce_all<MaxR>("max", a); }
 Tensor max(const Tensor& a, const Axes& axes, bool keepdim) {
   return reduce_axes<MaxR>("max", a, axes, keepdim);
 }
-Tensor min(const Tensor& a) {
-  return reduce_all<MinR>("min", a);
-}
+Tensor min(const Tensor& a) { return reduce_all<MinR>("min", a); }
 Tensor min(const Tensor& a, const Axes& axes, bool keepdim) {
   return reduce_axes<MinR>("min", a, axes, keepdim);
 }
-Tensor max(const Tensor& a, int64_t axis, bool keepdim) {
-  return max(a, Axes{axis}, keepdim);
-}
-Tensor min(const Tensor& a, int64_t axis, bool keepdim) {
-  return min(a, Axes{axis}, keepdim);
-}
+Tensor max(const Tensor& a, int64_t axis, bool keepdim) { return max(a, Axes{axis}, keepdim); }
+Tensor min(const Tensor& a, int64_t axis, bool keepdim) { return min(a, Axes{axis}, keepdim); }
 
 Tensor argmax(const Tensor& a) {
   const char* op = "argmax";

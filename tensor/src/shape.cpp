@@ -108,9 +108,7 @@ std::string to_string(const Dims& dims) {
   return s;
 }
 
-std::ostream& operator<<(std::ostream& os, const Dims& dims) {
-  return os << to_string(dims);
-}
+std::ostream& operator<<(std::ostream& os, const Dims& dims) { return os << to_string(dims); }
 
 int normalize_axis(int64_t axis, int rank, const char* op) {
   // Rank 0 has no axes at all, so every axis is out of range there.

@@ -294,9 +294,7 @@ void slot_deallocate(void* p) noexcept {
 
 Storage::Storage(size_t n) : data(storage_acquire(n)), bytes(n) {}
 
-Storage::~Storage() {
-  storage_release(data, bytes);
-}
+Storage::~Storage() { storage_release(data, bytes); }
 
 }  // namespace affine::detail
 
@@ -335,8 +333,6 @@ size_t storage_cache_limit() {
   return c.limit;
 }
 
-void empty_storage_cache() {
-  detail::trim_to(0);
-}
+void empty_storage_cache() { detail::trim_to(0); }
 
 }  // namespace affine

@@ -29,9 +29,7 @@ double text_width(std::string_view s, double font) {
   return static_cast<double>(n) * 0.6 * font;
 }
 
-bool empty(const Interval& v) {
-  return !(v.lo <= v.hi);
-}
+bool empty(const Interval& v) { return !(v.lo <= v.hi); }
 
 Interval unite(const Interval& a, const Interval& b) {
   if (empty(a)) return b;
@@ -148,9 +146,7 @@ Attrs text_attrs(double size, Color color, Anchor anchor, bool bold = false) {
 }
 
 // Baseline for text vertically centred on y (SVG's dominant-baseline is unevenly supported).
-double centred(double y, double font) {
-  return y + 0.35 * font;
-}
+double centred(double y, double font) { return y + 0.35 * font; }
 
 }  // namespace
 
@@ -568,15 +564,9 @@ Figure& Figure::share_axes(bool x, bool y) {
   return *this;
 }
 
-std::string Figure::svg() const {
-  return render(true, {});
-}
-std::string Figure::svg_inline(const Attrs& root_attrs) const {
-  return render(false, root_attrs);
-}
-void Figure::save(const std::filesystem::path& path) const {
-  write_file_atomic(path, svg());
-}
+std::string Figure::svg() const { return render(true, {}); }
+std::string Figure::svg_inline(const Attrs& root_attrs) const { return render(false, root_attrs); }
+void Figure::save(const std::filesystem::path& path) const { write_file_atomic(path, svg()); }
 
 namespace {
 

@@ -28,9 +28,7 @@ std::optional<Segment> clip_param(const Rect& r, Point p, Point d, double t0, do
   return Segment{{p.x + t0 * d.x, p.y + t0 * d.y}, {p.x + t1 * d.x, p.y + t1 * d.y}};
 }
 
-bool finite(Point p) {
-  return std::isfinite(p.x) && std::isfinite(p.y);
-}
+bool finite(Point p) { return std::isfinite(p.x) && std::isfinite(p.y); }
 
 }  // namespace
 

@@ -77,9 +77,7 @@ Attrs& Attrs::str(std::string_view key, std::string_view value) {
   return *this;
 }
 
-Attrs& Attrs::color(std::string_view key, Color c) {
-  return str(key, c.css());
-}
+Attrs& Attrs::color(std::string_view key, Color c) { return str(key, c.css()); }
 
 PathData& PathData::move(double x, double y) {
   if (!d_.empty()) d_ += ' ';

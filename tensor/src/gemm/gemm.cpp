@@ -60,15 +60,9 @@ void* scratch(int slot, int64_t bytes) {
 
 namespace {
 
-int64_t round_down(int64_t x, int64_t step) {
-  return std::max(step, x / step * step);
-}
-int64_t round_up(int64_t x, int64_t step) {
-  return (x + step - 1) / step * step;
-}
-int64_t ceil_div(int64_t x, int64_t y) {
-  return (x + y - 1) / y;
-}
+int64_t round_down(int64_t x, int64_t step) { return std::max(step, x / step * step); }
+int64_t round_up(int64_t x, int64_t step) { return (x + step - 1) / step * step; }
+int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
 
 }  // namespace
 
@@ -215,9 +209,7 @@ void gemm_any(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a
   gemm_packed(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
 }
 
-std::string str(int64_t v) {
-  return std::to_string(v);
-}
+std::string str(int64_t v) { return std::to_string(v); }
 
 void check_sizes(const char* op, int64_t m, int64_t n, int64_t k) {
   if (m < 0 || n < 0 || k < 0)

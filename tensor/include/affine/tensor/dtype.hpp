@@ -16,9 +16,7 @@ enum class DType { f32, f64, i64 };
 std::string_view dtype_name(DType dtype);
 
 /// Bytes per element.
-constexpr size_t dtype_size(DType dtype) {
-  return dtype == DType::f32 ? 4 : 8;
-}
+constexpr size_t dtype_size(DType dtype) { return dtype == DType::f32 ? 4 : 8; }
 
 /// The DType of a C++ element type: dtype_of<float> == DType::f32, and so on.
 template <class T>
