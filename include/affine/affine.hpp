@@ -4,6 +4,7 @@
 // IWYU pragma: begin_exports
 #include "affine/tensor/error.hpp"
 #include "affine/tensor/gemm.hpp"
+#include "affine/tensor/linalg.hpp"
 #include "affine/tensor/memory.hpp"
 #include "affine/tensor/npy.hpp"
 #include "affine/tensor/ops.hpp"
@@ -12,6 +13,7 @@
 #include "affine/tensor/tensor.hpp"
 
 #include "affine/autograd/gradcheck.hpp"
+#include "affine/autograd/linalg.hpp"
 #include "affine/autograd/losses.hpp"
 #include "affine/autograd/ops.hpp"
 #include "affine/autograd/tape.hpp"

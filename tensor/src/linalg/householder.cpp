@@ -1,0 +1,169 @@
+// Householder reflectors (see householder.hpp): generation, single application, and the
+// compact-WY block form applied with GEMM.
+#include "linalg/householder.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace affine::detail::linalg {
+
+template <class T>
+T nrm2(int64_t n, const T* x, int64_t inc) {
+  T amax = 0;
+  for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::abs(x[i * inc]));
+  if (amax == T(0) || !std::isfinite(amax)) return amax;  // NaN/Inf propagate as they are
+  // Squares of values near 1 can neither overflow nor underflow, so scale by the largest one when
+  // it is far from 1; otherwise the plain sum is exact enough and cheaper.
+  constexpr T lo = T(1) / T(1ull << 60), hi = T(1ull << 60);
+  T s = 0;
+  if (amax > lo && amax < hi) {
+    for (int64_t i = 0; i < n; ++i) s += x[i * inc] * x[i * inc];
+    return std::sqrt(s);
+  }
+  const T inv = T(1) / amax;
+  for (int64_t i = 0; i < n; ++i) {
+    const T y = x[i * inc] * inv;
+    s += y * y;
+  }
+  return amax * std::sqrt(s);
+}
+
+template <class T>
+T larfg(int64_t n, T& alpha, T* x, int64_t inc) {
+  if (n <= 1) return T(0);
+  T xnorm = nrm2(n - 1, x, inc);
+  if (xnorm == T(0)) return T(0);
+  T beta = -std::copysign(std::hypot(alpha, xnorm), alpha);
+  // As dlarfg: when beta is tiny, scale x and alpha up (at most a few times) so v = x / (alpha -
+  // beta) is computed without losing accuracy to subnormals; beta is scaled back at the end.
+  const T safmin = std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon();
+  int knt = 0;
+  if (std::abs(beta) < safmin) {
+    const T rsafmn = T(1) / safmin;
+    do {
+      ++knt;
+      for (int64_t i = 0; i < n - 1; ++i) x[i * inc] *= rsafmn;
+      beta *= rsafmn;
+      alpha *= rsafmn;
+    } while (std::abs(beta) < safmin && knt < 20);
+    xnorm = nrm2(n - 1, x, inc);
+    beta = -std::copysign(std::hypot(alpha, xnorm), alpha);
+  }
+  const T tau = (beta - alpha) / beta;
+  const T scal = T(1) / (alpha - beta);
+  for (int64_t i = 0; i < n - 1; ++i) x[i * inc] *= scal;
+  for (int j = 0; j < knt; ++j) beta *= safmin;
+  alpha = beta;
+  return tau;
+}
+
+template <class T>
+void larf_left(T tau, const T* v, int64_t inc, Mat<T> c, T* work) {
+  if (tau == T(0) || c.m == 0 || c.n == 0) return;
+  auto vi = [&](int64_t i) { return i == 0 ? T(1) : v[i * inc]; };
+  if (c.cs == 1) {
+    // Rows contiguous: w = C^T v and C -= tau v w^T as row axpys.
+    for (int64_t j = 0; j < c.n; ++j) work[j] = c.p[j];
+    for (int64_t i = 1; i < c.m; ++i) {
+      const T a = vi(i);
+      const T* ci = c.p + i * c.rs;
+      for (int64_t j = 0; j < c.n; ++j) work[j] += a * ci[j];
+    }
+    for (int64_t i = 0; i < c.m; ++i) {
+      const T a = tau * vi(i);
+      T* ci = c.p + i * c.rs;
+      for (int64_t j = 0; j < c.n; ++j) ci[j] -= a * work[j];
+    }
+    return;
+  }
+  // Columns (or neither) contiguous: one dot and one axpy down each column.
+  for (int64_t j = 0; j < c.n; ++j) {
+    T* cj = c.p + j * c.cs;
+    T w = cj[0];
+    for (int64_t i = 1; i < c.m; ++i) w += v[i * inc] * cj[i * c.rs];
+    w *= tau;
+    cj[0] -= w;
+    for (int64_t i = 1; i < c.m; ++i) cj[i * c.rs] -= w * v[i * inc];
+  }
+}
+
+template <class T>
+void larf_right(T tau, const T* v, int64_t inc, Mat<T> c, T* work) {
+  larf_left(tau, v, inc, c.t(), work);
+}
+
+namespace {
+
+// V (m x k, unit lower trapezoidal, strictly lower part read) as an explicit dense row-major
+// matrix with its ones and zeros, so the block products below are plain GEMMs.
+template <class T>
+std::vector<T> explicit_v(Mat<const T> v) {
+  std::vector<T> out(static_cast<size_t>(v.m * v.n));
+  for (int64_t i = 0; i < v.m; ++i) {
+    T* row = out.data() + i * v.n;
+    for (int64_t j = 0; j < v.n; ++j) row[j] = j < i ? v(i, j) : (j == i ? T(1) : T(0));
+  }
+  return out;
+}
+
+}  // namespace
+
+template <class T>
+void larft(Mat<const T> v, const T* tau, Mat<T> t) {
+  const int64_t m = v.m, k = v.n;
+  if (k == 0) return;
+  // G = V^T V by GEMM; then column i of T is -tau_i T[0:i, 0:i] G[0:i, i] (dlarft's recurrence).
+  const std::vector<T> vf = explicit_v(v);
+  std::vector<T> g(static_cast<size_t>(k * k));
+  gemm<T>(T(1), rowmajor(vf.data(), m, k, k).t(), rowmajor(vf.data(), m, k, k), T(0),
+          rowmajor(g.data(), k, k, k));
+  std::vector<T> col(static_cast<size_t>(k));
+  for (int64_t i = 0; i < k; ++i) {
+    for (int64_t j = 0; j < i; ++j) col[j] = -tau[i] * g[j * k + i];
+    for (int64_t j = 0; j < i; ++j) {  // T[0:i, i] = T[0:i, 0:i] col (upper triangular)
+      T s = 0;
+      for (int64_t l = j; l < i; ++l) s += t(j, l) * col[l];
+      t(j, i) = s;
+    }
+    t(i, i) = tau[i];
+    for (int64_t j = i + 1; j < k; ++j) t(j, i) = T(0);
+  }
+}
+
+template <class T>
+void larfb(Side side, bool transpose, Mat<const T> v, Mat<const T> t, Mat<T> c) {
+  const int64_t k = v.n;
+  if (k == 0 || c.m == 0 || c.n == 0) return;
+  const std::vector<T> vf_buf = explicit_v(v);
+  const Mat<const T> vf = rowmajor(vf_buf.data(), v.m, k, k);
+  std::vector<T> tz_buf(static_cast<size_t>(k * k));  // T with explicit zeros below
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < k; ++j) tz_buf[i * k + j] = j >= i ? t(i, j) : T(0);
+  const Mat<const T> tz = rowmajor(tz_buf.data(), k, k, k);
+  // Left:  op(H) C = C - V op(T) V^T C;  W = C^T V (n x k), W := W op(T)^T, C -= V W^T.
+  // Right: C op(H) = C - C V op(T) V^T;  W = C V (m x k),   W := W op(T),   C -= W V^T.
+  const bool left = side == Side::left;
+  const Mat<T> cc = left ? c.t() : c;  // both become "right" on cc
+  const bool t_trans = left ? !transpose : transpose;
+  const int64_t rows = cc.m;
+  std::vector<T> w_buf(static_cast<size_t>(rows * k)), w2_buf(static_cast<size_t>(rows * k));
+  const Mat<T> w = rowmajor(w_buf.data(), rows, k, k), w2 = rowmajor(w2_buf.data(), rows, k, k);
+  gemm<T>(T(1), cc, vf, T(0), w);
+  gemm<T>(T(1), w, t_trans ? tz.t() : tz, T(0), w2);
+  gemm<T>(T(-1), w2, vf.t(), T(1), cc);
+}
+
+#define AFFINE_HOUSEHOLDER_INSTANTIATE(T)                        \
+  template T nrm2<T>(int64_t, const T*, int64_t);                \
+  template T larfg<T>(int64_t, T&, T*, int64_t);                 \
+  template void larf_left<T>(T, const T*, int64_t, Mat<T>, T*);  \
+  template void larf_right<T>(T, const T*, int64_t, Mat<T>, T*); \
+  template void larft<T>(Mat<const T>, const T*, Mat<T>);        \
+  template void larfb<T>(Side, bool, Mat<const T>, Mat<const T>, Mat<T>);
+AFFINE_HOUSEHOLDER_INSTANTIATE(float)
+AFFINE_HOUSEHOLDER_INSTANTIATE(double)
+#undef AFFINE_HOUSEHOLDER_INSTANTIATE
+
+}  // namespace affine::detail::linalg
