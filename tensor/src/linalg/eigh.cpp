@@ -1,0 +1,105 @@
+// eigh and eigvalsh: Householder tridiagonalisation, the implicit QL iteration on the tridiagonal,
+// and the back-transformation of its eigenvectors (tridiagonal.hpp).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "affine/tensor/linalg.hpp"
+#include "dispatch.hpp"
+#include "linalg/matrix_batch.hpp"
+#include "linalg/tridiagonal.hpp"
+
+namespace affine::linalg {
+namespace {
+
+using namespace affine::detail::linalg;
+
+// One symmetric matrix: src row-major n x n (only the uplo triangle read) -> w [n] ascending and,
+// when vecs is not null, vecs row-major n x n with column i the eigenvector of w[i].
+template <class T>
+void eigh_one(const char* op, int64_t n, const T* src, bool lower, T* w, T* vecs, std::vector<T>& a,
+              std::vector<T>& z) {
+  // Column-major lower triangle of the work matrix: a[i + j n] = A(i, j), i >= j.
+  a.assign(static_cast<size_t>(n * n), T(0));
+  T max_abs = 0;
+  bool finite = true;
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t i = j; i < n; ++i) {
+      const T x = lower ? src[i * n + j] : src[j * n + i];
+      a[i + j * n] = x;
+      finite = finite && std::isfinite(x);
+      max_abs = std::max(max_abs, std::abs(x));
+    }
+  }
+  if (!finite) {  // NaN or Inf in the read triangle: everything NaN (documented in linalg.hpp)
+    std::fill(w, w + n, std::numeric_limits<T>::quiet_NaN());
+    if (vecs != nullptr) std::fill(vecs, vecs + n * n, std::numeric_limits<T>::quiet_NaN());
+    return;
+  }
+  const T scale = unit_scale(max_abs);
+  for (T& x : a) x *= scale;
+
+  std::vector<T> d(static_cast<size_t>(n)), e(static_cast<size_t>(n)), tau(static_cast<size_t>(n));
+  reduce_to_tridiagonal(n, a.data(), n, d.data(), e.data(), tau.data());
+  T* zp = nullptr;
+  if (vecs != nullptr) {
+    z.assign(static_cast<size_t>(n * n), T(0));
+    for (int64_t i = 0; i < n; ++i) z[i + i * n] = T(1);
+    zp = z.data();
+  }
+  if (!tridiagonal_ql(n, d.data(), e.data(), zp, n)) {
+    throw Error(std::string(op) + ": the QL iteration did not converge (n = " + std::to_string(n) +
+                ")");
+  }
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return d[x] < d[y]; });
+  for (int64_t i = 0; i < n; ++i) w[i] = d[order[i]] / scale;
+  if (vecs == nullptr) return;
+  apply_tridiagonal_q(n, a.data(), n, tau.data(), z.data(), n, n);
+  for (int64_t i = 0; i < n; ++i) {
+    const T* col = z.data() + order[i] * n;
+    // Sign convention: the entry of largest magnitude (the first such) is positive.
+    int64_t big = 0;
+    for (int64_t r = 1; r < n; ++r) {
+      if (std::abs(col[r]) > std::abs(col[big])) big = r;
+    }
+    const T sign = col[big] < 0 ? T(-1) : T(1);
+    for (int64_t r = 0; r < n; ++r) vecs[r * n + i] = sign * col[r];
+  }
+}
+
+Eigh eigh_impl(const char* op, const Tensor& A, char uplo, bool want_vectors) {
+  detail::linalg::require_square(op, A);
+  if (uplo != 'L' && uplo != 'U') {
+    throw Error(std::string(op) + ": uplo must be 'L' or 'U', got '" + std::string(1, uplo) + "'");
+  }
+  const int64_t n = A.size(-1);
+  const int64_t batch = batch_count(A);
+  Eigh out;
+  out.eigenvalues = Tensor::empty(batch_shape(A, {n}), A.dtype());
+  if (want_vectors) out.eigenvectors = Tensor::empty(A.shape(), A.dtype());
+  const Tensor src = A.contiguous();
+  detail::visit_float(A.dtype(), op, [&](auto tag) {
+    using T = AFFINE_T(tag);
+    std::vector<T> a, z;
+    for (int64_t b = 0; b < batch; ++b) {
+      eigh_one<T>(op, n, src.data<T>() + b * n * n, uplo == 'L', out.eigenvalues.data<T>() + b * n,
+                  want_vectors ? out.eigenvectors.data<T>() + b * n * n : nullptr, a, z);
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+Eigh eigh(const Tensor& A, char uplo) { return eigh_impl("eigh", A, uplo, true); }
+
+Tensor eigvalsh(const Tensor& A, char uplo) {
+  return eigh_impl("eigvalsh", A, uplo, false).eigenvalues;
+}
+
+}  // namespace affine::linalg

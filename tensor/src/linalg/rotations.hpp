@@ -1,0 +1,92 @@
+// Internal: plane rotations on the columns of a column-major matrix, recorded and applied later in
+// cache-sized row strips (the eigenvector/singular-vector half of the tridiagonal QL and
+// bidiagonal QR iterations).
+//
+// Applied one at a time, as EISPACK's tql2 and LINPACK's dsvdc do, every QL/QR sweep streams the
+// whole n x n vector matrix through memory for 6 flops per element: at n = 1024 that is memory
+// bound. Here the iteration only records its rotations (the values of c and s) while it runs on the
+// O(n) tridiagonal/bidiagonal data; a flush then applies a few thousand rotations to one strip of W
+// rows at a time, a strip of every column being small enough (n * W elements) to stay in L2. A
+// sweep of adjacent rotations (j, j+1), (j+1, j+2), ... keeps the shared column in registers (the
+// "carry"), so each rotation costs one load and one store per element.
+//
+// Every rotation maps columns (a, b) of Z to (c a + s b, -s a + c b). Kinds of sweep:
+//  - down:  pairs (first, first+1), (first-1, first), ..., a = column j, b = column j+1
+//  - up:    pairs (first, first+1), (first+1, first+2), ...
+//  - pivot_down / pivot_up: pairs (j, fixed) for j = first, first-1, ... (or +1), a = column j,
+//    b = column fixed.
+// Strips are independent, so they run on threads; no result depends on the thread count.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace affine::detail::linalg {
+
+enum class SweepKind : uint8_t { down, up, pivot_down, pivot_up };
+
+struct Sweep {
+  SweepKind kind;
+  int64_t first;   ///< column of the first rotation's a
+  int64_t fixed;   ///< pivot kinds: the b column of every rotation
+  int64_t offset;  ///< index of the first (c, s) in the log's arrays
+  int64_t count;   ///< rotations in the sweep
+};
+
+/// The rotations recorded since the last flush (plain data, read by the per-ISA appliers).
+template <class T>
+struct RotationBatch {
+  std::vector<Sweep> sweeps;
+  std::vector<T> c, s;
+};
+
+/// Applies batch to rows [0, rows) of the column-major matrix z (leading dimension ld), in strips;
+/// dispatches on active_isa(). Defined in rotations_{generic,avx2,avx512}.cpp.
+template <class T>
+void apply_rotations(const RotationBatch<T>& batch, T* z, int64_t rows, int64_t ld);
+
+/// Records rotations for one matrix z (or for none: a log over nullptr records nothing, so the
+/// value-only iterations share the code) and applies them when enough have piled up.
+template <class T>
+class RotationLog {
+ public:
+  RotationLog(T* z, int64_t rows, int64_t ld) : z_(z), rows_(rows), ld_(ld) {}
+  RotationLog(const RotationLog&) = delete;
+  RotationLog& operator=(const RotationLog&) = delete;
+  ~RotationLog() = default;
+
+  bool active() const { return z_ != nullptr && rows_ > 0; }
+
+  /// Starts a sweep; push() then appends its rotations in order.
+  void begin(SweepKind kind, int64_t first, int64_t fixed = -1) {
+    if (!active()) return;
+    batch_.sweeps.push_back({kind, first, fixed, static_cast<int64_t>(batch_.c.size()), 0});
+  }
+  void push(T c, T s) {
+    if (!active()) return;
+    batch_.c.push_back(c);
+    batch_.s.push_back(s);
+    ++batch_.sweeps.back().count;
+  }
+  /// Ends a sweep; applies the batch once it holds enough rotations to pay for a pass over z.
+  void end() {
+    if (active() && static_cast<int64_t>(batch_.c.size()) >= kFlushRotations) flush();
+  }
+  /// Applies everything recorded so far to z.
+  void flush() {
+    if (!active() || batch_.c.empty()) return;
+    apply_rotations(batch_, z_, rows_, ld_);
+    batch_.sweeps.clear();
+    batch_.c.clear();
+    batch_.s.clear();
+  }
+
+ private:
+  // 16K rotations: 256 KiB of (c, s) in double, re-read once per strip.
+  static constexpr int64_t kFlushRotations = 16384;
+  T* z_;
+  int64_t rows_, ld_;
+  RotationBatch<T> batch_;
+};
+
+}  // namespace affine::detail::linalg

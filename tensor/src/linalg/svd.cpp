@@ -1,0 +1,164 @@
+// svd and svdvals: Householder bidiagonalisation, the implicit-shift QR iteration on the
+// bidiagonal, and the back-transformation of its singular vectors (bidiagonal.hpp).
+//
+// The kernels want a tall matrix (M >= N), column-major. A row-major m x n matrix read as
+// column-major is A^T (n x m), so a wide A is factored as A^T = U' S V'^T with no copy transposed,
+// and then U = V', V = U'.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "affine/tensor/linalg.hpp"
+#include "dispatch.hpp"
+#include "linalg/bidiagonal.hpp"
+#include "linalg/matrix_batch.hpp"
+
+namespace affine::linalg {
+namespace {
+
+using namespace affine::detail::linalg;
+
+// Output pointers for one matrix; u and vh are null for svdvals.
+template <class T>
+struct SvdOut {
+  T* u;   // m x ucols, row-major
+  T* s;   // k
+  T* vh;  // vrows x n, row-major
+  int64_t ucols, vrows;
+};
+
+template <class T>
+void fill_nan(T* p, int64_t count) {
+  if (p != nullptr) std::fill(p, p + count, std::numeric_limits<T>::quiet_NaN());
+}
+
+// Index of the first entry of largest magnitude in x [n].
+template <class T>
+int64_t argmax_abs(const T* x, int64_t n) {
+  int64_t big = 0;
+  for (int64_t r = 1; r < n; ++r) {
+    if (std::abs(x[r]) > std::abs(x[big])) big = r;
+  }
+  return big;
+}
+
+template <class T>
+void svd_one(const char* op, int64_t m, int64_t n, const T* src, const SvdOut<T>& out,
+             std::vector<T>& w) {
+  const bool tall = m >= n;
+  const int64_t M = tall ? m : n, N = tall ? n : m;  // the work matrix W is M x N, M >= N
+  const bool vectors = out.u != nullptr;
+  w.resize(static_cast<size_t>(M * N));
+  T max_abs = 0;
+  bool finite = true;
+  for (int64_t i = 0; i < m * n; ++i) {
+    finite = finite && std::isfinite(src[i]);
+    max_abs = std::max(max_abs, std::abs(src[i]));
+  }
+  if (!finite) {  // documented: NaN or Inf input gives NaN everywhere
+    fill_nan(out.s, N);
+    fill_nan(out.u, m * out.ucols);
+    fill_nan(out.vh, out.vrows * n);
+    return;
+  }
+  const T scale = unit_scale(max_abs);
+  if (tall) {  // W = A: transpose the row-major data into column-major
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t j = 0; j < n; ++j) w[i + j * m] = src[i * n + j] * scale;
+    }
+  } else {  // W = A^T: the row-major data already is A^T column-major
+    for (int64_t i = 0; i < m * n; ++i) w[i] = src[i] * scale;
+  }
+
+  std::vector<T> d(static_cast<size_t>(N)), e(static_cast<size_t>(N)), tauq(static_cast<size_t>(N)),
+      taup(static_cast<size_t>(N));
+  reduce_to_bidiagonal(M, N, w.data(), M, d.data(), e.data(), tauq.data(), taup.data());
+  // W's left vectors: M x wcols; W's right vectors: N x N.
+  const int64_t wcols = !vectors ? 0 : tall ? out.ucols : out.vrows;
+  std::vector<T> uw, vw;
+  if (vectors) {
+    uw.assign(static_cast<size_t>(M * wcols), T(0));
+    vw.assign(static_cast<size_t>(N * N), T(0));
+    for (int64_t i = 0; i < wcols; ++i) uw[i + i * M] = T(1);
+    for (int64_t i = 0; i < N; ++i) vw[i + i * N] = T(1);
+  }
+  if (!bidiagonal_qr(N, d.data(), e.data(), vectors ? uw.data() : nullptr, M,
+                     vectors ? vw.data() : nullptr, N)) {
+    throw Error(std::string(op) + ": the bidiagonal QR iteration did not converge (shape [" +
+                std::to_string(m) + ", " + std::to_string(n) + "])");
+  }
+  std::vector<int64_t> order(static_cast<size_t>(N));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return d[x] > d[y]; });
+  for (int64_t i = 0; i < N; ++i) out.s[i] = d[order[i]] / scale;
+  if (!vectors) return;
+  apply_bidiagonal_q(M, N, w.data(), M, tauq.data(), uw.data(), wcols, M);
+  apply_bidiagonal_p(N, w.data(), M, taup.data(), vw.data(), N, N);
+
+  // Column c of the output U and row c of the output Vh come from these work columns.
+  auto left = [&](int64_t c) -> const T* {
+    return tall ? uw.data() + (c < N ? order[c] : c) * M : vw.data() + order[c] * N;
+  };
+  auto right = [&](int64_t c) -> const T* {
+    return tall ? vw.data() + order[c] * N : uw.data() + (c < N ? order[c] : c) * M;
+  };
+  for (int64_t c = 0; c < out.ucols; ++c) {
+    const T* col = left(c);
+    // Sign convention: the largest entry of each column of U (the first such) is positive; the
+    // matching row of Vh flips with it.
+    const T sign = c < N && col[argmax_abs(col, m)] < 0 ? T(-1) : T(1);
+    for (int64_t r = 0; r < m; ++r) out.u[r * out.ucols + c] = sign * col[r];
+    if (c < N) {
+      const T* row = right(c);
+      for (int64_t j = 0; j < n; ++j) out.vh[c * n + j] = sign * row[j];
+    }
+  }
+  for (int64_t c = N; c < out.vrows; ++c) {  // the rest of a full Vh
+    const T* row = right(c);
+    for (int64_t j = 0; j < n; ++j) out.vh[c * n + j] = row[j];
+  }
+}
+
+SVD svd_impl(const char* op, const Tensor& A, bool full_matrices, bool want_vectors) {
+  require_matrix(op, A);
+  const int64_t m = A.size(-2), n = A.size(-1), k = std::min(m, n);
+  const int64_t ucols = full_matrices ? m : k, vrows = full_matrices ? n : k;
+  const int64_t batch = batch_count(A);
+  SVD out;
+  out.S = Tensor::empty(batch_shape(A, {k}), A.dtype());
+  if (want_vectors) {
+    out.U = Tensor::zeros(batch_shape(A, {m, ucols}), A.dtype());
+    out.Vh = Tensor::zeros(batch_shape(A, {vrows, n}), A.dtype());
+  }
+  const Tensor src = A.contiguous();
+  detail::visit_float(A.dtype(), op, [&](auto tag) {
+    using T = AFFINE_T(tag);
+    std::vector<T> w;
+    for (int64_t b = 0; b < batch; ++b) {
+      if (k == 0) {  // empty: as numpy, full U and Vh are identities
+        if (want_vectors) {
+          T* u = out.U.data<T>() + b * m * ucols;
+          T* vh = out.Vh.data<T>() + b * vrows * n;
+          for (int64_t i = 0; i < std::min(m, ucols); ++i) u[i * ucols + i] = T(1);
+          for (int64_t i = 0; i < std::min(n, vrows); ++i) vh[i * n + i] = T(1);
+        }
+        continue;
+      }
+      SvdOut<T> o{want_vectors ? out.U.data<T>() + b * m * ucols : nullptr, out.S.data<T>() + b * k,
+                  want_vectors ? out.Vh.data<T>() + b * vrows * n : nullptr, ucols, vrows};
+      svd_one<T>(op, m, n, src.data<T>() + b * m * n, o, w);
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+SVD svd(const Tensor& A, bool full_matrices) { return svd_impl("svd", A, full_matrices, true); }
+
+Tensor svdvals(const Tensor& A) { return svd_impl("svdvals", A, false, false).S; }
+
+}  // namespace affine::linalg
