@@ -3,23 +3,10 @@
 #include <string>
 
 #include "affine/autograd/ops.hpp"
-#include "affine/autograd/tape.hpp"
 #include "affine/nn/init.hpp"
 #include "affine/tensor/error.hpp"
 
 namespace affine::nn {
-
-namespace {
-
-// A parameter joins x's tape only while that tape records: under a NoGradGuard, or for constant
-// input, the layer computes with plain values and records nothing.
-Var bind(Parameter& p, const Var& x) {
-  Tape* tape = x.tape();
-  if (tape != nullptr && tape->recording() && p.requires_grad) return tape->param(p);
-  return Var(p.value);
-}
-
-}  // namespace
 
 // ---- Linear ---------------------------------------------------------------------------------
 
@@ -57,25 +44,13 @@ void Linear::init(Generator& gen, bool with_bias, DType dtype) {
   }
 }
 
-Linear::Linear(Linear&& other) noexcept
-    : Module(),
-      weight(std::move(other.weight)),
-      bias(std::move(other.bias)),
-      in_(other.in_),
-      out_(other.out_) {
-  // Registration stores addresses, so the new object registers its own members.
-  register_parameter("weight", weight);
-  if (bias.value.defined()) register_parameter("bias", bias);
-  train(other.is_training());
-}
-
 Var Linear::forward(const Var& x) {
   if (x.rank() < 1 || x.shape().back() != in_) {
     throw Error("Linear(in=" + std::to_string(in_) + ", out=" + std::to_string(out_) +
                 "): expected input [*, " + std::to_string(in_) + "], got " + to_string(x.shape()));
   }
-  const Var w = bind(weight, x);
-  const Var b = has_bias() ? bind(bias, x) : Var();
+  const Var w = bind_param(weight, x);
+  const Var b = has_bias() ? bind_param(bias, x) : Var();
   if (x.rank() == 2) return linear(x, w, b);
   // Any leading dimensions: flatten them into rows, as torch.nn.Linear accepts [*, in].
   Shape out_shape = x.shape();

@@ -29,6 +29,7 @@
 
 #include "affine/nn/checkpoint.hpp"
 #include "affine/tensor/error.hpp"
+#include "safetensors_dtype.hpp"
 
 namespace affine::nn {
 
@@ -47,18 +48,6 @@ struct Ctx {
 }
 
 // ---- dtypes ------------------------------------------------------------------------------------
-
-const char* st_dtype_name(DType d) {
-  switch (d) {
-    case DType::f32:
-      return "F32";
-    case DType::f64:
-      return "F64";
-    case DType::i64:
-      return "I64";
-  }
-  return "?";
-}
 
 bool st_dtype_from_name(std::string_view s, DType& out) {
   if (s == "F32") {
@@ -344,8 +333,9 @@ Entry parse_entry(const Ctx& c, const std::string& name, const json& v) {
   if (e.begin > e.end) fail(c, who + " has data_offsets " + offs + " with begin > end");
   if (e.end - e.begin != static_cast<uint64_t>(nbytes)) {
     fail(c, who + " has data_offsets " + offs + " (" + std::to_string(e.end - e.begin) +
-                " bytes) but shape " + shape_str(e.shape) + " of " + st_dtype_name(e.dtype) +
-                " needs " + std::to_string(nbytes) + " bytes");
+                " bytes) but shape " + shape_str(e.shape) + " of " +
+                detail::safetensors_dtype_name(e.dtype) + " needs " + std::to_string(nbytes) +
+                " bytes");
   }
   return e;
 }
@@ -562,7 +552,7 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
     if (!seen.insert(name).second) fail(c, "tensor name '" + name + "' appears twice");
     if (!t.defined()) fail(c, "tensor '" + name + "' is undefined");
     const uint64_t nbytes = static_cast<uint64_t>(t.numel()) * dtype_size(t.dtype());
-    header[name] = {{"dtype", st_dtype_name(t.dtype())},
+    header[name] = {{"dtype", detail::safetensors_dtype_name(t.dtype())},
                     {"shape", t.shape().to_vector()},
                     {"data_offsets", {offset, offset + nbytes}}};
     offset += nbytes;
@@ -645,5 +635,21 @@ SafetensorsFile load_safetensors(const std::string& path) {
     }
   });
 }
+
+namespace detail {
+
+const char* safetensors_dtype_name(DType d) {
+  switch (d) {
+    case DType::f32:
+      return "F32";
+    case DType::f64:
+      return "F64";
+    case DType::i64:
+      return "I64";
+  }
+  return "?";
+}
+
+}  // namespace detail
 
 }  // namespace affine::nn

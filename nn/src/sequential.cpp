@@ -7,17 +7,15 @@
 
 namespace affine::nn {
 
-Sequential::Sequential(Sequential&& other) noexcept : Module(), layers_(std::move(other.layers_)) {
-  // The layers live on the heap and keep their addresses; only the registration is redone.
-  for (size_t i = 0; i < layers_.size(); ++i) register_module(std::to_string(i), *layers_[i]);
-  train(other.is_training());
+Sequential::Sequential(std::initializer_list<Item> modules) {
+  for (const Item& item : modules) push_back(std::move(item.module_));
 }
 
 Module& Sequential::push_back(std::unique_ptr<Module> module) {
   if (!module) throw Error("Sequential::push_back: null module");
-  Module& ref = *module;
-  register_module(std::to_string(layers_.size()), ref);
-  layers_.push_back(std::move(module));
+  layers_.reserve(layers_.size() + 1);  // so nothing throws once the module is registered
+  Module& ref = register_module(std::to_string(layers_.size()), std::move(module));
+  layers_.push_back(&ref);
   return ref;
 }
 

@@ -9,9 +9,9 @@
 // Two levels:
 //  - tensor level: save_safetensors / load_safetensors / parse_safetensors work on any ordered
 //    list of named tensors;
-//  - module level: save / load store a Module's named_parameters() and, optionally, an
-//    optimizer's state() under the reserved prefix "optim." (kOptimizerPrefix), so one file
-//    resumes training.
+//  - module level: save / load store a Module's state_dict() (parameters and buffers) and,
+//    optionally, an optimizer's state() under the reserved prefix "optim." (kOptimizerPrefix), so
+//    one file resumes training.
 //
 // Loading never trusts the file: every length, offset, dtype and shape is checked against the
 // file before any tensor memory is allocated, and every error is an affine::Error naming the
@@ -33,8 +33,6 @@
 
 namespace affine::nn {
 
-/// An ordered list of named tensors (a module's parameters, an optimizer's state, a file).
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 /// The free-form string map stored under "__metadata__".
 using Metadata = std::map<std::string, std::string>;
 
@@ -72,15 +70,16 @@ inline constexpr std::string_view kOptimizerPrefix = "optim.";
 /// calls opt.load_state(state).
 using OptimizerStateLoader = std::function<void(const NamedTensors&)>;
 
-/// Saves model's parameters under their dotted names and, if given, optimizer_state (as returned
-/// by an optimizer's state()) under "optim." + name.
+/// Saves model's state_dict() (parameters and buffers under their dotted names) and, if given,
+/// optimizer_state (as returned by an optimizer's state()) under "optim." + name.
 void save(Module& model, const std::string& path, const NamedTensors& optimizer_state = {},
           const Metadata& metadata = {});
 
-/// Loads path into model's parameters (copied in place, so existing references stay valid).
-/// The whole file is checked first; every parameter missing from the file, every unexpected
-/// entry and every mismatched shape or dtype is reported in one affine::Error, and on any error
-/// the model is left unchanged. "optim." entries are ignored unless load_optimizer_state is
+/// Loads path into model's parameters and buffers (copied in place, so existing references stay
+/// valid; float32 and float64 entries convert to the model's dtype, as in load_state_dict). The
+/// whole file is checked first; every entry missing from the file, every unexpected entry and
+/// every mismatched shape or dtype is reported in one affine::Error, and on any error the model
+/// is left unchanged. "optim." entries are ignored unless load_optimizer_state is
 /// given: it is then called with them (possibly none) after all checks pass and before the model
 /// changes, so if it throws the model is still unchanged.
 void load(Module& model, const std::string& path,

@@ -4,8 +4,8 @@
 // nothing is recorded) and on Vars of a recording tape (training: the layer's parameters join
 // x's tape as leaves, and backward() accumulates into Parameter::grad).
 //
-// Layers are movable (so `Sequential{Linear(2, 100), Tanh()}` can take them by value); a move
-// re-registers the parameters of the new object, and the moved-from layer must not be used again.
+// Layers are movable (so `Sequential{Linear(2, 100), Tanh()}` can take them by value); the
+// moved-from layer must not be used again.
 #pragma once
 
 #include <cstdint>
@@ -35,8 +35,7 @@ class Linear : public Module {
   Linear(int64_t in, int64_t out, bool bias = true);
   /// PyTorch-style init drawn from gen, in the given dtype (float32 or float64).
   Linear(int64_t in, int64_t out, Generator& gen, bool bias = true, DType dtype = DType::f32);
-  Linear(Linear&& other) noexcept;
-  Linear& operator=(Linear&&) = delete;
+  Linear(Linear&& other) = default;
 
   /// x [*, in] -> [*, out]. Throws affine::Error for any other last dimension:
   /// "Linear(in=4, out=2): expected input [*, 4], got [8, 3]".
@@ -61,7 +60,6 @@ class Linear : public Module {
 class Tanh : public Module {
  public:
   Tanh() = default;
-  Tanh(Tanh&& other) noexcept : Module() { train(other.is_training()); }
   Var forward(const Var& x) override;
   std::string name() const override { return "Tanh()"; }
 };
@@ -70,7 +68,6 @@ class Tanh : public Module {
 class Sigmoid : public Module {
  public:
   Sigmoid() = default;
-  Sigmoid(Sigmoid&& other) noexcept : Module() { train(other.is_training()); }
   Var forward(const Var& x) override;
   std::string name() const override { return "Sigmoid()"; }
 };
@@ -79,7 +76,6 @@ class Sigmoid : public Module {
 class ReLU : public Module {
  public:
   ReLU() = default;
-  ReLU(ReLU&& other) noexcept : Module() { train(other.is_training()); }
   Var forward(const Var& x) override;
   std::string name() const override { return "ReLU()"; }
 };
@@ -88,7 +84,6 @@ class ReLU : public Module {
 class Softmax : public Module {
  public:
   explicit Softmax(int64_t axis = -1) : axis_(axis) {}
-  Softmax(Softmax&& other) noexcept : Module(), axis_(other.axis_) { train(other.is_training()); }
   Var forward(const Var& x) override;
   std::string name() const override;
   int64_t axis() const { return axis_; }
@@ -101,9 +96,6 @@ class Softmax : public Module {
 class LogSoftmax : public Module {
  public:
   explicit LogSoftmax(int64_t axis = -1) : axis_(axis) {}
-  LogSoftmax(LogSoftmax&& other) noexcept : Module(), axis_(other.axis_) {
-    train(other.is_training());
-  }
   Var forward(const Var& x) override;
   std::string name() const override;
   int64_t axis() const { return axis_; }

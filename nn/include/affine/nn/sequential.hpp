@@ -1,6 +1,7 @@
 // Sequential: a chain of modules applied in order, as torch.nn.Sequential.
 //
 //   Sequential net{Linear(2, 100), Tanh(), Linear(100, 2), Tanh(), Linear(2, 1), Sigmoid()};
+//   Sequential model{std::move(net), MyHead()};    // nests net as child "0"
 //   net.push_back(std::make_unique<ReLU>());   // or net.emplace_back<ReLU>()
 //   Var embedding = net.forward_to(x, 3);      // output of layer 3 (the 2-D tanh embedding)
 //
@@ -9,6 +10,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -21,16 +23,25 @@ namespace affine::nn {
 
 class Sequential : public Module {
  public:
+  /// One module of a brace list, moved in: any class derived from Module, custom ones included.
+  class Item {
+   public:
+    template <class M>
+    requires(std::derived_from<std::remove_cvref_t<M>, Module> && !std::is_lvalue_reference_v<M>)
+        Item(M&& module)  // NOLINT(google-explicit-constructor)
+        : module_(std::make_unique<std::remove_cvref_t<M>>(std::move(module))) {}
+
+   private:
+    friend class Sequential;
+    mutable std::unique_ptr<Module> module_;  // taken by Sequential's constructor
+  };
+
   Sequential() = default;
-  /// Takes the modules by value (moved in): Sequential{Linear(2, 3), Tanh()}.
-  template <class... Ms>
-  requires(sizeof...(Ms) > 0 && (std::derived_from<std::remove_cvref_t<Ms>, Module> && ...) &&
-           (!std::is_lvalue_reference_v<Ms> && ...))
-      Sequential(Ms&&... modules) {  // NOLINT(google-explicit-constructor)
-    (push_back(std::make_unique<std::remove_cvref_t<Ms>>(std::move(modules))), ...);
-  }
-  Sequential(Sequential&& other) noexcept;
-  Sequential& operator=(Sequential&&) = delete;
+  /// Takes the modules by value (moved in): Sequential{Linear(2, 3), Tanh(), MyBlock(3)}.
+  /// A Sequential in the list becomes one child: Sequential{std::move(body)} nests body, as
+  /// torch.nn.Sequential(body) does (use `Sequential s = std::move(body);` to move instead).
+  Sequential(std::initializer_list<Item> modules);
+  Sequential(Sequential&& other) = default;
 
   /// Appends a module (named by its position); returns it. Throws affine::Error for nullptr.
   Module& push_back(std::unique_ptr<Module> module);
@@ -80,7 +91,7 @@ class Sequential : public Module {
  private:
   size_t checked_index(int64_t i, const char* op) const;
   [[noreturn]] void throw_wrong_type(int64_t i) const;
-  std::vector<std::unique_ptr<Module>> layers_;
+  std::vector<Module*> layers_;  // owned through Module::register_module
 };
 
 }  // namespace affine::nn
