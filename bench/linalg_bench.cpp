@@ -1,0 +1,267 @@
+// Dense factorizations: affine::linalg against LAPACK from OpenBLAS and Eigen, side by side in
+// one binary.
+//
+// Names: <op>/<impl>/<n>/threads:<T>, op in getrf (LU, partial pivoting), potrf (Cholesky),
+// geqrf (Householder QR), gesv (LU + solve, one right-hand side); impl in affine, openblas
+// (OpenBLAS's LAPACK, Fortran interface, column-major), eigen (PartialPivLU, LLT, HouseholderQR);
+// double, n x n, n in 64, 256, 1024, 2048. GFLOPS counts the nominal flops (LAPACK's working
+// notes: getrf 2/3 n^3, potrf 1/3 n^3, geqrf 4/3 n^3, gesv 2/3 n^3 + 2 n^2) over wall time.
+// Every iteration factors a fresh copy of the same matrix (the copy, O(n^2), is timed for every
+// impl alike; affine's copy is inside the function). A column-major peer sees the row-major
+// buffer as A^T: the same work (and the same matrix for the symmetric potrf input).
+// Notes: Eigen runs with threads:1 only (no OpenMP in this build) and is compiled, like all of
+// bench/, for the baseline x86-64 ISA (no -march=native), which costs it its AVX kernels.
+//   linalg_bench --benchmark_filter='getrf/.*/1024/threads:1'
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "affine/tensor/linalg.hpp"
+#include "affine/tensor/parallel.hpp"
+#include "affine/tensor/tensor.hpp"
+
+#ifdef AFFINE_HAVE_OPENBLAS
+#include <cblas.h>
+extern "C" {
+// LAPACK's Fortran interface, exported by libopenblas (Debian builds it with LAPACK inside).
+void dgetrf_(const int* m, const int* n, double* a, const int* lda, int* ipiv, int* info);
+void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
+void dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau, double* work,
+             const int* lwork, int* info);
+void dgesv_(const int* n, const int* nrhs, double* a, const int* lda, int* ipiv, double* b,
+            const int* ldb, int* info);
+}
+#endif
+
+#ifdef AFFINE_HAVE_EIGEN
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <Eigen/LU>
+#include <Eigen/QR>
+#endif
+
+namespace {
+
+namespace la = affine::linalg;
+
+// The input of one benchmark: A (n x n, row-major; symmetric positive definite for potrf), a
+// right-hand side b, and work buffers for the peers.
+struct Problem {
+  int64_t n;
+  std::vector<double> a, b, work_a, work_b, tau, lwork;
+  std::vector<int> ipiv;
+  affine::Tensor ta, tb;
+
+  Problem(int64_t size, bool spd) : n(size) {
+    std::mt19937_64 rng(42);
+    std::normal_distribution<double> d;
+    const size_t nn = static_cast<size_t>(n * n);
+    a.resize(nn);
+    for (auto& v : a) v = d(rng);
+    if (spd) {  // A = G G^T / n + I
+      std::vector<double> g = a;
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j <= i; ++j) {
+          double s = 0;
+          for (int64_t p = 0; p < n; ++p) s += g[i * n + p] * g[j * n + p];
+          a[i * n + j] = a[j * n + i] = s / double(n) + (i == j ? 1.0 : 0.0);
+        }
+    }
+    b.resize(static_cast<size_t>(n));
+    for (auto& v : b) v = d(rng);
+    work_a.resize(nn);
+    work_b.resize(b.size());
+    tau.resize(static_cast<size_t>(n));
+    lwork.resize(static_cast<size_t>(64 * n));
+    ipiv.resize(static_cast<size_t>(n));
+    ta = affine::Tensor::from_vector(a, {n, n});
+    tb = affine::Tensor::from_vector(b, {n, 1});
+  }
+  void fresh() {
+    std::memcpy(work_a.data(), a.data(), a.size() * sizeof(double));
+    std::memcpy(work_b.data(), b.data(), b.size() * sizeof(double));
+  }
+};
+
+using Run = std::function<void(Problem&)>;
+
+struct Impl {
+  const char* name;
+  Run run;  // empty when the peer is not built in
+  bool threaded;
+};
+
+struct Op {
+  const char* name;
+  bool spd;
+  double (*flops)(double n);
+  std::vector<Impl> impls;
+};
+
+#ifdef AFFINE_HAVE_EIGEN
+using EMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>;
+using EMap = Eigen::Map<const EMat>;
+#endif
+
+std::vector<Op> ops() {
+  std::vector<Op> out;
+  // getrf
+  {
+    Op op{"getrf", false, [](double n) { return 2.0 / 3.0 * n * n * n; }, {}};
+    op.impls.push_back(
+        {"affine",
+         [](Problem& p) { benchmark::DoNotOptimize(la::lu_factor(p.ta).LU.data<double>()); },
+         true});
+#ifdef AFFINE_HAVE_OPENBLAS
+    op.impls.push_back({"openblas",
+                        [](Problem& p) {
+                          p.fresh();
+                          const int n = static_cast<int>(p.n);
+                          int info = 0;
+                          dgetrf_(&n, &n, p.work_a.data(), &n, p.ipiv.data(), &info);
+                        },
+                        true});
+#endif
+#ifdef AFFINE_HAVE_EIGEN
+    op.impls.push_back({"eigen",
+                        [](Problem& p) {
+                          Eigen::PartialPivLU<EMat> lu(EMap(p.a.data(), p.n, p.n));
+                          benchmark::DoNotOptimize(lu.matrixLU().data());
+                        },
+                        false});
+#endif
+    out.push_back(op);
+  }
+  // potrf
+  {
+    Op op{"potrf", true, [](double n) { return n * n * n / 3.0; }, {}};
+    op.impls.push_back(
+        {"affine", [](Problem& p) { benchmark::DoNotOptimize(la::cholesky(p.ta).data<double>()); },
+         true});
+#ifdef AFFINE_HAVE_OPENBLAS
+    op.impls.push_back({"openblas",
+                        [](Problem& p) {
+                          p.fresh();
+                          const int n = static_cast<int>(p.n);
+                          int info = 0;
+                          dpotrf_("L", &n, p.work_a.data(), &n, &info);
+                        },
+                        true});
+#endif
+#ifdef AFFINE_HAVE_EIGEN
+    op.impls.push_back({"eigen",
+                        [](Problem& p) {
+                          Eigen::LLT<EMat> llt(EMap(p.a.data(), p.n, p.n));
+                          benchmark::DoNotOptimize(llt.matrixLLT().data());
+                        },
+                        false});
+#endif
+    out.push_back(op);
+  }
+  // geqrf
+  {
+    Op op{"geqrf", false, [](double n) { return 4.0 / 3.0 * n * n * n; }, {}};
+    op.impls.push_back(
+        {"affine", [](Problem& p) { benchmark::DoNotOptimize(la::qr(p.ta, "r").R.data<double>()); },
+         true});
+#ifdef AFFINE_HAVE_OPENBLAS
+    op.impls.push_back(
+        {"openblas",
+         [](Problem& p) {
+           p.fresh();
+           const int n = static_cast<int>(p.n), lwork = static_cast<int>(p.lwork.size());
+           int info = 0;
+           dgeqrf_(&n, &n, p.work_a.data(), &n, p.tau.data(), p.lwork.data(), &lwork, &info);
+         },
+         true});
+#endif
+#ifdef AFFINE_HAVE_EIGEN
+    op.impls.push_back({"eigen",
+                        [](Problem& p) {
+                          Eigen::HouseholderQR<EMat> qr(EMap(p.a.data(), p.n, p.n));
+                          benchmark::DoNotOptimize(qr.matrixQR().data());
+                        },
+                        false});
+#endif
+    out.push_back(op);
+  }
+  // gesv
+  {
+    Op op{"gesv", false, [](double n) { return 2.0 / 3.0 * n * n * n + 2.0 * n * n; }, {}};
+    op.impls.push_back(
+        {"affine",
+         [](Problem& p) { benchmark::DoNotOptimize(la::solve(p.ta, p.tb).data<double>()); }, true});
+#ifdef AFFINE_HAVE_OPENBLAS
+    op.impls.push_back({"openblas",
+                        [](Problem& p) {
+                          p.fresh();
+                          const int n = static_cast<int>(p.n), one = 1;
+                          int info = 0;
+                          dgesv_(&n, &one, p.work_a.data(), &n, p.ipiv.data(), p.work_b.data(), &n,
+                                 &info);
+                        },
+                        true});
+#endif
+#ifdef AFFINE_HAVE_EIGEN
+    op.impls.push_back({"eigen",
+                        [](Problem& p) {
+                          Eigen::PartialPivLU<EMat> lu(EMap(p.a.data(), p.n, p.n));
+                          Eigen::VectorXd x =
+                              lu.solve(Eigen::Map<const Eigen::VectorXd>(p.b.data(), p.n));
+                          benchmark::DoNotOptimize(x.data());
+                        },
+                        false});
+#endif
+    out.push_back(op);
+  }
+  return out;
+}
+
+void set_threads(int threads) {
+  affine::set_num_threads(threads);
+#ifdef AFFINE_HAVE_OPENBLAS
+  openblas_set_num_threads(threads);
+#endif
+}
+
+void register_all() {
+  for (const Op& op : ops())
+    for (int64_t n : {64, 256, 1024, 2048})
+      for (int threads : {1, 2})
+        for (const Impl& impl : op.impls) {
+          if (threads > 1 && !impl.threaded) continue;
+          const std::string name = std::string(op.name) + "/" + impl.name + "/" +
+                                   std::to_string(n) + "/threads:" + std::to_string(threads);
+          benchmark::RegisterBenchmark(
+              name.c_str(),
+              [op, impl, n, threads](benchmark::State& st) {
+                Problem p(n, op.spd);
+                set_threads(threads);
+                impl.run(p);  // warm caches, pools and buffers outside the timed loop
+                for (auto _ : st) {
+                  impl.run(p);
+                  benchmark::ClobberMemory();
+                }
+                st.counters["GFLOPS"] = benchmark::Counter(
+                    op.flops(double(n)) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+              })
+              ->UseRealTime()
+              ->Unit(benchmark::kMillisecond);
+        }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  register_all();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
