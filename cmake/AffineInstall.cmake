@@ -1,11 +1,11 @@
 # install/export so that find_package(affine CONFIG) works, fmt-style.
 include(CMakePackageConfigHelpers)
 
-install(TARGETS affine EXPORT affineTargets
+install(TARGETS affine affine_viz EXPORT affineTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-foreach(dir include tensor/include autograd/include nn/include)
+foreach(dir include tensor/include autograd/include nn/include viz/include)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/affine DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
           FILES_MATCHING PATTERN "*.hpp")
 endforeach()

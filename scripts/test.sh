@@ -3,7 +3,8 @@
 #   1. install missing Debian packages (scripts/setup.sh);
 #   2. Release build with -Werror (g++), full ctest;
 #   3. AddressSanitizer + UndefinedBehaviorSanitizer build, full ctest (halts on the first error);
-#   4. install, then build and run an outside project with find_package and with add_subdirectory;
+#   4. install, then build and run an outside project with find_package and with add_subdirectory
+#      (affine::affine, and affine::viz drawing a decision boundary);
 #   5. clang build of the library with -Werror and the safetensors loader fuzzer (60 s);
 #   6. the moons example end to end (accuracy, files, determinism, bad flags, headless Chromium).
 # Each stage prints its name; the script stops at the first failure. Build trees go under build/.
@@ -40,10 +41,16 @@ cmake -S tests/consumer -B build/consumer-find -G Ninja -DAFFINE_CONSUME=find_pa
   -DCMAKE_PREFIX_PATH="$root/build/install" >/dev/null
 cmake --build build/consumer-find
 build/consumer-find/consumer
+# affine::viz from the install: the README's plot example writes a decision-boundary SVG.
+build/consumer-find/consumer_plot build/consumer-find/boundary.svg
+python3 -c "import sys, xml.etree.ElementTree as ET; r = ET.parse(sys.argv[1]).getroot(); \
+  sys.exit(0 if r.tag.endswith('svg') and 'colorbar' in ET.tostring(r, encoding='unicode') else 1)" \
+  build/consumer-find/boundary.svg
 cmake -S tests/consumer -B build/consumer-subdir -G Ninja -DAFFINE_CONSUME=add_subdirectory \
   -DAFFINE_SOURCE_DIR="$root" >/dev/null
 cmake --build build/consumer-subdir
 build/consumer-subdir/consumer
+build/consumer-subdir/consumer_plot build/consumer-subdir/boundary.svg
 
 stage "clang build (-Werror) and the safetensors fuzzer"
 CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -458,6 +458,106 @@ TEST(VizFigure, BadArgumentsThrow) {
   EXPECT_THROW(fig.panel(0).contourf(g, {1, 0}), std::invalid_argument);
 }
 
+TEST(VizTicks, LogAxesTickPowersOfTenThenOneTwoFive) {
+  EXPECT_EQ(log_ticks(1e-4, 2, 10).values, (std::vector<double>{1e-4, 1e-3, 1e-2, 1e-1, 1}));
+  EXPECT_EQ(log_ticks(1e-4, 2, 10).step, 0);
+  // Too many decades for max_ticks: every other one.
+  EXPECT_LE(log_ticks(1e-9, 1e9, 6).values.size(), 6u);
+  EXPECT_GE(log_ticks(1e-9, 1e9, 6).values.size(), 2u);
+  // Less than a decade: 1-2-5 multiples.
+  EXPECT_EQ(log_ticks(1.5, 9, 8).values, (std::vector<double>{2, 5}));
+  EXPECT_EQ(log_tick_label(0.001), "0.001");
+  EXPECT_EQ(log_tick_label(100), "100");
+  EXPECT_EQ(log_tick_label(1e-5), "1e-5");
+  EXPECT_EQ(log_tick_label(2e-7), "2x1e-7");
+}
+
+TEST(VizScale, LogScaleIsLinearInTheExponent) {
+  const Scale s{0.01, 100, 0, 400, true};
+  EXPECT_DOUBLE_EQ(s(0.01), 0);
+  EXPECT_DOUBLE_EQ(s(1), 200);
+  EXPECT_DOUBLE_EQ(s(100), 400);
+  EXPECT_NEAR(s.inverse(300), 10, 1e-12);
+}
+
+TEST(VizFigure, LogAxisSkipsNonPositiveValuesAndTicksDecades) {
+  Figure fig(1, 1, 300, 200);
+  const std::vector<double> x{0, 1, 2, 3}, y{1, 0.1, 0.001, 0};  // the 0 cannot be drawn
+  fig.panel(0).ylog().line(x, y);
+  const std::string svg = fig.svg();
+  EXPECT_EQ(xml_problem(svg), "");
+  EXPECT_NE(svg.find(">0.001</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">1</text>"), std::string::npos);
+  EXPECT_EQ(svg.find("nan"), std::string::npos);
+}
+
+TEST(VizFigure, ColorBarShowsTheMapAndItsRange) {
+  Figure fig(1, 1, 200, 200);
+  fig.panel(0).heatmap(circle_field());
+  const double width_before = std::stod(fig.svg().substr(fig.svg().find("width=\"") + 7));
+  fig.colorbar({.cmap = Colormap::blues(), .vmin = 0, .vmax = 2, .label = "density"});
+  const std::string svg = fig.svg();
+  EXPECT_EQ(xml_problem(svg), "");
+  EXPECT_GT(std::stod(svg.substr(svg.find("width=\"") + 7)), width_before);
+  EXPECT_NE(svg.find("class=\"colorbar\""), std::string::npos);
+  EXPECT_NE(svg.find(">density</text>"), std::string::npos);
+  EXPECT_NE(svg.find(Colormap::blues()(0.5 / 64).css()), std::string::npos);  // bottom step
+  EXPECT_NE(svg.find(">2.0</text>"), std::string::npos);
+  EXPECT_THROW(fig.colorbar({.vmin = 1, .vmax = 1}), std::invalid_argument);
+  EXPECT_THROW(fig.colorbar({.vmin = 0, .vmax = std::nan("")}), std::invalid_argument);
+}
+
+TEST(VizFigure, UnoutlinedClassesDrawNoStroke) {
+  Figure fig;
+  const std::vector<double> x{0, 1}, y{0, 1};
+  const std::vector<int> c{0, 1};
+  ClassStyle style;
+  style.outline = false;
+  fig.panel(0).scatter(x, y, c, style);
+  EXPECT_NE(fig.svg().find("<g fill-opacity=\"0.85\">\n"), std::string::npos);
+  style.outline = true;
+  fig.panel(0).scatter(x, y, c, style);
+  EXPECT_NE(fig.svg().find("<g fill-opacity=\"0.85\" stroke=\"#ffffff\""), std::string::npos);
+}
+
+TEST(VizBoundary, DrawsAnyFunctionOfThePlaneWithAColorBar) {
+  BoundaryOptions o{.x0 = -1, .x1 = 1, .y0 = -1, .y1 = 1, .resolution = 21};
+  o.xs = {0.5, -0.5};
+  o.ys = {0.5, -0.5};
+  o.labels = {1, 0};
+  o.title = "a logistic ramp";
+  const auto f = [](double x, double y) { return 1 / (1 + std::exp(-4 * (x + y))); };
+  const std::string svg = decision_boundary(f, o).svg();
+  EXPECT_EQ(xml_problem(svg), "");
+  EXPECT_NE(svg.find("class=\"colorbar\""), std::string::npos);
+  EXPECT_NE(svg.find(">p(class 1)</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">boundary (0.5)</text>"), std::string::npos);
+  EXPECT_EQ(svg, decision_boundary(f, o).svg());
+}
+
+TEST(VizBoundary, BadFunctionsAndOptionsAreNamed) {
+  const auto nan_at_origin = [](double x, double y) {
+    return x == 0 && y == 0 ? std::nan("") : 0.5;
+  };
+  BoundaryOptions o{.resolution = 3};
+  try {
+    decision_boundary(nan_at_origin, o);
+    ADD_FAILURE() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("at (0, 0)"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(decision_boundary({}, {}), std::invalid_argument);
+  EXPECT_THROW(decision_boundary([](double, double) { return 0.0; }, {.x0 = 1, .x1 = 1}),
+               std::invalid_argument);
+  EXPECT_THROW(decision_boundary([](double, double) { return 0.0; }, {.resolution = 1}),
+               std::invalid_argument);
+  BoundaryOptions mismatched;
+  mismatched.xs = {1, 2};
+  mismatched.ys = {1};
+  EXPECT_THROW(decision_boundary([](double, double) { return 0.0; }, mismatched),
+               std::invalid_argument);
+}
+
 TEST(VizFigure, EmptyFigureStillRenders) {
   const std::string svg = Figure().svg();
   EXPECT_EQ(xml_problem(svg), "");

@@ -36,6 +36,40 @@ std::string tick_label(double value, double step) {
   return fixed(value, decimals);
 }
 
+Ticks log_ticks(double lo, double hi, int max_ticks) {
+  if (lo > hi) std::swap(lo, hi);
+  max_ticks = std::max(max_ticks, 2);
+  if (!(lo > 0) || !std::isfinite(hi) || !(hi > lo)) return nice_ticks(lo, hi, max_ticks);
+  const int e0 = static_cast<int>(std::floor(std::log10(lo))),
+            e1 = static_cast<int>(std::ceil(std::log10(hi)));
+  const auto inside = [&](double v) { return v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9); };
+  // Powers of ten, every `every`-th decade so that at most max_ticks remain.
+  for (int every = 1; every <= e1 - e0 + 1; ++every) {
+    Ticks t;
+    t.step = 0;
+    for (int e = e0; e <= e1; ++e) {
+      const double v = std::pow(10.0, e);
+      if (inside(v) && ((e % every) + every) % every == 0) t.values.push_back(v);
+    }
+    if (t.values.size() >= 2 && static_cast<int>(t.values.size()) <= max_ticks) return t;
+    if (t.values.size() < 2) break;
+  }
+  Ticks t;
+  t.step = 0;
+  for (int e = e0; e <= e1; ++e)
+    for (const double m : {1.0, 2.0, 5.0})
+      if (inside(m * std::pow(10.0, e))) t.values.push_back(m * std::pow(10.0, e));
+  if (t.values.size() >= 2 && static_cast<int>(t.values.size()) <= max_ticks) return t;
+  return nice_ticks(lo, hi, max_ticks);
+}
+
+std::string log_tick_label(double value) {
+  if (value >= 1e-3 && value < 1e5) return fmt(value, 6);
+  const int e = static_cast<int>(std::floor(std::log10(value) + 1e-9));
+  const double m = value / std::pow(10.0, e);
+  return (std::abs(m - 1) < 1e-9 ? std::string() : fmt(m, 2) + "x") + "1e" + std::to_string(e);
+}
+
 Interval padded(double lo, double hi, double pad) {
   if (!(lo <= hi)) return {0.0, 1.0};  // empty (lo = +inf, hi = -inf) or NaN
   if (lo == hi) {

@@ -37,11 +37,22 @@ Interval unite(const Interval& a, const Interval& b) {
   return {std::min(a.lo, b.lo), std::max(a.hi, b.hi)};
 }
 
-Interval extent(std::span<const double> v) {
+Interval extent(std::span<const double> v, bool positive_only = false) {
   Interval r{1, -1};
   for (const double x : v)
-    if (std::isfinite(x)) r = unite(r, {x, x});
+    if (std::isfinite(x) && (!positive_only || x > 0)) r = unite(r, {x, x});
   return r;
+}
+
+Interval positive_part(const Interval& v) {
+  if (empty(v) || !(v.hi > 0)) return {1, -1};
+  return {v.lo > 0 ? v.lo : v.hi * 1e-3, v.hi};  // a grid reaching down to 0: three decades of it
+}
+
+// padded() in log10 space, for a log axis.
+Interval padded_log(const Interval& v) {
+  const Interval l = padded(std::log10(v.lo), std::log10(v.hi));
+  return {std::pow(10.0, l.lo), std::pow(10.0, l.hi)};
 }
 
 const char* anchor_name(Anchor a) {
@@ -182,6 +193,14 @@ Panel& Panel::legend(LegendPos pos) {
   legend_ = pos;
   return *this;
 }
+Panel& Panel::xlog(bool on) {
+  xlog_ = on;
+  return *this;
+}
+Panel& Panel::ylog(bool on) {
+  ylog_ = on;
+  return *this;
+}
 Panel& Panel::tick_labels(bool x, bool y) {
   xticklabels_ = x;
   yticklabels_ = y;
@@ -218,6 +237,8 @@ Panel& Panel::scatter(std::span<const double> xs, std::span<const double> ys,
   Item it;
   it.x = extent(xs);
   it.y = extent(ys);
+  it.xpos = extent(xs, true);
+  it.ypos = extent(ys, true);
   if (!style.label.empty())
     it.legend.push_back(
         {LegendEntry::Kind::marker, style.color, style.marker, 1.5, "", style.label});
@@ -250,6 +271,8 @@ Panel& Panel::scatter(std::span<const double> xs, std::span<const double> ys,
   Item it;
   it.x = extent(xs);
   it.y = extent(ys);
+  it.xpos = extent(xs, true);
+  it.ypos = extent(ys, true);
   std::vector<int> present(classes.begin(), classes.end());
   std::sort(present.begin(), present.end());
   present.erase(std::unique(present.begin(), present.end()), present.end());
@@ -266,10 +289,10 @@ Panel& Panel::scatter(std::span<const double> xs, std::span<const double> ys,
   std::vector<int> cls(classes.begin(), classes.end());
   it.draw = [pts = std::move(pts), cls = std::move(cls), style](const detail::Frame& f, Svg& svg,
                                                                 std::vector<Point>& obs) {
-    svg.open("g", Attrs()
-                      .num("fill-opacity", style.opacity)
-                      .color("stroke", kWhite)
-                      .num("stroke-width", 0.6));
+    Attrs group;
+    group.num("fill-opacity", style.opacity);
+    if (style.outline) group.color("stroke", kWhite).num("stroke-width", 0.6);
+    svg.open("g", group);
     // Input order, not class by class: no class is systematically painted over the other.
     for (std::size_t i = 0; i < pts.size(); ++i) {
       if (!f.lim.contains(pts[i])) continue;
@@ -321,6 +344,8 @@ Panel& Panel::line(std::span<const double> xs, std::span<const double> ys, const
   Item it;
   it.x = extent(xs);
   it.y = extent(ys);
+  it.xpos = extent(xs, true);
+  it.ypos = extent(ys, true);
   if (!style.label.empty()) it.legend.push_back(line_entry(style));
   std::vector<Point> pts;
   for (std::size_t i = 0; i < xs.size(); ++i) pts.push_back({xs[i], ys[i]});
@@ -558,6 +583,13 @@ Figure& Figure::legend(std::vector<LegendEntry> entries) {
   legend_ = std::move(entries);
   return *this;
 }
+Figure& Figure::colorbar(ColorBar bar) {
+  if (!(bar.vmin < bar.vmax) || !std::isfinite(bar.vmax - bar.vmin))
+    throw std::invalid_argument("Figure::colorbar: need finite vmin < vmax, got " +
+                                fmt(bar.vmin, 6) + ", " + fmt(bar.vmax, 6));
+  colorbar_ = std::move(bar);
+  return *this;
+}
 Figure& Figure::share_axes(bool x, bool y) {
   share_x_ = x;
   share_y_ = y;
@@ -574,20 +606,30 @@ struct Limits {
   Interval x, y;
 };
 
+// A tick's text: log ticks carry step 0.
+std::string label_of(double v, const Ticks& t) {
+  return t.step == 0 ? log_tick_label(v) : tick_label(v, t.step);
+}
+
 // Ticks sparse enough that their labels never touch.
-Ticks x_ticks(const Interval& lim, double px, bool labels) {
+Ticks x_ticks(const Interval& lim, double px, bool labels, bool log) {
   int n = std::max(2, static_cast<int>(px / 50));
   for (;; --n) {
-    Ticks t = nice_ticks(lim.lo, lim.hi, n);
+    Ticks t = log ? log_ticks(lim.lo, lim.hi, n) : nice_ticks(lim.lo, lim.hi, n);
     if (n <= 2 || !labels || t.values.size() < 2) return t;
     double w = 0;
-    for (const double v : t.values) w = std::max(w, text_width(tick_label(v, t.step), kTickFont));
-    if (t.step * px / (lim.hi - lim.lo) >= w + 12) return t;
+    for (const double v : t.values) w = std::max(w, text_width(label_of(v, t), kTickFont));
+    const Scale s{lim.lo, lim.hi, 0, px, log};
+    double gap = px;
+    for (std::size_t k = 1; k < t.values.size(); ++k)
+      gap = std::min(gap, s(t.values[k]) - s(t.values[k - 1]));
+    if (gap >= w + 12) return t;
   }
 }
 
-Ticks y_ticks(const Interval& lim, double px) {
-  return nice_ticks(lim.lo, lim.hi, std::max(2, static_cast<int>(px / 38)));
+Ticks y_ticks(const Interval& lim, double px, bool log) {
+  const int n = std::max(2, static_cast<int>(px / 38));
+  return log ? log_ticks(lim.lo, lim.hi, n) : nice_ticks(lim.lo, lim.hi, n);
 }
 
 // A vertical legend box inside the plot area at the corner that hides the fewest drawn points.
@@ -646,6 +688,50 @@ void draw_panel_legend(Svg& svg, const std::vector<LegendEntry>& entries, Legend
   svg.close();
 }
 
+// A vertical colour bar in box (pixels): vmin at the bottom, ticks and labels on the right.
+void draw_colorbar(Svg& svg, const ColorBar& bar, const Rect& box) {
+  constexpr int kSteps = 64;
+  svg.open("g", Attrs().str("class", "colorbar").str("shape-rendering", "crispEdges"));
+  const double step = (box.y1 - box.y0) / kSteps;
+  for (int k = 0; k < kSteps; ++k) {
+    const Color c = mix(kWhite, bar.cmap((k + 0.5) / kSteps), bar.opacity);
+    svg.element("rect", Attrs()
+                            .num("x", box.x0)
+                            .num("y", box.y1 - (k + 1) * step)
+                            .num("width", box.x1 - box.x0)
+                            .num("height", step + 0.3)
+                            .color("fill", c));
+  }
+  svg.close();
+  svg.element("rect", Attrs()
+                          .num("x", box.x0)
+                          .num("y", box.y0)
+                          .num("width", box.x1 - box.x0)
+                          .num("height", box.y1 - box.y0)
+                          .str("fill", "none")
+                          .color("stroke", kFrame));
+  const Scale s{bar.vmin, bar.vmax, box.y1, box.y0};
+  const Ticks t =
+      nice_ticks(bar.vmin, bar.vmax, std::max(2, static_cast<int>((box.y1 - box.y0) / 38)));
+  PathData ticks;
+  double label_w = 0;
+  for (const double v : t.values) ticks.move(box.x1, s(v)).line(box.x1 + 4, s(v));
+  if (!ticks.empty())
+    svg.element("path", Attrs().str("d", ticks.text()).color("stroke", kFrame).str("fill", "none"));
+  svg.open("g", text_attrs(kTickFont, kTickInk, Anchor::start));
+  for (const double v : t.values) {
+    svg.text(box.x1 + 7, centred(s(v), kTickFont), tick_label(v, t.step));
+    label_w = std::max(label_w, text_width(tick_label(v, t.step), kTickFont));
+  }
+  svg.close();
+  if (!bar.label.empty()) {
+    const double x = box.x1 + 7 + label_w + 10, cy = (box.y0 + box.y1) / 2;
+    svg.text(x, cy, bar.label,
+             text_attrs(kLabelFont, kInk, Anchor::middle)
+                 .str("transform", "rotate(-90 " + fmt(x) + ' ' + fmt(cy) + ')'));
+  }
+}
+
 }  // namespace
 
 std::string Figure::render(bool prolog, const Attrs& root_attrs) const {
@@ -654,16 +740,21 @@ std::string Figure::render(bool prolog, const Attrs& root_attrs) const {
   // 1. Limits: fixed, or from the data; then shared; then stretched for equal aspect.
   std::vector<Limits> lims(n);
   for (std::size_t p = 0; p < n; ++p) {
+    const Panel& pan = panels_[p];
+    const bool log[2] = {pan.xlog_, pan.ylog_};
     Interval loose[2] = {{1, -1}, {1, -1}}, tight[2] = {{1, -1}, {1, -1}};
-    for (const auto& it : panels_[p].items_) {
-      (it.tight ? tight : loose)[0] = unite((it.tight ? tight : loose)[0], it.x);
-      (it.tight ? tight : loose)[1] = unite((it.tight ? tight : loose)[1], it.y);
+    for (const auto& it : pan.items_) {
+      const Interval ext[2] = {
+          log[0] ? positive_part(unite(it.xpos, it.tight ? it.x : it.xpos)) : it.x,
+          log[1] ? positive_part(unite(it.ypos, it.tight ? it.y : it.ypos)) : it.y};
+      for (int a = 0; a < 2; ++a)
+        (it.tight ? tight : loose)[a] = unite((it.tight ? tight : loose)[a], ext[a]);
     }
-    auto resolve = [](const Interval& l, const Interval& t) {
-      if (empty(l)) return empty(t) ? padded(1, -1) : t;
-      return unite(padded(l.lo, l.hi), t);
+    auto resolve = [](const Interval& l, const Interval& t, bool lg) {
+      if (empty(l)) return empty(t) ? (lg ? Interval{0.1, 1} : padded(1, -1)) : t;
+      return unite(lg ? padded_log(l) : padded(l.lo, l.hi), t);
     };
-    lims[p] = {resolve(loose[0], tight[0]), resolve(loose[1], tight[1])};
+    lims[p] = {resolve(loose[0], tight[0], log[0]), resolve(loose[1], tight[1], log[1])};
   }
   if (share_x_ || share_y_) {
     Limits all{{1, -1}, {1, -1}};
@@ -679,7 +770,7 @@ std::string Figure::render(bool prolog, const Attrs& root_attrs) const {
   for (std::size_t p = 0; p < n; ++p) {
     if (panels_[p].xlim_) lims[p].x = *panels_[p].xlim_;
     if (panels_[p].ylim_) lims[p].y = *panels_[p].ylim_;
-    if (panels_[p].equal_) {
+    if (panels_[p].equal_ && !panels_[p].xlog_ && !panels_[p].ylog_) {
       // Widen the axis that has pixels to spare until both have the same pixels per unit.
       Interval& x = lims[p].x;
       Interval& y = lims[p].y;
@@ -697,11 +788,11 @@ std::string Figure::render(bool prolog, const Attrs& root_attrs) const {
        any_yticks = false;
   for (std::size_t p = 0; p < n; ++p) {
     const Panel& pan = panels_[p];
-    xt[p] = x_ticks(lims[p].x, pw_, pan.xticklabels_);
-    yt[p] = y_ticks(lims[p].y, ph_);
+    xt[p] = x_ticks(lims[p].x, pw_, pan.xticklabels_, pan.xlog_);
+    yt[p] = y_ticks(lims[p].y, ph_, pan.ylog_);
     if (pan.yticklabels_)
       for (const double v : yt[p].values)
-        ytick_w = std::max(ytick_w, text_width(tick_label(v, yt[p].step), kTickFont));
+        ytick_w = std::max(ytick_w, text_width(label_of(v, yt[p]), kTickFont));
     any_title |= !pan.title_.empty();
     any_xlabel |= !pan.xlabel_.empty();
     any_ylabel |= !pan.ylabel_.empty();
@@ -717,7 +808,9 @@ std::string Figure::render(bool prolog, const Attrs& root_attrs) const {
   double header = pad;
   if (!title_.empty()) header += 26;
   if (!legend_.empty()) header += 22;
-  const double width = 2 * pad + cell_w * cols_, height = header + cell_h * rows_ + pad;
+  // The colour bar's column: a gap, the bar, its tick labels and its label.
+  const double bar_w = colorbar_ ? 86 : 0;
+  const double width = 2 * pad + cell_w * cols_ + bar_w, height = header + cell_h * rows_ + pad;
 
   Svg svg(width, height);
   svg.element("rect", Attrs().num("width", width).num("height", height).color("fill", kWhite));
@@ -750,8 +843,8 @@ std::string Figure::render(bool prolog, const Attrs& root_attrs) const {
         header + cell_h * static_cast<double>(p / static_cast<std::size_t>(cols_)) + m_top;
     const Rect box{left, top, left + pw_, top + ph_};
     detail::Frame f{{lims[p].x.lo, lims[p].y.lo, lims[p].x.hi, lims[p].y.hi},
-                    {lims[p].x.lo, lims[p].x.hi, box.x0, box.x1},
-                    {lims[p].y.lo, lims[p].y.hi, box.y1, box.y0}};
+                    {lims[p].x.lo, lims[p].x.hi, box.x0, box.x1, pan.xlog_},
+                    {lims[p].y.lo, lims[p].y.hi, box.y1, box.y0, pan.ylog_}};
     svg.open("g", Attrs().str("class", "panel"));
     if (!pan.title_.empty())
       svg.text((box.x0 + box.x1) / 2, top - 8, pan.title_,
@@ -765,8 +858,8 @@ std::string Figure::render(bool prolog, const Attrs& root_attrs) const {
       svg.element("path", Attrs().str("d", grid.text()).color("stroke", kGrid).str("fill", "none"));
     if (pan.zero_lines_) {
       PathData z;
-      if (f.lim.x0 < 0 && f.lim.x1 > 0) z.move(f.sx(0), box.y0).line(f.sx(0), box.y1);
-      if (f.lim.y0 < 0 && f.lim.y1 > 0) z.move(box.x0, f.sy(0)).line(box.x1, f.sy(0));
+      if (!pan.xlog_ && f.lim.x0 < 0 && f.lim.x1 > 0) z.move(f.sx(0), box.y0).line(f.sx(0), box.y1);
+      if (!pan.ylog_ && f.lim.y0 < 0 && f.lim.y1 > 0) z.move(box.x0, f.sy(0)).line(box.x1, f.sy(0));
       if (!z.empty())
         svg.element("path", Attrs().str("d", z.text()).color("stroke", kZero).str("fill", "none"));
     }
@@ -788,13 +881,13 @@ std::string Figure::render(bool prolog, const Attrs& root_attrs) const {
                   Attrs().str("d", ticks.text()).color("stroke", kFrame).str("fill", "none"));
     if (pan.xticklabels_) {
       svg.open("g", text_attrs(kTickFont, kTickInk, Anchor::middle));
-      for (const double v : xt[p].values) svg.text(f.sx(v), box.y1 + 16, tick_label(v, xt[p].step));
+      for (const double v : xt[p].values) svg.text(f.sx(v), box.y1 + 16, label_of(v, xt[p]));
       svg.close();
     }
     if (pan.yticklabels_) {
       svg.open("g", text_attrs(kTickFont, kTickInk, Anchor::end));
       for (const double v : yt[p].values)
-        svg.text(box.x0 - 7, centred(f.sy(v), kTickFont), tick_label(v, yt[p].step));
+        svg.text(box.x0 - 7, centred(f.sy(v), kTickFont), label_of(v, yt[p]));
       svg.close();
     }
     if (!pan.xlabel_.empty())
@@ -809,6 +902,14 @@ std::string Figure::render(bool prolog, const Attrs& root_attrs) const {
     }
     draw_panel_legend(svg, pan.legend_entries(), pan.legend_, box, obstacles);
     svg.close();
+  }
+  if (colorbar_) {
+    // Beside the plot areas, as tall as one panel (at most 320 px), centred on them.
+    const double top = header + m_top, bottom = header + cell_h * (rows_ - 1) + m_top + ph_;
+    const double h = std::min(320.0, std::min(ph_, bottom - top));
+    draw_colorbar(svg, *colorbar_,
+                  {width - pad - bar_w + 8, (top + bottom - h) / 2, width - pad - bar_w + 22,
+                   (top + bottom + h) / 2});
   }
   return svg.document(title_.empty() ? "figure" : title_, prolog, root_attrs);
 }

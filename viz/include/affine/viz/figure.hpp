@@ -38,6 +38,9 @@ struct ClassStyle {
   double size = 3.5;
   double opacity = 0.85;
   bool shapes = true;
+  // A thin white outline keeps sparse markers apart; turn it off with a low opacity, so stacked
+  // points darken with their number (a density cue) instead of turning white.
+  bool outline = true;
 };
 
 struct LineStyle {
@@ -81,6 +84,15 @@ struct LegendEntry {
   std::string text{};
 };
 
+// A colour bar: the key from shading colour to value, drawn as a vertical bar right of the panels.
+// Use the cmap, range and opacity of the shading it explains.
+struct ColorBar {
+  Colormap cmap = Colormap::blue_orange();
+  double vmin = 0, vmax = 1;
+  double opacity = 1.0;  // the shading's opacity over white, so the bar shows the same colours
+  std::string label{};   // written along the bar, e.g. "p(class 1)"
+};
+
 class Figure;
 namespace detail {
 struct Frame;  // a panel's limits and scales, known only at render time
@@ -96,7 +108,10 @@ class Panel {
   Panel& equal_aspect(bool on = true);  // one data unit is as long on x as on y
   Panel& tick_labels(bool x, bool y);   // hide the numbers on inner panels of a grid
   Panel& zero_lines(bool on = true);    // grey x = 0 and y = 0 lines, to show where the origin is
-  Panel& legend(LegendPos pos);         // default: best, the corner covering the least data
+  // A logarithmic axis: limits and ticks in powers of ten; values <= 0 are not drawn on it.
+  Panel& xlog(bool on = true);
+  Panel& ylog(bool on = true);
+  Panel& legend(LegendPos pos);  // default: best, the corner covering the least data
 
   Panel& scatter(std::span<const double> xs, std::span<const double> ys,
                  const ScatterStyle& style = {});
@@ -122,8 +137,9 @@ class Panel {
  private:
   friend class Figure;
   struct Item {
-    Interval x{1, -1}, y{1, -1};  // data extent (empty when lo > hi)
-    bool tight = false;           // extent used as-is, without padding (grids)
+    Interval x{1, -1}, y{1, -1};        // data extent (empty when lo > hi)
+    Interval xpos{1, -1}, ypos{1, -1};  // extent of the positive values, for log axes
+    bool tight = false;                 // extent used as-is, without padding (grids)
     std::vector<LegendEntry> legend;
     // Draws into the SVG and records pixel points it covered, for legend placement.
     std::function<void(const detail::Frame&, Svg&, std::vector<Point>&)> draw;
@@ -133,6 +149,7 @@ class Panel {
   std::string title_, xlabel_, ylabel_;
   std::optional<Interval> xlim_, ylim_;
   bool equal_ = false, xticklabels_ = true, yticklabels_ = true, zero_lines_ = false;
+  bool xlog_ = false, ylog_ = false;
   LegendPos legend_ = LegendPos::best;
   std::vector<Item> items_;
 };
@@ -152,6 +169,8 @@ class Figure {
   Figure& legend(std::vector<LegendEntry> entries);
   // Panels without fixed limits take the union of their auto limits on that axis.
   Figure& share_axes(bool x = true, bool y = true);
+  // A colour bar right of the panels; throws std::invalid_argument unless vmin < vmax (finite).
+  Figure& colorbar(ColorBar bar);
 
   std::string svg() const;  // a standalone SVG document, XML prolog included
   // Just the <svg> element, to place inside HTML; `root_attrs` go on it (a class, data-epoch).
@@ -165,6 +184,7 @@ class Figure {
   double pw_, ph_;
   std::string title_;
   std::vector<LegendEntry> legend_;
+  std::optional<ColorBar> colorbar_;
   bool share_x_ = false, share_y_ = false;
   std::vector<Panel> panels_;
 };
