@@ -25,9 +25,12 @@ files=(data.svg transform.svg embedding.svg boundary.svg curves.svg index.html m
 "$bin" --out "$tmp/run1" >"$tmp/run1.log" 2>"$tmp/run1.err" ||
   { cat "$tmp/run1.log" "$tmp/run1.err" >&2; die "moons exited with status $? at its defaults"; }
 cat "$tmp/run1.log"
-summary="$(grep -E 'test accuracy: [0-9.]+' "$tmp/run1.log" | tail -1)" ||
-  die "no 'test accuracy: X' field in the output"
-acc="$(sed -E 's/.*test accuracy: ([0-9.]+).*/\1/' <<<"$summary")"
+summary="$(grep -E '^trained .*test accuracy [0-9.]+$' "$tmp/run1.log" | tail -1)" ||
+  die "no summary line ending in 'test accuracy X' in the output"
+# One punctuation for every result in the summary: "name value", comma-separated.
+grep -qE '^trained [0-9]+ epochs in [0-9.]+ s \([0-9.]+ s with snapshots\): train loss [0-9.]+, train accuracy [0-9.]+, test loss [0-9.]+, test accuracy [0-9.]+$' <<<"$summary" ||
+  die "summary line has an unexpected form: $summary"
+acc="$(sed -E 's/.*test accuracy ([0-9.]+)$/\1/' <<<"$summary")"
 epochs="$(sed -nE 's/^trained ([0-9]+) epochs.*/\1/p' "$tmp/run1.log")"
 [[ -n "$epochs" ]] || die "no 'trained N epochs' summary line"
 python3 -c "import sys; sys.exit(0 if float('$acc') >= 0.99 else 1)" ||

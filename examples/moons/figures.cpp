@@ -52,7 +52,49 @@ std::string epoch_title(const Snapshot& s) {
   return "epoch " + std::to_string(s.epoch) + "  (test acc " + fixed(s.test_accuracy, 3) + ")";
 }
 
+// The light grey lines of a plane grid, mapped point by point through f.
+template <class F>
+void draw_grid(viz::Panel& p, const PlaneGrid& g, F f) {
+  for (size_t l = 0; l < g.xs.size(); ++l) {
+    std::vector<double> mx(g.xs[l].size()), my(g.xs[l].size());
+    for (size_t i = 0; i < mx.size(); ++i) f(g.xs[l][i], g.ys[l][i], mx[i], my[i]);
+    p.line(mx, my, {.color = viz::Color::hex(0xb8b8b8), .width = 0.8});
+  }
+}
+
 }  // namespace
+
+PlaneMap fig3_map(const Options& o) {
+  // A random 2x2 W and b, from their own generator so the figure does not depend on training.
+  affine::Generator gen(o.seed ^ 0x7a11'5f0eULL);
+  PlaneMap m;
+  do {
+    for (auto& row : m.w)
+      for (double& v : row) v = gen.uniform(-1.5, 1.5);
+  } while (std::fabs(m.w[0][0] * m.w[1][1] - m.w[0][1] * m.w[1][0]) < 0.5);  // visibly 2-D
+  m.b[0] = gen.uniform(-1.5, 1.5);
+  m.b[1] = gen.uniform(-1.5, 1.5);
+  return m;
+}
+
+PlaneGrid plane_grid(const GridSpec& box, double spacing, int samples_per_line) {
+  PlaneGrid g;
+  const auto line = [&](double ax, double ay, double bx, double by) {
+    std::vector<double> xs, ys;
+    for (int k = 0; k < samples_per_line; ++k) {
+      const double t = static_cast<double>(k) / (samples_per_line - 1);
+      xs.push_back(ax + t * (bx - ax));
+      ys.push_back(ay + t * (by - ay));
+    }
+    g.xs.push_back(std::move(xs));
+    g.ys.push_back(std::move(ys));
+  };
+  for (double x = std::ceil(box.x0 / spacing) * spacing; x <= box.x1 + 1e-9; x += spacing)
+    line(x, box.y0, x, box.y1);
+  for (double y = std::ceil(box.y0 / spacing) * spacing; y <= box.y1 + 1e-9; y += spacing)
+    line(box.x0, y, box.x1, y);
+  return g;
+}
 
 viz::Figure data_figure(const History& h, const Options& o) {
   viz::Figure fig(1, 1, 520, 340);
@@ -65,15 +107,11 @@ viz::Figure data_figure(const History& h, const Options& o) {
 }
 
 viz::Figure transform_figure(const History& h, const Options& o) {
-  // A random 2x2 W and b, from their own generator so the figure does not depend on training.
-  affine::Generator gen(o.seed ^ 0x7a11'5f0eULL);
-  double w[2][2], b[2];
-  do {
-    for (auto& row : w)
-      for (double& v : row) v = gen.uniform(-1.5, 1.5);
-  } while (std::fabs(w[0][0] * w[1][1] - w[0][1] * w[1][0]) < 0.5);  // keep it visibly 2-D
-  b[0] = gen.uniform(-1.5, 1.5);
-  b[1] = gen.uniform(-1.5, 1.5);
+  const PlaneMap m = fig3_map(o);
+  const auto& w = m.w;
+  const auto& b = m.b;
+  // The grid the caption speaks of: lines every 0.5 over the data's box, carried by the same maps.
+  const PlaneGrid grid = plane_grid(h.figure_grid, 0.5, 2);
 
   const size_t n = h.xs.size();
   std::vector<double> lx(n), ly(n), ax(n), ay(n);
@@ -109,6 +147,7 @@ viz::Figure transform_figure(const History& h, const Options& o) {
 
   auto& p0 = fig.panel(0);
   p0.title("the data x").xlabel("x1").ylabel("x2").equal_aspect().zero_lines();
+  draw_grid(p0, grid, [](double x, double y, double& u, double& v) { u = x, v = y; });
   p0.scatter(h.xs, h.ys, h.labels, class_style(2.2, 0.55));
   origin(p0);
   basis(p0, 0, 0, 1, 0, 0, 1, "e1", "e2");
@@ -116,6 +155,9 @@ viz::Figure transform_figure(const History& h, const Options& o) {
 
   auto& p1 = fig.panel(1);
   p1.title("linear: W x").xlabel("(W x)1").ylabel("(W x)2").equal_aspect().zero_lines();
+  draw_grid(p1, grid, [&](double x, double y, double& u, double& v) {
+    u = w[0][0] * x + w[0][1] * y, v = w[1][0] * x + w[1][1] * y;
+  });
   p1.scatter(lx, ly, h.labels, class_style(2.2, 0.55));
   origin(p1);
   basis(p1, 0, 0, w[0][0], w[1][0], w[0][1], w[1][1], "W e1", "W e2");
@@ -123,6 +165,9 @@ viz::Figure transform_figure(const History& h, const Options& o) {
 
   auto& p2 = fig.panel(2);
   p2.title("affine: W x + b").xlabel("(W x + b)1").ylabel("(W x + b)2").equal_aspect().zero_lines();
+  draw_grid(p2, grid, [&](double x, double y, double& u, double& v) {
+    u = w[0][0] * x + w[0][1] * y + b[0], v = w[1][0] * x + w[1][1] * y + b[1];
+  });
   p2.scatter(ax, ay, h.labels, class_style(2.2, 0.55));
   origin(p2);
   p2.arrow(0, 0, b[0], b[1], {.color = viz::palette::grey, .width = 1.6, .label = "b"});
@@ -139,7 +184,7 @@ viz::Figure embedding_figure(const History& h) {
   viz::Figure fig(rows, cols, 210, 210);
   fig.title(
       "The 2-D embedding (output of the second tanh) during training, with the output "
-      "layer's line w·z + b = 0");
+      "layer's line w·z + b = 0 (darker: more points)");
   const size_t n = h.labels.size();
   std::vector<double> zx(n), zy(n);
   for (size_t k = 0; k < h.figure_epochs.size(); ++k) {
@@ -154,7 +199,11 @@ viz::Figure embedding_figure(const History& h) {
     p.tick_labels(r == rows - 1, c == 0);
     if (r == rows - 1) p.xlabel("z1");
     if (c == 0) p.ylabel("z2");
-    p.scatter(zx, zy, h.labels, class_style(2.0, 0.6));
+    // Most of the points pile up in two corners: faint, unoutlined markers let the piles show
+    // their density (the darker, the more points) instead of one solid blob.
+    viz::ClassStyle dense = class_style(2.0, 0.18);
+    dense.outline = false;
+    p.scatter(zx, zy, h.labels, dense);
     p.infinite_line(s.w0, s.w1, s.b,
                     {.color = viz::palette::black,
                      .width = 1.8,
@@ -193,6 +242,7 @@ viz::Figure boundary_figure(const History& h) {
     p.legend(viz::LegendPos::none);
     if (k == 0) fig.legend(p.legend_entries());
   }
+  fig.colorbar({.cmap = viz::Colormap::blue_orange(), .opacity = 0.55, .label = "p(class 1)"});
   return fig;
 }
 
@@ -211,8 +261,9 @@ viz::Figure curves_figure(const History& h) {
   const viz::LineStyle test{
       .color = viz::palette::vermillion, .width = 2, .dash = "6 3", .label = "test"};
   auto& l = fig.panel(0);
-  l.title("loss").xlabel("epoch").ylabel("BCE loss");
-  l.ylim(0, std::max(0.75, *std::max_element(trl.begin(), trl.end()) * 1.05));
+  // Log scale: the loss falls over decades, and a linear axis would flatten everything after the
+  // first few epochs (or let one spike squash a long run).
+  l.title("loss (log scale)").xlabel("epoch").ylabel("BCE loss").ylog();
   l.line(ep, trl, train).line(ep, tel, test).legend(viz::LegendPos::top_right);
   auto& a = fig.panel(1);
   a.title("accuracy").xlabel("epoch").ylabel("accuracy");

@@ -205,8 +205,8 @@ int run(const Options& o) {
 
   const auto& last = h.snapshots.back();
   std::printf(
-      "trained %d epochs in %.2f s (%.2f s with snapshots): train loss %.4f, train accuracy: "
-      "%.4f, test loss %.4f, test accuracy: %.4f\n",
+      "trained %d epochs in %.2f s (%.2f s with snapshots): train loss %.4f, train accuracy "
+      "%.4f, test loss %.4f, test accuracy %.4f\n",
       o.epochs, train_seconds, total_seconds, last.train_loss, last.train_accuracy, last.test_loss,
       last.test_accuracy);
   if (!o.quiet) {
