@@ -2,7 +2,8 @@
 # End-to-end check of examples/moons (called by scripts/test.sh after a Release build):
 #   scripts/check_moons.sh BUILD_DIR
 # Runs the example at its defaults into a temporary folder and checks: test accuracy >= 0.99
-# (parsed from its summary line), every file present, every SVG well-formed XML, one frame per
+# (parsed from its summary line), every file present, every SVG well-formed XML without NaN,
+# geometry.json with one well-formed entry per epoch, one frame per
 # epoch in index.html and nothing fetched from a network, a readable model.safetensors, identical
 # bytes from a second run, exit status 2 for bad flags, a clear error and nothing left behind for
 # an unwritable --out, and finally that index.html runs in headless Chromium without script errors
@@ -19,7 +20,8 @@ bin="$(cd "$(dirname "$bin")" && pwd)/moons"
 
 tmp="$(mktemp -d)"
 trap 'chmod -R u+w "$tmp" 2>/dev/null || true; rm -rf "$tmp"' EXIT
-files=(data.svg transform.svg embedding.svg boundary.svg curves.svg index.html model.safetensors)
+files=(data.svg transform.svg embedding.svg boundary.svg curves.svg layers.svg svd.svg hidden.svg
+       geometry.json index.html model.safetensors)
 
 # ---- 1. a run at the defaults --------------------------------------------------------------------
 "$bin" --out "$tmp/run1" >"$tmp/run1.log" 2>"$tmp/run1.err" ||
@@ -52,13 +54,36 @@ import base64, json, re, struct, sys, xml.etree.ElementTree as ET
 out, epochs = sys.argv[1], int(sys.argv[2])
 def fail(msg):
     print("check_moons:", msg, file=sys.stderr); sys.exit(1)
-for name in ["data.svg", "transform.svg", "embedding.svg", "boundary.svg", "curves.svg"]:
+svgs = ["data.svg", "transform.svg", "embedding.svg", "boundary.svg", "curves.svg", "layers.svg",
+        "svd.svg", "hidden.svg"]
+for name in svgs:
     try:
         root = ET.parse(f"{out}/{name}").getroot()
     except ET.ParseError as e:
         fail(f"{name} is not well-formed XML: {e}")
     if root.tag != "{http://www.w3.org/2000/svg}svg":
         fail(f"{name}: root element is {root.tag}, not an SVG <svg>")
+    if re.search(r'="[^"]*\b(nan|inf)\b', open(f"{out}/{name}", encoding="utf-8").read(), re.I):
+        fail(f"{name} holds a NaN or infinite coordinate")
+try:
+    geo = json.load(open(f"{out}/geometry.json", encoding="utf-8"))
+except ValueError as e:
+    fail(f"geometry.json does not parse: {e}")
+if [g["epoch"] for g in geo["epochs"]] != list(range(epochs + 1)):
+    fail("geometry.json does not hold one entry per epoch 0..%d" % epochs)
+for g in geo["epochs"]:
+    lin = g["linear"]
+    if sorted(lin) != ["0", "2", "4"] or [len(lin[k]["singular_values"]) for k in "024"] != [2, 2, 1]:
+        fail(f"geometry.json epoch {g['epoch']}: expected Linear 0, 2, 4 with 2, 2, 1 singular values")
+    for k in "024":
+        sv = lin[k]["singular_values"]
+        if sv != sorted(sv, reverse=True) or min(sv) < 0:
+            fail(f"geometry.json epoch {g['epoch']} Linear {k}: singular values {sv} not descending")
+    if not all(a in lin[k] for k, a in [("0", "v_angle_deg"), ("2", "u_angle_deg"), ("4", "v_angle_deg")]):
+        fail(f"geometry.json epoch {g['epoch']}: an angle of a 2-D factor is missing")
+    r = g["hidden_pca_variance_ratio"]
+    if len(r) != 5 or sum(r) > 1 + 1e-5 or r != sorted(r, reverse=True):
+        fail(f"geometry.json epoch {g['epoch']}: variance ratios {r} (need 5, descending, sum <= 1)")
 html = open(f"{out}/index.html", encoding="utf-8").read()
 frames = re.findall(r'^\{e:(\d+),loss:\[[^]]*\],acc:\[[^]]*\],w:"([A-Za-z0-9+/=]*)"\},$', html, re.M)
 if [int(e) for e, _ in frames] != list(range(epochs + 1)):
@@ -81,7 +106,7 @@ want = {"0.weight": [100, 2], "0.bias": [100], "2.weight": [2, 100], "2.bias": [
         "4.weight": [1, 2], "4.bias": [1]}
 if shapes != want:
     fail(f"model.safetensors holds {shapes}, expected {want}")
-print(f"check_moons: ok: 5 SVGs parse, index.html has {len(frames)} frames (epochs 0..{epochs}) "
+print(f"check_moons: ok: {len(svgs)} SVGs parse, geometry.json holds epochs 0..{epochs}, index.html has {len(frames)} frames (epochs 0..{epochs}) "
       f"and no outside resources ({len(html) // 1024} KB), model.safetensors holds {sorted(shapes)}")
 PY
 

@@ -18,6 +18,8 @@
 #include <affine/viz/figure.hpp>
 
 #include "figures.hpp"
+#include "geometry.hpp"
+#include "geometry_figures.hpp"
 #include "options.hpp"
 #include "output.hpp"
 #include "page.hpp"
@@ -188,11 +190,20 @@ int run(const Options& o) {
   const auto embedding_fig = moons::embedding_figure(h);
   const auto boundary_fig = moons::boundary_figure(h);
   const auto curves_fig = moons::curves_figure(h);
+  // The geometry of every epoch (SVD of each Linear, PCA of the hidden layer) from the weights.
+  const auto geometry = moons::history_geometry(h);
+  const auto layers_fig = moons::layers_figure(h, geometry);
+  const auto svd_fig = moons::svd_figure(geometry, moons::fig3_map(o));
+  const auto hidden_fig = moons::hidden_figure(h, geometry);
   out.write("data.svg", data_fig.svg());
   out.write("transform.svg", transform_fig.svg());
   out.write("embedding.svg", embedding_fig.svg());
   out.write("boundary.svg", boundary_fig.svg());
   out.write("curves.svg", curves_fig.svg());
+  out.write("layers.svg", layers_fig.svg());
+  out.write("svd.svg", svd_fig.svg());
+  out.write("hidden.svg", hidden_fig.svg());
+  out.write("geometry.json", moons::geometry_json(geometry));
   const moons::StaticFigures inline_figs{data_fig.svg_inline(), transform_fig.svg_inline(),
                                          curves_fig.svg_inline()};
   out.write("index.html", moons::build_page(h, o, inline_figs));
