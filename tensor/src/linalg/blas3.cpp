@@ -1,6 +1,8 @@
 // Recursive TRSM and SYRK on the packed GEMM (see blas3.hpp).
 #include "linalg/blas3.hpp"
 
+#include "linalg/leaf.hpp"
+
 #include <algorithm>
 #include <vector>
 
@@ -18,35 +20,19 @@ int64_t split_point(int64_t n) { return n >= 16 ? (n / 2 + 7) / 8 * 8 : n / 2; }
 template <class T>
 void trsm_base(bool lower, bool unit, Mat<const T> a, Mat<T> b) {
   const int64_t n = a.m, k = b.n;
-  if (b.cs == 1) {
-    // Rows of B contiguous: each row of X is its row of B minus multiples of the rows solved.
-    for (int64_t s = 0; s < n; ++s) {
-      const int64_t i = lower ? s : n - 1 - s;
-      T* bi = b.p + i * b.rs;
-      const int64_t p0 = lower ? 0 : i + 1, p1 = lower ? i : n;
-      for (int64_t p = p0; p < p1; ++p) {
-        const T aip = a(i, p);
-        const T* bp = b.p + p * b.rs;
-        for (int64_t j = 0; j < k; ++j) bi[j] -= aip * bp[j];
-      }
-      if (!unit) {
-        const T d = a(i, i);
-        for (int64_t j = 0; j < k; ++j) bi[j] /= d;
-      }
-    }
+  if (b.cs == 1) {  // rows of B contiguous: row axpys (leaf.hpp)
+    leaf_kernels<T>().trsm_rows(lower, unit, n, k, a.p, a.rs, a.cs, b.p, b.rs);
     return;
   }
-  // Otherwise one column of B at a time, each element a dot product with a row of A.
-  for (int64_t j = 0; j < k; ++j) {
-    T* x = b.p + j * b.cs;
-    for (int64_t s = 0; s < n; ++s) {
-      const int64_t i = lower ? s : n - 1 - s;
-      const int64_t p0 = lower ? 0 : i + 1, p1 = lower ? i : n;
-      T sum = x[i * b.rs];
-      for (int64_t p = p0; p < p1; ++p) sum -= a(i, p) * x[p * b.rs];
-      x[i * b.rs] = unit ? sum : sum / a(i, i);
-    }
-  }
+  // Otherwise solve a row-major copy: the row form's axpys vectorise, where dot products down
+  // strided columns would be latency-bound scalar reductions. The copy is O(n k) of O(n^2 k).
+  std::vector<T> buf(static_cast<size_t>(n * k));
+  const Mat<T> c = rowmajor(buf.data(), n, k, k);
+  for (int64_t j = 0; j < k; ++j)
+    for (int64_t i = 0; i < n; ++i) c(i, j) = b(i, j);
+  trsm_base<T>(lower, unit, a, c);
+  for (int64_t j = 0; j < k; ++j)
+    for (int64_t i = 0; i < n; ++i) b(i, j) = c(i, j);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "linalg/blas3.hpp"
 #include "linalg/householder.hpp"
+#include "linalg/leaf.hpp"
 
 namespace affine::detail::linalg {
 
@@ -17,11 +18,13 @@ namespace {
 // Panels at most this wide are factored column by column (rank-1 updates inside the panel);
 // wider ones are split in two around a TRSM and a GEMM (Toledo's recursive LU, LAPACK's getrf2).
 constexpr int64_t kLuBase = 16;
-// Cholesky blocks at most this large are factored by dot products.
+// Panels at most this wide are factored in a compact copy (see getrf).
+constexpr int64_t kLuPack = 64;
+// Cholesky blocks at most this large are factored by the leaf loop.
 constexpr int64_t kCholBase = 32;
 // Householder QR: reflectors per compact-WY block (the width of the panel factored by level-2
 // code before its block reflector updates the rest with GEMM).
-constexpr int64_t kQrBlock = 32;
+constexpr int64_t kQrBlock = 48;
 
 int64_t split_point(int64_t n) { return n >= 16 ? (n / 2 + 7) / 8 * 8 : n / 2; }
 
@@ -29,40 +32,6 @@ template <class T>
 void swap_rows(Mat<T> a, int64_t i, int64_t j) {
   if (i == j) return;
   for (int64_t c = 0; c < a.n; ++c) std::swap(a(i, c), a(j, c));
-}
-
-template <class T>
-int64_t getrf_unblocked(Mat<T> a, int64_t* ipiv) {
-  const int64_t mn = std::min(a.m, a.n);
-  int64_t info = -1;
-  for (int64_t j = 0; j < mn; ++j) {
-    int64_t p = j;
-    T best = std::abs(a(j, j));
-    for (int64_t i = j + 1; i < a.m; ++i) {
-      const T v = std::abs(a(i, j));
-      if (v > best) {
-        best = v;
-        p = i;
-      }
-    }
-    ipiv[j] = p;
-    swap_rows(a, j, p);
-    const T piv = a(j, j);
-    if (piv == T(0)) {
-      if (info < 0) info = j;
-      continue;  // column already zero below the diagonal: nothing to eliminate
-    }
-    const T rcp = T(1) / piv;
-    const bool tiny = std::abs(piv) < std::numeric_limits<T>::min();
-    for (int64_t i = j + 1; i < a.m; ++i) {
-      T* ai = &a(i, 0);
-      const T l = tiny ? a(i, j) / piv : a(i, j) * rcp;  // reciprocal would overflow if tiny
-      ai[j * a.cs] = l;
-      const T* uj = &a(j, 0);
-      for (int64_t c = j + 1; c < a.n; ++c) ai[c * a.cs] -= l * uj[c * a.cs];
-    }
-  }
-  return info;
 }
 
 }  // namespace
@@ -79,7 +48,20 @@ template <class T>
 int64_t getrf(Mat<T> a, int64_t* ipiv) {
   const int64_t mn = std::min(a.m, a.n);
   if (mn == 0) return -1;
-  if (a.n <= kLuBase || mn == 1) return getrf_unblocked(a, ipiv);
+  if (a.n <= kLuPack && (a.rs != a.n || a.cs != 1)) {
+    // A narrow panel of a big matrix has rows a page or more apart, so walking down its columns
+    // (pivot search, rank-1 updates) misses the TLB on every row. Factor a compact copy (which
+    // also gives the leaf loops the contiguous rows they need).
+    std::vector<T> buf(static_cast<size_t>(a.m * a.n));
+    const Mat<T> c = rowmajor(buf.data(), a.m, a.n, a.n);
+    for (int64_t i = 0; i < a.m; ++i)
+      for (int64_t j = 0; j < a.n; ++j) c(i, j) = a(i, j);
+    const int64_t info = getrf(c, ipiv);
+    for (int64_t i = 0; i < a.m; ++i)
+      for (int64_t j = 0; j < a.n; ++j) a(i, j) = c(i, j);
+    return info;
+  }
+  if (a.n <= kLuBase || mn == 1) return leaf_kernels<T>().getrf_panel(a.m, a.n, a.p, a.rs, ipiv);
   // [A11 A12; A21 A22] with A11 n1 x n1: factor the left panel, swap and solve the right one,
   // update A22 by GEMM, factor it, and bring its row swaps back to the left panel.
   const int64_t n1 = std::min(split_point(mn), mn), n2 = a.n - n1;
@@ -97,29 +79,17 @@ int64_t getrf(Mat<T> a, int64_t* ipiv) {
 }
 
 template <class T>
-int64_t potrf_lower(Mat<T> a) {
+int64_t potrf_upper(Mat<T> a) {
   const int64_t n = a.m;
-  if (n <= kCholBase) {
-    for (int64_t j = 0; j < n; ++j) {
-      T d = a(j, j);
-      for (int64_t p = 0; p < j; ++p) d -= a(j, p) * a(j, p);
-      if (!(d > T(0))) return j + 1;  // also catches NaN
-      const T l = std::sqrt(d);
-      a(j, j) = l;
-      for (int64_t i = j + 1; i < n; ++i) {
-        T s = a(i, j);
-        for (int64_t p = 0; p < j; ++p) s -= a(i, p) * a(j, p);
-        a(i, j) = s / l;
-      }
-    }
-    return 0;
-  }
+  if (n <= kCholBase) return leaf_kernels<T>().potrf_upper_panel(n, a.p, a.rs);
+  // [A11 A12; . A22]: U11 = chol(A11), U12 = U11^-T A12 (a left solve on A12's contiguous rows),
+  // A22 -= U12^T U12 (the lower triangle of the transposed view, by SYRK), U22 = chol(A22).
   const int64_t n1 = split_point(n), n2 = n - n1;
-  const Mat<T> a11 = a.block(0, 0, n1, n1), a21 = a.block(n1, 0, n2, n1);
-  if (const int64_t info = potrf_lower(a11)) return info;
-  trsm_left<T>(true, false, a11, a21.t());  // A21 := A21 L11^-T, i.e. L11 A21^T = A21^T
-  syrk_lower<T>(T(-1), a21, T(1), a.block(n1, n1, n2, n2));
-  if (const int64_t info = potrf_lower(a.block(n1, n1, n2, n2))) return n1 + info;
+  const Mat<T> a11 = a.block(0, 0, n1, n1), a12 = a.block(0, n1, n1, n2);
+  if (const int64_t info = potrf_upper(a11)) return info;
+  trsm_left<T>(true, false, a11.t(), a12);
+  syrk_lower<T>(T(-1), a12.t(), T(1), a.block(n1, n1, n2, n2).t());
+  if (const int64_t info = potrf_upper(a.block(n1, n1, n2, n2))) return n1 + info;
   return 0;
 }
 
@@ -128,18 +98,26 @@ void geqrf(Mat<T> a, T* tau) {
   const int64_t m = a.m, n = a.n, k = std::min(m, n);
   std::vector<T> work(static_cast<size_t>(std::max(m, n)));
   std::vector<T> tbuf(static_cast<size_t>(kQrBlock * kQrBlock));
+  std::vector<T> pbuf(static_cast<size_t>(m * std::min(kQrBlock, n)));
   for (int64_t j = 0; j < k; j += kQrBlock) {
-    const int64_t jb = std::min(kQrBlock, k - j);
-    // The panel, one reflector at a time (level 2, LAPACK's geqr2).
-    for (int64_t i = j; i < j + jb; ++i) {
-      tau[i] = larfg<T>(m - i, a(i, i), &a(std::min(i + 1, m - 1), i), a.rs);
-      larf_left<T>(tau[i], &a(i, i), a.rs, a.block(i, i + 1, m - i, j + jb - i - 1), work.data());
+    const int64_t jb = std::min(kQrBlock, k - j), pm = m - j;
+    // The panel A[j:, j:j+jb] is factored in a compact copy: in A its rows are a row stride
+    // apart, so the column norms and row updates below would miss the TLB on every row.
+    const Mat<T> panel = a.block(j, j, pm, jb), p = rowmajor(pbuf.data(), pm, jb, jb);
+    for (int64_t i = 0; i < pm; ++i)
+      for (int64_t c = 0; c < jb; ++c) p(i, c) = panel(i, c);
+    // One reflector at a time (level 2, LAPACK's geqr2).
+    for (int64_t i = 0; i < jb; ++i) {
+      tau[j + i] = larfg<T>(pm - i, p(i, i), &p(std::min(i + 1, pm - 1), i), p.rs);
+      larf_left<T>(tau[j + i], &p(i, i), p.rs, p.block(i, i + 1, pm - i, jb - i - 1), work.data());
     }
+    for (int64_t i = 0; i < pm; ++i)
+      for (int64_t c = 0; c < jb; ++c) panel(i, c) = p(i, c);
     // The rest of the matrix, by the panel's block reflector (level 3).
     if (j + jb < n) {
-      const Mat<T> v = a.block(j, j, m - j, jb), t = rowmajor(tbuf.data(), jb, jb, jb);
-      larft<T>(v, tau + j, t);
-      larfb<T>(Side::left, true, v, t, a.block(j, j + jb, m - j, n - j - jb));
+      const Mat<T> t = rowmajor(tbuf.data(), jb, jb, jb);
+      larft<T>(p, tau + j, t);
+      larfb<T>(Side::left, true, p, t, a.block(j, j + jb, pm, n - j - jb));
     }
   }
 }
@@ -163,7 +141,7 @@ void ormqr_left(Mat<const T> v, const T* tau, bool transpose, Mat<T> c) {
 #define AFFINE_FACTOR_INSTANTIATE(T)                             \
   template int64_t getrf<T>(Mat<T>, int64_t*);                   \
   template void laswp<T>(Mat<T>, const int64_t*, int64_t, bool); \
-  template int64_t potrf_lower<T>(Mat<T>);                       \
+  template int64_t potrf_upper<T>(Mat<T>);                       \
   template void geqrf<T>(Mat<T>, T*);                            \
   template void ormqr_left<T>(Mat<const T>, const T*, bool, Mat<T>);
 AFFINE_FACTOR_INSTANTIATE(float)

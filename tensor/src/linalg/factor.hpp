@@ -24,11 +24,13 @@ int64_t getrf(Mat<T> a, int64_t* ipiv);
 template <class T>
 void laswp(Mat<T> b, const int64_t* ipiv, int64_t k, bool reverse = false);
 
-/// A = L L^T in place on the lower triangle of A (n x n; the strictly upper part is neither read
-/// nor written). Returns 0, or the order (1-based) of the first leading minor that is not
-/// positive definite (a NaN minor counts as not positive definite).
+/// A = U^T U in place on the upper triangle of A (n x n, rows contiguous: cs == 1; the strictly
+/// lower part is neither read nor written). Upper rather than lower because in row-major storage
+/// its triangular solves and updates run along contiguous rows. Returns 0, or the order
+/// (1-based) of the first leading minor that is not positive definite (a NaN minor counts as not
+/// positive definite).
 template <class T>
-int64_t potrf_lower(Mat<T> a);
+int64_t potrf_upper(Mat<T> a);
 
 /// A = Q R in place (A m x n): R on and above the diagonal, the Householder vectors below it,
 /// tau[min(m, n)] beside them (LAPACK's geqrf layout).

@@ -2,6 +2,8 @@
 // compact-WY block form applied with GEMM.
 #include "linalg/householder.hpp"
 
+#include "linalg/leaf.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -11,18 +13,18 @@ namespace affine::detail::linalg {
 
 template <class T>
 T nrm2(int64_t n, const T* x, int64_t inc) {
+  // One pass when the plain sum of squares is safe (no overflow, nothing lost to underflow),
+  // which is the common case; else a second pass scaled by the largest |x| (values near 1 can
+  // neither overflow nor underflow when squared).
+  T s = 0;
+  for (int64_t i = 0; i < n; ++i) s += x[i * inc] * x[i * inc];
+  constexpr T lo = T(1) / T(1ull << 60), hi = T(1ull << 60);
+  if (s > lo * lo && s < hi * hi) return std::sqrt(s);
   T amax = 0;
   for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::abs(x[i * inc]));
   if (amax == T(0) || !std::isfinite(amax)) return amax;  // NaN/Inf propagate as they are
-  // Squares of values near 1 can neither overflow nor underflow, so scale by the largest one when
-  // it is far from 1; otherwise the plain sum is exact enough and cheaper.
-  constexpr T lo = T(1) / T(1ull << 60), hi = T(1ull << 60);
-  T s = 0;
-  if (amax > lo && amax < hi) {
-    for (int64_t i = 0; i < n; ++i) s += x[i * inc] * x[i * inc];
-    return std::sqrt(s);
-  }
   const T inv = T(1) / amax;
+  s = 0;
   for (int64_t i = 0; i < n; ++i) {
     const T y = x[i * inc] * inv;
     s += y * y;
@@ -62,20 +64,8 @@ T larfg(int64_t n, T& alpha, T* x, int64_t inc) {
 template <class T>
 void larf_left(T tau, const T* v, int64_t inc, Mat<T> c, T* work) {
   if (tau == T(0) || c.m == 0 || c.n == 0) return;
-  auto vi = [&](int64_t i) { return i == 0 ? T(1) : v[i * inc]; };
-  if (c.cs == 1) {
-    // Rows contiguous: w = C^T v and C -= tau v w^T as row axpys.
-    for (int64_t j = 0; j < c.n; ++j) work[j] = c.p[j];
-    for (int64_t i = 1; i < c.m; ++i) {
-      const T a = vi(i);
-      const T* ci = c.p + i * c.rs;
-      for (int64_t j = 0; j < c.n; ++j) work[j] += a * ci[j];
-    }
-    for (int64_t i = 0; i < c.m; ++i) {
-      const T a = tau * vi(i);
-      T* ci = c.p + i * c.rs;
-      for (int64_t j = 0; j < c.n; ++j) ci[j] -= a * work[j];
-    }
+  if (c.cs == 1) {  // rows contiguous: w = C^T v and C -= tau v w^T as row axpys (leaf.hpp)
+    leaf_kernels<T>().larf_rows(tau, v, inc, c.m, c.n, c.p, c.rs, work);
     return;
   }
   // Columns (or neither) contiguous: one dot and one axpy down each column.
@@ -144,8 +134,10 @@ void larfb(Side side, bool transpose, Mat<const T> v, Mat<const T> t, Mat<T> c) 
   const Mat<const T> tz = rowmajor(tz_buf.data(), k, k, k);
   // Left:  op(H) C = C - V op(T) V^T C;  W = C^T V (n x k), W := W op(T)^T, C -= V W^T.
   // Right: C op(H) = C - C V op(T) V^T;  W = C V (m x k),   W := W op(T),   C -= W V^T.
+  // (Left as the right form on C^T: measured faster than W = V^T C, whose GEMMs have only k
+  // rows to amortise packing the whole of C.)
   const bool left = side == Side::left;
-  const Mat<T> cc = left ? c.t() : c;  // both become "right" on cc
+  const Mat<T> cc = left ? c.t() : c;
   const bool t_trans = left ? !transpose : transpose;
   const int64_t rows = cc.m;
   std::vector<T> w_buf(static_cast<size_t>(rows * k)), w2_buf(static_cast<size_t>(rows * k));

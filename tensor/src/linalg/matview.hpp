@@ -38,8 +38,14 @@ Mat<T> rowmajor(T* p, int64_t rows, int64_t cols, int64_t ld) {
 }
 
 /// C := alpha * A * B + beta * C on views (A m x k, B k x n, C m x n), through affine's GEMM.
+/// A C with contiguous columns (a transposed view) is computed as C^T = B^T A^T, so the
+/// micro-kernel always stores along contiguous rows (its fast path).
 template <class T>
 void gemm(T alpha, Mat<const T> a, Mat<const T> b, T beta, Mat<T> c) {
+  if (c.cs != 1 && c.rs == 1) {
+    gemm(alpha, b.t(), a.t(), beta, c.t());
+    return;
+  }
   gemm_strided(c.m, c.n, a.n, alpha, a.p, a.rs, a.cs, b.p, b.rs, b.cs, beta, c.p, c.rs, c.cs);
 }
 

@@ -1,0 +1,132 @@
+// Internal: the loops behind leaf.hpp, included by exactly one translation unit per ISA, inside
+// an unnamed namespace (so each ISA's copy stays its own). kFma selects fused multiply-adds
+// (only where the ISA has them: __builtin_fma is a libm call otherwise).
+#pragma once
+
+#include <cstdint>
+
+#include "linalg/leaf.hpp"
+
+namespace affine::detail::linalg {
+namespace {
+
+template <bool kFma, class T>
+inline T madd(T a, T b, T c) {  // a * b + c
+  if constexpr (kFma && sizeof(T) == 4) {
+    return __builtin_fmaf(a, b, c);
+  } else if constexpr (kFma) {
+    return __builtin_fma(a, b, c);
+  } else {
+    return a * b + c;
+  }
+}
+
+template <class T>
+inline T absval(T x) {
+  return x < T(0) ? -x : x;
+}
+
+// y[0:k] -= s * x[0:k]
+template <bool kFma, class T>
+inline void axpy_neg(int64_t k, T s, const T* __restrict x, T* __restrict y) {
+  for (int64_t j = 0; j < k; ++j) y[j] = madd<kFma>(-s, x[j], y[j]);
+}
+
+template <bool kFma, class T>
+void trsm_rows(bool lower, bool unit, int64_t n, int64_t k, const T* a, int64_t ars, int64_t acs,
+               T* b, int64_t brs) {
+  for (int64_t s = 0; s < n; ++s) {
+    const int64_t i = lower ? s : n - 1 - s;
+    T* bi = b + i * brs;
+    const int64_t p0 = lower ? 0 : i + 1, p1 = lower ? i : n;
+    for (int64_t p = p0; p < p1; ++p) axpy_neg<kFma>(k, a[i * ars + p * acs], b + p * brs, bi);
+    if (!unit) {
+      // By the reciprocal (a vector divide costs ~10 multiplies) unless it overflows.
+      const T d = a[i * ars + i * acs], r = T(1) / d;
+      if (r - r == T(0)) {
+        for (int64_t j = 0; j < k; ++j) bi[j] *= r;
+      } else {
+        for (int64_t j = 0; j < k; ++j) bi[j] /= d;
+      }
+    }
+  }
+}
+
+template <bool kFma, class T>
+int64_t getrf_panel(int64_t m, int64_t n, T* a, int64_t rs, int64_t* ipiv) {
+  const int64_t mn = m < n ? m : n;
+  int64_t info = -1;
+  for (int64_t j = 0; j < mn; ++j) {
+    int64_t p = j;
+    T best = absval(a[j * rs + j]);
+    for (int64_t i = j + 1; i < m; ++i) {
+      const T v = absval(a[i * rs + j]);
+      if (v > best) {
+        best = v;
+        p = i;
+      }
+    }
+    ipiv[j] = p;
+    if (p != j) {
+      for (int64_t c = 0; c < n; ++c) {
+        const T t = a[j * rs + c];
+        a[j * rs + c] = a[p * rs + c];
+        a[p * rs + c] = t;
+      }
+    }
+    const T piv = a[j * rs + j];
+    if (piv == T(0)) {
+      if (info < 0) info = j;
+      continue;  // the column is zero below the diagonal: nothing to eliminate
+    }
+    const T r = T(1) / piv;
+    const bool by_reciprocal = r - r == T(0);  // else the reciprocal overflowed: divide
+    const T* uj = a + j * rs;
+    for (int64_t i = j + 1; i < m; ++i) {
+      T* ai = a + i * rs;
+      const T l = by_reciprocal ? ai[j] * r : ai[j] / piv;
+      ai[j] = l;
+      axpy_neg<kFma>(n - j - 1, l, uj + j + 1, ai + j + 1);
+    }
+  }
+  return info;
+}
+
+template <bool kFma, class T>
+int64_t potrf_upper_panel(int64_t n, T* a, int64_t rs) {
+  // Right-looking by rows: row j of U is row j of the updated A scaled by 1/sqrt(a_jj); then the
+  // trailing upper triangle loses the outer product of that row with itself.
+  for (int64_t j = 0; j < n; ++j) {
+    T* uj = a + j * rs;
+    const T d = uj[j];
+    if (!(d > T(0))) return j + 1;  // also catches NaN
+    const T u = sizeof(T) == 4 ? __builtin_sqrtf(static_cast<float>(d)) : __builtin_sqrt(d);
+    uj[j] = u;
+    const T r = T(1) / u;
+    for (int64_t c = j + 1; c < n; ++c) uj[c] *= r;
+    for (int64_t i = j + 1; i < n; ++i) axpy_neg<kFma>(n - i, uj[i], uj + i, a + i * rs + i);
+  }
+  return 0;
+}
+
+template <bool kFma, class T>
+void larf_rows(T tau, const T* v, int64_t inc, int64_t m, int64_t n, T* c, int64_t rs, T* work) {
+  if (tau == T(0) || m == 0 || n == 0) return;
+  for (int64_t j = 0; j < n; ++j) work[j] = c[j];
+  for (int64_t i = 1; i < m; ++i) {
+    const T vi = v[i * inc];
+    const T* ci = c + i * rs;
+    for (int64_t j = 0; j < n; ++j) work[j] = madd<kFma>(vi, ci[j], work[j]);
+  }
+  axpy_neg<kFma>(n, tau, work, c);
+  for (int64_t i = 1; i < m; ++i) axpy_neg<kFma>(n, tau * v[i * inc], work, c + i * rs);
+}
+
+template <bool kFma, class T>
+LeafKernels<T> make_leaf_kernels() {
+  return {&trsm_rows<kFma, T>, &getrf_panel<kFma, T>, &potrf_upper_panel<kFma, T>,
+          &larf_rows<kFma, T>};
+}
+
+}  // namespace
+}  // namespace affine::detail::linalg
