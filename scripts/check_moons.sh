@@ -85,7 +85,7 @@ for g in geo["epochs"]:
     if len(r) != 5 or sum(r) > 1 + 1e-5 or r != sorted(r, reverse=True):
         fail(f"geometry.json epoch {g['epoch']}: variance ratios {r} (need 5, descending, sum <= 1)")
 html = open(f"{out}/index.html", encoding="utf-8").read()
-frames = re.findall(r'^\{e:(\d+),loss:\[[^]]*\],acc:\[[^]]*\],w:"([A-Za-z0-9+/=]*)"\},$', html, re.M)
+frames = re.findall(r'^\{e:(\d+),loss:\[[^]]*\],acc:\[[^]]*\],g:\[[^]]*\],w:"([A-Za-z0-9+/=]*)"\},$', html, re.M)
 if [int(e) for e, _ in frames] != list(range(epochs + 1)):
     fail(f"index.html holds frames {[int(e) for e, _ in frames][:5]}...; expected one for each "
          f"epoch 0..{epochs}")
@@ -193,11 +193,16 @@ if a is None:
     print("check_moons: the dumped DOM has no <body>", file=sys.stderr); sys.exit(1)
 if "data-error" in a:
     print(f"check_moons: script error in the page: {a['data-error']}", file=sys.stderr); sys.exit(1)
+if a.get("data-geometry-epoch") != epochs:
+    print(f"check_moons: the layer-by-layer views stopped at epoch {a.get('data-geometry-epoch')!r}, "
+          f"expected {epochs!r}", file=sys.stderr)
+    sys.exit(1)
 if a.get("data-status") != "ok" or a.get("data-epoch") != epochs:
     print(f"check_moons: the animation did not finish: data-status={a.get('data-status')!r}, "
           f"data-epoch={a.get('data-epoch')!r}, expected 'ok' and {epochs!r}", file=sys.stderr)
     sys.exit(1)
-print(f"check_moons: ok: headless Chromium ran the page without script errors and animated to epoch {epochs}")
+print(f"check_moons: ok: headless Chromium ran the page without script errors and animated it, layer views "
+      f"included (their SVDs and PCA checked against the program's), to epoch {epochs}")
 PY
 
 echo "check_moons: all checks passed"

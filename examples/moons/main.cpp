@@ -206,7 +206,7 @@ int run(const Options& o) {
   out.write("geometry.json", moons::geometry_json(geometry));
   const moons::StaticFigures inline_figs{data_fig.svg_inline(), transform_fig.svg_inline(),
                                          curves_fig.svg_inline()};
-  out.write("index.html", moons::build_page(h, o, inline_figs));
+  out.write("index.html", moons::build_page(h, o, inline_figs, geometry));
   nn::save(net, out.staged_path("model.safetensors").string(), nn::NamedTensors{},
            {{"model", "Linear(2,100) Tanh Linear(100,2) Tanh Linear(2,1) Sigmoid"},
             {"data", "make_moons samples=" + std::to_string(o.samples) +

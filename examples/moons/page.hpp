@@ -4,6 +4,9 @@
 
 #include <string>
 
+#include <vector>
+
+#include "geometry.hpp"
 #include "options.hpp"
 #include "record.hpp"
 
@@ -14,6 +17,9 @@ struct StaticFigures {
                                         ///< embedding.svg and boundary.svg are drawn by the page)
 };
 
-std::string build_page(const History& h, const Options& o, const StaticFigures& figures);
+/// The page; `geometry` (one per epoch) gives the program's own SVD and PCA numbers, which the
+/// page's script recomputes and checks.
+std::string build_page(const History& h, const Options& o, const StaticFigures& figures,
+                       const std::vector<EpochGeometry>& geometry);
 
 }  // namespace moons
