@@ -7,6 +7,7 @@ packages=(
   cmake g++ clang make python3 ninja-build
   libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
   libopenblas-dev libeigen3-dev liblapacke-dev libclang-rt-14-dev
+  openmpi-bin libopenmpi-dev
 )
 if [[ "${AFFINE_SETUP_BROWSER:-0}" == 1 ]]; then
   packages+=(chromium)

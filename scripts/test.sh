@@ -51,6 +51,11 @@ cmake -S tests/consumer -B build/consumer-subdir -G Ninja -DAFFINE_CONSUME=add_s
 cmake --build build/consumer-subdir
 build/consumer-subdir/consumer
 build/consumer-subdir/consumer_plot build/consumer-subdir/boundary.svg
+# The optional dist component: find_package(affine COMPONENTS dist), two ranks under mpirun.
+cmake -S tests/consumer -B build/consumer-dist -G Ninja -DAFFINE_CONSUME=find_package \
+  -DAFFINE_CONSUME_DIST=ON -DCMAKE_PREFIX_PATH="$root/build/install" >/dev/null
+cmake --build build/consumer-dist
+mpirun --oversubscribe --allow-run-as-root -n 2 build/consumer-dist/consumer_dist
 
 stage "clang build (-Werror) and the safetensors fuzzer"
 CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

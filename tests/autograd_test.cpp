@@ -416,5 +416,41 @@ TEST(Autograd, Float64AndFloat32BothWork) {
   }
 }
 
+// The backward observer (what dist::DataParallel uses to start sending gradients early): each
+// parameter is announced once, when the reverse walk passes its first leaf, with its gradient
+// already final; then backward_done; clear() removes the observer.
+struct Recorder : BackwardObserver {
+  std::vector<std::pair<Parameter*, double>> ready;  // parameter and its grad's first element then
+  int done = 0;
+  void param_ready(Parameter& p) override { ready.emplace_back(&p, p.grad.get({0})); }
+  void backward_done() override { ++done; }
+};
+
+TEST(Autograd, BackwardObserverSeesEachParameterOnceWithItsFinalGradient) {
+  Parameter a(Tensor::of({2}, {1}, DType::f64));
+  Parameter b(Tensor::of({3}, {1}, DType::f64));
+  Parameter unused(Tensor::of({5}, {1}, DType::f64));
+  Tape tape;
+  Recorder rec;
+  tape.set_backward_observer(&rec);
+  // a is recorded twice (before and after b): its gradient is final only at its first leaf.
+  const Var a1 = tape.param(a);
+  const Var b1 = tape.param(b);
+  const Var a2 = tape.param(a);
+  const Var loss = sum(a1 * b1 + a2 * a2);  // d/da = b + 2a = 7, d/db = a = 2
+  loss.backward();
+  ASSERT_EQ(rec.ready.size(), 2u);
+  EXPECT_EQ(rec.ready[0].first, &b);  // b's leaf comes after a's first leaf
+  EXPECT_EQ(rec.ready[0].second, 2.0);
+  EXPECT_EQ(rec.ready[1].first, &a);
+  EXPECT_EQ(rec.ready[1].second, 7.0);
+  EXPECT_EQ(rec.done, 1);
+  (void)unused;
+  tape.clear();
+  sum(tape.param(a) * 1.0).backward();  // the observer went with clear()
+  EXPECT_EQ(rec.ready.size(), 2u);
+  EXPECT_EQ(rec.done, 1);
+}
+
 }  // namespace
 }  // namespace affine

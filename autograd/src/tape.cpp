@@ -4,7 +4,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "affine/tensor/ops.hpp"
 #include "dispatch.hpp"
@@ -75,6 +77,17 @@ Tensor& param_grad(Node& n) {
   return p.grad;
 }
 
+// The index of each parameter's first leaf in nodes[0..last], ascending: where the reverse walk
+// makes that parameter's gradient final.
+std::vector<uint32_t> first_param_leaves(const std::vector<Node>& nodes, uint32_t last) {
+  std::vector<uint32_t> out;
+  std::unordered_set<const Parameter*> seen;
+  for (uint32_t i = 0; i <= last; ++i) {
+    if (nodes[i].param != nullptr && seen.insert(nodes[i].param).second) out.push_back(i);
+  }
+  return out;
+}
+
 }  // namespace
 
 void TapeImpl::accumulate(uint32_t idx, Tensor c) {
@@ -112,10 +125,16 @@ Tensor* TapeImpl::accumulate_target(uint32_t idx) {
 void TapeImpl::backward(uint32_t root, Tensor seed) {
   backpropagated = true;
   accumulate(root, std::move(seed));
+  std::vector<uint32_t> ready;  // first leaves still to announce, popped from the back
+  if (observer != nullptr) ready = first_param_leaves(nodes, root);
   // Creation order is a topological order: one reverse loop visits every node after all the
   // nodes that consume it. No recursion, so graph depth is limited only by memory.
   for (uint32_t i = root + 1; i-- > 0;) {
     Node& n = nodes[i];
+    if (!ready.empty() && ready.back() == i) {
+      ready.pop_back();
+      observer->param_ready(*n.param);
+    }
     if (n.backward == nullptr || !n.grad.defined()) continue;  // leaf, or no gradient arrived
     n.backward(*this, n);
     // The graph is single-use: drop what only the VJP needed, and the intermediate gradient
@@ -124,6 +143,7 @@ void TapeImpl::backward(uint32_t root, Tensor seed) {
     n.saved[1] = Tensor();
     if (!n.retain_grad) n.grad = Tensor();
   }
+  if (observer != nullptr) observer->backward_done();
 }
 
 Node& OpTape::record(const Tensor& value, BackwardFn backward,
@@ -252,8 +272,11 @@ void Tape::clear() {
   impl_->nodes.clear();  // destroys the nodes, keeps the capacity
   impl_->aux.clear();
   impl_->backpropagated = false;
+  impl_->observer = nullptr;
   ++impl_->generation;
 }
+
+void Tape::set_backward_observer(BackwardObserver* observer) { impl_->observer = observer; }
 
 size_t Tape::size() const { return impl_->nodes.size(); }
 size_t Tape::capacity() const { return impl_->nodes.capacity(); }

@@ -86,6 +86,7 @@ struct TapeImpl {
   uint32_t generation = 0;
   bool recording = true;
   bool backpropagated = false;
+  BackwardObserver* observer = nullptr;  ///< Tape::set_backward_observer; cleared by clear()
 
   bool needs_grad(uint32_t idx) const { return idx != kNoInput && nodes[idx].requires_grad; }
 

@@ -23,17 +23,6 @@ double linspace_at(double start, double stop, int64_t n, int64_t i, bool endpoin
   return start + static_cast<double>(i) * step;
 }
 
-// Fisher-Yates on 0..n-1, drawing from gen.
-std::vector<int64_t> permutation(int64_t n, Generator& gen) {
-  std::vector<int64_t> p(static_cast<size_t>(n));
-  std::iota(p.begin(), p.end(), int64_t{0});
-  for (int64_t i = n - 1; i > 0; --i) {
-    const auto j = static_cast<int64_t>(gen.below(static_cast<uint64_t>(i) + 1));
-    std::swap(p[static_cast<size_t>(i)], p[static_cast<size_t>(j)]);
-  }
-  return p;
-}
-
 char* bytes(Tensor& t) {
   switch (t.dtype()) {
     case DType::f32:
@@ -66,7 +55,7 @@ Dataset finish(std::vector<double> xs, std::vector<double> ys, std::vector<doubl
   std::vector<double> y(static_cast<size_t>(n));
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), int64_t{0});
-  if (shuffle) order = permutation(n, gen);
+  if (shuffle) order = randperm(n, gen);
   for (int64_t r = 0; r < n; ++r) {
     const auto src = static_cast<size_t>(order[static_cast<size_t>(r)]);
     const auto dst = static_cast<size_t>(r);
@@ -89,6 +78,18 @@ void check_common(const char* op, int64_t n, double noise) {
 }
 
 }  // namespace
+
+std::vector<int64_t> randperm(int64_t n, Generator& gen) {
+  if (n < 0) throw Error("randperm: n must be >= 0, got " + std::to_string(n));
+  // Fisher-Yates, from the last position down.
+  std::vector<int64_t> p(static_cast<size_t>(n));
+  std::iota(p.begin(), p.end(), int64_t{0});
+  for (int64_t i = n - 1; i > 0; --i) {
+    const auto j = static_cast<int64_t>(gen.below(static_cast<uint64_t>(i) + 1));
+    std::swap(p[static_cast<size_t>(i)], p[static_cast<size_t>(j)]);
+  }
+  return p;
+}
 
 Dataset make_moons(int64_t n, double noise, Generator& gen, bool shuffle) {
   check_common("make_moons", n, noise);
@@ -222,7 +223,7 @@ Split train_test_split(const Tensor& x, const Tensor& y, double test_fraction, G
   }
   const int64_t n = x.size(0);
   const auto n_test = static_cast<int64_t>(std::ceil(test_fraction * static_cast<double>(n)));
-  const std::vector<int64_t> p = permutation(n, gen);
+  const std::vector<int64_t> p = randperm(n, gen);
   const std::vector<int64_t> test(p.begin(), p.begin() + n_test);
   const std::vector<int64_t> train(p.begin() + n_test, p.end());
   return {take_rows(x, train), take_rows(y, train), take_rows(x, test), take_rows(y, test)};
@@ -250,7 +251,7 @@ DataLoader::DataLoader(Tensor x, Tensor y, LoaderOptions options)
 
 DataLoader::iterator DataLoader::begin() {
   ++epoch_;
-  if (options_.shuffle) order_ = permutation(x_.size(0), gen_);
+  if (options_.shuffle) order_ = randperm(x_.size(0), gen_);
   return {this, 0};
 }
 

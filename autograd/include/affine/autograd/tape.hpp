@@ -24,6 +24,18 @@ namespace detail {
 struct TapeImpl;
 }
 
+/// Watches a backward pass, e.g. to start sending finished gradients over the network while the
+/// reverse walk goes on (dist::DataParallel). Set with Tape::set_backward_observer.
+class BackwardObserver {
+ public:
+  virtual ~BackwardObserver() = default;
+  /// The reverse walk has passed the parameter's leaf (its first one, if Tape::param recorded it
+  /// more than once): every use comes after the leaf, so p.grad is final for this backward.
+  virtual void param_ready(Parameter& p) = 0;
+  /// The reverse walk finished (after every param_ready). Not called if a VJP threw.
+  virtual void backward_done() = 0;
+};
+
 class Tape {
  public:
   Tape();
@@ -45,7 +57,11 @@ class Tape {
   void backward(const Var& root, const Tensor& seed);
 
   /// Frees the recorded graph; every Var recorded so far becomes stale. Keeps reserved storage.
+  /// Also removes the backward observer.
   void clear();
+  /// Sets (nullptr: removes) the observer of the current graph's backward. It must outlive the
+  /// graph; clear() removes it, so set it again for each recorded step.
+  void set_backward_observer(BackwardObserver* observer);
   /// Nodes recorded since the last clear().
   size_t size() const;
   /// Nodes the tape has room for without reallocating (a documented counter: it stops growing

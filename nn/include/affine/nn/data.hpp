@@ -61,6 +61,10 @@ struct Split {
 Split train_test_split(const Tensor& x, const Tensor& y, double test_fraction, Generator& gen);
 Split train_test_split(const Tensor& x, const Tensor& y, double test_fraction, uint64_t seed = 0);
 
+/// A random permutation of 0..n-1 (Fisher-Yates drawing from gen), as torch.randperm; DataLoader
+/// shuffles with it. Throws affine::Error for n < 0.
+std::vector<int64_t> randperm(int64_t n, Generator& gen);
+
 /// The rows of t (any dtype, rank >= 1) at the given indices, as a new contiguous tensor.
 /// Throws affine::Error for an index out of range.
 Tensor take_rows(const Tensor& t, const std::vector<int64_t>& rows);
