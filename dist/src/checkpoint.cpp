@@ -49,7 +49,7 @@ void load(const World& world, nn::Module& model, const std::string& path,
       nn::load(model, path);
     }
   });
-  for (Parameter* p : model.parameters()) broadcast(world, p->value, 0);
+  for (auto& [name, t] : model.state_dict()) broadcast(world, t, 0);
   if (optimizer != nullptr) {
     nn::NamedTensors state = optimizer->state();
     broadcast(world, state, 0);

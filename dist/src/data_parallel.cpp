@@ -11,6 +11,7 @@
 
 #include "affine/autograd/tape.hpp"
 #include "affine/dist/collectives.hpp"
+#include "affine/nn/checkpoint.hpp"
 #include "affine/tensor/error.hpp"
 #include "comm.hpp"
 
@@ -20,27 +21,24 @@ namespace {
 
 constexpr const char* kOp = "DataParallel";
 
-std::string describe(const std::string& name, const Parameter& p) {
+std::string describe(const std::string& name, const Tensor& t) {
   std::string s;  // appended piece by piece: g++ 12 warns falsely (-Wrestrict) on "'" + string
   s += '\'';
   s += name;
   s += "' ";
-  s += dtype_name(p.value.dtype());
+  s += dtype_name(t.dtype());
   s += ' ';
-  s += to_string(p.value.shape());
-  if (!p.requires_grad) s += " (no grad)";
+  s += to_string(t.shape());
   return s;
 }
 
-// Every rank must list the same parameters; the error names the first difference on the lowest
-// rank that differs from rank 0, identically on every rank.
-void check_same_layout(const World& world,
-                       const std::vector<std::pair<std::string, Parameter*>>& params) {
+// Every rank must list the same parameters and buffers; the error names the first difference on
+// the lowest rank that differs from rank 0, identically on every rank.
+void check_same_layout(const World& world, const nn::NamedTensors& state) {
   std::vector<std::string> mine;
-  for (const auto& [name, p] : params) {
-    if (!p->value.defined())
-      throw Error(std::string(kOp) + ": parameter '" + name + "' is undefined");
-    mine.push_back(describe(name, *p));
+  for (const auto& [name, t] : state) {
+    if (!t.defined()) throw Error(std::string(kOp) + ": '" + name + "' is undefined");
+    mine.push_back(describe(name, t));
   }
   std::string joined;
   for (const auto& line : mine) {
@@ -74,10 +72,17 @@ void check_same_layout(const World& world,
     const std::string root_line = static_cast<size_t>(i) < theirs.size()
                                       ? theirs[static_cast<size_t>(i)]
                                       : std::string("nothing (it has fewer)");
-    throw Error(std::string(kOp) + ": the ranks' models differ: parameter " + std::to_string(i) +
+    throw Error(std::string(kOp) + ": the ranks' models differ: state entry " + std::to_string(i) +
                 " is " + line + " on rank " + std::to_string(r) + " but " + root_line +
                 " on rank 0");
   }
+}
+
+// Rank 0's values into t (contiguous or not), without a header check: the layout was checked.
+void broadcast_in_place(const World& world, Tensor& t) {
+  Tensor v = t.is_contiguous() ? t : t.clone();
+  detail::broadcast_raw(world, v, 0, kOp);
+  if (!v.shares_storage(t)) t.copy_(v);
 }
 
 }  // namespace
@@ -213,15 +218,11 @@ class DataParallel::Reducer : public BackwardObserver {
 };
 
 DataParallel::DataParallel(const World& world, nn::Module& module, DataParallelOptions options)
-    : world_(world), module_(module) {
+    : world_(world), module_(module), options_(options) {
   register_module("module", module);
-  const auto named = module.named_parameters();
-  check_same_layout(world, named);
-  for (const auto& [name, p] : named) {
-    Tensor v = p->value.is_contiguous() ? p->value : p->value.clone();
-    detail::broadcast_raw(world, v, 0, kOp);
-    if (!v.shares_storage(p->value)) p->value.copy_(v);
-  }
+  nn::NamedTensors state = module.state_dict();  // parameters and buffers, sharing storage
+  check_same_layout(world, state);
+  for (auto& [name, t] : state) broadcast_in_place(world, t);
   reducer_ = std::make_unique<Reducer>(world, module.parameters(), options);
 }
 
@@ -230,6 +231,10 @@ DataParallel::~DataParallel() = default;
 Var DataParallel::forward(const Var& x) {
   Tape* tape = x.tape();
   if (sync_ && tape != nullptr && tape->recording()) {
+    // Buffers (running statistics...) follow rank 0's, as PyTorch's broadcast_buffers.
+    if (options_.broadcast_buffers) {
+      for (Tensor* b : module_.buffers()) broadcast_in_place(world_, *b);
+    }
     reducer_->prepare();
     tape->set_backward_observer(reducer_.get());
   }

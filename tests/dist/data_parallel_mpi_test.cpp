@@ -187,7 +187,7 @@ TEST(DataParallel, DifferentModelsOnDifferentRanksAreAnError) {
   nn::Sequential net;
   net.push_back(nn::Linear(2, w.rank() == 1 ? 4 : 3, gen));
   const std::string msg = error_of([&] { dist::DataParallel ddp(w, net); });
-  EXPECT_NE(msg.find("DataParallel: the ranks' models differ: parameter 0 is '0.weight' float32 "
+  EXPECT_NE(msg.find("DataParallel: the ranks' models differ: state entry 0 is '0.weight' float32 "
                      "[4, 2] on rank 1 but '0.weight' float32 [3, 2] on rank 0"),
             std::string::npos)
       << msg;

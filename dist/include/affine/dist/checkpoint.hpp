@@ -23,8 +23,8 @@ void save(const World& world, nn::Module& model, const std::string& path,
           const nn::optim::Optimizer& optimizer, const nn::Metadata& metadata = {});
 
 /// Rank 0 loads path into model (nn::load, all-or-nothing) and, if given, optimizer; then every
-/// rank receives rank 0's parameters and optimizer state. If rank 0 fails, every rank throws
-/// affine::Error with rank 0's message and no rank's model changes.
+/// rank receives rank 0's parameters, buffers and optimizer state. If rank 0 fails, every rank
+/// throws affine::Error with rank 0's message and no rank's model changes.
 void load(const World& world, nn::Module& model, const std::string& path,
           nn::optim::Optimizer* optimizer = nullptr);
 

@@ -42,13 +42,16 @@ struct DataParallelOptions {
   /// The first bucket (the last layers' gradients, final first) is smaller so communication
   /// starts early, as PyTorch's 1 MiB first bucket.
   size_t first_bucket_bytes = size_t{1} << 20;
+  /// Before each synchronised forward, copy rank 0's buffers (e.g. running statistics) to every
+  /// rank, as PyTorch's broadcast_buffers.
+  bool broadcast_buffers = true;
 };
 
 class DataParallel : public nn::Module {
  public:
-  /// Wraps module (which must outlive this), broadcasts rank 0's parameter values to every rank,
-  /// after checking that every rank has the same parameter names, dtypes and shapes in the same
-  /// order: otherwise every rank throws affine::Error naming the first mismatch.
+  /// Wraps module (which must outlive this) and copies rank 0's parameters and buffers to every
+  /// rank, after checking that every rank's state_dict() has the same names, dtypes and shapes in
+  /// the same order: otherwise every rank throws affine::Error naming the first mismatch.
   DataParallel(const World& world, nn::Module& module, DataParallelOptions options = {});
   ~DataParallel() override;
 
@@ -83,6 +86,7 @@ class DataParallel : public nn::Module {
   class Reducer;
   const World& world_;
   nn::Module& module_;
+  DataParallelOptions options_;
   std::unique_ptr<Reducer> reducer_;
   bool sync_ = true;
 };
