@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the figures committed under docs/moons/ from a run of examples/moons at its
-# defaults: the five SVGs (data, transform, embedding, boundary, curves) and page.png, a headless
+# defaults: the eight SVGs (data, transform, embedding, boundary, curves, layers, svd, hidden) and
+# page.png, a headless
 # Chromium screenshot of index.html after its animation has played to the last epoch.
 #   scripts/make_docs_figures.sh [BUILD_DIR]      (default build/release; builds the moons target)
 set -euo pipefail
@@ -18,7 +19,7 @@ trap 'rm -rf "$tmp"' EXIT
 "$build/examples/moons/moons" --out "$tmp/out"
 
 mkdir -p docs/moons
-for f in data transform embedding boundary curves; do
+for f in data transform embedding boundary curves layers svd hidden; do
   cp "$tmp/out/$f.svg" "docs/moons/$f.svg"
 done
 # --virtual-time-budget lets the page autoplay to the last epoch before the shot is taken.

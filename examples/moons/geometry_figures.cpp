@@ -119,7 +119,7 @@ viz::Figure layers_figure(const History& h, const std::vector<EpochGeometry>& g)
   const std::vector<int> epochs = layer_epochs(h);
   const TestPoints test = test_points(h);
   const Tensor x_train = train_points(h);
-  const PlaneGrid grid = plane_grid(h.figure_grid, 0.5, 33);
+  const PlaneGrid grid = plane_grid(h.figure_grid, 0.5, 17);
   const size_t n_x1 = x1_line_count(grid);
   const Tensor gx = grid_tensor(grid);
   const int64_t n_test = test.x.size(0);
