@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "affine/autograd/var.hpp"
+#include "affine/tensor/export.hpp"
 
 namespace affine::nn {
 
