@@ -44,3 +44,13 @@ function(affine_isa_sources)
     endif()
   endforeach()
 endfunction()
+
+# Common properties of the layer object libraries (tensor, autograd, nn): position-independent (a
+# shared affine is built from them), hidden symbols (only AFFINE_API is exported), C++20.
+function(affine_layer target)
+  set_target_properties(${target} PROPERTIES CXX_EXTENSIONS OFF POSITION_INDEPENDENT_CODE ON
+                                             CXX_VISIBILITY_PRESET hidden
+                                             VISIBILITY_INLINES_HIDDEN ON)
+  target_compile_features(${target} PUBLIC cxx_std_20)
+  affine_private_flags(${target})
+endfunction()

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "affine/affine.hpp"
+#include "affine/tensor/internal/access.hpp"
 
 namespace affine {
 namespace {

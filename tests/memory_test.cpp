@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "affine/tensor/internal/access.hpp"
 #include "affine/tensor/memory.hpp"
 #include "affine/tensor/tensor.hpp"
 #include "alloc_counter.hpp"  // the one translation unit of memory_test that includes it

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "affine/tensor/internal/access.hpp"
 #include "affine/tensor/tensor.hpp"
 #include "test_util.hpp"
 

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "affine/autograd/ops.hpp"
+#include "affine/tensor/internal/access.hpp"
 #include "affine/tensor/ops.hpp"
 #include "kernels.hpp"
 #include "tape_impl.hpp"

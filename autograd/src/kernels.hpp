@@ -14,9 +14,9 @@
 #include <cstdint>
 #include <string>
 
+#include "affine/tensor/internal/dispatch.hpp"
+#include "affine/tensor/internal/strided.hpp"
 #include "affine/tensor/tensor.hpp"
-#include "dispatch.hpp"
-#include "strided.hpp"
 
 namespace affine::detail {
 

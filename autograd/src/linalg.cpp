@@ -13,8 +13,8 @@
 
 #include "affine/autograd/ops.hpp"
 #include "affine/tensor/gemm.hpp"
+#include "affine/tensor/internal/dispatch.hpp"
 #include "affine/tensor/ops.hpp"
-#include "dispatch.hpp"
 #include "tape_impl.hpp"
 #include "train_kernels.hpp"
 

@@ -6,8 +6,8 @@
 
 #include "affine/autograd/linalg.hpp"
 #include "affine/autograd/ops.hpp"
+#include "affine/tensor/internal/dispatch.hpp"
 #include "affine/tensor/ops.hpp"
-#include "dispatch.hpp"
 #include "tape_impl.hpp"
 
 namespace affine::linalg {

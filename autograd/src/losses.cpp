@@ -10,10 +10,10 @@
 #include <utility>
 
 #include "affine/autograd/ops.hpp"
+#include "affine/tensor/internal/dispatch.hpp"
+#include "affine/tensor/internal/scalar_math.hpp"
 #include "affine/tensor/ops.hpp"
-#include "dispatch.hpp"
 #include "kernels.hpp"
-#include "scalar_math.hpp"
 #include "tape_impl.hpp"
 
 namespace affine {

@@ -6,8 +6,8 @@
 #include <utility>
 
 #include "affine/autograd/ops.hpp"
+#include "affine/tensor/internal/dispatch.hpp"
 #include "affine/tensor/ops.hpp"
-#include "dispatch.hpp"
 #include "tape_impl.hpp"
 
 namespace affine {

@@ -121,7 +121,7 @@ Var concat(const std::vector<Var>& vars, int64_t dim) {
   if (tape != nullptr && any_grad && tape->recording()) rec.tape = tape;
   Tensor out = affine::concat(values, dim);
   if (!rec) return Var(std::move(out));
-  TapeImpl& impl = rec.tape->impl();
+  TapeImpl& impl = TapeAccess::impl(*rec.tape);
   const int64_t d = normalize_axis(dim, out.rank(), "concat");
   const auto begin = static_cast<int64_t>(impl.aux.size());
   int64_t offset = 0;

@@ -7,8 +7,8 @@
 #include <utility>
 
 #include "affine/autograd/ops.hpp"
+#include "affine/tensor/internal/dispatch.hpp"
 #include "affine/tensor/ops.hpp"
-#include "dispatch.hpp"
 #include "kernels.hpp"
 #include "tape_impl.hpp"
 

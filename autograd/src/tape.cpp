@@ -1,5 +1,6 @@
 // The tape: node storage, recording, the reverse loop, gradient accumulation.
 #include "affine/autograd/tape.hpp"
+#include "affine/tensor/internal/access.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -8,9 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "affine/tensor/internal/dispatch.hpp"
+#include "affine/tensor/internal/strided.hpp"
 #include "affine/tensor/ops.hpp"
-#include "dispatch.hpp"
-#include "strided.hpp"
 #include "tape_impl.hpp"
 
 namespace affine {
@@ -148,7 +149,7 @@ void TapeImpl::backward(uint32_t root, Tensor seed) {
 
 Node& OpTape::record(const Tensor& value, BackwardFn backward,
                      std::initializer_list<const Var*> inputs) {
-  TapeImpl& impl = tape->impl();
+  TapeImpl& impl = TapeAccess::impl(*tape);
   AFFINE_AG_CHECK(impl.nodes.size() < kNoInput, "too many nodes on one tape");
   const auto index = static_cast<uint32_t>(impl.nodes.size());
   Node& n = impl.nodes.emplace_back();
@@ -179,7 +180,7 @@ OpTape op_begin(const char* op, std::initializer_list<const Var*> inputs) {
                   "or re-record one of them)");
     }
     tape = v->tape();
-    any_grad = any_grad || tape->impl().nodes[VarAccess::index(*v)].requires_grad;
+    any_grad = any_grad || TapeAccess::impl(*tape).nodes[VarAccess::index(*v)].requires_grad;
   }
   OpTape r;
   if (tape != nullptr && any_grad && tape->recording()) r.tape = tape;
@@ -230,12 +231,12 @@ void check_root(Tape* self, const Var& root) {
   }
   if (root.tape() != self) throw Error("backward: the root Var is recorded on another tape");
   detail::check_fresh("backward", root);
-  if (self->impl().backpropagated) {
+  if (TapeAccess::impl(*self).backpropagated) {
     throw Error(
         "backward: the graph was already backpropagated; clear() the tape and record "
         "again");
   }
-  if (!self->impl().nodes[VarAccess::index(root)].requires_grad) {
+  if (!TapeAccess::impl(*self).nodes[VarAccess::index(root)].requires_grad) {
     throw Error(
         "backward: the root does not require grad (no input of it was a leaf with "
         "requires_grad or a parameter)");

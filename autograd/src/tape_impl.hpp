@@ -50,9 +50,16 @@ struct VarAccess {
 };
 
 namespace detail {
-
 struct TapeImpl;
 struct Node;
+}  // namespace detail
+
+/// Internal access to a Tape's node storage (declared a friend in tape.hpp).
+struct TapeAccess {
+  static detail::TapeImpl& impl(Tape& tape) { return *tape.impl_; }
+};
+
+namespace detail {
 
 /// An input slot that is a constant (no node to send a gradient to).
 inline constexpr uint32_t kNoInput = 0xffffffffu;

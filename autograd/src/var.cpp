@@ -33,13 +33,13 @@ const Tensor& Var::value() const {
 bool Var::requires_grad() const {
   if (tape_ == nullptr) return false;
   detail::check_fresh("Var::requires_grad", *this);
-  return tape_->impl().nodes[index_].requires_grad;
+  return TapeAccess::impl(*tape_).nodes[index_].requires_grad;
 }
 
 void Var::retain_grad() const {
   if (tape_ == nullptr) return;
   detail::check_fresh("Var::retain_grad", *this);
-  tape_->impl().nodes[index_].retain_grad = true;
+  TapeAccess::impl(*tape_).nodes[index_].retain_grad = true;
 }
 
 const Tensor& Var::grad() const {
@@ -50,7 +50,7 @@ const Tensor& Var::grad() const {
         "or Tape::param");
   }
   detail::check_fresh("Var::grad", *this);
-  detail::TapeImpl& impl = tape_->impl();
+  detail::TapeImpl& impl = TapeAccess::impl(*tape_);
   detail::Node& n = impl.nodes[index_];
   if (!n.requires_grad) throw Error("Var::grad: this Var does not require grad");
   if (n.param != nullptr) return n.param->grad;

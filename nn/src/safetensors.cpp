@@ -29,6 +29,7 @@
 
 #include "affine/nn/checkpoint.hpp"
 #include "affine/tensor/error.hpp"
+#include "affine/tensor/internal/access.hpp"
 #include "safetensors_dtype.hpp"
 
 namespace affine::nn {

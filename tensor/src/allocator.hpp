@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <memory>
 
+#include "affine/tensor/internal/access.hpp"
 #include "affine/tensor/tensor.hpp"
 
 namespace affine::detail {

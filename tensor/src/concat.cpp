@@ -5,9 +5,9 @@
 #include <cstring>
 #include <string>
 
+#include "affine/tensor/internal/dispatch.hpp"
+#include "affine/tensor/internal/strided.hpp"
 #include "affine/tensor/ops.hpp"
-#include "dispatch.hpp"
-#include "strided.hpp"
 
 namespace affine {
 

@@ -17,10 +17,10 @@
 #include <cstdint>
 #include <string>
 
+#include "affine/tensor/internal/dispatch.hpp"
+#include "affine/tensor/internal/scalar_math.hpp"
+#include "affine/tensor/internal/strided.hpp"
 #include "affine/tensor/ops.hpp"
-#include "dispatch.hpp"
-#include "scalar_math.hpp"
-#include "strided.hpp"
 #include "vmath.hpp"
 
 namespace affine {

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "affine/tensor/internal/dispatch.hpp"
 #include "affine/tensor/tensor.hpp"
-#include "dispatch.hpp"
 
 namespace affine {
 

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "affine/tensor/gemm.hpp"
+#include "affine/tensor/internal/dispatch.hpp"
 #include "affine/tensor/ops.hpp"
-#include "dispatch.hpp"
 
 namespace affine {
 namespace {

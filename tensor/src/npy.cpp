@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "affine/tensor/internal/access.hpp"
 #include "affine/tensor/npy.hpp"
 
 namespace affine {

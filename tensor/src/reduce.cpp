@@ -15,9 +15,9 @@
 #include <limits>
 #include <string>
 
+#include "affine/tensor/internal/dispatch.hpp"
+#include "affine/tensor/internal/strided.hpp"
 #include "affine/tensor/ops.hpp"
-#include "dispatch.hpp"
-#include "strided.hpp"
 
 namespace affine {
 namespace {

@@ -6,6 +6,7 @@
 #include <new>
 #include <string>
 
+#include "affine/tensor/internal/access.hpp"
 #include "affine/tensor/memory.hpp"
 #include "affine/tensor/tensor.hpp"
 #include "allocator.hpp"

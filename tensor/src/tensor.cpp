@@ -1,4 +1,5 @@
 #include "affine/tensor/tensor.hpp"
+#include "affine/tensor/internal/access.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -8,10 +9,10 @@
 #include <optional>
 #include <string>
 
+#include "affine/tensor/internal/dispatch.hpp"
+#include "affine/tensor/internal/strided.hpp"
 #include "affine/tensor/random.hpp"
 #include "allocator.hpp"
-#include "dispatch.hpp"
-#include "strided.hpp"
 
 namespace affine {
 

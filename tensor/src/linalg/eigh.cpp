@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "affine/tensor/internal/dispatch.hpp"
 #include "affine/tensor/linalg.hpp"
-#include "dispatch.hpp"
 #include "linalg/matrix_batch.hpp"
 #include "linalg/tridiagonal.hpp"
 

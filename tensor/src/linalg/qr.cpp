@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "affine/tensor/internal/dispatch.hpp"
 #include "affine/tensor/linalg.hpp"
 #include "affine/tensor/ops.hpp"
-#include "dispatch.hpp"
 #include "linalg/batch.hpp"
 #include "linalg/blas3.hpp"
 #include "linalg/factor.hpp"

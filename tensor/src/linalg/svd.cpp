@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "affine/tensor/internal/dispatch.hpp"
 #include "affine/tensor/linalg.hpp"
-#include "dispatch.hpp"
 #include "linalg/bidiagonal.hpp"
 #include "linalg/matrix_batch.hpp"
 

@@ -6,18 +6,19 @@
 #include <vector>
 
 #include "affine/autograd/var.hpp"
+#include "affine/tensor/export.hpp"
 
 namespace affine {
 
 /// Tolerances of gradcheck(); the defaults are the documented ones.
-struct GradcheckOptions {
+struct AFFINE_API GradcheckOptions {
   double eps = 1e-6;   ///< central-difference step h
   double atol = 1e-5;  ///< pass when |analytic - numeric| <= atol + rtol * |numeric|
   double rtol = 1e-3;
 };
 
 /// What gradcheck() found: ok, and on failure the worst element (input, index, both values).
-struct GradcheckResult {
+struct AFFINE_API GradcheckResult {
   bool ok = true;
   /// Human-readable summary; names the worst input element on failure.
   std::string message;
@@ -35,7 +36,8 @@ struct GradcheckResult {
 /// On failure, message names the worst element: input number, element index, output element,
 /// both values and the tolerance. Costs one backward per output element and two evaluations of
 /// fn per input element: meant for small test tensors.
-GradcheckResult gradcheck(const std::function<Var(const std::vector<Var>&)>& fn,
-                          const std::vector<Tensor>& inputs, const GradcheckOptions& options = {});
+AFFINE_API GradcheckResult gradcheck(const std::function<Var(const std::vector<Var>&)>& fn,
+                                     const std::vector<Tensor>& inputs,
+                                     const GradcheckOptions& options = {});
 
 }  // namespace affine

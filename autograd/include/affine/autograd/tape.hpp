@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "affine/autograd/var.hpp"
+#include "affine/tensor/export.hpp"
 
 namespace affine {
 
@@ -26,7 +27,7 @@ struct TapeImpl;
 
 /// Watches a backward pass, e.g. to start sending finished gradients over the network while the
 /// reverse walk goes on (dist::DataParallel). Set with Tape::set_backward_observer.
-class BackwardObserver {
+class AFFINE_API BackwardObserver {
  public:
   virtual ~BackwardObserver() = default;
   /// The reverse walk has passed the parameter's leaf (its first one, if Tape::param recorded it
@@ -36,7 +37,7 @@ class BackwardObserver {
   virtual void backward_done() = 0;
 };
 
-class Tape {
+class AFFINE_API Tape {
  public:
   Tape();
   ~Tape();
@@ -72,17 +73,15 @@ class Tape {
   /// Incremented by clear(); Vars remember the generation they were recorded in.
   uint32_t generation() const;
 
-  /// Internal: the node storage, used by the op implementations in autograd/src.
-  detail::TapeImpl& impl() { return *impl_; }
-
  private:
   friend class NoGradGuard;
+  friend struct TapeAccess;  // autograd/src's ops reach the node storage through it
   std::unique_ptr<detail::TapeImpl> impl_;
 };
 
 /// While alive, operations on Vars of this tape record nothing and return constants (inference,
 /// or parameter updates written with autograd ops). Nests.
-class NoGradGuard {
+class AFFINE_API NoGradGuard {
  public:
   explicit NoGradGuard(Tape& tape);
   ~NoGradGuard();

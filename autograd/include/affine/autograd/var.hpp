@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "affine/tensor/export.hpp"
 #include "affine/tensor/tensor.hpp"
 
 namespace affine {
@@ -17,7 +18,7 @@ class Tape;
 
 /// A trainable tensor and its accumulated gradient (same shape and dtype as the value).
 /// Gradients accumulate across backward passes until zero_grad().
-class Parameter {
+class AFFINE_API Parameter {
  public:
   Parameter() = default;
   /// Takes value as the parameter's data; grad starts at zeros of the same shape and dtype.
@@ -30,7 +31,7 @@ class Parameter {
 };
 
 /// A value in a computation: a constant, or a node recorded on a Tape.
-class Var {
+class AFFINE_API Var {
  public:
   /// An undefined Var.
   Var() = default;

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "affine/nn/module.hpp"
+#include "affine/tensor/export.hpp"
 #include "affine/tensor/tensor.hpp"
 
 namespace affine::nn {
@@ -37,7 +38,7 @@ namespace affine::nn {
 using Metadata = std::map<std::string, std::string>;
 
 /// What a safetensors file holds.
-struct SafetensorsFile {
+struct AFFINE_API SafetensorsFile {
   /// The tensors in the order of their data in the file (the order they were saved in).
   NamedTensors tensors;
   Metadata metadata;
@@ -51,15 +52,16 @@ inline constexpr uint64_t kMaxSafetensorsHeader = 100'000'000;
 /// unique, valid UTF-8 and not "__metadata__". Throws affine::Error naming path on any failure,
 /// in which case no file (not even a temporary one) is left behind and an existing file at path
 /// is untouched.
-void save_safetensors(const std::string& path, const NamedTensors& tensors,
-                      const Metadata& metadata = {});
+AFFINE_API void save_safetensors(const std::string& path, const NamedTensors& tensors,
+                                 const Metadata& metadata = {});
 
 /// Reads a safetensors file. Validates the whole header against the file size before allocating
 /// tensor data; throws affine::Error naming path and the problem for anything malformed.
-SafetensorsFile load_safetensors(const std::string& path);
+AFFINE_API SafetensorsFile load_safetensors(const std::string& path);
 
 /// As load_safetensors, from the bytes of a file held in memory (`name` is used in messages).
-SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& name = "<memory>");
+AFFINE_API SafetensorsFile parse_safetensors(std::string_view bytes,
+                                             const std::string& name = "<memory>");
 
 // ---- module level ------------------------------------------------------------------------------
 
@@ -72,8 +74,8 @@ using OptimizerStateLoader = std::function<void(const NamedTensors&)>;
 
 /// Saves model's state_dict() (parameters and buffers under their dotted names) and, if given,
 /// optimizer_state (as returned by an optimizer's state()) under "optim." + name.
-void save(Module& model, const std::string& path, const NamedTensors& optimizer_state = {},
-          const Metadata& metadata = {});
+AFFINE_API void save(Module& model, const std::string& path,
+                     const NamedTensors& optimizer_state = {}, const Metadata& metadata = {});
 
 /// Loads path into model's parameters and buffers (copied in place, so existing references stay
 /// valid; float32 and float64 entries convert to the model's dtype, as in load_state_dict). The
@@ -82,8 +84,8 @@ void save(Module& model, const std::string& path, const NamedTensors& optimizer_
 /// is left unchanged. "optim." entries are ignored unless load_optimizer_state is
 /// given: it is then called with them (possibly none) after all checks pass and before the model
 /// changes, so if it throws the model is still unchanged.
-void load(Module& model, const std::string& path,
-          const OptimizerStateLoader& load_optimizer_state = {});
+AFFINE_API void load(Module& model, const std::string& path,
+                     const OptimizerStateLoader& load_optimizer_state = {});
 
 /// An optimizer whose state can be saved: `NamedTensors state() const` and
 /// `void load_state(const NamedTensors&)` (optim::SGD, optim::Adam).

@@ -10,13 +10,14 @@
 #include <iterator>
 #include <vector>
 
+#include "affine/tensor/export.hpp"
 #include "affine/tensor/random.hpp"
 #include "affine/tensor/tensor.hpp"
 
 namespace affine::nn::data {
 
 /// Inputs and targets, one sample per row: `auto [X, y] = make_moons(200, 0.1, 42);`
-struct Dataset {
+struct AFFINE_API Dataset {
   Tensor x;
   Tensor y;
 };
@@ -27,17 +28,19 @@ struct Dataset {
 /// permuted (Fisher-Yates); then N(0, noise^2) is added to every coordinate, as sklearn does.
 /// Returns x [n, 2] and y [n, 1] (0/1 labels), both float32. Throws affine::Error for n < 0 or
 /// noise < 0.
-Dataset make_moons(int64_t n, double noise, Generator& gen, bool shuffle = true);
+AFFINE_API Dataset make_moons(int64_t n, double noise, Generator& gen, bool shuffle = true);
 /// The same from Generator(seed).
-Dataset make_moons(int64_t n, double noise = 0.0, uint64_t seed = 0, bool shuffle = true);
+AFFINE_API Dataset make_moons(int64_t n, double noise = 0.0, uint64_t seed = 0,
+                              bool shuffle = true);
 
 /// Two concentric circles, as sklearn.datasets.make_circles: n / 2 points on the unit circle
 /// (label 0) and the rest on a circle of radius factor (label 1), angles linspace(0, 2 pi) without
 /// the endpoint; shuffled, then N(0, noise^2) noise. x [n, 2], y [n, 1], float32. Throws
 /// affine::Error unless 0 <= factor < 1.
-Dataset make_circles(int64_t n, double noise, double factor, Generator& gen, bool shuffle = true);
-Dataset make_circles(int64_t n, double noise = 0.0, double factor = 0.8, uint64_t seed = 0,
-                     bool shuffle = true);
+AFFINE_API Dataset make_circles(int64_t n, double noise, double factor, Generator& gen,
+                                bool shuffle = true);
+AFFINE_API Dataset make_circles(int64_t n, double noise = 0.0, double factor = 0.8,
+                                uint64_t seed = 0, bool shuffle = true);
 
 /// The multi-class spiral of the NYU Deep Learning course (A. Canziani, "spiral classification"):
 /// for class c of C and i < points_per_class, radius r = i / (points_per_class - 1) (linspace(0,
@@ -45,21 +48,24 @@ Dataset make_circles(int64_t n, double noise = 0.0, double factor = 0.8, uint64_
 /// a). The course uses noise = 0.2. Rows are ordered by class (not shuffled). x [C * ppc, 2]
 /// float32, y [C * ppc] int64 class indices (what cross_entropy takes). Throws affine::Error for
 /// points_per_class < 1 or classes < 1.
-Dataset make_spiral(int64_t points_per_class, int64_t classes, Generator& gen, double noise = 0.2);
-Dataset make_spiral(int64_t points_per_class, int64_t classes, uint64_t seed = 0,
-                    double noise = 0.2);
+AFFINE_API Dataset make_spiral(int64_t points_per_class, int64_t classes, Generator& gen,
+                               double noise = 0.2);
+AFFINE_API Dataset make_spiral(int64_t points_per_class, int64_t classes, uint64_t seed = 0,
+                               double noise = 0.2);
 
 /// A random split of rows, as sklearn's train_test_split: n_test = ceil(test_fraction * n),
 /// the rest for training, rows chosen by a permutation from gen.
-struct Split {
+struct AFFINE_API Split {
   Tensor x_train;
   Tensor y_train;
   Tensor x_test;
   Tensor y_test;
 };
 /// Throws affine::Error when x and y have different row counts or test_fraction is outside [0, 1].
-Split train_test_split(const Tensor& x, const Tensor& y, double test_fraction, Generator& gen);
-Split train_test_split(const Tensor& x, const Tensor& y, double test_fraction, uint64_t seed = 0);
+AFFINE_API Split train_test_split(const Tensor& x, const Tensor& y, double test_fraction,
+                                  Generator& gen);
+AFFINE_API Split train_test_split(const Tensor& x, const Tensor& y, double test_fraction,
+                                  uint64_t seed = 0);
 
 /// A random permutation of 0..n-1 (Fisher-Yates drawing from gen), as torch.randperm; DataLoader
 /// shuffles with it. Throws affine::Error for n < 0.
@@ -67,10 +73,10 @@ std::vector<int64_t> randperm(int64_t n, Generator& gen);
 
 /// The rows of t (any dtype, rank >= 1) at the given indices, as a new contiguous tensor.
 /// Throws affine::Error for an index out of range.
-Tensor take_rows(const Tensor& t, const std::vector<int64_t>& rows);
+AFFINE_API Tensor take_rows(const Tensor& t, const std::vector<int64_t>& rows);
 
 /// Options of a DataLoader.
-struct LoaderOptions {
+struct AFFINE_API LoaderOptions {
   int64_t batch_size = 32;
   bool shuffle = true;     ///< a fresh permutation every epoch
   bool drop_last = false;  ///< drop the last batch when it is smaller than batch_size
@@ -78,7 +84,7 @@ struct LoaderOptions {
 };
 
 /// One mini-batch: contiguous rows of x and y.
-struct Batch {
+struct AFFINE_API Batch {
   Tensor x;
   Tensor y;
 };
@@ -90,7 +96,7 @@ struct Batch {
 /// Each begin() starts a new epoch: with shuffle it draws the next permutation from the loader's
 /// Generator, so consecutive epochs differ and a loader built with the same seed repeats the same
 /// sequence of epochs. Every sample appears exactly once per epoch (minus the dropped tail).
-class DataLoader {
+class AFFINE_API DataLoader {
  public:
   /// Throws affine::Error when x and y have different row counts or batch_size < 1.
   DataLoader(Tensor x, Tensor y, LoaderOptions options = {});

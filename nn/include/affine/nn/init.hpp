@@ -17,46 +17,47 @@
 #include <cmath>
 #include <cstdint>
 
+#include "affine/tensor/export.hpp"
 #include "affine/tensor/random.hpp"
 #include "affine/tensor/tensor.hpp"
 
 namespace affine::nn::init {
 
 /// fan_in and fan_out of a weight.
-struct Fans {
+struct AFFINE_API Fans {
   int64_t fan_in;
   int64_t fan_out;
 };
 
 /// Fans of a weight shape as above; throws affine::Error for rank < 2 (as PyTorch).
-Fans compute_fans(const Shape& shape);
+AFFINE_API Fans compute_fans(const Shape& shape);
 
 /// Which fan He initialisation scales by: fan_in preserves forward variance, fan_out backward.
 enum class FanMode { fan_in, fan_out };
 
 /// U(low, high) in place (low <= high).
-Tensor& uniform_(Tensor& t, double low, double high, Generator& gen);
+AFFINE_API Tensor& uniform_(Tensor& t, double low, double high, Generator& gen);
 /// N(mean, std^2) in place (std >= 0).
-Tensor& normal_(Tensor& t, double mean, double std, Generator& gen);
+AFFINE_API Tensor& normal_(Tensor& t, double mean, double std, Generator& gen);
 /// All zeros.
-Tensor& zeros_(Tensor& t);
+AFFINE_API Tensor& zeros_(Tensor& t);
 /// All value.
-Tensor& constant_(Tensor& t, double value);
+AFFINE_API Tensor& constant_(Tensor& t, double value);
 
 /// Glorot & Bengio (2010): U(-a, a), a = gain sqrt(6 / (fan_in + fan_out)).
-Tensor& glorot_uniform_(Tensor& t, Generator& gen, double gain = 1.0);
+AFFINE_API Tensor& glorot_uniform_(Tensor& t, Generator& gen, double gain = 1.0);
 /// Glorot & Bengio (2010): N(0, std^2), std = gain sqrt(2 / (fan_in + fan_out)).
-Tensor& glorot_normal_(Tensor& t, Generator& gen, double gain = 1.0);
+AFFINE_API Tensor& glorot_normal_(Tensor& t, Generator& gen, double gain = 1.0);
 /// He et al. (2015): U(-a, a), a = gain sqrt(3 / fan).
-Tensor& he_uniform_(Tensor& t, Generator& gen, FanMode mode = FanMode::fan_in,
-                    double gain = std::sqrt(2.0));
+AFFINE_API Tensor& he_uniform_(Tensor& t, Generator& gen, FanMode mode = FanMode::fan_in,
+                               double gain = std::sqrt(2.0));
 /// He et al. (2015): N(0, std^2), std = gain / sqrt(fan).
-Tensor& he_normal_(Tensor& t, Generator& gen, FanMode mode = FanMode::fan_in,
-                   double gain = std::sqrt(2.0));
+AFFINE_API Tensor& he_normal_(Tensor& t, Generator& gen, FanMode mode = FanMode::fan_in,
+                              double gain = std::sqrt(2.0));
 /// LeCun (1998): U(-a, a), a = sqrt(3 / fan_in).
-Tensor& lecun_uniform_(Tensor& t, Generator& gen);
+AFFINE_API Tensor& lecun_uniform_(Tensor& t, Generator& gen);
 /// LeCun (1998): N(0, std^2), std = 1 / sqrt(fan_in).
-Tensor& lecun_normal_(Tensor& t, Generator& gen);
+AFFINE_API Tensor& lecun_normal_(Tensor& t, Generator& gen);
 
 /// PyTorch's names for the same functions.
 inline Tensor& xavier_uniform_(Tensor& t, Generator& gen, double gain = 1.0) {
@@ -76,6 +77,6 @@ inline Tensor& kaiming_normal_(Tensor& t, Generator& gen, FanMode mode = FanMode
 
 /// torch.nn.Linear's default: weight and bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) where
 /// fan_in is the weight's (this is kaiming_uniform_ with a = sqrt(5)). bias may be undefined.
-void linear_default_(Tensor& weight, Tensor& bias, Generator& gen);
+AFFINE_API void linear_default_(Tensor& weight, Tensor& bias, Generator& gen);
 
 }  // namespace affine::nn::init

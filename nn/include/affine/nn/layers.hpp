@@ -12,6 +12,7 @@
 #include <string>
 
 #include "affine/nn/module.hpp"
+#include "affine/tensor/export.hpp"
 #include "affine/tensor/random.hpp"
 
 namespace affine::nn {
@@ -25,7 +26,7 @@ namespace affine::nn {
 ///   Sequential net{Linear(2, 100, gen), Tanh(), Linear(100, 2, gen)};
 /// Without a Generator the layer uses Generator(default_seed(in, out)), so a model built twice is
 /// the same model; note that two layers of equal shape then start from equal weights.
-class Linear : public Module {
+class AFFINE_API Linear : public Module {
  public:
   /// The seed Linear(in, out, bias) uses: 0x5eed + 1000003 * in + out (a documented formula, so
   /// results are reproducible across versions).
@@ -57,7 +58,7 @@ class Linear : public Module {
 };
 
 /// Elementwise tanh.
-class Tanh : public Module {
+class AFFINE_API Tanh : public Module {
  public:
   Tanh() = default;
   Var forward(const Var& x) override;
@@ -65,7 +66,7 @@ class Tanh : public Module {
 };
 
 /// Elementwise logistic sigmoid 1 / (1 + exp(-x)).
-class Sigmoid : public Module {
+class AFFINE_API Sigmoid : public Module {
  public:
   Sigmoid() = default;
   Var forward(const Var& x) override;
@@ -73,7 +74,7 @@ class Sigmoid : public Module {
 };
 
 /// Elementwise max(x, 0).
-class ReLU : public Module {
+class AFFINE_API ReLU : public Module {
  public:
   ReLU() = default;
   Var forward(const Var& x) override;
@@ -81,7 +82,7 @@ class ReLU : public Module {
 };
 
 /// Softmax along axis (negative counts from the end); PyTorch's nn.Softmax(dim).
-class Softmax : public Module {
+class AFFINE_API Softmax : public Module {
  public:
   explicit Softmax(int64_t axis = -1) : axis_(axis) {}
   Var forward(const Var& x) override;
@@ -93,7 +94,7 @@ class Softmax : public Module {
 };
 
 /// log(softmax(x)) along axis, computed stably; PyTorch's nn.LogSoftmax(dim).
-class LogSoftmax : public Module {
+class AFFINE_API LogSoftmax : public Module {
  public:
   explicit LogSoftmax(int64_t axis = -1) : axis_(axis) {}
   Var forward(const Var& x) override;

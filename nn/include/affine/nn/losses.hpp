@@ -9,14 +9,15 @@
 
 #include "affine/autograd/losses.hpp"
 #include "affine/autograd/var.hpp"
+#include "affine/tensor/export.hpp"
 
 namespace affine::nn {
 
 /// "mean", "sum" or "none".
-std::string reduction_name(Reduction reduction);
+AFFINE_API std::string reduction_name(Reduction reduction);
 
 /// Binary cross-entropy on probabilities in [0, 1]; each log is clamped at -100 as in PyTorch.
-class BCELoss {
+class AFFINE_API BCELoss {
  public:
   explicit BCELoss(Reduction reduction = Reduction::mean) : reduction_(reduction) {}
   Var forward(const Var& probabilities, const Var& target) const;
@@ -31,7 +32,7 @@ class BCELoss {
 };
 
 /// Binary cross-entropy on logits, stable for any logit: max(x, 0) - x y + log1p(exp(-|x|)).
-class BCEWithLogitsLoss {
+class AFFINE_API BCEWithLogitsLoss {
  public:
   explicit BCEWithLogitsLoss(Reduction reduction = Reduction::mean) : reduction_(reduction) {}
   Var forward(const Var& logits, const Var& target) const;
@@ -46,7 +47,7 @@ class BCEWithLogitsLoss {
 };
 
 /// Mean squared error (prediction - target)^2.
-class MSELoss {
+class AFFINE_API MSELoss {
  public:
   explicit MSELoss(Reduction reduction = Reduction::mean) : reduction_(reduction) {}
   Var forward(const Var& prediction, const Var& target) const;
@@ -61,7 +62,7 @@ class MSELoss {
 };
 
 /// Cross-entropy of logits [n, classes] against int64 class indices [n].
-class CrossEntropyLoss {
+class AFFINE_API CrossEntropyLoss {
  public:
   explicit CrossEntropyLoss(Reduction reduction = Reduction::mean) : reduction_(reduction) {}
   Var forward(const Var& logits, const Tensor& targets) const;

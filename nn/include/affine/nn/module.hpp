@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "affine/autograd/var.hpp"
+#include "affine/tensor/export.hpp"
 
 namespace affine::nn {
 
@@ -37,7 +38,7 @@ namespace affine::nn {
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 /// What load_state_dict(state, strict = false) skipped (always empty after a strict load).
-struct LoadStateDictResult {
+struct AFFINE_API LoadStateDictResult {
   std::vector<std::string> missing_keys;     ///< in the module, absent from the state
   std::vector<std::string> unexpected_keys;  ///< in the state, absent from the module
 };
@@ -46,9 +47,9 @@ struct LoadStateDictResult {
 /// when x is on a recording tape and p requires grad; otherwise a constant holding p's value
 /// (inference, constant input, or inside a NoGradGuard), so nothing is recorded. This is how a
 /// custom module's forward brings its Parameters into the computation.
-Var bind_param(Parameter& p, const Var& x);
+AFFINE_API Var bind_param(Parameter& p, const Var& x);
 
-class Module {
+class AFFINE_API Module {
  public:
   virtual ~Module() = default;
   Module() = default;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "affine/autograd/var.hpp"
+#include "affine/tensor/export.hpp"
 
 namespace affine::nn::optim {
 
@@ -26,7 +27,7 @@ namespace affine::nn::optim {
 using StateList = std::vector<std::pair<std::string, Tensor>>;
 
 /// The interface every optimizer implements.
-class Optimizer {
+class AFFINE_API Optimizer {
  public:
   /// Throws affine::Error for a null or repeated parameter.
   explicit Optimizer(std::vector<Parameter*> params, const char* op);
@@ -53,7 +54,7 @@ class Optimizer {
 };
 
 /// torch.optim.SGD's options. nesterov requires momentum > 0 and dampening == 0.
-struct SGDOptions {
+struct AFFINE_API SGDOptions {
   double lr = 0.01;
   double momentum = 0;
   double dampening = 0;
@@ -65,7 +66,7 @@ struct SGDOptions {
 ///   b = g on the first step, else b = momentum * b + (1 - dampening) * g   (when momentum != 0)
 ///   d = g + momentum * b if nesterov, else b  (d = g without momentum)
 ///   p = p - lr * d
-class SGD : public Optimizer {
+class AFFINE_API SGD : public Optimizer {
  public:
   /// Throws affine::Error for invalid options (negative lr/momentum/weight_decay, nesterov
   /// without momentum or with dampening).
@@ -85,7 +86,7 @@ class SGD : public Optimizer {
 
 /// torch.optim.Adam's options. weight_decay is the L2 penalty added to the gradient (Adam, not
 /// AdamW's decoupled decay).
-struct AdamOptions {
+struct AFFINE_API AdamOptions {
   double lr = 1e-3;
   std::pair<double, double> betas = {0.9, 0.999};
   double eps = 1e-8;
@@ -96,7 +97,7 @@ struct AdamOptions {
 /// Adam, PyTorch's rule: with t the step count and g = grad + weight_decay * p,
 ///   m = beta1 m + (1 - beta1) g;   v = beta2 v + (1 - beta2) g^2;   (amsgrad: vmax = max(vmax, v))
 ///   p = p - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-class Adam : public Optimizer {
+class AFFINE_API Adam : public Optimizer {
  public:
   /// Throws affine::Error for invalid options (lr, eps, weight_decay < 0; betas outside [0, 1)).
   Adam(std::vector<Parameter*> params, AdamOptions options);
@@ -119,7 +120,7 @@ class Adam : public Optimizer {
 
 /// torch.optim.lr_scheduler.StepLR: every step_size calls of step(), lr *= gamma. Call step()
 /// once per epoch after the optimizer's steps.
-class StepLR {
+class AFFINE_API StepLR {
  public:
   /// Throws affine::Error for step_size < 1.
   StepLR(Optimizer& optimizer, int64_t step_size, double gamma = 0.1);

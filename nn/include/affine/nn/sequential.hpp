@@ -18,10 +18,11 @@
 #include <vector>
 
 #include "affine/nn/module.hpp"
+#include "affine/tensor/export.hpp"
 
 namespace affine::nn {
 
-class Sequential : public Module {
+class AFFINE_API Sequential : public Module {
  public:
   /// One module of a brace list, moved in: any class derived from Module, custom ones included.
   class Item {

@@ -7,13 +7,15 @@
 #include <cstdint>
 #include <string_view>
 
+#include "affine/tensor/export.hpp"
+
 namespace affine {
 
 /// The element type of a Tensor.
 enum class DType { f32, f64, i64 };
 
 /// "float32", "float64" or "int64".
-std::string_view dtype_name(DType dtype);
+AFFINE_API std::string_view dtype_name(DType dtype);
 
 /// Bytes per element.
 constexpr size_t dtype_size(DType dtype) { return dtype == DType::f32 ? 4 : 8; }

@@ -5,10 +5,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "affine/tensor/export.hpp"
+
 namespace affine {
 
 /// Thrown for every error a user can cause: bad shapes, dtypes, indices, files, arguments.
-class Error : public std::invalid_argument {
+class AFFINE_API Error : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
 };

@@ -10,6 +10,8 @@
 
 #include <cstdint>
 
+#include "affine/tensor/export.hpp"
+
 namespace affine {
 
 /// Whether an operand of gemm() is used as stored or transposed.
@@ -18,25 +20,25 @@ enum class Trans { no, yes };
 /// Row-major BLAS-style sgemm: C[m x n] := alpha * op(A)[m x k] * op(B)[k x n] + beta * C.
 /// lda/ldb/ldc are row strides in elements of the matrices as stored. Throws affine::Error on
 /// negative sizes or leading dimensions smaller than the stored row length.
-void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-          int64_t ldc);
+AFFINE_API void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                     const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                     int64_t ldc);
 
 /// Row-major BLAS-style dgemm, as the float overload.
-void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, double alpha,
-          const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c,
-          int64_t ldc);
+AFFINE_API void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                     const double* a, int64_t lda, const double* b, int64_t ldb, double beta,
+                     double* c, int64_t ldc);
 
 /// BLIS-style general-stride sgemm: element (i, j) of A is a[i * rs_a + j * cs_a], and so on.
 /// Strides may be any value except that C must not overlap itself (rs_c, cs_c address distinct
 /// elements) and C must not alias A or B.
-void gemm_strided(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t rs_a,
-                  int64_t cs_a, const float* b, int64_t rs_b, int64_t cs_b, float beta, float* c,
-                  int64_t rs_c, int64_t cs_c);
+AFFINE_API void gemm_strided(int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                             int64_t rs_a, int64_t cs_a, const float* b, int64_t rs_b, int64_t cs_b,
+                             float beta, float* c, int64_t rs_c, int64_t cs_c);
 
 /// BLIS-style general-stride dgemm, as the float overload.
-void gemm_strided(int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t rs_a,
-                  int64_t cs_a, const double* b, int64_t rs_b, int64_t cs_b, double beta, double* c,
-                  int64_t rs_c, int64_t cs_c);
+AFFINE_API void gemm_strided(int64_t m, int64_t n, int64_t k, double alpha, const double* a,
+                             int64_t rs_a, int64_t cs_a, const double* b, int64_t rs_b,
+                             int64_t cs_b, double beta, double* c, int64_t rs_c, int64_t cs_c);
 
 }  // namespace affine

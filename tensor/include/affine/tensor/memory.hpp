@@ -24,10 +24,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "affine/tensor/export.hpp"
+
 namespace affine {
 
 /// Counters of the tensor storage allocator, process-wide, since start. Bytes are class sizes.
-struct MemoryStats {
+struct AFFINE_API MemoryStats {
   uint64_t allocations = 0;  ///< storage buffers handed out (cache hits + system allocations)
   uint64_t cache_hits = 0;   ///< ... of which were served from the cache
   uint64_t system_allocations = 0;  ///< calls into the system allocator for a buffer
@@ -40,21 +42,21 @@ struct MemoryStats {
 };
 
 /// A snapshot of the counters.
-MemoryStats memory_stats();
+AFFINE_API MemoryStats memory_stats();
 
 /// Sets both peaks to the current values, to measure the peak of one phase of a program.
-void reset_peak_memory_stats();
+AFFINE_API void reset_peak_memory_stats();
 
 /// Caps the bytes kept in the cache; a freed buffer that would exceed it goes back to the system.
 /// Lowering the limit releases cached buffers (largest classes first) down to it; 0 disables
 /// caching. Initial value: env AFFINE_CACHE_LIMIT (bytes, optionally with a K, M or G suffix for
 /// KiB, MiB, GiB; read at the first allocation; invalid values are ignored), else 1 GiB.
-void set_storage_cache_limit(size_t bytes);
+AFFINE_API void set_storage_cache_limit(size_t bytes);
 
 /// The current cap on cached bytes.
-size_t storage_cache_limit();
+AFFINE_API size_t storage_cache_limit();
 
 /// Returns every cached buffer to the system (buffers of live tensors are untouched).
-void empty_storage_cache();
+AFFINE_API void empty_storage_cache();
 
 }  // namespace affine

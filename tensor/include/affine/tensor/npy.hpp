@@ -5,19 +5,20 @@
 
 #include <string>
 
+#include "affine/tensor/export.hpp"
 #include "affine/tensor/tensor.hpp"
 
 namespace affine {
 
 /// Writes t (any layout) to path as .npy; throws affine::Error naming the path on I/O failure.
 /// The file is written to a temporary name and renamed, so a failure never leaves a partial file.
-void save_npy(const std::string& path, const Tensor& t);
+AFFINE_API void save_npy(const std::string& path, const Tensor& t);
 
 /// Reads a .npy file; throws affine::Error naming the path and the problem for anything malformed
 /// (bad magic, version, header, dtype, shape, truncated data) before allocating the data.
-Tensor load_npy(const std::string& path);
+AFFINE_API Tensor load_npy(const std::string& path);
 
 /// As load_npy, from the bytes of a file held in memory (`name` is used in messages).
-Tensor parse_npy(const std::string& bytes, const std::string& name = "<memory>");
+AFFINE_API Tensor parse_npy(const std::string& bytes, const std::string& name = "<memory>");
 
 }  // namespace affine

@@ -11,109 +11,110 @@
 #include <initializer_list>
 #include <vector>
 
+#include "affine/tensor/export.hpp"
 #include "affine/tensor/tensor.hpp"
 
 namespace affine {
 
 /// The shape both a and b broadcast to (NumPy rules); throws affine::Error naming op otherwise:
 /// "add: shapes [3, 4] and [2, 4] cannot be broadcast (dimension 0: 3 vs 2)".
-Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op = "broadcast");
+AFFINE_API Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op = "broadcast");
 
 // ---- binary elementwise (broadcasting) -----------------------------------------------------
-Tensor add(const Tensor& a, const Tensor& b);
-Tensor sub(const Tensor& a, const Tensor& b);
-Tensor mul(const Tensor& a, const Tensor& b);
-Tensor div(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor add(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor sub(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor mul(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor div(const Tensor& a, const Tensor& b);
 /// a ** b elementwise (std::pow semantics).
-Tensor pow(const Tensor& a, const Tensor& b);
-Tensor minimum(const Tensor& a, const Tensor& b);
-Tensor maximum(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor pow(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor minimum(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor maximum(const Tensor& a, const Tensor& b);
 
 // Scalar variants: the scalar takes the tensor's dtype.
-Tensor add(const Tensor& a, double b);
-Tensor sub(const Tensor& a, double b);
+AFFINE_API Tensor add(const Tensor& a, double b);
+AFFINE_API Tensor sub(const Tensor& a, double b);
 /// b - a.
-Tensor sub(double a, const Tensor& b);
-Tensor mul(const Tensor& a, double b);
-Tensor div(const Tensor& a, double b);
+AFFINE_API Tensor sub(double a, const Tensor& b);
+AFFINE_API Tensor mul(const Tensor& a, double b);
+AFFINE_API Tensor div(const Tensor& a, double b);
 /// a / b elementwise.
-Tensor div(double a, const Tensor& b);
-Tensor pow(const Tensor& a, double exponent);
-Tensor minimum(const Tensor& a, double b);
-Tensor maximum(const Tensor& a, double b);
+AFFINE_API Tensor div(double a, const Tensor& b);
+AFFINE_API Tensor pow(const Tensor& a, double exponent);
+AFFINE_API Tensor minimum(const Tensor& a, double b);
+AFFINE_API Tensor maximum(const Tensor& a, double b);
 
 // ---- comparisons (to 0/1 masks) and selection -----------------------------------------------
-Tensor eq(const Tensor& a, const Tensor& b);
-Tensor ne(const Tensor& a, const Tensor& b);
-Tensor lt(const Tensor& a, const Tensor& b);
-Tensor le(const Tensor& a, const Tensor& b);
-Tensor gt(const Tensor& a, const Tensor& b);
-Tensor ge(const Tensor& a, const Tensor& b);
-Tensor eq(const Tensor& a, double b);
-Tensor ne(const Tensor& a, double b);
-Tensor lt(const Tensor& a, double b);
-Tensor le(const Tensor& a, double b);
-Tensor gt(const Tensor& a, double b);
-Tensor ge(const Tensor& a, double b);
+AFFINE_API Tensor eq(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor ne(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor lt(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor le(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor gt(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor ge(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor eq(const Tensor& a, double b);
+AFFINE_API Tensor ne(const Tensor& a, double b);
+AFFINE_API Tensor lt(const Tensor& a, double b);
+AFFINE_API Tensor le(const Tensor& a, double b);
+AFFINE_API Tensor gt(const Tensor& a, double b);
+AFFINE_API Tensor ge(const Tensor& a, double b);
 /// Elementwise: a where mask != 0, else b; the three broadcast together.
-Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
+AFFINE_API Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
 
 // ---- unary elementwise ----------------------------------------------------------------------
-Tensor neg(const Tensor& a);
-Tensor abs(const Tensor& a);
-Tensor exp(const Tensor& a);
-Tensor log(const Tensor& a);
-Tensor log1p(const Tensor& a);
-Tensor sqrt(const Tensor& a);
-Tensor square(const Tensor& a);
-Tensor tanh(const Tensor& a);
+AFFINE_API Tensor neg(const Tensor& a);
+AFFINE_API Tensor abs(const Tensor& a);
+AFFINE_API Tensor exp(const Tensor& a);
+AFFINE_API Tensor log(const Tensor& a);
+AFFINE_API Tensor log1p(const Tensor& a);
+AFFINE_API Tensor sqrt(const Tensor& a);
+AFFINE_API Tensor square(const Tensor& a);
+AFFINE_API Tensor tanh(const Tensor& a);
 /// 1 / (1 + exp(-x)), computed without overflow for any |x|.
-Tensor sigmoid(const Tensor& a);
-Tensor relu(const Tensor& a);
+AFFINE_API Tensor sigmoid(const Tensor& a);
+AFFINE_API Tensor relu(const Tensor& a);
 /// min(max(a, low), high); requires low <= high.
-Tensor clamp(const Tensor& a, double low, double high);
+AFFINE_API Tensor clamp(const Tensor& a, double low, double high);
 
 // ---- C++ operators --------------------------------------------------------------------------
-Tensor operator-(const Tensor& a);
-Tensor operator+(const Tensor& a, const Tensor& b);
-Tensor operator-(const Tensor& a, const Tensor& b);
-Tensor operator*(const Tensor& a, const Tensor& b);
-Tensor operator/(const Tensor& a, const Tensor& b);
-Tensor operator+(const Tensor& a, double b);
-Tensor operator-(const Tensor& a, double b);
-Tensor operator*(const Tensor& a, double b);
-Tensor operator/(const Tensor& a, double b);
-Tensor operator+(double a, const Tensor& b);
-Tensor operator-(double a, const Tensor& b);
-Tensor operator*(double a, const Tensor& b);
-Tensor operator/(double a, const Tensor& b);
+AFFINE_API Tensor operator-(const Tensor& a);
+AFFINE_API Tensor operator+(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor operator-(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor operator*(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor operator/(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor operator+(const Tensor& a, double b);
+AFFINE_API Tensor operator-(const Tensor& a, double b);
+AFFINE_API Tensor operator*(const Tensor& a, double b);
+AFFINE_API Tensor operator/(const Tensor& a, double b);
+AFFINE_API Tensor operator+(double a, const Tensor& b);
+AFFINE_API Tensor operator-(double a, const Tensor& b);
+AFFINE_API Tensor operator*(double a, const Tensor& b);
+AFFINE_API Tensor operator/(double a, const Tensor& b);
 
 // ---- reductions -----------------------------------------------------------------------------
 // Axes may be negative and must be distinct. Reducing a zero-size dimension: sum gives 0, mean
 // NaN (as NumPy), max/min/argmax throw affine::Error. Sums accumulate in double.
 /// Sum of all elements (rank-0 result).
-Tensor sum(const Tensor& a);
-Tensor sum(const Tensor& a, const Axes& axes, bool keepdim = false);
-Tensor mean(const Tensor& a);
-Tensor mean(const Tensor& a, const Axes& axes, bool keepdim = false);
-Tensor max(const Tensor& a);
-Tensor max(const Tensor& a, const Axes& axes, bool keepdim = false);
-Tensor min(const Tensor& a);
-Tensor min(const Tensor& a, const Axes& axes, bool keepdim = false);
+AFFINE_API Tensor sum(const Tensor& a);
+AFFINE_API Tensor sum(const Tensor& a, const Axes& axes, bool keepdim = false);
+AFFINE_API Tensor mean(const Tensor& a);
+AFFINE_API Tensor mean(const Tensor& a, const Axes& axes, bool keepdim = false);
+AFFINE_API Tensor max(const Tensor& a);
+AFFINE_API Tensor max(const Tensor& a, const Axes& axes, bool keepdim = false);
+AFFINE_API Tensor min(const Tensor& a);
+AFFINE_API Tensor min(const Tensor& a, const Axes& axes, bool keepdim = false);
 /// Maximum along one axis. (Also keeps max(t, {0}) unambiguous next to autograd's Var overload.)
-Tensor max(const Tensor& a, int64_t axis, bool keepdim = false);
+AFFINE_API Tensor max(const Tensor& a, int64_t axis, bool keepdim = false);
 /// Minimum along one axis.
-Tensor min(const Tensor& a, int64_t axis, bool keepdim = false);
+AFFINE_API Tensor min(const Tensor& a, int64_t axis, bool keepdim = false);
 /// Index of the first largest element over the flattened tensor (int64, rank 0).
-Tensor argmax(const Tensor& a);
+AFFINE_API Tensor argmax(const Tensor& a);
 /// Indices of the first largest elements along axis (int64).
-Tensor argmax(const Tensor& a, int64_t axis, bool keepdim = false);
+AFFINE_API Tensor argmax(const Tensor& a, int64_t axis, bool keepdim = false);
 /// Sums a tensor down to shape (the reverse of broadcasting it there): used by gradients.
-Tensor sum_to(const Tensor& a, const Shape& shape);
+AFFINE_API Tensor sum_to(const Tensor& a, const Shape& shape);
 
 // ---- joining --------------------------------------------------------------------------------
 /// Joins tensors of equal dtype and shapes equal except along dim.
-Tensor concat(const std::vector<Tensor>& tensors, int64_t dim);
+AFFINE_API Tensor concat(const std::vector<Tensor>& tensors, int64_t dim);
 /// concat({a, b}, dim) for tensors (a braced list would otherwise also fit autograd's Var form).
 inline Tensor concat(std::initializer_list<Tensor> tensors, int64_t dim) {
   return concat(std::vector<Tensor>(tensors), dim);
@@ -122,14 +123,14 @@ inline Tensor concat(std::initializer_list<Tensor> tensors, int64_t dim) {
 // ---- matrix products ------------------------------------------------------------------------
 /// Matrix product of [m, k] x [k, n], or batched [b, m, k] x [b, k, n] (a batch of 1 broadcasts;
 /// a 2-D operand is shared by every batch). Runs on the fast GEMM; views are passed by stride.
-Tensor matmul(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor matmul(const Tensor& a, const Tensor& b);
 /// The same product by a plain triple loop accumulating in double: slow, simple, the test oracle.
-Tensor matmul_reference(const Tensor& a, const Tensor& b);
+AFFINE_API Tensor matmul_reference(const Tensor& a, const Tensor& b);
 
 // ---- comparison for tests -------------------------------------------------------------------
 /// True when shapes are equal and |a - b| <= atol + rtol * |b| everywhere (NaN equal to NaN only
 /// when equal_nan). dtypes may differ.
-bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8,
-              bool equal_nan = false);
+AFFINE_API bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8,
+                         bool equal_nan = false);
 
 }  // namespace affine

@@ -4,24 +4,26 @@
 
 #include <string_view>
 
+#include "affine/tensor/export.hpp"
+
 namespace affine {
 
 /// Caps the worker threads affine's kernels use (>= 1; values above the hardware count are
 /// allowed). Initial value: env AFFINE_NUM_THREADS if set, else
 /// std::thread::hardware_concurrency().
-void set_num_threads(int n);
+AFFINE_API void set_num_threads(int n);
 
 /// The current cap on worker threads (>= 1).
-int num_threads();
+AFFINE_API int num_threads();
 
 /// Instruction sets affine has kernels for.
 enum class Isa { generic, avx2, avx512 };
 
 /// The ISA the kernels run with: the best the CPU supports, or env AFFINE_ISA=avx512|avx2|generic
 /// (read once; asking for an ISA the CPU lacks falls back to the best it has, with a warning).
-Isa active_isa();
+AFFINE_API Isa active_isa();
 
 /// "avx512", "avx2" or "generic".
-std::string_view isa_name(Isa isa);
+AFFINE_API std::string_view isa_name(Isa isa);
 
 }  // namespace affine

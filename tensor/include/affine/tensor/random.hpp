@@ -10,10 +10,12 @@
 #include <array>
 #include <cstdint>
 
+#include "affine/tensor/export.hpp"
+
 namespace affine {
 
 /// An explicit, seeded random number generator. Copying it copies its state.
-class Generator {
+class AFFINE_API Generator {
  public:
   explicit Generator(uint64_t seed = 0);
   /// The next raw 64-bit draw of xoshiro256**.

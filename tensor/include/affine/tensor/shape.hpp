@@ -9,13 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "affine/tensor/export.hpp"
+
 namespace affine {
 
 /// The largest rank a Tensor may have.
 inline constexpr int kMaxRank = 8;
 
 /// A list of at most kMaxRank int64 values: a tensor's shape, its strides, or a list of axes.
-class Dims {
+class AFFINE_API Dims {
  public:
   Dims() = default;
   /// Throws affine::Error if the list is longer than kMaxRank.
@@ -42,7 +44,7 @@ class Dims {
   void erase(int pos);
   std::vector<int64_t> to_vector() const { return {begin(), end()}; }
 
-  friend bool operator==(const Dims& a, const Dims& b);
+  friend AFFINE_API bool operator==(const Dims& a, const Dims& b);
 
  private:
   std::array<int64_t, kMaxRank> v_{};
@@ -55,17 +57,17 @@ using Axes = Dims;
 
 /// Number of elements of a shape (1 for rank 0). Throws affine::Error naming `op` on a negative
 /// dimension or if the product overflows int64.
-int64_t shape_numel(const Shape& shape, const char* op = "shape");
+AFFINE_API int64_t shape_numel(const Shape& shape, const char* op = "shape");
 
 /// Row-major (C order) strides of a shape, in elements.
-Strides contiguous_strides(const Shape& shape);
+AFFINE_API Strides contiguous_strides(const Shape& shape);
 
 /// "[3, 4]"; "[]" for rank 0.
-std::string to_string(const Dims& dims);
-std::ostream& operator<<(std::ostream& os, const Dims& dims);
+AFFINE_API std::string to_string(const Dims& dims);
+AFFINE_API std::ostream& operator<<(std::ostream& os, const Dims& dims);
 
 /// Maps a possibly negative axis (-rank..rank-1) to 0..rank-1; throws affine::Error naming `op`,
 /// the axis and the rank when it is out of range.
-int normalize_axis(int64_t axis, int rank, const char* op);
+AFFINE_API int normalize_axis(int64_t axis, int rank, const char* op);
 
 }  // namespace affine

@@ -15,6 +15,7 @@
 
 #include "affine/tensor/dtype.hpp"
 #include "affine/tensor/error.hpp"
+#include "affine/tensor/export.hpp"
 #include "affine/tensor/shape.hpp"
 
 namespace affine {
@@ -22,18 +23,10 @@ namespace affine {
 class Generator;
 
 namespace detail {
-/// A 64-byte aligned heap buffer. Tensors hold it through std::shared_ptr.
-struct Storage {
-  explicit Storage(size_t bytes);
-  ~Storage();
-  Storage(const Storage&) = delete;
-  Storage& operator=(const Storage&) = delete;
-  void* data = nullptr;
-  size_t bytes = 0;
-};
+struct Storage;  ///< the buffer behind a tensor (internal: affine/tensor/internal/access.hpp)
 }  // namespace detail
 
-class Tensor {
+class AFFINE_API Tensor {
  public:
   /// An undefined tensor (defined() is false); most operations on it throw affine::Error.
   Tensor() = default;
@@ -166,15 +159,8 @@ class Tensor {
 };
 
 /// Prints dtype, shape and values NumPy-style; large tensors are abbreviated with "...".
-std::ostream& operator<<(std::ostream& os, const Tensor& t);
+AFFINE_API std::ostream& operator<<(std::ostream& os, const Tensor& t);
 /// The text operator<< prints.
-std::string to_string(const Tensor& t);
-
-/// Internal hooks for affine's own kernels (building tensors over existing storage).
-struct TensorAccess {
-  static Tensor make(std::shared_ptr<detail::Storage> storage, int64_t offset, const Shape& shape,
-                     const Strides& strides, DType dtype);
-  static const std::shared_ptr<detail::Storage>& storage(const Tensor& t) { return t.storage_; }
-};
+AFFINE_API std::string to_string(const Tensor& t);
 
 }  // namespace affine

@@ -1,0 +1,33 @@
+// Internal: a tensor's storage buffer and the hooks affine's own code uses to reach it (building
+// tensors over existing storage, raw bytes for file I/O, reference counts for in-place reuse).
+// Not installed: users see Storage only as an opaque type in tensor.hpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "affine/tensor/tensor.hpp"
+
+namespace affine {
+
+namespace detail {
+/// A 64-byte aligned heap buffer. Tensors hold it through std::shared_ptr.
+struct Storage {
+  explicit Storage(size_t bytes);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  void* data = nullptr;
+  size_t bytes = 0;
+};
+}  // namespace detail
+
+/// Internal hooks for affine's own kernels (building tensors over existing storage).
+struct TensorAccess {
+  static Tensor make(std::shared_ptr<detail::Storage> storage, int64_t offset, const Shape& shape,
+                     const Strides& strides, DType dtype);
+  static const std::shared_ptr<detail::Storage>& storage(const Tensor& t) { return t.storage_; }
+};
+
+}  // namespace affine
