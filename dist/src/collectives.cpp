@@ -109,9 +109,17 @@ void agree(const World& world, const Header& h) {
   throw Error(msg);
 }
 
+// MPI takes untyped buffers; the typed accessor checks the dtype, and the const is MPI's C API.
 void* raw(const Tensor& t) {
-  return static_cast<char*>(TensorAccess::storage(t)->data) +
-         t.offset() * static_cast<int64_t>(dtype_size(t.dtype()));
+  switch (t.dtype()) {
+    case DType::f32:
+      return const_cast<float*>(t.data<float>());
+    case DType::f64:
+      return const_cast<double*>(t.data<double>());
+    case DType::i64:
+      return const_cast<int64_t*>(t.data<int64_t>());
+  }
+  throw Error("dist: unknown dtype");
 }
 
 MPI_Datatype mpi_type(DType dtype) {
