@@ -8,9 +8,14 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
+#include <map>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "affine/affine.hpp"
+#include "data/linalg_golden.hpp"
 #include "gradcheck_util.hpp"
 #include "test_util.hpp"
 
@@ -119,6 +124,63 @@ TEST(LinalgGrad, UndefinedGradientsAreErrors) {
   const Var S = tape.leaf(Tensor::of({1, 2, 2, 4}, {2, 2}, DType::f64));
   const Var d = linalg::det(S);
   EXPECT_EQ(test::error_of([&] { d.backward(); }), "solve: matrix is singular (U[1,1] = 0)");
+}
+
+// ---- torch's values and gradients (tests/data/make_linalg_golden.py)
+// ------------------------------
+Tensor golden(const std::vector<double>& v, const Shape& shape) {
+  return Tensor::from_vector(v, shape);
+}
+
+void expect_close(const Tensor& got, const std::vector<double>& want, const std::string& what) {
+  const std::vector<double> g = got.contiguous().to_vector<double>();
+  ASSERT_EQ(g.size(), want.size()) << what;
+  for (size_t i = 0; i < g.size(); ++i)
+    EXPECT_NEAR(g[i], want[i], 1e-10 * (1 + std::abs(want[i]))) << what << " element " << i;
+}
+
+TEST(LinalgGrad, MatchesTorchValuesAndGradients) {
+  const Tensor A = golden(linalg_golden::kA, {4, 4}), B = golden(linalg_golden::kB, {4, 2});
+  const Tensor S = golden(linalg_golden::kS, {4, 4}), M = golden(linalg_golden::kM, {5, 3});
+  const std::map<std::string, std::pair<Fn, std::vector<Tensor>>> fns = {
+      {"solve", {[](const auto& v) { return linalg::solve(v[0], v[1]); }, {A, B}}},
+      {"inv", {[](const auto& v) { return linalg::inv(v[0]); }, {A}}},
+      {"det", {[](const auto& v) { return linalg::det(v[0]); }, {A}}},
+      {"slogdet", {[](const auto& v) { return linalg::slogdet(v[0]).logabsdet; }, {A}}},
+      {"cholesky", {[](const auto& v) { return linalg::cholesky(v[0]); }, {S}}},
+      {"cholesky_upper", {[](const auto& v) { return linalg::cholesky(v[0], true); }, {S}}},
+      {"solve_triangular_upper_left",
+       {[](const auto& v) { return linalg::solve_triangular(v[0], v[1], true); }, {A, B}}},
+      {"solve_triangular_lower_right",
+       {[](const auto& v) {
+          return linalg::solve_triangular(v[0], transpose(v[1], 0, 1), false, false);
+        },
+        {A, B}}},
+      {"qr_q", {[](const auto& v) { return linalg::qr(v[0]).Q; }, {M}}},
+      {"qr_r", {[](const auto& v) { return linalg::qr(v[0]).R; }, {M}}},
+  };
+  ASSERT_EQ(fns.size(), linalg_golden::kCases.size());
+  for (const linalg_golden::Case& c : linalg_golden::kCases) {
+    const auto& [fn, inputs] = fns.at(c.name);
+    Tape tape;
+    std::vector<Var> leaves;
+    for (const Tensor& t : inputs) leaves.push_back(tape.leaf(t));
+    const Var out = fn(leaves);
+    expect_close(out.value(), c.output, std::string(c.name) + " output");
+    sum(mul(out, Var(golden(c.weight, out.shape())))).backward();
+    for (size_t k = 0; k < leaves.size(); ++k)
+      expect_close(leaves[k].grad(), c.grads[k],
+                   std::string(c.name) + " gradient " + std::to_string(k));
+  }
+  const Tensor x =
+      linalg::lstsq(M, golden(linalg_golden::kLstsqB, {5, 1}), std::nullopt, "gels").solution;
+  expect_close(x, linalg_golden::kLstsqX, "lstsq gels");
+  EXPECT_NEAR(linalg::matrix_norm(A).item(), linalg_golden::kNormFro, 1e-12);
+  EXPECT_NEAR(linalg::matrix_norm(A, 1).item(), linalg_golden::kNorm1, 1e-12);
+  EXPECT_NEAR(linalg::matrix_norm(A, -1).item(), linalg_golden::kNormNeg1, 1e-12);
+  EXPECT_NEAR(linalg::matrix_norm(A, std::numeric_limits<double>::infinity()).item(),
+              linalg_golden::kNormInf, 1e-12);
+  EXPECT_NEAR(linalg::vector_norm(A, 3).item(), linalg_golden::kVectorNorm3, 1e-12);
 }
 
 }  // namespace

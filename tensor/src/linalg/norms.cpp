@@ -78,9 +78,9 @@ Tensor matrix_norm(const Tensor& A, double ord, bool keepdim) {
                   to_string(A.shape()));
     // 1-norms: max/min column abs sum; inf-norms: max/min row abs sum.
     const bool cols = ord == 1 || ord == -1;
-    const Tensor sums = sum(abs(A), {cols ? -2 : -1}, true);
-    const Tensor r =
-        ord > 0 ? max(sums, {cols ? -1 : -2}, true) : min(sums, {cols ? -1 : -2}, true);
+    const int64_t summed = cols ? -2 : -1, extremum = cols ? -1 : -2;
+    const Tensor sums = sum(abs(A), Axes{summed}, true);
+    const Tensor r = ord > 0 ? max(sums, extremum, true) : min(sums, extremum, true);
     return r.reshape(out_shape);
   }
   if (ord == 2 || ord == -2)
