@@ -1,6 +1,5 @@
 // Cholesky and triangular solves: cholesky, cholesky_solve, solve_triangular
 // (affine/tensor/linalg.hpp), on factor.hpp's recursive potrf and blas3.hpp's TRSM.
-#include <algorithm>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -64,25 +63,6 @@ Tensor solve_each(const char* op, const Tensor& A, const Tensor& B, bool left, c
   return X;
 }
 
-// Copies the strictly lower triangle onto the strictly upper one (to_upper), or moves the upper
-// one down and zeroes it (!to_upper); by 32 x 32 tiles, so both sides stay in cache.
-template <class T>
-void transpose_triangle(Mat<T> a, bool to_upper) {
-  constexpr int64_t bs = 32;
-  const int64_t n = a.m;
-  for (int64_t ib = 0; ib < n; ib += bs)
-    for (int64_t jb = 0; jb <= ib; jb += bs)
-      for (int64_t i = ib; i < std::min(ib + bs, n); ++i)
-        for (int64_t j = jb; j < std::min(jb + bs, i); ++j) {
-          if (to_upper) {
-            a(j, i) = a(i, j);
-          } else {
-            a(i, j) = a(j, i);
-            a(j, i) = T(0);
-          }
-        }
-}
-
 }  // namespace
 
 Tensor cholesky(const Tensor& A, bool upper) {
@@ -95,17 +75,10 @@ Tensor cholesky(const Tensor& A, bool upper) {
     using T = AFFINE_T(tag);
     T* p = L.template data<T>();
     for_each_matrix(count, [&](int64_t b) {
-      // The kernel factors the upper triangle (A = U^T U, factor.hpp); the lower factor is its
-      // transpose, so lower's input is mirrored up first and its result moved back down.
       const Mat<T> m = matrix_at(p, b * n * n, n, n);
-      if (!upper) transpose_triangle(m, true);
-      info[static_cast<size_t>(b)] = potrf_upper(m);
-      if (!upper) {
-        transpose_triangle(m, false);
-      } else {
-        for (int64_t i = 0; i < n; ++i)
-          for (int64_t j = 0; j < i; ++j) m(i, j) = T(0);
-      }
+      info[static_cast<size_t>(b)] = upper ? potrf_upper(m) : potrf_lower(m);
+      for (int64_t i = 0; i < n; ++i)  // zero the triangle not read
+        for (int64_t j = upper ? 0 : i + 1; j < (upper ? i : n); ++j) m(i, j) = T(0);
     });
   });
   for (int64_t b = 0; b < count; ++b)

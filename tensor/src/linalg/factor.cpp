@@ -94,6 +94,29 @@ int64_t potrf_upper(Mat<T> a) {
 }
 
 template <class T>
+int64_t potrf_lower(Mat<T> a) {
+  const int64_t n = a.m;
+  if (n <= kCholBase) {  // the leaf loop factors upper triangles: run it on a transposed copy
+    T u[kCholBase * kCholBase];
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j <= i; ++j) u[j * n + i] = a(i, j);
+    const int64_t info = leaf_kernels<T>().potrf_upper_panel(n, u, n);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j <= i; ++j) a(i, j) = u[j * n + i];
+    return info;
+  }
+  // [A11 . ; A21 A22]: L11 = chol(A11), L21 = A21 L11^-T (L11 L21^T = A21^T, whose base-case
+  // blocks blas3 solves in row-major copies), A22 -= L21 L21^T by SYRK, L22 = chol(A22).
+  const int64_t n1 = split_point(n), n2 = n - n1;
+  const Mat<T> a11 = a.block(0, 0, n1, n1), a21 = a.block(n1, 0, n2, n1);
+  if (const int64_t info = potrf_lower(a11)) return info;
+  trsm_left<T>(true, false, a11, a21.t());
+  syrk_lower<T>(T(-1), a21, T(1), a.block(n1, n1, n2, n2));
+  if (const int64_t info = potrf_lower(a.block(n1, n1, n2, n2))) return n1 + info;
+  return 0;
+}
+
+template <class T>
 void geqrf(Mat<T> a, T* tau) {
   const int64_t m = a.m, n = a.n, k = std::min(m, n);
   std::vector<T> work(static_cast<size_t>(std::max(m, n)));
@@ -142,6 +165,7 @@ void ormqr_left(Mat<const T> v, const T* tau, bool transpose, Mat<T> c) {
   template int64_t getrf<T>(Mat<T>, int64_t*);                   \
   template void laswp<T>(Mat<T>, const int64_t*, int64_t, bool); \
   template int64_t potrf_upper<T>(Mat<T>);                       \
+  template int64_t potrf_lower<T>(Mat<T>);                       \
   template void geqrf<T>(Mat<T>, T*);                            \
   template void ormqr_left<T>(Mat<const T>, const T*, bool, Mat<T>);
 AFFINE_FACTOR_INSTANTIATE(float)
