@@ -19,6 +19,8 @@ struct World::Impl {
   int rank = 0;
   int size = 1;
   double timeout = 300;
+  /// More ranks on this machine than cores: waits yield the CPU between polls.
+  bool oversubscribed = false;
   /// Set when a collective failed or timed out: the ranks may be out of step, so the World's
   /// destructor aborts every rank instead of finalising (which could wait forever).
   mutable bool broken = false;

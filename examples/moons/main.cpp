@@ -11,12 +11,14 @@
 #include <exception>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 #include <affine/affine.hpp>
 #include <affine/viz/figure.hpp>
 
+#include "cluster.hpp"
 #include "figures.hpp"
 #include "geometry.hpp"
 #include "geometry_figures.hpp"
@@ -91,6 +93,9 @@ int parse(int argc, char** argv, Options& o) {
       ->check(
           [](const std::string& s) { return s.empty() ? std::string("must not be empty") : ""; });
   app.add_flag("--quiet", o.quiet, "no progress and no file list: only the summary line");
+  app.add_flag("--distributed", o.distributed,
+               "data-parallel training over MPI: start with mpirun -np N moons --distributed; "
+               "--batch is the global batch, split over the N processes");
   app.failure_message(CLI::FailureMessage::help);
   try {
     app.parse(argc, argv);
@@ -122,9 +127,10 @@ void progress(const moons::Snapshot& s, int epochs, double elapsed, bool tty) {
   std::fflush(stdout);
 }
 
-int run(const Options& o) {
-  // Fail on an unwritable folder now, not after training.
-  moons::OutputDir out(o.out);
+int run(const Options& o, moons::Cluster& cluster) {
+  // Fail on an unwritable folder now, not after training. Only rank 0 writes.
+  std::optional<moons::OutputDir> out_dir;
+  if (cluster.lead()) out_dir.emplace(o.out);
 
   // Data, split and initial weights all come from one generator: one seed, one experiment.
   Generator gen(o.seed);
@@ -136,6 +142,7 @@ int run(const Options& o) {
   nn::Sequential net{nn::Linear(2, 100, gen), nn::Tanh(),   nn::Linear(100, 2, gen), nn::Tanh(),
                      nn::Linear(2, 1, gen),   nn::Sigmoid()};
   const nn::BCELoss loss_fn;
+  nn::Module& model = cluster.wrap(net);  // net, or net data-parallel over the processes
 
   std::unique_ptr<nn::optim::Optimizer> opt;
   if (o.optimizer == "sgd")
@@ -148,8 +155,11 @@ int run(const Options& o) {
   nn::data::DataLoader loader(split.x_train, split.y_train,
                               {.batch_size = batch, .shuffle = batch < n_train, .seed = o.seed});
 
-  const bool tty = !o.quiet && ::isatty(STDOUT_FILENO) == 1;
-  if (!o.quiet)
+  const bool quiet = o.quiet || !cluster.lead();
+  const bool tty = !quiet && ::isatty(STDOUT_FILENO) == 1;
+  if (!quiet && cluster.size() > 1)
+    std::printf("moons: data-parallel over %d processes (MPI)\n", cluster.size());
+  if (!quiet)
     std::printf("moons: %lld samples (%lld train, %lld test), noise %g, seed %llu; %d epochs, %s\n",
                 static_cast<long long>(o.samples), static_cast<long long>(n_train),
                 static_cast<long long>(split.x_test.size(0)), o.noise,
@@ -159,27 +169,29 @@ int run(const Options& o) {
   const auto t0 = Clock::now();
   double train_seconds = 0;
   const auto report = [&](const moons::Snapshot& s) {
-    if (o.quiet) return;
+    if (quiet) return;
     if (tty || s.epoch % 10 == 0 || s.epoch == o.epochs)
       progress(s, o.epochs, seconds_since(t0), tty);
   };
-  report(recorder.record(net, 0));  // epoch 0: before training
+  if (cluster.lead()) report(recorder.record(net, 0));  // epoch 0: before training
 
   Tape tape;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
     const auto t_epoch = Clock::now();
-    for (auto [xb, yb] : loader) {
+    for (auto [xb, yb] : cluster.epoch(loader, split.x_train, split.y_train, epoch)) {
       tape.clear();
       opt->zero_grad();
-      const Var p = net(tape.leaf(xb, /*requires_grad=*/false));
+      const Var p = model(tape.leaf(xb, /*requires_grad=*/false));
       const Var loss = loss_fn(p, Var(yb));
       loss.backward();
       opt->step();
     }
     train_seconds += seconds_since(t_epoch);
-    report(recorder.record(net, epoch));
+    if (cluster.lead()) report(recorder.record(net, epoch));
   }
   tape.clear();
+  if (!cluster.lead()) return 0;
+  moons::OutputDir& out = *out_dir;
   const double total_seconds = seconds_since(t0);
   if (tty) std::printf("\n");
 
@@ -234,11 +246,14 @@ int run(const Options& o) {
 int main(int argc, char** argv) {
   Options o;
   if (const int status = parse(argc, argv, o); status >= 0) return status;
+  std::unique_ptr<moons::Cluster> cluster;
   try {
-    return run(o);
+    cluster = std::make_unique<moons::Cluster>(argc, argv, o.distributed);
+    return run(o, *cluster);
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "moons: error: %s\n", e.what());
+    if (cluster) cluster->abort_all(e.what());  // never leave the other processes waiting
     return 1;
   }
 }

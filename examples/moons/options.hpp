@@ -18,6 +18,7 @@ struct Options {
   uint64_t seed = 0;
   std::string out = "out/moons";
   bool quiet = false;
+  bool distributed = false;  ///< data-parallel over the processes of an MPI job (mpirun)
 };
 
 }  // namespace moons
