@@ -205,4 +205,22 @@ print(f"check_moons: ok: headless Chromium ran the page without script errors an
       f"included (their SVDs and PCA checked against the program's), to epoch {epochs}")
 PY
 
+# ---- data-parallel: 2 MPI processes (when moons was built with affine::dist) ---------------------
+if command -v mpirun >/dev/null; then
+  if mpirun --oversubscribe --allow-run-as-root -np 2 "$bin" --distributed --quiet --epochs 50 \
+      --out "$tmp/dist" >"$tmp/dist.log" 2>&1; then
+    [[ "$(grep -c '^trained ' "$tmp/dist.log")" -eq 1 ]] || die "--distributed: not one summary line (rank 0 only)"
+    acc="$(sed -nE 's/^trained .*test accuracy ([0-9.]+)$/\1/p' "$tmp/dist.log")"
+    python3 -c "import sys; sys.exit(0 if float('$acc') >= 0.99 else 1)" ||
+      die "--distributed: test accuracy $acc < 0.99 after 50 epochs on 2 processes"
+    for f in "${files[@]}"; do [[ -s "$tmp/dist/$f" ]] || die "--distributed: $f missing"; done
+    ok "mpirun -np 2 moons --distributed: test accuracy $acc, every file written once"
+  elif grep -q "built without affine::dist" "$tmp/dist.log"; then
+    ok "moons built without affine::dist (no MPI): --distributed refused with a clear error"
+  else
+    cat "$tmp/dist.log" >&2
+    die "mpirun -np 2 moons --distributed failed"
+  fi
+fi
+
 echo "check_moons: all checks passed"
