@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -451,6 +452,22 @@ TEST(Autograd, BackwardObserverSeesEachParameterOnceWithItsFinalGradient) {
   sum(tape.param(a) * 1.0).backward();  // the observer went with clear()
   EXPECT_EQ(rec.ready.size(), 2u);
   EXPECT_EQ(rec.done, 1);
+}
+
+TEST(Var, ItemAndPrinting) {
+  Tape tape;
+  Var x = tape.leaf(Tensor::of({1, 2}, {2}));
+  EXPECT_EQ(to_string(x), "tensor([1., 2.], dtype=float32, shape=[2], requires_grad=true)");
+  Var s = sum(x * x);
+  EXPECT_EQ(s.item(), 5);
+  std::ostringstream os;
+  os << s;
+  EXPECT_EQ(os.str(), "tensor(5., dtype=float32, shape=[], requires_grad=true)");
+  EXPECT_EQ(to_string(Var(Tensor::scalar(3))), "tensor(3., dtype=float32, shape=[])");
+  EXPECT_EQ(to_string(Var()), "tensor(undefined)");
+  EXPECT_THROW(x.item(), Error);  // two elements
+  tape.clear();
+  EXPECT_THROW(to_string(x), Error);  // a stale handle is an error, not garbage
 }
 
 }  // namespace

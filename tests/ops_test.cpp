@@ -376,7 +376,8 @@ TEST(Binary, DtypeAndDefinednessErrors) {
             "exp: int64 tensors support no arithmetic (convert with to(DType::f32) or "
             "to(DType::f64))");
   EXPECT_NE(error_of([&] { affine::add(i, 1.0); }).find("add: int64"), std::string::npos);
-  EXPECT_NE(error_of([&] { affine::lt(i, i); }).find("lt: int64"), std::string::npos);
+  EXPECT_EQ(error_of([&] { affine::lt(i, f); }),
+            "lt: dtypes int64 and float32 differ (convert with Tensor::to)");
   EXPECT_EQ(error_of([&] { affine::add(Tensor(), f); }),
             "add: first operand is an undefined tensor");
   EXPECT_EQ(error_of([&] { affine::sub(f, Tensor()); }),
@@ -830,6 +831,35 @@ TEST(Allclose, Semantics) {
   EXPECT_TRUE(affine::allclose(Tensor::zeros({0, 2}), Tensor::zeros({0, 2})));
   EXPECT_EQ(error_of([&] { affine::allclose(Tensor(), a); }),
             "allclose: first operand is an undefined tensor");
+}
+
+// Labels and argmax indices are int64: comparing them gives an int64 0/1 mask.
+TEST(Compare, Int64Operands) {
+  const Tensor logits = Tensor::of({0.1, 0.9, 0.8, 0.2, 0.3, 0.7}, {3, 2});
+  const Tensor y = Tensor::from_vector(std::vector<int64_t>{1, 1, 1});
+  const Tensor hit = affine::eq(affine::argmax(logits, 1), y);
+  EXPECT_EQ(hit.dtype(), DType::i64);
+  EXPECT_EQ(hit.to_vector<int64_t>(), (std::vector<int64_t>{1, 0, 1}));
+  EXPECT_NEAR(affine::mean(hit.to(DType::f64)).item(), 2.0 / 3.0, 1e-15);
+  const Tensor a = Tensor::from_vector(std::vector<int64_t>{-3, 0, 5, int64_t{1} << 40});
+  const Tensor b = Tensor::from_vector(std::vector<int64_t>{0});  // broadcasts
+  EXPECT_EQ(affine::ne(a, b).to_vector<int64_t>(), (std::vector<int64_t>{1, 0, 1, 1}));
+  EXPECT_EQ(affine::lt(a, b).to_vector<int64_t>(), (std::vector<int64_t>{1, 0, 0, 0}));
+  EXPECT_EQ(affine::le(a, b).to_vector<int64_t>(), (std::vector<int64_t>{1, 1, 0, 0}));
+  EXPECT_EQ(affine::gt(a, b).to_vector<int64_t>(), (std::vector<int64_t>{0, 0, 1, 1}));
+  EXPECT_EQ(affine::ge(a, b).to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 1, 1}));
+  // With a double, compared as doubles.
+  EXPECT_EQ(affine::eq(a, 5.0).to_vector<int64_t>(), (std::vector<int64_t>{0, 0, 1, 0}));
+  EXPECT_EQ(affine::lt(a, 0.5).to_vector<int64_t>(), (std::vector<int64_t>{1, 1, 0, 0}));
+  EXPECT_EQ(affine::ge(a, -3.0).to_vector<int64_t>(), (std::vector<int64_t>{1, 1, 1, 1}));
+  // Strided int64 input (a transposed view) compares element by element.
+  const Tensor m = Tensor::from_vector(std::vector<int64_t>{1, 2, 3, 4}, {2, 2}).t();
+  EXPECT_EQ(affine::eq(m, Tensor::from_vector(std::vector<int64_t>{1, 3, 2, 4}, {2, 2}))
+                .to_vector<int64_t>(),
+            (std::vector<int64_t>{1, 1, 1, 1}));
+  EXPECT_EQ(error_of([&] { affine::eq(Tensor(), y); }), "eq: first operand is an undefined tensor");
+  EXPECT_EQ(error_of([&] { affine::eq(logits, y); }),
+            "eq: dtypes float32 and int64 differ (convert with Tensor::to)");
 }
 
 }  // namespace

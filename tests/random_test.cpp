@@ -193,5 +193,18 @@ TEST(TensorRandom, RangesStatisticsAndErrors) {
   EXPECT_THROW(Tensor::uniform({2}, 0, INFINITY, gen), Error);
 }
 
+// The documented default generator: manual_seed(n) makes it Generator(n).
+TEST(DefaultGenerator, ManualSeedResetsIt) {
+  manual_seed(11);
+  const uint64_t first = default_generator().next_u64();
+  const uint64_t second = default_generator().next_u64();
+  EXPECT_NE(first, second);  // one stream, advancing
+  Generator reference(11);
+  EXPECT_EQ(first, reference.next_u64());
+  EXPECT_EQ(second, reference.next_u64());
+  manual_seed(11);
+  EXPECT_EQ(default_generator().next_u64(), first);
+}
+
 }  // namespace
 }  // namespace affine

@@ -1,6 +1,7 @@
 // Var and Parameter.
 #include "affine/autograd/var.hpp"
 
+#include <ostream>
 #include <string>
 #include <utility>
 
@@ -24,6 +25,17 @@ void Parameter::zero_grad() {
 }
 
 Var::Var(Tensor value) : value_(std::move(value)) {}
+
+double Var::item() const { return value().item(); }
+
+std::string to_string(const Var& v) {
+  if (!v.defined()) return to_string(Tensor());
+  std::string s = to_string(v.value());
+  if (v.requires_grad()) s.insert(s.size() - 1, ", requires_grad=true");
+  return s;
+}
+
+std::ostream& operator<<(std::ostream& os, const Var& v) { return os << to_string(v); }
 
 const Tensor& Var::value() const {
   detail::check_fresh("Var::value", *this);

@@ -10,13 +10,8 @@ namespace affine::nn {
 
 // ---- Linear ---------------------------------------------------------------------------------
 
-uint64_t Linear::default_seed(int64_t in, int64_t out) {
-  return 0x5eedULL + 1000003ULL * static_cast<uint64_t>(in) + static_cast<uint64_t>(out);
-}
-
 Linear::Linear(int64_t in, int64_t out, bool bias) : in_(in), out_(out) {
-  Generator gen(default_seed(in, out));
-  init(gen, bias, DType::f32);
+  init(default_generator(), bias, DType::f32);
 }
 
 Linear::Linear(int64_t in, int64_t out, Generator& gen, bool bias, DType dtype)

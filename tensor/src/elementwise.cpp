@@ -126,6 +126,18 @@ Tensor binary(const char* op, const Tensor& a, const Tensor& b, F f) {
   return out;
 }
 
+// Comparisons also accept int64 operands (labels, argmax indices): the mask is then int64 0/1.
+template <class F>
+Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
+  if (a.defined() && a.dtype() != DType::i64) return binary(op, a, b, f);
+  require_defined(op, a, "first operand");
+  require_defined(op, b, "second operand");
+  if (b.dtype() != DType::i64) require_same_float(op, a, b);  // names both dtypes
+  Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), op), DType::i64);
+  if (out.numel() > 0) binary_into<int64_t>(out, a, b, f);
+  return out;
+}
+
 // `make(T{})` builds the per-type functor, so ops that capture a scalar convert it to T once.
 template <class Make>
 Tensor unary(const char* op, const Tensor& a, Make make) {
@@ -165,6 +177,17 @@ Tensor scalar_left(const char* op, double s, const Tensor& a, F f) {
     using T = decltype(t);
     return BindLeft<T, F>{f, static_cast<T>(s)};
   });
+}
+// An int64 tensor against a double: compared as doubles (exact for |values| < 2^53).
+template <class F>
+Tensor compare_scalar(const char* op, const Tensor& a, double s, F f) {
+  if (!a.defined() || a.dtype() != DType::i64) return scalar_right(op, a, s, f);
+  Tensor out = Tensor::empty(a.shape(), DType::i64);
+  if (out.numel() > 0) {
+    unary_into<int64_t>(
+        out, a, [&](int64_t x) { return static_cast<int64_t>(f(static_cast<double>(x), s)); });
+  }
+  return out;
 }
 template <class F>
 Tensor plain_unary(const char* op, const Tensor& a, F f) {
@@ -277,18 +300,18 @@ Tensor pow(const Tensor& a, double exponent) {
   return scalar_right("pow", a, exponent, PowF{});
 }
 
-Tensor eq(const Tensor& a, const Tensor& b) { return binary("eq", a, b, EqF{}); }
-Tensor ne(const Tensor& a, const Tensor& b) { return binary("ne", a, b, NeF{}); }
-Tensor lt(const Tensor& a, const Tensor& b) { return binary("lt", a, b, LtF{}); }
-Tensor le(const Tensor& a, const Tensor& b) { return binary("le", a, b, LeF{}); }
-Tensor gt(const Tensor& a, const Tensor& b) { return binary("gt", a, b, GtF{}); }
-Tensor ge(const Tensor& a, const Tensor& b) { return binary("ge", a, b, GeF{}); }
-Tensor eq(const Tensor& a, double b) { return scalar_right("eq", a, b, EqF{}); }
-Tensor ne(const Tensor& a, double b) { return scalar_right("ne", a, b, NeF{}); }
-Tensor lt(const Tensor& a, double b) { return scalar_right("lt", a, b, LtF{}); }
-Tensor le(const Tensor& a, double b) { return scalar_right("le", a, b, LeF{}); }
-Tensor gt(const Tensor& a, double b) { return scalar_right("gt", a, b, GtF{}); }
-Tensor ge(const Tensor& a, double b) { return scalar_right("ge", a, b, GeF{}); }
+Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, EqF{}); }
+Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, NeF{}); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, LtF{}); }
+Tensor le(const Tensor& a, const Tensor& b) { return compare("le", a, b, LeF{}); }
+Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", a, b, GtF{}); }
+Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", a, b, GeF{}); }
+Tensor eq(const Tensor& a, double b) { return compare_scalar("eq", a, b, EqF{}); }
+Tensor ne(const Tensor& a, double b) { return compare_scalar("ne", a, b, NeF{}); }
+Tensor lt(const Tensor& a, double b) { return compare_scalar("lt", a, b, LtF{}); }
+Tensor le(const Tensor& a, double b) { return compare_scalar("le", a, b, LeF{}); }
+Tensor gt(const Tensor& a, double b) { return compare_scalar("gt", a, b, GtF{}); }
+Tensor ge(const Tensor& a, double b) { return compare_scalar("ge", a, b, GeF{}); }
 
 Tensor neg(const Tensor& a) { return plain_unary("neg", a, NegF{}); }
 Tensor abs(const Tensor& a) { return plain_unary("abs", a, AbsF{}); }

@@ -62,6 +62,13 @@ double portable_log(double x) {
 
 }  // namespace
 
+Generator& default_generator() {
+  static Generator gen(kDefaultSeed);
+  return gen;
+}
+
+void manual_seed(uint64_t seed) { default_generator() = Generator(seed); }
+
 Generator::Generator(uint64_t seed) {
   uint64_t x = seed;
   for (auto& w : s_) w = splitmix64(x);

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
+#include <string>
 
 #include "affine/tensor/export.hpp"
 #include "affine/tensor/tensor.hpp"
@@ -58,6 +60,8 @@ class AFFINE_API Var {
   const Shape& shape() const { return value_.shape(); }
   DType dtype() const { return value_.dtype(); }
   int rank() const { return value_.rank(); }
+  /// The value of a one-element Var as a double (Tensor::item; throws affine::Error otherwise).
+  double item() const;
   /// A constant with the same value: gradients stop here.
   Var detach() const;
   /// Shorthand for tape()->backward(*this): requires a scalar Var on a tape.
@@ -73,5 +77,11 @@ class AFFINE_API Var {
   uint32_t index_ = 0;
   uint32_t generation_ = 0;
 };
+
+/// Prints the value as a Tensor prints, adding ", requires_grad=true" when gradients flow to it:
+/// "tensor([1., 2.], dtype=float32, shape=[2], requires_grad=true)".
+AFFINE_API std::ostream& operator<<(std::ostream& os, const Var& v);
+/// The text operator<< prints.
+AFFINE_API std::string to_string(const Var& v);
 
 }  // namespace affine

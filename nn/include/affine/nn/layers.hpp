@@ -20,19 +20,14 @@ namespace affine::nn {
 /// y = x W^T + b with W [out, in] and b [out], as torch.nn.Linear.
 ///
 /// Initialisation is PyTorch's default: W and b drawn from U(-1/sqrt(in), 1/sqrt(in)), W first
-/// (row-major), then b. Pass a Generator to control the draws; reusing one Generator for all the
-/// layers of a model gives independent layers from one seed:
+/// (row-major), then b. Without a Generator the draws come from affine::default_generator(), so
+/// layers differ from each other and `manual_seed(n)` before building a model makes it
+/// reproducible; or pass a Generator to control the draws:
 ///   Generator gen(42);
 ///   Sequential net{Linear(2, 100, gen), Tanh(), Linear(100, 2, gen)};
-/// Without a Generator the layer uses Generator(default_seed(in, out)), so a model built twice is
-/// the same model; note that two layers of equal shape then start from equal weights.
 class AFFINE_API Linear : public Module {
  public:
-  /// The seed Linear(in, out, bias) uses: 0x5eed + 1000003 * in + out (a documented formula, so
-  /// results are reproducible across versions).
-  static uint64_t default_seed(int64_t in, int64_t out);
-
-  /// PyTorch-style init from Generator(default_seed(in, out)), float32.
+  /// PyTorch-style init drawn from default_generator(), float32.
   Linear(int64_t in, int64_t out, bool bias = true);
   /// PyTorch-style init drawn from gen, in the given dtype (float32 or float64).
   Linear(int64_t in, int64_t out, Generator& gen, bool bias = true, DType dtype = DType::f32);

@@ -2,9 +2,11 @@
 //
 // dtypes: both operands of a binary op must have the same floating dtype (float32 or float64);
 // affine does not promote silently, it throws affine::Error naming the op and both dtypes (convert
-// with Tensor::to). A double scalar takes the tensor's dtype. int64 tensors support no arithmetic.
+// with Tensor::to). A double scalar takes the tensor's dtype. int64 tensors support no arithmetic,
+// only comparisons (two int64 tensors, or int64 with a double, compared as doubles).
 // Every op accepts strided, sliced and expanded inputs and returns a new contiguous tensor.
-// Masks (results of comparisons) are 0/1 in the operands' dtype.
+// Masks (results of comparisons) are 0/1 in the operands' dtype: for int64 labels,
+// `mean(eq(argmax(logits, 1), y).to(DType::f64))` is the accuracy.
 #pragma once
 
 #include <cstdint>

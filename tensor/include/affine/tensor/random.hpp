@@ -37,4 +37,20 @@ class AFFINE_API Generator {
   bool has_spare_ = false;
 };
 
+// ---- the default generator (a documented process-wide setting) -------------------------------
+// Everything that draws random numbers without being given a Generator (layers built without one,
+// such as nn::Linear(in, out)) draws from this one generator, so two such layers differ from each
+// other, and a run is reproducible from its seed: at start-up the default generator is
+// Generator(kDefaultSeed); manual_seed(n) resets it to Generator(n), as torch.manual_seed.
+// Not thread-safe: build models from one thread, or give each thread its own Generator.
+
+/// The default generator's seed at program start.
+inline constexpr uint64_t kDefaultSeed = 0;
+
+/// The process-wide default generator.
+AFFINE_API Generator& default_generator();
+
+/// Resets the default generator to Generator(seed).
+AFFINE_API void manual_seed(uint64_t seed);
+
 }  // namespace affine
