@@ -6,7 +6,8 @@
 #include <limits>
 #include <vector>
 
-#include "linalg/reflector.hpp"
+#include "linalg/householder.hpp"
+#include "linalg/reflector_sequence.hpp"
 #include "linalg/rotations.hpp"
 
 namespace affine::detail::linalg {
@@ -15,22 +16,19 @@ namespace affine::detail::linalg {
 template <class T>
 void reduce_to_bidiagonal(int64_t m, int64_t n, T* a, int64_t lda, T* d, T* e, T* tauq, T* taup) {
   auto A = [&](int64_t i, int64_t j) -> T& { return a[i + j * lda]; };
-  std::vector<T> work(static_cast<size_t>(std::max<int64_t>(m, 1)));
+  std::vector<T> work(static_cast<size_t>(std::max<int64_t>(m, n) + 1));
   for (int64_t i = 0; i < n; ++i) {
     T alpha = A(i, i);
-    tauq[i] = make_reflector(m - i, alpha, i + 1 < m ? &A(i + 1, i) : nullptr, int64_t{1});
+    tauq[i] = larfg(m - i, alpha, i + 1 < m ? &A(i + 1, i) : nullptr, int64_t{1});
     d[i] = alpha;
     if (i + 1 < n) {
-      A(i, i) = T(1);
-      reflect_left(m - i, n - i - 1, tauq[i], &A(i, i), int64_t{1}, &A(i, i + 1), lda);
-      A(i, i) = d[i];
+      larf_left(tauq[i], &A(i, i), int64_t{1}, Mat<T>{&A(i, i + 1), m - i, n - i - 1, 1, lda},
+                work.data());
       alpha = A(i, i + 1);
-      taup[i] = make_reflector(n - i - 1, alpha, i + 2 < n ? &A(i, i + 2) : nullptr, lda);
+      taup[i] = larfg(n - i - 1, alpha, i + 2 < n ? &A(i, i + 2) : nullptr, lda);
       e[i] = alpha;
-      A(i, i + 1) = T(1);
-      reflect_right(m - i - 1, n - i - 1, taup[i], &A(i, i + 1), lda, &A(i + 1, i + 1), lda,
-                    work.data());
-      A(i, i + 1) = e[i];
+      larf_right(taup[i], &A(i, i + 1), lda, Mat<T>{&A(i + 1, i + 1), m - i - 1, n - i - 1, 1, lda},
+                 work.data());
     } else {
       taup[i] = T(0);
     }
@@ -40,13 +38,13 @@ void reduce_to_bidiagonal(int64_t m, int64_t n, T* a, int64_t lda, T* d, T* e, T
 template <class T>
 void apply_bidiagonal_q(int64_t m, int64_t n, const T* a, int64_t lda, const T* tauq, T* u,
                         int64_t ncols, int64_t ldu) {
-  apply_reflectors(n, m, 0, a, lda, int64_t{1}, tauq, u, ncols, ldu);
+  apply_reflectors(n, m, 0, a, lda, int64_t{1}, tauq, Mat<T>{u, m, ncols, 1, ldu});
 }
 
 template <class T>
 void apply_bidiagonal_p(int64_t n, const T* a, int64_t lda, const T* taup, T* v, int64_t ncols,
                         int64_t ldv) {
-  apply_reflectors(n - 1, n, 1, a, lda, lda, taup, v, ncols, ldv);
+  apply_reflectors(n - 1, n, 1, a, lda, lda, taup, Mat<T>{v, n, ncols, 1, ldv});
 }
 
 // LINPACK's dsvdc iteration (as in JAMA), on s = d and e. Each pass finds the trailing unreduced
@@ -55,8 +53,8 @@ void apply_bidiagonal_p(int64_t n, const T* a, int64_t lda, const T* taup, T* v,
 template <class T>
 bool bidiagonal_qr(int64_t n, T* s, T* e, T* u, int64_t ldu, T* v, int64_t ldv) {
   if (n == 0) return true;
-  RotationLog<T> ulog(u, n, ldu);
-  RotationLog<T> vlog(v, n, ldv);
+  RotationLog<T> ulog(u, n, n, ldu);
+  RotationLog<T> vlog(v, n, n, ldv);
   std::vector<int64_t> flip;
   e[n - 1] = 0;
   const T eps = std::numeric_limits<T>::epsilon();

@@ -40,17 +40,18 @@ struct RotationBatch {
   std::vector<T> c, s;
 };
 
-/// Applies batch to rows [0, rows) of the column-major matrix z (leading dimension ld), in strips;
+/// Applies batch to the column-major matrix z [rows x cols] (leading dimension ld), in strips;
 /// dispatches on active_isa(). Defined in rotations_{generic,avx2,avx512}.cpp.
 template <class T>
-void apply_rotations(const RotationBatch<T>& batch, T* z, int64_t rows, int64_t ld);
+void apply_rotations(const RotationBatch<T>& batch, T* z, int64_t rows, int64_t cols, int64_t ld);
 
 /// Records rotations for one matrix z (or for none: a log over nullptr records nothing, so the
 /// value-only iterations share the code) and applies them when enough have piled up.
 template <class T>
 class RotationLog {
  public:
-  RotationLog(T* z, int64_t rows, int64_t ld) : z_(z), rows_(rows), ld_(ld) {}
+  RotationLog(T* z, int64_t rows, int64_t cols, int64_t ld)
+      : z_(z), rows_(rows), cols_(cols), ld_(ld) {}
   RotationLog(const RotationLog&) = delete;
   RotationLog& operator=(const RotationLog&) = delete;
   ~RotationLog() = default;
@@ -75,7 +76,7 @@ class RotationLog {
   /// Applies everything recorded so far to z.
   void flush() {
     if (!active() || batch_.c.empty()) return;
-    apply_rotations(batch_, z_, rows_, ld_);
+    apply_rotations(batch_, z_, rows_, cols_, ld_);
     batch_.sweeps.clear();
     batch_.c.clear();
     batch_.s.clear();
@@ -85,7 +86,7 @@ class RotationLog {
   // 16K rotations: 256 KiB of (c, s) in double, re-read once per strip.
   static constexpr int64_t kFlushRotations = 16384;
   T* z_;
-  int64_t rows_, ld_;
+  int64_t rows_, cols_, ld_;
   RotationBatch<T> batch_;
 };
 

@@ -1,12 +1,13 @@
 // Internal: the rotation applier of rotations.hpp, written once in plain C++ over fixed-width
 // strips so the compiler vectorises it for the ISA of the file that includes it
-// (rotations_generic.cpp, rotations_avx2.cpp, rotations_avx512.cpp). No FMA contraction happens
-// (ISO C++ mode), so every variant rounds identically: results do not depend on the ISA.
+// (rotations_generic.cpp, rotations_avx2.cpp, rotations_avx512.cpp). The compiler may contract
+// c * x + s * y into an FMA where the ISA has one, so variants differ in the last bits (as GEMM's).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 
+#include "gemm/kernel.hpp"
 #include "linalg/rotations.hpp"
 #include "parallel_for.hpp"
 
@@ -73,9 +74,12 @@ void apply_strip(const RotationBatch<T>& batch, T* z, int64_t ld, int64_t w) {
   }
 }
 
-// Strips of W rows: W * columns elements of z per strip stay in L2 while the batch streams by.
+// Strips of W rows. A strip of every column is first packed into a contiguous buffer (column j's
+// W elements at j * W): adjacent columns then lie next to each other, so a sweep streams through
+// memory the prefetchers follow, instead of jumping a whole column (ld elements, often a page or
+// more) per rotation. The buffer (columns * W elements) stays in L2 while the batch streams by.
 template <class T, int W>
-void apply(const RotationBatch<T>& batch, T* z, int64_t rows, int64_t ld) {
+void apply(const RotationBatch<T>& batch, T* z, int64_t rows, int64_t cols, int64_t ld) {
   const int64_t strips = (rows + W - 1) / W;
   // Below ~64K element-rotations per strip a thread costs more to wake than it saves.
   const int threads =
@@ -83,10 +87,21 @@ void apply(const RotationBatch<T>& batch, T* z, int64_t rows, int64_t ld) {
   parallel_for(strips, threads, [&](int64_t k) {
     const int64_t r0 = k * W;
     const int64_t w = std::min<int64_t>(W, rows - r0);
+    T* buf = static_cast<T*>(gemm::scratch(gemm::kScratchLinalg, cols * W * int64_t{sizeof(T)}));
+    for (int64_t j = 0; j < cols; ++j) {
+      const T* src = z + r0 + j * ld;
+      T* dst = buf + j * W;
+      for (int64_t r = 0; r < w; ++r) dst[r] = src[r];
+    }
     if (w == W) {
-      apply_strip<T, W, true>(batch, z + r0, ld, w);
+      apply_strip<T, W, true>(batch, buf, W, w);
     } else {
-      apply_strip<T, W, false>(batch, z + r0, ld, w);
+      apply_strip<T, W, false>(batch, buf, W, w);
+    }
+    for (int64_t j = 0; j < cols; ++j) {
+      const T* src = buf + j * W;
+      T* dst = z + r0 + j * ld;
+      for (int64_t r = 0; r < w; ++r) dst[r] = src[r];
     }
   });
 }

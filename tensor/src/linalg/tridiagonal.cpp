@@ -6,7 +6,8 @@
 #include <limits>
 #include <vector>
 
-#include "linalg/reflector.hpp"
+#include "linalg/householder.hpp"
+#include "linalg/reflector_sequence.hpp"
 #include "linalg/rotations.hpp"
 
 namespace affine::detail::linalg {
@@ -20,7 +21,7 @@ void reduce_to_tridiagonal(int64_t n, T* a, int64_t lda, T* d, T* e, T* tau) {
   for (int64_t i = 0; i + 1 < n; ++i) {
     const int64_t k = n - i - 1;  // length of v
     T alpha = A(i + 1, i);
-    const T taui = make_reflector(k, alpha, k > 1 ? &A(i + 2, i) : nullptr, int64_t{1});
+    const T taui = larfg(k, alpha, k > 1 ? &A(i + 2, i) : nullptr, int64_t{1});
     e[i] = alpha;
     if (taui != T(0)) {
       A(i + 1, i) = T(1);
@@ -62,7 +63,7 @@ void reduce_to_tridiagonal(int64_t n, T* a, int64_t lda, T* d, T* e, T* tau) {
 template <class T>
 void apply_tridiagonal_q(int64_t n, const T* a, int64_t lda, const T* tau, T* z, int64_t ncols,
                          int64_t ldz) {
-  apply_reflectors(n - 1, n, 1, a, lda, int64_t{1}, tau, z, ncols, ldz);
+  apply_reflectors(n - 1, n, 1, a, lda, int64_t{1}, tau, Mat<T>{z, n, ncols, 1, ldz});
 }
 
 // EISPACK's tql2 (as in JAMA): implicit QL with Wilkinson's shift, deflating when a subdiagonal
@@ -70,7 +71,7 @@ void apply_tridiagonal_q(int64_t n, const T* a, int64_t lda, const T* tau, T* z,
 template <class T>
 bool tridiagonal_ql(int64_t n, T* d, T* e, T* z, int64_t ldz) {
   if (n <= 1) return true;
-  RotationLog<T> log(z, n, ldz);
+  RotationLog<T> log(z, n, n, ldz);
   e[n - 1] = 0;
   const T eps = std::numeric_limits<T>::epsilon();
   T f = 0, tst1 = 0;
