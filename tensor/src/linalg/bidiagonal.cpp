@@ -178,8 +178,8 @@ bool bidiagonal_qr(int64_t n, T* s, T* e, T* u, int64_t ldu, T* v, int64_t ldv) 
       }
     }
   }
-  ulog.flush();
-  vlog.flush();
+  ulog.finish();
+  vlog.finish();
   // A converged column is never rotated again (p only shrinks), so its flip can wait until now.
   if (v != nullptr) {
     for (int64_t k : flip) {

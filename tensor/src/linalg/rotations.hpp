@@ -5,7 +5,7 @@
 // Applied one at a time, as EISPACK's tql2 and LINPACK's dsvdc do, every QL/QR sweep streams the
 // whole n x n vector matrix through memory for 6 flops per element: at n = 1024 that is memory
 // bound. Here the iteration only records its rotations (the values of c and s) while it runs on the
-// O(n) tridiagonal/bidiagonal data; a flush then applies a few thousand rotations to one strip of W
+// O(n) tridiagonal/bidiagonal data; a flush then applies thousands of rotations to one strip of W
 // rows at a time, a strip of every column being small enough (n * W elements) to stay in L2. A
 // sweep of adjacent rotations (j, j+1), (j+1, j+2), ... keeps the shared column in registers (the
 // "carry"), so each rotation costs one load and one store per element.
@@ -18,6 +18,7 @@
 // Strips are independent, so they run on threads; no result depends on the thread count.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -40,23 +41,45 @@ struct RotationBatch {
   std::vector<T> c, s;
 };
 
-/// Applies batch to the column-major matrix z [rows x cols] (leading dimension ld), in strips;
-/// dispatches on active_isa(). Defined in rotations_{generic,avx2,avx512}.cpp.
+/// Rows per strip: a strip of every column (cols * kStripRows elements) is what stays in L2 while
+/// a batch streams by; the same for every ISA, so the packed layout is one.
 template <class T>
-void apply_rotations(const RotationBatch<T>& batch, T* z, int64_t rows, int64_t cols, int64_t ld);
+inline constexpr int64_t kStripRows = sizeof(T) == 4 ? 64 : 32;
 
-/// Records rotations for one matrix z (or for none: a log over nullptr records nothing, so the
-/// value-only iterations share the code) and applies them when enough have piled up.
+/// Applies batch to z held as packed strips (see RotationLog): strips blocks of cols * kStripRows
+/// elements, column j's kStripRows elements of strip k at z[k * cols * kStripRows + j *
+/// kStripRows]. Dispatches on active_isa(); defined in rotations_{generic,avx2,avx512}.cpp.
+template <class T>
+void apply_rotations(const RotationBatch<T>& batch, T* packed, int64_t strips, int64_t cols);
+
+/// Records rotations for one matrix z [rows x cols] (column-major, ld) or for none (a log over
+/// nullptr records nothing, so the value-only iterations share the code), and applies them when
+/// enough have piled up. While the log lives, z is held in packed strips: adjacent columns of a
+/// strip lie next to each other, so a sweep streams through memory the prefetchers follow instead
+/// of jumping a whole column (often a page or more) per rotation. finish() writes z back.
 template <class T>
 class RotationLog {
  public:
   RotationLog(T* z, int64_t rows, int64_t cols, int64_t ld)
-      : z_(z), rows_(rows), cols_(cols), ld_(ld) {}
+      : z_(z), rows_(rows), cols_(cols), ld_(ld) {
+    if (!active()) return;
+    constexpr int64_t W = kStripRows<T>;
+    strips_ = (rows + W - 1) / W;
+    packed_.assign(static_cast<size_t>(strips_ * cols * W), T(0));
+    for (int64_t k = 0; k < strips_; ++k) {
+      const int64_t w = std::min(W, rows - k * W);
+      for (int64_t j = 0; j < cols; ++j) {
+        const T* src = z + k * W + j * ld;
+        T* dst = packed_.data() + (k * cols + j) * W;
+        for (int64_t r = 0; r < w; ++r) dst[r] = src[r];
+      }
+    }
+  }
   RotationLog(const RotationLog&) = delete;
   RotationLog& operator=(const RotationLog&) = delete;
   ~RotationLog() = default;
 
-  bool active() const { return z_ != nullptr && rows_ > 0; }
+  bool active() const { return z_ != nullptr && rows_ > 0 && cols_ > 0; }
 
   /// Starts a sweep; push() then appends its rotations in order.
   void begin(SweepKind kind, int64_t first, int64_t fixed = -1) {
@@ -69,24 +92,39 @@ class RotationLog {
     batch_.s.push_back(s);
     ++batch_.sweeps.back().count;
   }
-  /// Ends a sweep; applies the batch once it holds enough rotations to pay for a pass over z.
+  /// Ends a sweep; applies the batch once it holds enough rotations.
   void end() {
     if (active() && static_cast<int64_t>(batch_.c.size()) >= kFlushRotations) flush();
   }
-  /// Applies everything recorded so far to z.
+  /// Applies everything recorded and writes z back to its own layout.
+  void finish() {
+    if (!active()) return;
+    flush();
+    constexpr int64_t W = kStripRows<T>;
+    for (int64_t k = 0; k < strips_; ++k) {
+      const int64_t w = std::min(W, rows_ - k * W);
+      for (int64_t j = 0; j < cols_; ++j) {
+        const T* src = packed_.data() + (k * cols_ + j) * W;
+        T* dst = z_ + k * W + j * ld_;
+        for (int64_t r = 0; r < w; ++r) dst[r] = src[r];
+      }
+    }
+  }
+
+ private:
   void flush() {
-    if (!active() || batch_.c.empty()) return;
-    apply_rotations(batch_, z_, rows_, cols_, ld_);
+    if (batch_.c.empty()) return;
+    apply_rotations(batch_, packed_.data(), strips_, cols_);
     batch_.sweeps.clear();
     batch_.c.clear();
     batch_.s.clear();
   }
-
- private:
   // 16K rotations: 256 KiB of (c, s) in double, re-read once per strip.
   static constexpr int64_t kFlushRotations = 16384;
   T* z_;
   int64_t rows_, cols_, ld_;
+  int64_t strips_ = 0;
+  std::vector<T> packed_;
   RotationBatch<T> batch_;
 };
 

@@ -4,13 +4,11 @@
 
 namespace affine::detail::linalg {
 
-void apply_rotations_avx2(const RotationBatch<float>& b, float* z, int64_t rows, int64_t cols,
-                          int64_t ld) {
-  impl::apply<float, 64>(b, z, rows, cols, ld);
+void apply_rotations_avx2(const RotationBatch<float>& b, float* p, int64_t strips, int64_t cols) {
+  impl::apply<float>(b, p, strips, cols);
 }
-void apply_rotations_avx2(const RotationBatch<double>& b, double* z, int64_t rows, int64_t cols,
-                          int64_t ld) {
-  impl::apply<double, 32>(b, z, rows, cols, ld);
+void apply_rotations_avx2(const RotationBatch<double>& b, double* p, int64_t strips, int64_t cols) {
+  impl::apply<double>(b, p, strips, cols);
 }
 
 }  // namespace affine::detail::linalg

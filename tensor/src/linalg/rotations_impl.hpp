@@ -4,20 +4,18 @@
 // c * x + s * y into an FMA where the ISA has one, so variants differ in the last bits (as GEMM's).
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 
-#include "gemm/kernel.hpp"
 #include "linalg/rotations.hpp"
 #include "parallel_for.hpp"
 
 namespace affine::detail::linalg::impl {
 
-// One strip of W rows (W a compile-time constant, so the inner loops are fixed-length vector code)
-// or of w <= W rows at the bottom edge.
-template <class T, int W, bool kFull>
-void apply_strip(const RotationBatch<T>& batch, T* z, int64_t ld, int64_t w) {
-  const int64_t n = kFull ? W : w;
+// One strip of W rows (W a compile-time constant, so the inner loops are fixed-length vector
+// code; the last strip is zero-padded to W).
+template <class T, int W>
+void apply_strip(const RotationBatch<T>& batch, T* z, int64_t ld) {
+  constexpr int64_t n = W;
   T carry[W];
   T x[W];
   for (const Sweep& sw : batch.sweeps) {
@@ -74,36 +72,15 @@ void apply_strip(const RotationBatch<T>& batch, T* z, int64_t ld, int64_t w) {
   }
 }
 
-// Strips of W rows. A strip of every column is first packed into a contiguous buffer (column j's
-// W elements at j * W): adjacent columns then lie next to each other, so a sweep streams through
-// memory the prefetchers follow, instead of jumping a whole column (ld elements, often a page or
-// more) per rotation. The buffer (columns * W elements) stays in L2 while the batch streams by.
-template <class T, int W>
-void apply(const RotationBatch<T>& batch, T* z, int64_t rows, int64_t cols, int64_t ld) {
-  const int64_t strips = (rows + W - 1) / W;
+// Every strip (packed, rotations.hpp) on its own: strips are independent, so they run on threads.
+template <class T>
+void apply(const RotationBatch<T>& batch, T* packed, int64_t strips, int64_t cols) {
+  constexpr int W = static_cast<int>(kStripRows<T>);
   // Below ~64K element-rotations per strip a thread costs more to wake than it saves.
   const int threads =
       static_cast<int64_t>(batch.c.size()) * W < (int64_t{1} << 16) ? 1 : num_threads();
-  parallel_for(strips, threads, [&](int64_t k) {
-    const int64_t r0 = k * W;
-    const int64_t w = std::min<int64_t>(W, rows - r0);
-    T* buf = static_cast<T*>(gemm::scratch(gemm::kScratchLinalg, cols * W * int64_t{sizeof(T)}));
-    for (int64_t j = 0; j < cols; ++j) {
-      const T* src = z + r0 + j * ld;
-      T* dst = buf + j * W;
-      for (int64_t r = 0; r < w; ++r) dst[r] = src[r];
-    }
-    if (w == W) {
-      apply_strip<T, W, true>(batch, buf, W, w);
-    } else {
-      apply_strip<T, W, false>(batch, buf, W, w);
-    }
-    for (int64_t j = 0; j < cols; ++j) {
-      const T* src = buf + j * W;
-      T* dst = z + r0 + j * ld;
-      for (int64_t r = 0; r < w; ++r) dst[r] = src[r];
-    }
-  });
+  parallel_for(strips, threads,
+               [&](int64_t k) { apply_strip<T, W>(batch, packed + k * cols * W, W); });
 }
 
 }  // namespace affine::detail::linalg::impl

@@ -123,7 +123,7 @@ bool tridiagonal_ql(int64_t n, T* d, T* e, T* z, int64_t ldz) {
     d[l] += f;
     e[l] = 0;
   }
-  log.flush();
+  log.finish();
   return true;
 }
 
