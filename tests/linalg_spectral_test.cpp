@@ -346,20 +346,20 @@ TEST(Spectral, BadInputsNameTheOperationAndShape) {
   using test::error_of;
   const Tensor rect = Tensor::zeros({2, 3}, DType::f64);
   EXPECT_EQ(error_of([&] { linalg::eigh(rect); }),
-            "eigh: expected a square matrix (or a batch of them), got shape [2, 3]");
+            "eigh: A must be square (batches of n x n matrices), got shape [2, 3]");
   EXPECT_EQ(error_of([&] { linalg::eigvalsh(rect); }),
-            "eigvalsh: expected a square matrix (or a batch of them), got shape [2, 3]");
+            "eigvalsh: A must be square (batches of n x n matrices), got shape [2, 3]");
   EXPECT_EQ(error_of([&] {
               linalg::eigh(Tensor::zeros({3, 3}), 'X');
             }),
             "eigh: uplo must be 'L' or 'U', got 'X'");
   EXPECT_EQ(error_of([&] { linalg::svd(Tensor::zeros({4})); }),
-            "svd: expected a matrix or a batch of matrices (rank >= 2), got shape [4]");
+            "svd: A must have at least 2 dimensions (a matrix), got shape [4]");
   EXPECT_EQ(error_of([&] {
               linalg::svdvals(Tensor::zeros({2, 2}, DType::i64));
             }),
-            "svdvals: expected float32 or float64, got int64 (convert with to())");
-  EXPECT_EQ(error_of([&] { linalg::svd(Tensor()); }), "svd: the input tensor is undefined");
+            "svdvals: A must be float32 or float64, got int64");
+  EXPECT_EQ(error_of([&] { linalg::svd(Tensor()); }), "svd: A is an undefined tensor");
 }
 
 // NaN or Inf anywhere in what is read: every output is NaN (no throw, no hang).
@@ -396,6 +396,158 @@ TEST(Spectral, EmptyMatrices) {
   EXPECT_EQ(reduced.U.shape(), Shape({3, 0}));
   EXPECT_EQ(reduced.Vh.shape(), Shape({0, 0}));
   EXPECT_EQ(linalg::svdvals(Tensor::zeros({2, 0, 5})).shape(), Shape({2, 0}));
+}
+
+// ---- pinv, matrix_rank, cond, lstsq (gelsd), spectral norms ------------------------------------
+
+double max_abs_diff(const Mat& a, const Mat& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double d = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) d = std::max(d, std::abs(a[i] - b[i]));
+  return d;
+}
+
+// The four Penrose conditions, each relative to the size of its terms.
+TEST(Pinv, PenroseConditions) {
+  for (const Case& c : general_cases()) {
+    SCOPED_TRACE(c.name);
+    const int64_t m = c.m, n = c.n;
+    if (c.name.rfind("ill", 0) == 0) continue;  // pinv of cond 1e12 amplifies by 1e12 by design
+    const Mat x = mat_of(linalg::pinv(tensor_of(c.a, m, n, DType::f64)));
+    const Mat& a = c.a;
+    const double na = std::max(fro(a), 1e-300), nx = std::max(fro(x), 1e-300);
+    const double tol = 1e-11;
+    const Mat ax = matmul(a, x, m, n, m), xa = matmul(x, a, n, m, n);
+    EXPECT_LE(max_abs_diff(matmul(ax, a, m, m, n), a), tol * na * na * nx);
+    EXPECT_LE(max_abs_diff(matmul(xa, x, n, n, m), x), tol * nx * nx * na);
+    EXPECT_LE(max_abs_diff(ax, transpose(ax, m, m)), tol * na * nx);
+    EXPECT_LE(max_abs_diff(xa, transpose(xa, n, n)), tol * na * nx);
+  }
+}
+
+TEST(Pinv, HermitianMatchesGeneralAndTolerancesDrop) {
+  for (const Case& c : symmetric_cases()) {
+    SCOPED_TRACE(c.name);
+    // Skip the cases whose pseudo-inverse is as ill-conditioned as the cutoff (cond 1e12, graded).
+    if (c.name.rfind("ill", 0) == 0 || c.name.rfind("graded", 0) == 0) continue;
+    const Tensor a = tensor_of(c.a, c.n, c.n, DType::f64);
+    const Mat general = mat_of(linalg::pinv(a)), herm = mat_of(linalg::pinv(a, {}, {}, true));
+    EXPECT_LE(max_abs_diff(general, herm), 1e-9 * std::max(1.0, fro(general)));
+  }
+  // atol above every singular value: the pseudo-inverse is zero.
+  const Tensor a = Tensor::of({3, 0, 0, 1e-3}, {2, 2}, DType::f64);
+  EXPECT_EQ(mat_of(linalg::pinv(a, 10.0)), Mat({0, 0, 0, 0}));
+  EXPECT_EQ(mat_of(linalg::pinv(a, 0.01)), Mat({1 / 3.0, 0, 0, 0}));
+  EXPECT_EQ(mat_of(linalg::pinv(a, {}, 0.5)), Mat({1 / 3.0, 0, 0, 0}));
+}
+
+TEST(MatrixRank, CountsSingularValuesAboveTheTolerance) {
+  for (const Case& c : general_cases()) {
+    SCOPED_TRACE(c.name);
+    const int64_t expect = c.name.rfind("rank 12", 0) == 0 ? 12
+                           : c.name.rfind("zero", 0) == 0  ? 0
+                           : c.name.rfind("diag", 0) == 0  ? 10
+                                                           : std::min(c.m, c.n);
+    if (c.name.rfind("ill", 0) == 0 || c.name.rfind("graded", 0) == 0) continue;
+    EXPECT_EQ(linalg::matrix_rank(tensor_of(c.a, c.m, c.n, DType::f64)).item(), expect);
+    EXPECT_EQ(linalg::matrix_rank(tensor_of(c.a, c.m, c.n, DType::f32)).item(), expect);
+  }
+  const Tensor d = Tensor::of({5, 0, 0, 0, -1, 0, 0, 0, 1e-20}, {3, 3}, DType::f64);
+  EXPECT_EQ(linalg::matrix_rank(d).item(), 2);
+  EXPECT_EQ(linalg::matrix_rank(d, {}, {}, true).item(), 2);
+  EXPECT_EQ(linalg::matrix_rank(d, 2.0).item(), 1);
+  EXPECT_EQ(linalg::matrix_rank(d, 0.0, 0.0).item(), 3);
+  EXPECT_EQ(linalg::matrix_rank(Tensor::zeros({2, 4, 3})).shape(), Shape({2}));
+  EXPECT_EQ(linalg::matrix_rank(Tensor::zeros({2, 4, 3})).dtype(), DType::i64);
+}
+
+TEST(Cond, RatioOfExtremeSingularValues) {
+  Generator g(5);
+  const Tensor a = tensor_of(with_singular_values(12, 8, logspace(2, -4, 8), g), 12, 8, DType::f64);
+  EXPECT_NEAR(linalg::cond(a).item() / 1e6, 1.0, 1e-8);
+  EXPECT_TRUE(std::isinf(linalg::cond(Tensor::zeros({3, 3}, DType::f64)).item()));
+  EXPECT_EQ(linalg::cond(Tensor::eye(4, DType::f32)).item(), 1.0);
+  EXPECT_EQ(test::error_of([] {
+              linalg::cond(Tensor::zeros({0, 3}));
+            }),
+            "cond: the condition number of an empty matrix [0, 3] is not defined");
+}
+
+TEST(MatrixNorm, SpectralOrdsFromTheSingularValues) {
+  for (const Case& c : general_cases()) {
+    SCOPED_TRACE(c.name);
+    const Tensor a = tensor_of(c.a, c.m, c.n, DType::f64);
+    const std::vector<double> s = lapack_singular_values(c.a, c.m, c.n);
+    double nuc = 0;
+    for (double x : s) nuc += x;
+    const double tol = 1e-13 * std::max(1.0, s[0]) * std::max(c.m, c.n);
+    EXPECT_NEAR(linalg::matrix_norm(a, "nuc").item(), nuc, tol);
+    EXPECT_NEAR(linalg::matrix_norm(a, 2.0).item(), s[0], tol);
+    EXPECT_NEAR(linalg::matrix_norm(a, -2.0).item(), s.back(), tol);
+  }
+  const Tensor b = Tensor::zeros({2, 3, 4, 5});
+  EXPECT_EQ(linalg::matrix_norm(b, "nuc", true).shape(), Shape({2, 3, 1, 1}));
+  EXPECT_EQ(linalg::matrix_norm(b, 2.0).shape(), Shape({2, 3}));
+  EXPECT_EQ(linalg::matrix_norm(b, -2.0, true).shape(), Shape({2, 3, 1, 1}));
+  EXPECT_EQ(linalg::matrix_norm(Tensor::zeros({0, 3}), "nuc").item(), 0.0);
+  EXPECT_EQ(test::error_of([] {
+              linalg::matrix_norm(Tensor::zeros({0, 3}), 2.0);
+            }),
+            "matrix_norm: ord 2 of an empty matrix [0, 3]");
+}
+
+// gelsd against LAPACK's dgelsd: full rank (tall, square, wide: minimum norm) and rank deficient.
+TEST(Lstsq, GelsdMatchesLapack) {
+  Generator g(11);
+  for (const Case& c : general_cases()) {
+    SCOPED_TRACE(c.name);
+    if (c.name.rfind("ill", 0) == 0 || c.name.rfind("graded", 0) == 0) continue;
+    const int64_t m = c.m, n = c.n, k = 3;
+    const Mat b = randn(m, k, g);
+    const double rcond = 1e-10;
+    Mat a_lap = c.a, b_lap(static_cast<size_t>(std::max(m, n) * k), 0.0);
+    for (int64_t i = 0; i < m * k; ++i) b_lap[i] = b[i];
+    std::vector<double> s_lap(static_cast<size_t>(std::min(m, n)));
+    lapack_int rank_lap = 0;
+    ASSERT_EQ(LAPACKE_dgelsd(LAPACK_ROW_MAJOR, m, n, k, a_lap.data(), n, b_lap.data(), k,
+                             s_lap.data(), rcond, &rank_lap),
+              0);
+    const linalg::Lstsq r =
+        linalg::lstsq(tensor_of(c.a, m, n, DType::f64), tensor_of(b, m, k, DType::f64), rcond);
+    EXPECT_EQ(r.rank.item(), rank_lap);
+    const Mat x = mat_of(r.solution);
+    ASSERT_EQ(r.solution.shape(), Shape({n, k}));
+    const Mat x_lap(b_lap.begin(), b_lap.begin() + n * k);
+    EXPECT_LE(max_abs_diff(x, x_lap), 1e-9 * std::max(1.0, fro(x_lap)));
+    EXPECT_LE(max_abs_diff(mat_of(r.singular_values), s_lap), 1e-12 * std::max(1.0, s_lap[0]));
+    if (m > n && rank_lap == n) {
+      ASSERT_EQ(r.residuals.shape(), Shape({k}));
+      for (int64_t j = 0; j < k; ++j) {
+        double res = 0;
+        for (int64_t i = n; i < m; ++i) res += b_lap[i * k + j] * b_lap[i * k + j];
+        EXPECT_NEAR(r.residuals.get({j}), res, 1e-9 * std::max(1.0, res));
+      }
+    } else {
+      EXPECT_EQ(r.residuals.numel(), 0);
+    }
+  }
+}
+
+TEST(Lstsq, GelsdBatchesBroadcastAndVectors) {
+  Generator g(12);
+  const Tensor a = Tensor::randn({2, 1, 6, 4}, g, DType::f64);
+  const Tensor b = Tensor::randn({3, 6, 2}, g, DType::f64);
+  const linalg::Lstsq r = linalg::lstsq(a, b);
+  ASSERT_EQ(r.solution.shape(), Shape({2, 3, 4, 2}));
+  ASSERT_EQ(r.rank.shape(), Shape({2, 3}));
+  ASSERT_EQ(r.residuals.shape(), Shape({2, 3, 2}));
+  const Mat one = mat_of(linalg::lstsq(a[1][0], b[2]).solution);
+  EXPECT_LE(max_abs_diff(one, mat_of(r.solution[1][2])), 1e-12);
+  const Tensor v = Tensor::randn({6}, g, DType::f64);
+  const linalg::Lstsq rv = linalg::lstsq(a[0][0], v);
+  EXPECT_EQ(rv.solution.shape(), Shape({4}));
+  const Mat gels = mat_of(linalg::lstsq(a[0][0], v, {}, "gels").solution);
+  EXPECT_LE(max_abs_diff(mat_of(rv.solution), gels), 1e-12);
 }
 
 }  // namespace

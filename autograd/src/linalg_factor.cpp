@@ -8,6 +8,7 @@
 #include "affine/autograd/ops.hpp"
 #include "affine/tensor/internal/dispatch.hpp"
 #include "affine/tensor/ops.hpp"
+#include "affine/tensor/internal/bmm.hpp"
 #include "tape_impl.hpp"
 
 namespace affine::linalg {
@@ -16,33 +17,10 @@ using detail::Node;
 using detail::op_begin;
 using detail::OpTape;
 using detail::TapeImpl;
+using detail::linalg::bmm;
+using detail::linalg::mT;
 
 namespace {
-
-// The last two dimensions swapped (a view).
-Tensor mT(const Tensor& t) { return t.transpose(-1, -2); }
-
-// a @ b over broadcast batch dimensions (matmul itself takes 2-D or equal 3-D batches).
-Tensor bmm(const Tensor& a, const Tensor& b) {
-  if (a.rank() == 2 && b.rank() == 2) return matmul(a, b);
-  Shape batch;
-  {
-    Shape ba, bb;
-    for (int d = 0; d < a.rank() - 2; ++d) ba.push_back(a.size(d));
-    for (int d = 0; d < b.rank() - 2; ++d) bb.push_back(b.size(d));
-    batch = broadcast_shapes(ba, bb, "matmul");
-  }
-  Shape sa = batch, sb = batch, so = batch;
-  sa.push_back(a.size(-2));
-  sa.push_back(a.size(-1));
-  sb.push_back(b.size(-2));
-  sb.push_back(b.size(-1));
-  so.push_back(a.size(-2));
-  so.push_back(b.size(-1));
-  const Tensor a3 = a.expand(sa).reshape({-1, a.size(-2), a.size(-1)});
-  const Tensor b3 = b.expand(sb).reshape({-1, b.size(-2), b.size(-1)});
-  return matmul(a3, b3).reshape(so);
-}
 
 // The lower (or upper) triangle of t, diagonal included, with diag_scale on the diagonal
 // (0 drops it, 0.5 halves it): the masks of the triangular VJPs.

@@ -9,8 +9,9 @@
 
 #include "affine/tensor/internal/dispatch.hpp"
 #include "affine/tensor/linalg.hpp"
-#include "linalg/matrix_batch.hpp"
+#include "linalg/batch.hpp"
 #include "linalg/tridiagonal.hpp"
+#include "linalg/unit_scale.hpp"
 
 namespace affine::linalg {
 namespace {
@@ -73,23 +74,23 @@ void eigh_one(const char* op, int64_t n, const T* src, bool lower, T* w, T* vecs
 }
 
 Eigh eigh_impl(const char* op, const Tensor& A, char uplo, bool want_vectors) {
-  detail::linalg::require_square(op, A);
+  check_square(op, A);
   if (uplo != 'L' && uplo != 'U') {
     throw Error(std::string(op) + ": uplo must be 'L' or 'U', got '" + std::string(1, uplo) + "'");
   }
   const int64_t n = A.size(-1);
-  const int64_t batch = batch_count(A);
+  const int64_t batch = shape_numel(batch_shape(A));
   Eigh out;
-  out.eigenvalues = Tensor::empty(batch_shape(A, {n}), A.dtype());
+  out.eigenvalues = Tensor::empty(concat_shape(batch_shape(A), {n}), A.dtype());
   if (want_vectors) out.eigenvectors = Tensor::empty(A.shape(), A.dtype());
   const Tensor src = A.contiguous();
   detail::visit_float(A.dtype(), op, [&](auto tag) {
     using T = AFFINE_T(tag);
-    std::vector<T> a, z;
-    for (int64_t b = 0; b < batch; ++b) {
+    for_each_matrix(batch, [&](int64_t b) {
+      std::vector<T> a, z;
       eigh_one<T>(op, n, src.data<T>() + b * n * n, uplo == 'L', out.eigenvalues.data<T>() + b * n,
                   want_vectors ? out.eigenvectors.data<T>() + b * n * n : nullptr, a, z);
-    }
+    });
   });
   return out;
 }

@@ -63,8 +63,10 @@ Tensor vector_norm(const Tensor& x, double ord, const Axes& dims, bool keepdim) 
 Tensor matrix_norm(const Tensor& A, std::string_view ord, bool keepdim) {
   detail::linalg::check_matrix("matrix_norm", A);
   if (ord == "fro") return vector_norm(A, 2, {-2, -1}, keepdim);
-  if (ord == "nuc")
-    throw Error("matrix_norm: ord \"nuc\" needs the SVD, which is not available yet");
+  if (ord == "nuc") {  // the sum of the singular values (0 for an empty matrix)
+    const Tensor r = sum(svdvals(A), {-1});
+    return keepdim ? r.unsqueeze(-1).unsqueeze(-1) : r;
+  }
   throw Error("matrix_norm: ord must be \"fro\" or \"nuc\" (or a number), got \"" +
               std::string(ord) + "\"");
 }
@@ -83,9 +85,13 @@ Tensor matrix_norm(const Tensor& A, double ord, bool keepdim) {
     const Tensor r = ord > 0 ? max(sums, extremum, true) : min(sums, extremum, true);
     return r.reshape(out_shape);
   }
-  if (ord == 2 || ord == -2)
-    throw Error("matrix_norm: ord " + std::to_string(static_cast<int>(ord)) +
-                " needs the SVD, which is not available yet");
+  if (ord == 2 || ord == -2) {  // the largest / smallest singular value
+    if (A.numel() == 0)
+      throw Error("matrix_norm: ord " + std::to_string(static_cast<int>(ord)) +
+                  " of an empty matrix " + to_string(A.shape()));
+    const Tensor S = svdvals(A);
+    return (ord > 0 ? S.narrow(-1, 0, 1) : S.narrow(-1, S.size(-1) - 1, 1)).reshape(out_shape);
+  }
   throw Error("matrix_norm: ord must be 1, -1, 2, -2, inf or -inf (or \"fro\", \"nuc\"), got " +
               std::to_string(ord));
 }

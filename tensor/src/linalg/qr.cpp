@@ -11,6 +11,7 @@
 #include "linalg/batch.hpp"
 #include "linalg/blas3.hpp"
 #include "linalg/factor.hpp"
+#include "linalg/spectral.hpp"
 
 namespace affine::linalg {
 
@@ -143,8 +144,7 @@ Lstsq lstsq(const Tensor& A, const Tensor& B, std::optional<double> rcond,
     throw Error("lstsq: A " + to_string(A.shape()) + " and B " + to_string(B.shape()) +
                 " do not match (B must have " + std::to_string(A.size(-2)) + " rows)");
   if (driver == "gels") return lstsq_gels(A, B);
-  if (driver == "gelsd")
-    throw Error("lstsq: driver \"gelsd\" (SVD) is not available yet; use driver \"gels\"");
+  if (driver == "gelsd") return detail::linalg::lstsq_gelsd(A, B, rcond);
   throw Error("lstsq: driver must be \"gelsd\" or \"gels\", got \"" + std::string(driver) + "\"");
 }
 

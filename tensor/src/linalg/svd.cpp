@@ -13,8 +13,9 @@
 
 #include "affine/tensor/internal/dispatch.hpp"
 #include "affine/tensor/linalg.hpp"
+#include "linalg/batch.hpp"
 #include "linalg/bidiagonal.hpp"
-#include "linalg/matrix_batch.hpp"
+#include "linalg/unit_scale.hpp"
 
 namespace affine::linalg {
 namespace {
@@ -123,21 +124,20 @@ void svd_one(const char* op, int64_t m, int64_t n, const T* src, const SvdOut<T>
 }
 
 SVD svd_impl(const char* op, const Tensor& A, bool full_matrices, bool want_vectors) {
-  require_matrix(op, A);
+  check_matrix(op, A);
   const int64_t m = A.size(-2), n = A.size(-1), k = std::min(m, n);
   const int64_t ucols = full_matrices ? m : k, vrows = full_matrices ? n : k;
-  const int64_t batch = batch_count(A);
+  const int64_t batch = shape_numel(batch_shape(A));
   SVD out;
-  out.S = Tensor::empty(batch_shape(A, {k}), A.dtype());
+  out.S = Tensor::empty(concat_shape(batch_shape(A), {k}), A.dtype());
   if (want_vectors) {
-    out.U = Tensor::zeros(batch_shape(A, {m, ucols}), A.dtype());
-    out.Vh = Tensor::zeros(batch_shape(A, {vrows, n}), A.dtype());
+    out.U = Tensor::zeros(concat_shape(batch_shape(A), {m, ucols}), A.dtype());
+    out.Vh = Tensor::zeros(concat_shape(batch_shape(A), {vrows, n}), A.dtype());
   }
   const Tensor src = A.contiguous();
   detail::visit_float(A.dtype(), op, [&](auto tag) {
     using T = AFFINE_T(tag);
-    std::vector<T> w;
-    for (int64_t b = 0; b < batch; ++b) {
+    for_each_matrix(batch, [&](int64_t b) {
       if (k == 0) {  // empty: as numpy, full U and Vh are identities
         if (want_vectors) {
           T* u = out.U.data<T>() + b * m * ucols;
@@ -145,12 +145,13 @@ SVD svd_impl(const char* op, const Tensor& A, bool full_matrices, bool want_vect
           for (int64_t i = 0; i < std::min(m, ucols); ++i) u[i * ucols + i] = T(1);
           for (int64_t i = 0; i < std::min(n, vrows); ++i) vh[i * n + i] = T(1);
         }
-        continue;
+        return;
       }
+      std::vector<T> w;
       SvdOut<T> o{want_vectors ? out.U.data<T>() + b * m * ucols : nullptr, out.S.data<T>() + b * k,
                   want_vectors ? out.Vh.data<T>() + b * vrows * n : nullptr, ucols, vrows};
       svd_one<T>(op, m, n, src.data<T>() + b * m * n, o, w);
-    }
+    });
   });
   return out;
 }
