@@ -2,12 +2,15 @@
 // one binary.
 //
 // Names: <op>/<impl>/<n>/threads:<T>, op in getrf (LU, partial pivoting), potrf (Cholesky),
-// geqrf (Householder QR), gesv (LU + solve, one right-hand side); impl in affine, openblas
-// (OpenBLAS's LAPACK, Fortran interface, column-major), eigen (PartialPivLU, LLT, HouseholderQR);
+// geqrf (Householder QR), gesv (LU + solve, one right-hand side), syevd (symmetric eigenvalues
+// and eigenvectors; affine::linalg::eigh), gesdd (SVD with the reduced U and V; affine svd with
+// full_matrices = false); impl in affine, openblas (OpenBLAS's LAPACK, Fortran interface,
+// column-major), eigen (PartialPivLU, LLT, HouseholderQR, SelfAdjointEigenSolver, BDCSVD);
 // double, n x n, n in 64, 256, 1024, 2048. GFLOPS counts the nominal flops (LAPACK's working
-// notes: getrf 2/3 n^3, potrf 1/3 n^3, geqrf 4/3 n^3, gesv 2/3 n^3 + 2 n^2) per second of the
-// timing thread's CPU time at threads:1 (the shared machines here run 5-10x loaded, so wall time
-// mostly measures the neighbours), and of wall time at threads:2 (where the CPU time of the
+// notes: getrf 2/3 n^3, potrf 1/3 n^3, geqrf 4/3 n^3, gesv 2/3 n^3 + 2 n^2; Golub & Van Loan's
+// table 8.6.1 / 8.6.2: symmetric eigen with vectors 9 n^3, SVD with U and V 21 n^3) per second of
+// the timing thread's CPU time at threads:1 (the shared machines here run 5-10x loaded, so wall
+// time mostly measures the neighbours), and of wall time at threads:2 (where the CPU time of the
 // calling thread alone would flatter every impl).
 // Every iteration factors a fresh copy of the same matrix (the copy, O(n^2), is timed for every
 // impl alike; affine's copy is inside the function). A column-major peer sees the row-major
@@ -38,14 +41,21 @@ void dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau,
              const int* lwork, int* info);
 void dgesv_(const int* n, const int* nrhs, double* a, const int* lda, int* ipiv, double* b,
             const int* ldb, int* info);
+void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
+             double* work, const int* lwork, int* iwork, const int* liwork, int* info);
+void dgesdd_(const char* jobz, const int* m, const int* n, double* a, const int* lda, double* s,
+             double* u, const int* ldu, double* vt, const int* ldvt, double* work, const int* lwork,
+             int* iwork, int* info);
 }
 #endif
 
 #ifdef AFFINE_HAVE_EIGEN
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
+#include <Eigen/Eigenvalues>
 #include <Eigen/LU>
 #include <Eigen/QR>
+#include <Eigen/SVD>
 #endif
 
 namespace {
@@ -58,6 +68,8 @@ struct Problem {
   int64_t n;
   std::vector<double> a, b, work_a, work_b, tau, lwork;
   std::vector<int> ipiv;
+  std::vector<double> spectral_work;  // syevd/gesdd: values, vectors and LAPACK's workspace
+  std::vector<int> spectral_iwork;
   affine::Tensor ta, tb;
 
   Problem(int64_t size, bool spd) : n(size) {
@@ -214,6 +226,75 @@ std::vector<Op> ops() {
                           Eigen::VectorXd x =
                               lu.solve(Eigen::Map<const Eigen::VectorXd>(p.b.data(), p.n));
                           benchmark::DoNotOptimize(x.data());
+                        },
+                        false});
+#endif
+    out.push_back(op);
+  }
+  // syevd (on the symmetric positive-definite input: any symmetric matrix does the same work)
+  {
+    Op op{"syevd", true, [](double n) { return 9.0 * n * n * n; }, {}};
+    op.impls.push_back(
+        {"affine",
+         [](Problem& p) { benchmark::DoNotOptimize(la::eigh(p.ta).eigenvectors.data<double>()); },
+         true});
+#ifdef AFFINE_HAVE_OPENBLAS
+    op.impls.push_back({"openblas",
+                        [](Problem& p) {
+                          p.fresh();
+                          const int n = static_cast<int>(p.n);
+                          int info = 0;
+                          // Workspace as LAPACK documents it for jobz = 'V'; w first.
+                          const int lwork = 1 + 6 * n + 2 * n * n, liwork = 3 + 5 * n;
+                          p.spectral_work.resize(static_cast<size_t>(n + lwork));
+                          p.spectral_iwork.resize(static_cast<size_t>(liwork));
+                          dsyevd_("V", "L", &n, p.work_a.data(), &n, p.spectral_work.data(),
+                                  p.spectral_work.data() + n, &lwork, p.spectral_iwork.data(),
+                                  &liwork, &info);
+                        },
+                        true});
+#endif
+#ifdef AFFINE_HAVE_EIGEN
+    op.impls.push_back({"eigen",
+                        [](Problem& p) {
+                          Eigen::SelfAdjointEigenSolver<EMat> es(EMap(p.a.data(), p.n, p.n));
+                          benchmark::DoNotOptimize(es.eigenvectors().data());
+                        },
+                        false});
+#endif
+    out.push_back(op);
+  }
+  // gesdd
+  {
+    Op op{"gesdd", false, [](double n) { return 21.0 * n * n * n; }, {}};
+    op.impls.push_back(
+        {"affine",
+         [](Problem& p) { benchmark::DoNotOptimize(la::svd(p.ta, false).U.data<double>()); },
+         true});
+#ifdef AFFINE_HAVE_OPENBLAS
+    op.impls.push_back({"openblas",
+                        [](Problem& p) {
+                          p.fresh();
+                          const int n = static_cast<int>(p.n);
+                          int info = 0;
+                          // s, U, VT, then the workspace LAPACK documents for jobz = 'S'.
+                          const int lwork = 8 * n * n + 8 * n;
+                          p.spectral_work.resize(static_cast<size_t>(n + 2 * n * n + lwork));
+                          p.spectral_iwork.resize(static_cast<size_t>(8 * n));
+                          double* s = p.spectral_work.data();
+                          double* u = s + n;
+                          double* vt = u + n * n;
+                          dgesdd_("S", &n, &n, p.work_a.data(), &n, s, u, &n, vt, &n, vt + n * n,
+                                  &lwork, p.spectral_iwork.data(), &info);
+                        },
+                        true});
+#endif
+#ifdef AFFINE_HAVE_EIGEN
+    op.impls.push_back({"eigen",
+                        [](Problem& p) {
+                          Eigen::BDCSVD<EMat> svd(EMap(p.a.data(), p.n, p.n),
+                                                  Eigen::ComputeThinU | Eigen::ComputeThinV);
+                          benchmark::DoNotOptimize(svd.matrixU().data());
                         },
                         false});
 #endif

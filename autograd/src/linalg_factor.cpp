@@ -9,6 +9,7 @@
 #include "affine/tensor/internal/dispatch.hpp"
 #include "affine/tensor/ops.hpp"
 #include "affine/tensor/internal/bmm.hpp"
+#include "multi_output.hpp"
 #include "tape_impl.hpp"
 
 namespace affine::linalg {
@@ -180,9 +181,9 @@ namespace {
 void qr_vjp(TapeImpl& t, Node& n) {
   const Tensor& Q = n.saved[0];
   const Tensor& R = n.saved[1];
-  const int64_t qn = Q.size(-2) * Q.size(-1), rn = R.size(-2) * R.size(-1);
-  const Tensor gQ = n.grad.narrow(-1, 0, qn).reshape(Q.shape());
-  const Tensor gR = n.grad.narrow(-1, qn, rn).reshape(R.shape());
+  const int64_t qn = Q.size(-2) * Q.size(-1);
+  const Tensor gQ = detail::unpack(n.grad, 0, Q.shape());
+  const Tensor gR = detail::unpack(n.grad, qn, R.shape());
   const Tensor M = sub(bmm(R, mT(gR)), bmm(mT(gQ), Q));
   const Tensor lower = triangle(M, true, 1.0);
   const Tensor copyltu = add(lower, mT(triangle(M, true, 0.0)));
@@ -199,18 +200,12 @@ VarQR qr(const Var& A, std::string_view mode) {
     throw Error(
         "qr: the gradient is implemented for mode \"reduced\" with m >= n only, got mode \"" +
         std::string(mode) + "\" and A " + to_string(A.shape()));
-  Shape batch;
-  for (int d = 0; d < A.rank() - 2; ++d) batch.push_back(A.shape()[d]);
-  Shape flat = batch;
-  flat.push_back(-1);
-  const Tensor packed = concat({f.Q.reshape(flat), f.R.reshape(flat)}, -1);
-  Node& n = rec.record(packed, &qr_vjp, {&A});
+  Node& n = rec.record(detail::pack({{f.Q, 2}, {f.R, 2}}), &qr_vjp, {&A});
   n.saved[0] = f.Q;
   n.saved[1] = f.R;
   const Var p = rec.var;
-  const int64_t qn = f.Q.size(-2) * f.Q.size(-1), rn = f.R.size(-2) * f.R.size(-1);
-  return {reshape(slice(p, p.rank() - 1, 0, qn), f.Q.shape()),
-          reshape(slice(p, p.rank() - 1, qn, qn + rn), f.R.shape())};
+  return {detail::unpack(p, 0, f.Q.shape()),
+          detail::unpack(p, f.Q.size(-2) * f.Q.size(-1), f.R.shape())};
 }
 
 }  // namespace affine::linalg

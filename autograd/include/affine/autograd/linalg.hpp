@@ -5,6 +5,7 @@
 // Every VJP is checked with gradcheck in float64 (tests/linalg_grad_test.cpp).
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 #include "affine/autograd/var.hpp"
@@ -45,5 +46,55 @@ struct AFFINE_API VarQR {
 /// Householder QR; differentiable for mode "reduced" with m >= n (torch's condition). Other
 /// modes forward fine but their backward throws.
 AFFINE_API VarQR qr(const Var& A, std::string_view mode = "reduced");
+
+// ---- spectral (autograd/src/linalg_spectral.cpp)
+// ------------------------------------------------- Symmetric inputs (eigh, pinv with hermitian):
+// as torch, the gradient is the symmetric matrix dL/dA for a symmetric perturbation of A (it is not
+// confined to the triangle read). Repeated values: a gradient that flows through eigenvectors (or
+// singular vectors) is undefined when two eigenvalues (singular values) are exactly equal, and the
+// VJP throws an affine::Error naming them; near-equal values give large but finite gradients, as
+// torch. Gradients through eigenvalues / singular values alone are always defined.
+struct VarEigh {
+  Var eigenvalues;
+  Var eigenvectors;
+};
+/// eigh; gA = V (diag(gw) + skew(V^T gV) / E) V^T with E_ij = w_j - w_i (torch's formula, skew(X)
+/// = (X - X^T) / 2).
+VarEigh eigh(const Var& A, char uplo = 'L');
+/// eigvalsh; gA = V diag(gw) V^T.
+Var eigvalsh(const Var& A, char uplo = 'L');
+
+struct VarSVD {
+  Var U;
+  Var S;
+  Var Vh;
+};
+/// svd; differentiable with full_matrices = false (torch's condition; with true the backward
+/// throws). gA as torch's svd_backward; U's and V's terms also need non-zero singular values when
+/// A is not square.
+VarSVD svd(const Var& A, bool full_matrices = true);
+/// svdvals; gA = U diag(gS) Vh.
+Var svdvals(const Var& A);
+
+/// pinv; gA by torch's pinv_backward (valid where the rank is locally constant).
+Var pinv(const Var& A, std::optional<double> atol = std::nullopt,
+         std::optional<double> rtol = std::nullopt, bool hermitian = false);
+
+/// lstsq with a differentiable solution X = pinv(A) B (gA, gB from pinv's VJP); residuals, rank
+/// and singular values are the Tensor function's, as constants.
+struct VarLstsq {
+  Var solution;
+  Tensor residuals;
+  Tensor rank;
+  Tensor singular_values;
+};
+VarLstsq lstsq(const Var& A, const Var& B, std::optional<double> rcond = std::nullopt,
+               std::string_view driver = "gelsd");
+
+/// matrix_norm for every ord of the Tensor function: "fro" (gA = g A / ||A||, 0 at A = 0), "nuc"
+/// (g U Vh), 2 / -2 (g u v^T of the extreme singular pair), 1 / -1 / inf / -inf (through the
+/// abs column / row sums: the gradient goes to the first extreme column / row).
+Var matrix_norm(const Var& A, std::string_view ord = "fro", bool keepdim = false);
+Var matrix_norm(const Var& A, double ord, bool keepdim = false);
 
 }  // namespace affine::linalg
