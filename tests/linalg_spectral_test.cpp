@@ -128,6 +128,8 @@ std::vector<Case> general_cases() {
   cs.push_back({"tall 40x7", 40, 7, randn(40, 7, g)});
   cs.push_back({"wide 7x40", 7, 40, randn(7, 40, g)});
   cs.push_back({"tall 90x33", 90, 33, randn(90, 33, g)});
+  // Past the blocked bidiagonalisation's crossover (128 columns): panels plus the unblocked tail.
+  cs.push_back({"wide 170x260 (blocked)", 170, 260, randn(170, 260, g)});
   cs.push_back({"ill-conditioned 30x30 (cond 1e12)", 30, 30,
                 with_singular_values(30, 30, logspace(0, -12, 30), g)});
   cs.push_back({"ill-conditioned 25x12 (cond 1e12)", 25, 12,

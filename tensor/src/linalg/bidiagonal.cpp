@@ -12,9 +12,23 @@
 
 namespace affine::detail::linalg {
 
+namespace {
+
+// Column-major views: a rows x cols block with leading dimension ld, and a vector of k elements at
+// stride inc (a k x 1 matrix) for the matrix-vector products, which go through the GEMM's
+// unpacked small-problem kernels.
+template <class T>
+Mat<T> cm(T* p, int64_t rows, int64_t cols, int64_t ld) {
+  return {p, rows, cols, 1, ld};
+}
+template <class T>
+Mat<T> vec(T* p, int64_t k, int64_t inc = 1) {
+  return {p, k, 1, inc, 1};
+}
+
 // gebd2 (m >= n): H(i) zeroes A(i+1:m, i), then G(i) zeroes A(i, i+2:n).
 template <class T>
-void reduce_to_bidiagonal(int64_t m, int64_t n, T* a, int64_t lda, T* d, T* e, T* tauq, T* taup) {
+void bidiagonal_unblocked(int64_t m, int64_t n, T* a, int64_t lda, T* d, T* e, T* tauq, T* taup) {
   auto A = [&](int64_t i, int64_t j) -> T& { return a[i + j * lda]; };
   std::vector<T> work(static_cast<size_t>(std::max<int64_t>(m, n) + 1));
   for (int64_t i = 0; i < n; ++i) {
@@ -22,17 +36,98 @@ void reduce_to_bidiagonal(int64_t m, int64_t n, T* a, int64_t lda, T* d, T* e, T
     tauq[i] = larfg(m - i, alpha, i + 1 < m ? &A(i + 1, i) : nullptr, int64_t{1});
     d[i] = alpha;
     if (i + 1 < n) {
-      larf_left(tauq[i], &A(i, i), int64_t{1}, Mat<T>{&A(i, i + 1), m - i, n - i - 1, 1, lda},
+      larf_left(tauq[i], &A(i, i), int64_t{1}, cm(&A(i, i + 1), m - i, n - i - 1, lda),
                 work.data());
       alpha = A(i, i + 1);
       taup[i] = larfg(n - i - 1, alpha, i + 2 < n ? &A(i, i + 2) : nullptr, lda);
       e[i] = alpha;
-      larf_right(taup[i], &A(i, i + 1), lda, Mat<T>{&A(i + 1, i + 1), m - i - 1, n - i - 1, 1, lda},
+      larf_right(taup[i], &A(i, i + 1), lda, cm(&A(i + 1, i + 1), m - i - 1, n - i - 1, lda),
                  work.data());
     } else {
       taup[i] = T(0);
     }
   }
+}
+
+// labrd (m >= n): reduces the first nb rows and columns, returning X [m x nb] and Y [n x nb] with
+// which the trailing matrix is updated as A22 -= V Y^T + X U^T (two GEMMs, by the caller). Leaves
+// the reflectors' unit elements (A(i, i), A(i, i+1)) set to 1.
+template <class T>
+void bidiagonal_panel(int64_t m, int64_t n, int64_t nb, T* a, int64_t lda, T* d, T* e, T* tauq,
+                      T* taup, T* x, int64_t ldx, T* y, int64_t ldy) {
+  auto A = [&](int64_t i, int64_t j) -> T& { return a[i + j * lda]; };
+  auto X = [&](int64_t i, int64_t j) -> T& { return x[i + j * ldx]; };
+  auto Y = [&](int64_t i, int64_t j) -> T& { return y[i + j * ldy]; };
+  for (int64_t i = 0; i < nb; ++i) {
+    // A(i:m, i) -= A(i:m, 0:i) Y(i, 0:i)^T + X(i:m, 0:i) A(0:i, i)
+    gemm<T>(T(-1), cm(&A(i, 0), m - i, i, lda), vec(&Y(i, 0), i, ldy), T(1), vec(&A(i, i), m - i));
+    gemm<T>(T(-1), cm(&X(i, 0), m - i, i, ldx), vec(&A(0, i), i), T(1), vec(&A(i, i), m - i));
+    T alpha = A(i, i);
+    tauq[i] = larfg(m - i, alpha, i + 1 < m ? &A(i + 1, i) : nullptr, int64_t{1});
+    d[i] = alpha;
+    if (i + 1 >= n) {
+      taup[i] = T(0);
+      continue;
+    }
+    A(i, i) = T(1);
+    const int64_t rn = n - i - 1, rm = m - i - 1;
+    // Y(i+1:n, i) = tauq (A(i:m, i+1:n)^T v - Y(i+1:n, 0:i) V^T v - U(0:i)^T X^T v)
+    gemm<T>(T(1), cm(&A(i, i + 1), m - i, rn, lda).t(), vec(&A(i, i), m - i), T(0),
+            vec(&Y(i + 1, i), rn));
+    gemm<T>(T(1), cm(&A(i, 0), m - i, i, lda).t(), vec(&A(i, i), m - i), T(0), vec(&Y(0, i), i));
+    gemm<T>(T(-1), cm(&Y(i + 1, 0), rn, i, ldy), vec(&Y(0, i), i), T(1), vec(&Y(i + 1, i), rn));
+    gemm<T>(T(1), cm(&X(i, 0), m - i, i, ldx).t(), vec(&A(i, i), m - i), T(0), vec(&Y(0, i), i));
+    gemm<T>(T(-1), cm(&A(0, i + 1), i, rn, lda).t(), vec(&Y(0, i), i), T(1), vec(&Y(i + 1, i), rn));
+    for (int64_t r = i + 1; r < n; ++r) Y(r, i) *= tauq[i];
+    // A(i, i+1:n) -= Y(i+1:n, 0:i+1) A(i, 0:i+1)^T + U(0:i, i+1:n)^T X(i, 0:i)^T
+    gemm<T>(T(-1), cm(&Y(i + 1, 0), rn, i + 1, ldy), vec(&A(i, 0), i + 1, lda), T(1),
+            vec(&A(i, i + 1), rn, lda));
+    gemm<T>(T(-1), cm(&A(0, i + 1), i, rn, lda).t(), vec(&X(i, 0), i, ldx), T(1),
+            vec(&A(i, i + 1), rn, lda));
+    alpha = A(i, i + 1);
+    taup[i] = larfg(rn, alpha, i + 2 < n ? &A(i, i + 2) : nullptr, lda);
+    e[i] = alpha;
+    A(i, i + 1) = T(1);
+    // X(i+1:m, i) = taup (A(i+1:m, i+1:n) u - V(i+1:m, 0:i+1) Y^T u - X(i+1:m, 0:i) U u)
+    gemm<T>(T(1), cm(&A(i + 1, i + 1), rm, rn, lda), vec(&A(i, i + 1), rn, lda), T(0),
+            vec(&X(i + 1, i), rm));
+    gemm<T>(T(1), cm(&Y(i + 1, 0), rn, i + 1, ldy).t(), vec(&A(i, i + 1), rn, lda), T(0),
+            vec(&X(0, i), i + 1));
+    gemm<T>(T(-1), cm(&A(i + 1, 0), rm, i + 1, lda), vec(&X(0, i), i + 1), T(1),
+            vec(&X(i + 1, i), rm));
+    gemm<T>(T(1), cm(&A(0, i + 1), i, rn, lda), vec(&A(i, i + 1), rn, lda), T(0), vec(&X(0, i), i));
+    gemm<T>(T(-1), cm(&X(i + 1, 0), rm, i, ldx), vec(&X(0, i), i), T(1), vec(&X(i + 1, i), rm));
+    for (int64_t r = i + 1; r < m; ++r) X(r, i) *= taup[i];
+  }
+}
+
+}  // namespace
+
+// gebrd (m >= n): panels of kPanel rows and columns by bidiagonal_panel, each followed by the
+// trailing update A22 -= V Y^T + X U^T in the GEMM; the last kCrossover columns unblocked.
+template <class T>
+void reduce_to_bidiagonal(int64_t m, int64_t n, T* a, int64_t lda, T* d, T* e, T* tauq, T* taup) {
+  constexpr int64_t kPanel = 32, kCrossover = 128;
+  auto A = [&](int64_t i, int64_t j) -> T& { return a[i + j * lda]; };
+  int64_t i = 0;
+  if (n > kCrossover) {
+    std::vector<T> x(static_cast<size_t>(m * kPanel)), y(static_cast<size_t>(n * kPanel));
+    for (; i + kCrossover < n; i += kPanel) {
+      const int64_t pm = m - i, pn = n - i;
+      bidiagonal_panel(pm, pn, kPanel, &A(i, i), lda, d + i, e + i, tauq + i, taup + i, x.data(),
+                       pm, y.data(), pn);
+      const Mat<T> a22 = cm(&A(i + kPanel, i + kPanel), pm - kPanel, pn - kPanel, lda);
+      gemm<T>(T(-1), cm(&A(i + kPanel, i), pm - kPanel, kPanel, lda),
+              cm(y.data() + kPanel, pn - kPanel, kPanel, pn).t(), T(1), a22);
+      gemm<T>(T(-1), cm(x.data() + kPanel, pm - kPanel, kPanel, pm),
+              cm(&A(i, i + kPanel), kPanel, pn - kPanel, lda), T(1), a22);
+      for (int64_t j = i; j < i + kPanel; ++j) {
+        A(j, j) = d[j];
+        A(j, j + 1) = e[j];
+      }
+    }
+  }
+  bidiagonal_unblocked(m - i, n - i, &A(i, i), lda, d + i, e + i, tauq + i, taup + i);
 }
 
 template <class T>

@@ -44,7 +44,7 @@ struct RotationBatch {
 /// Rows per strip: a strip of every column (cols * kStripRows elements) is what stays in L2 while
 /// a batch streams by; the same for every ISA, so the packed layout is one.
 template <class T>
-inline constexpr int64_t kStripRows = sizeof(T) == 4 ? 64 : 32;
+inline constexpr int64_t kStripRows = sizeof(T) == 4 ? 128 : 64;
 
 /// Applies batch to z held as packed strips (see RotationLog): strips blocks of cols * kStripRows
 /// elements, column j's kStripRows elements of strip k at z[k * cols * kStripRows + j *

@@ -10,65 +10,79 @@
 #include "parallel_for.hpp"
 
 namespace affine::detail::linalg::impl {
+// Internal linkage: each ISA's file gets its own copy (one shared template instantiation would
+// let the linker pick any file's code, whatever the CPU dispatch chose).
+namespace {
 
-// One strip of W rows (W a compile-time constant, so the inner loops are fixed-length vector
-// code; the last strip is zero-padded to W).
+// A strip of W rows is K = W / L vectors of L elements (GCC/Clang vector extensions, lowered to
+// whatever the file's ISA has). The carry of a sweep lives in K named registers (a fixed-size
+// array indexed only by unrolled constants, which the compiler keeps in registers), so its
+// loop-carried dependency never goes through memory, and the K independent chains hide the
+// multiply-add latency.
+template <class T>
+struct Lanes {
+  static constexpr int L = 64 / static_cast<int>(sizeof(T));
+  using V __attribute__((vector_size(64))) = T;
+};
+
+template <class T, int K>
+struct Regs {
+  using V = typename Lanes<T>::V;
+  V r[K];
+  void load(const T* p) {
+#pragma GCC unroll 16
+    for (int k = 0; k < K; ++k) __builtin_memcpy(&r[k], p + k * Lanes<T>::L, sizeof(V));
+  }
+  void store(T* p) const {
+#pragma GCC unroll 16
+    for (int k = 0; k < K; ++k) __builtin_memcpy(p + k * Lanes<T>::L, &r[k], sizeof(V));
+  }
+};
+
+// One strip of W rows (the last strip is zero-padded to W).
 template <class T, int W>
 void apply_strip(const RotationBatch<T>& batch, T* z, int64_t ld) {
-  constexpr int64_t n = W;
-  T carry[W];
-  T x[W];
+  constexpr int K = W / Lanes<T>::L;
+  static_assert(K * Lanes<T>::L == W);
+  Regs<T, K> carry, x, out;
   for (const Sweep& sw : batch.sweeps) {
     const T* cs = batch.c.data() + sw.offset;
     const T* sn = batch.s.data() + sw.offset;
     if (sw.count == 0) continue;
-    switch (sw.kind) {
-      case SweepKind::down: {  // (j, j+1), j = first, first-1, ...: carry is column j+1
-        T* col = z + (sw.first + 1) * ld;
-        for (int64_t r = 0; r < n; ++r) carry[r] = col[r];
-        for (int64_t t = 0; t < sw.count; ++t) {
-          const T c = cs[t], s = sn[t];
-          T* a = z + (sw.first - t) * ld;
-          T* b = a + ld;
-          for (int64_t r = 0; r < n; ++r) x[r] = a[r];
-          for (int64_t r = 0; r < n; ++r) b[r] = c * carry[r] - s * x[r];
-          for (int64_t r = 0; r < n; ++r) carry[r] = c * x[r] + s * carry[r];
+    // Every kind is: a = column j (loaded), b = the carry; write one of the two results back and
+    // carry the other. down: j = first - t, writes b' to column j + 1, carries a'. up: the
+    // carry is column j, the loaded one column j + 1; writes a' to column j, carries b'. pivot:
+    // writes a' to column j, carries b' (column fixed).
+    const bool up = sw.kind == SweepKind::up;
+    const bool down = sw.kind == SweepKind::down;
+    const int64_t step = sw.kind == SweepKind::down || sw.kind == SweepKind::pivot_down ? -1 : 1;
+    const int64_t carry_col = down ? sw.first + 1 : up ? sw.first : sw.fixed;
+    carry.load(z + carry_col * ld);
+    for (int64_t t = 0; t < sw.count; ++t) {
+      const T c = cs[t], s = sn[t];
+      const int64_t j = sw.first + step * t;
+      if (up) {  // (carry = column j, x = column j+1)
+        x.load(z + (j + 1) * ld);
+#pragma GCC unroll 16
+        for (int k = 0; k < K; ++k) {
+          out.r[k] = c * carry.r[k] + s * x.r[k];
+          carry.r[k] = c * x.r[k] - s * carry.r[k];
         }
-        T* last = z + (sw.first - sw.count + 1) * ld;
-        for (int64_t r = 0; r < n; ++r) last[r] = carry[r];
-        break;
-      }
-      case SweepKind::up: {  // (j, j+1), j = first, first+1, ...: carry is column j
-        T* col = z + sw.first * ld;
-        for (int64_t r = 0; r < n; ++r) carry[r] = col[r];
-        for (int64_t t = 0; t < sw.count; ++t) {
-          const T c = cs[t], s = sn[t];
-          T* a = z + (sw.first + t) * ld;
-          T* b = a + ld;
-          for (int64_t r = 0; r < n; ++r) x[r] = b[r];
-          for (int64_t r = 0; r < n; ++r) a[r] = c * carry[r] + s * x[r];
-          for (int64_t r = 0; r < n; ++r) carry[r] = c * x[r] - s * carry[r];
+        out.store(z + j * ld);
+      } else {  // x = column j, carry = column j+1 (down) or fixed (pivot)
+        x.load(z + j * ld);
+#pragma GCC unroll 16
+        for (int k = 0; k < K; ++k) {
+          const typename Lanes<T>::V a = c * x.r[k] + s * carry.r[k];
+          const typename Lanes<T>::V b = c * carry.r[k] - s * x.r[k];
+          out.r[k] = down ? b : a;
+          carry.r[k] = down ? a : b;
         }
-        T* last = z + (sw.first + sw.count) * ld;
-        for (int64_t r = 0; r < n; ++r) last[r] = carry[r];
-        break;
-      }
-      case SweepKind::pivot_down:
-      case SweepKind::pivot_up: {  // (j, fixed): carry is column fixed
-        const int64_t step = sw.kind == SweepKind::pivot_down ? -1 : 1;
-        T* f = z + sw.fixed * ld;
-        for (int64_t r = 0; r < n; ++r) carry[r] = f[r];
-        for (int64_t t = 0; t < sw.count; ++t) {
-          const T c = cs[t], s = sn[t];
-          T* a = z + (sw.first + step * t) * ld;
-          for (int64_t r = 0; r < n; ++r) x[r] = a[r];
-          for (int64_t r = 0; r < n; ++r) a[r] = c * x[r] + s * carry[r];
-          for (int64_t r = 0; r < n; ++r) carry[r] = c * carry[r] - s * x[r];
-        }
-        for (int64_t r = 0; r < n; ++r) f[r] = carry[r];
-        break;
+        out.store(z + (down ? j + 1 : j) * ld);
       }
     }
+    const int64_t last = sw.first + step * (sw.count - 1);
+    carry.store(z + (down ? last : up ? last + 1 : sw.fixed) * ld);
   }
 }
 
@@ -83,4 +97,5 @@ void apply(const RotationBatch<T>& batch, T* packed, int64_t strips, int64_t col
                [&](int64_t k) { apply_strip<T, W>(batch, packed + k * cols * W, W); });
 }
 
+}  // namespace
 }  // namespace affine::detail::linalg::impl
