@@ -44,7 +44,7 @@ Tensor cutoff(const Tensor& S, int64_t m, int64_t n, std::optional<double> atol,
   }
   const Tensor smax = S.size(-1) == 0
                           ? Tensor::zeros(concat_shape(batch_shape(S, 1), {1}), S.dtype())
-                          : max(S, {-1}, true);
+                          : max(S, int64_t{-1}, true);
   return maximum(mul(smax, r), atol.value_or(0.0));
 }
 
@@ -110,8 +110,8 @@ affine::linalg::Lstsq lstsq_gelsd(const Tensor& A, const Tensor& B, std::optiona
   const Tensor Ab = A.expand(concat_shape(batch, {m, n}));
   const Tensor Bb = B.expand(concat_shape(batch, {m, B.size(-1)}));
   const affine::linalg::SVD s = affine::linalg::svd(Ab, false);
-  const Tensor smax =
-      s.S.size(-1) == 0 ? Tensor::zeros(concat_shape(batch, {1}), A.dtype()) : max(s.S, {-1}, true);
+  const Tensor smax = s.S.size(-1) == 0 ? Tensor::zeros(concat_shape(batch, {1}), A.dtype())
+                                        : max(s.S, int64_t{-1}, true);
   const Tensor keep = gt(s.S, mul(smax, rc));
   const Tensor inv_s = where(keep, div(1.0, s.S), Tensor::zeros({}, A.dtype()));
   affine::linalg::Lstsq out;
