@@ -102,12 +102,6 @@ bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs
 /// 64-byte aligned scratch that only grows, one per thread and purpose, so steady-state calls
 /// allocate nothing. Returns a buffer of at least `bytes` bytes.
 void* scratch(int slot, int64_t bytes);
-enum ScratchSlot : int {
-  kScratchA = 0,
-  kScratchB = 1,
-  kScratchSmall = 2,
-  kScratchLinalg = 3,  ///< linalg's rotation strips (linalg/rotations_impl.hpp)
-  kScratchSlots = 4
-};
+enum ScratchSlot : int { kScratchA = 0, kScratchB = 1, kScratchSmall = 2, kScratchSlots = 3 };
 
 }  // namespace affine::detail::gemm
