@@ -5,10 +5,15 @@
 // output is reduced to a random weighted sum, so one backward checks every output's gradient.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
+#include <map>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "affine/affine.hpp"
+#include "data/linalg_golden.hpp"
 #include "gradcheck_util.hpp"
 #include "test_util.hpp"
 
@@ -135,6 +140,61 @@ TEST(SpectralGrad, RepeatedValues) {
     EXPECT_EQ(test::error_of([&] { linalg::svd(a, true); }),
               "svd: the gradient is implemented for full_matrices = false (or square A), got A "
               "[3, 2]");
+  }
+}
+
+// torch's values and gradients (tests/data/make_linalg_golden.py): the loss is sum(output * W);
+// eigen- and singular vectors enter squared (their signs are a convention).
+TEST(SpectralGrad, MatchesTorchValuesAndGradients) {
+  const Tensor A = Tensor::from_vector(linalg_golden::kA, {4, 4});
+  const Tensor S = Tensor::from_vector(linalg_golden::kS, {4, 4});
+  const Tensor M = Tensor::from_vector(linalg_golden::kM, {5, 3});
+  const Tensor B5 = Tensor::from_vector(linalg_golden::kB5, {5, 2});
+  auto flat = [](const Var& v) { return reshape(v, {-1}); };
+  using Fn = std::function<Var(const std::vector<Var>&)>;
+  const std::map<std::string, std::pair<Fn, std::vector<Tensor>>> fns = {
+      {"eigh",
+       {[&](const auto& v) {
+          const linalg::VarEigh e = linalg::eigh(v[0]);
+          return concat({e.eigenvalues, flat(mul(e.eigenvectors, e.eigenvectors))}, 0);
+        },
+        {S}}},
+      {"eigvalsh", {[](const auto& v) { return linalg::eigvalsh(v[0]); }, {S}}},
+      {"svd",
+       {[&](const auto& v) {
+          const linalg::VarSVD r = linalg::svd(v[0], false);
+          return concat({flat(mul(r.U, r.U)), r.S, flat(mul(r.Vh, r.Vh))}, 0);
+        },
+        {M}}},
+      {"svdvals", {[](const auto& v) { return linalg::svdvals(v[0]); }, {M}}},
+      {"pinv", {[](const auto& v) { return linalg::pinv(v[0]); }, {M}}},
+      {"lstsq_gelsd", {[](const auto& v) { return linalg::lstsq(v[0], v[1]).solution; }, {M, B5}}},
+      {"matrix_norm_nuc", {[](const auto& v) { return linalg::matrix_norm(v[0], "nuc"); }, {A}}},
+      {"matrix_norm_2", {[](const auto& v) { return linalg::matrix_norm(v[0], 2.0); }, {A}}},
+      {"matrix_norm_neg2", {[](const auto& v) { return linalg::matrix_norm(v[0], -2.0); }, {A}}},
+      {"matrix_norm_fro", {[](const auto& v) { return linalg::matrix_norm(v[0], "fro"); }, {A}}},
+  };
+  ASSERT_EQ(fns.size(), linalg_golden::kSpectralCases.size());
+  auto expect_close = [](const Tensor& got, const std::vector<double>& want,
+                         const std::string& what) {
+    const std::vector<double> g = got.contiguous().to_vector<double>();
+    ASSERT_EQ(g.size(), want.size()) << what;
+    for (size_t i = 0; i < g.size(); ++i) {
+      EXPECT_NEAR(g[i], want[i], 1e-10 * (1 + std::abs(want[i]))) << what << " element " << i;
+    }
+  };
+  for (const linalg_golden::Case& c : linalg_golden::kSpectralCases) {
+    const auto& [fn, inputs] = fns.at(c.name);
+    Tape tape;
+    std::vector<Var> leaves;
+    for (const Tensor& t : inputs) leaves.push_back(tape.leaf(t));
+    const Var out = fn(leaves);
+    expect_close(out.value(), c.output, std::string(c.name) + " output");
+    sum(mul(out, Var(Tensor::from_vector(c.weight, out.shape())))).backward();
+    for (size_t k = 0; k < leaves.size(); ++k) {
+      expect_close(leaves[k].grad(), c.grads[k],
+                   std::string(c.name) + " gradient " + std::to_string(k));
+    }
   }
 }
 
