@@ -35,6 +35,7 @@ struct Slot {
   Parameter* param;
   void write_back() const {
     if (!value.shares_storage(param->value)) param->value.copy_(value);
+    param->value.bump_version();  // the update wrote through data<T>()
   }
 };
 
