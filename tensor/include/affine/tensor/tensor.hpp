@@ -4,6 +4,10 @@
 // Views (transpose, permute, slice, reshape of contiguous data, unsqueeze, squeeze, expand) share
 // storage and differ only in shape, strides and offset. Every operation accepts strided inputs.
 // Arithmetic lives in ops.hpp; random factories take an explicit Generator (random.hpp).
+//
+// Exception guarantee: strong throughout. Every operation checks its arguments (and allocates)
+// before it writes, so a throwing fill_/copy_/set leaves the tensor as it was; errors are
+// affine::Error (ValueError for bad arguments), and running out of memory is affine::Error too.
 #pragma once
 
 #include <cstdint>
