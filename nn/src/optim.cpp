@@ -87,6 +87,8 @@ Optimizer::Optimizer(std::vector<Parameter*> params, const char* op) : params_(s
   }
 }
 
+Optimizer::~Optimizer() = default;
+
 void Optimizer::check_params_alive(const char* op) const {
   for (size_t i = 0; i < alive_.size(); ++i) {
     if (alive_[i].expired()) {
@@ -106,9 +108,10 @@ void Optimizer::zero_grad() {
 
 namespace detail {
 
-StepPlan::StepPlan(Optimizer& opt, const char* op) : op_(op) {
+StepPlan::StepPlan(Optimizer& opt, const char* op) : op_(op), slots_(opt.step_slots_) {
   opt.check_params_alive(op);
   const std::vector<Parameter*>& params = opt.params();
+  slots_.clear();
   slots_.reserve(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
     Parameter* p = params[i];
@@ -135,9 +138,11 @@ StepPlan::StepPlan(Optimizer& opt, const char* op) : op_(op) {
   }
 }
 
+StepPlan::~StepPlan() { slots_.clear(); }
+
 int StepPlan::stage(std::vector<Tensor>& buffers, const char* name, StateInit init) {
-  const int k = static_cast<int>(staged_.size());
-  if (k >= static_cast<int>(StepSlot{}.state.size())) {
+  const int k = static_cast<int>(n_staged_);
+  if (n_staged_ >= staged_.size()) {
     throw Error(std::string(op_) + ": too many state buffers staged (internal)");
   }
   for (StepSlot& s : slots_) {
@@ -157,7 +162,7 @@ int StepPlan::stage(std::vector<Tensor>& buffers, const char* name, StateInit in
       s.fresh[k] = true;
     }
   }
-  staged_.push_back(&buffers);
+  staged_[n_staged_++] = &buffers;
   return k;
 }
 

@@ -48,7 +48,12 @@ class StepPlan {
  public:
   /// Phase 1: checks every parameter and prepares a slot for each one that will be updated
   /// (requires_grad and a defined value). Throws affine::Error naming op and the parameter.
+  /// The slots live in the optimizer (capacity kept), so a step in steady state allocates nothing.
   StepPlan(Optimizer& opt, const char* op);
+  /// Releases the slots' tensors (keeps the capacity).
+  ~StepPlan();
+  StepPlan(const StepPlan&) = delete;
+  StepPlan& operator=(const StepPlan&) = delete;
 
   /// Stages buffers[i] for every slot: an existing buffer must match the parameter's shape and
   /// dtype (else affine::Error: the parameter changed since the state was made); a missing one is
@@ -60,7 +65,7 @@ class StepPlan {
   /// every slot, writes copies back into strided parameters and bumps the versions of the values.
   template <class Fn>
   void commit(Fn&& update) noexcept {
-    for (size_t k = 0; k < staged_.size(); ++k) {
+    for (size_t k = 0; k < n_staged_; ++k) {
       for (StepSlot& s : slots_) (*staged_[k])[s.index] = s.state[k];
     }
     for (StepSlot& s : slots_) {
@@ -80,8 +85,9 @@ class StepPlan {
  private:
   static void finish(StepSlot& s) noexcept;
   const char* op_;
-  std::vector<StepSlot> slots_;
-  std::vector<std::vector<Tensor>*> staged_;
+  std::vector<StepSlot>& slots_;  // Optimizer::step_slots_
+  std::array<std::vector<Tensor>*, 4> staged_{};
+  size_t n_staged_ = 0;
 };
 
 }  // namespace affine::nn::optim::detail

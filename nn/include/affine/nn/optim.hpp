@@ -24,6 +24,11 @@
 
 namespace affine::nn::optim {
 
+namespace detail {
+struct StepSlot;
+class StepPlan;
+}  // namespace detail
+
 /// Named state tensors, in a stable order.
 using StateList = std::vector<std::pair<std::string, Tensor>>;
 
@@ -42,7 +47,7 @@ class AFFINE_API Optimizer {
  public:
   /// Throws affine::Error for a null or repeated parameter.
   explicit Optimizer(std::vector<Parameter*> params, const char* op);
-  virtual ~Optimizer() = default;
+  virtual ~Optimizer();
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
 
@@ -67,7 +72,9 @@ class AFFINE_API Optimizer {
   std::vector<Parameter*> params_;
 
  private:
+  friend class detail::StepPlan;
   std::vector<std::weak_ptr<const void>> alive_;  // Parameter::lifetime() of each parameter
+  std::vector<detail::StepSlot> step_slots_;      // reused by every step: no allocation per step
 };
 
 /// torch.optim.SGD's options. nesterov requires momentum > 0 and dampening == 0.
