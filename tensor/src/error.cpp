@@ -6,7 +6,7 @@
 namespace affine {
 
 IoError::IoError(const std::string& op, const std::string& path, const std::string& reason, int err)
-    : Error(op + ": " + path + ": " + reason), path_(path), errno_(err) {}
+    : Error(op + ": '" + path + "': " + reason), path_(path), errno_(err) {}
 
 IoError::IoError(const std::string& op, const std::string& path, int err)
     : IoError(op, path, std::generic_category().message(err), err) {}

@@ -29,11 +29,11 @@ class AFFINE_API ValueError : public Error {
   using Error::Error;
 };
 
-/// A file or operating-system failure: what() is "<op>: <path>: <reason>" with the OS's reason
+/// A file or operating-system failure: what() is "<op>: '<path>': <reason>" with the OS's reason
 /// (strerror of the errno, when there is one).
 class AFFINE_API IoError : public Error {
  public:
-  /// what: "<op>: <path>: <reason>"; err is the errno (0 when the failure has no errno).
+  /// what: "<op>: '<path>': <reason>"; err is the errno (0 when the failure has no errno).
   IoError(const std::string& op, const std::string& path, const std::string& reason, int err = 0);
   /// Same, with the reason taken from err's strerror.
   IoError(const std::string& op, const std::string& path, int err);
