@@ -18,6 +18,10 @@ endif()
 
 function(affine_private_flags target)
   target_compile_options(${target} PRIVATE ${AFFINE_WARNINGS})
+  # No contraction of a * b + c into fma behind our back: GCC in ISO mode never contracts, clang
+  # does by default (-ffp-contract=on), and the kernels promise the same bits from every compiler
+  # (fma is written explicitly where it is wanted). Checked by tests/bits (scripts/test.sh).
+  target_compile_options(${target} PRIVATE -ffp-contract=off)
   if(AFFINE_NATIVE)
     target_compile_options(${target} PRIVATE -march=native)
   endif()

@@ -6,7 +6,7 @@
 # geometry.json with one well-formed entry per epoch, one frame per
 # epoch in index.html and nothing fetched from a network, a readable model.safetensors, identical
 # bytes from a second run, exit status 2 for bad flags, a clear error and nothing left behind for
-# an unwritable --out, and finally that index.html runs in headless Chromium without script errors
+# an unwritable --out or an interrupted run (SIGINT, SIGTERM), and finally that index.html runs in headless Chromium without script errors
 # and animates to the last epoch. Exits non-zero with a message naming the first failure.
 set -euo pipefail
 
@@ -121,7 +121,7 @@ ok "a second run gives byte-identical files"
 grep -q -- '--optimizer' "$tmp/help.txt" || die "--help does not list --optimizer"
 bad=("--bogus" "--samples abc" "--samples 3" "--noise nan" "--noise -1" "--epochs 0"
      "--optimizer rmsprop" "--lr 0" "--lr -0.1" "--momentum 0.5" "--batch -1" "--seed -1"
-     "stray-argument")
+     "--seed 18446744073709551616" "--seed 99999999999999999999" "stray-argument")
 for args in "${bad[@]}"; do
   set +e
   # shellcheck disable=SC2086  # split the flag from its value on purpose
@@ -164,6 +164,28 @@ fi
   die "a failed run changed the existing output folder"
 [[ ! -e "$tmp/not-a-folder/out" ]] || die "a failed run left files behind"
 ok "an unwritable --out gives a clear error, a non-zero status and leaves nothing behind"
+
+# ---- 5b. interrupted runs leave nothing behind ------------------------------------------------
+for sig in INT TERM; do
+  out="$tmp/sig-$sig/nested/out"
+  "$bin" --out "$out" --epochs 100000 --quiet >"$tmp/sig.log" 2>&1 &
+  pid=$!
+  # Wait until the run has created its folders (the staging folder is the last one made).
+  for _ in $(seq 1 600); do
+    compgen -G "$out/.moons-staging-*" >/dev/null && break
+    sleep 0.05
+  done
+  compgen -G "$out/.moons-staging-*" >/dev/null || die "moons never created its staging folder"
+  kill -s "$sig" "$pid"
+  set +e
+  wait "$pid"
+  status=$?
+  set -e
+  want=$((128 + $(kill -l "$sig")))
+  [[ $status -eq $want ]] || die "SIG$sig: moons exited with status $status, expected $want"
+  [[ ! -e "$tmp/sig-$sig" ]] || die "SIG$sig left behind: $(find "$tmp/sig-$sig")"
+done
+ok "SIGINT and SIGTERM during a run leave no folder or file behind and exit 128 + signal"
 
 # ---- 6. the page in headless Chromium -----------------------------------------------------------
 chrome="$(command -v chromium || command -v chromium-browser || true)"

@@ -55,11 +55,32 @@ class AllocCounter {
   uint64_t thread_news_;
 };
 
+/// >= 0: operator new calls on this thread that succeed before one fails (see FailAllocation).
+inline thread_local int64_t t_fail_countdown = -1;
+
+/// Makes the (n+1)-th operator new call on the calling thread from now on fail (std::bad_alloc,
+/// or nullptr for the nothrow forms), once; disarmed when it fires or when the guard ends. For
+/// exception-safety tests: run an operation with n = 0, 1, 2, ... until it succeeds.
+class FailAllocation {
+ public:
+  explicit FailAllocation(int64_t n) { t_fail_countdown = n; }
+  ~FailAllocation() { t_fail_countdown = -1; }
+  FailAllocation(const FailAllocation&) = delete;
+  FailAllocation& operator=(const FailAllocation&) = delete;
+  /// True once the planned failure has happened.
+  bool fired() const { return t_fail_countdown < 0; }
+};
+
 namespace alloc_counter_detail {
 
 inline void* try_allocate(std::size_t n, std::size_t align) noexcept {
   g_operator_news.fetch_add(1, std::memory_order_relaxed);
   ++t_operator_news;
+  if (t_fail_countdown == 0) {
+    t_fail_countdown = -1;
+    return nullptr;
+  }
+  if (t_fail_countdown > 0) --t_fail_countdown;
   if (n == 0) n = 1;
   if (align <= alignof(std::max_align_t)) return std::malloc(n);
   if (n > SIZE_MAX - align) return nullptr;

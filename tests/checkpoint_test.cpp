@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -213,6 +214,44 @@ TEST(Safetensors, RoundTripIsBitIdentical) {
   }
   EXPECT_EQ(nn::load_safetensors(path).tensors[3].second.rank(), 0);
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"all.safetensors"}) << "no temporary left";
+}
+
+// Hidden-run finding (issue 15): zero-size tensors share their data offsets with their
+// neighbours, and the loader sorted keys alphabetically and then by offset with an unstable sort,
+// so their saved order was lost.
+TEST(Safetensors, ZeroSizeTensorsKeepTheirSavedOrder) {
+  TempDir dir;
+  NamedTensors in = {
+      {"z", Tensor::zeros({0}, DType::f32)},       {"y", Tensor::zeros({3, 0}, DType::f64)},
+      {"m", Tensor::ones({2}, DType::f32)},        {"b", Tensor::zeros({0, 2}, DType::i64)},
+      {"a", Tensor::zeros({0}, DType::f32)},       {"c", Tensor::ones({1}, DType::f64)},
+      {"x", Tensor::zeros({0, 0, 1}, DType::f32)},
+  };
+  const std::string path = dir.file("zero.safetensors");
+  nn::save_safetensors(path, in);
+  for (const auto& out : {nn::load_safetensors(path), nn::parse_safetensors(read_bytes(path))}) {
+    ASSERT_EQ(out.tensors.size(), in.size());
+    for (size_t i = 0; i < in.size(); ++i) {
+      EXPECT_EQ(out.tensors[i].first, in[i].first) << "position " << i;
+      EXPECT_EQ(out.tensors[i].second.shape(), in[i].second.shape()) << in[i].first;
+    }
+  }
+}
+
+TEST(Safetensors, FileFailuresAreIoErrors) {
+  TempDir dir;
+  try {
+    nn::load_safetensors(dir.path().string());
+    FAIL() << "expected an IoError";
+  } catch (const IoError& e) {
+    EXPECT_EQ(e.error_code(), EISDIR) << e.what();
+  }
+  try {
+    nn::save_safetensors(dir.file("no/such/dir/m.safetensors"), {{"w", Tensor::ones({1})}});
+    FAIL() << "expected an IoError";
+  } catch (const IoError& e) {
+    EXPECT_EQ(e.error_code(), ENOENT) << e.what();
+  }
 }
 
 TEST(Safetensors, EmptyListRoundTrips) {

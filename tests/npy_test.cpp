@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -145,6 +146,43 @@ TEST(Npy, SaveOverwritesAtomicallyAndReportsFailures) {
         std::string::npos)
         << e.what();
   }
+}
+
+// Hidden-run finding (issue 15): a directory used to give "read error in the preamble". File and
+// OS failures are IoError (catchable as Error) with the path and the errno.
+TEST(Npy, FileFailuresAreIoErrorsNamingTheCause) {
+  TempDir dir;
+  fs::create_directory(dir.file("folder.npy"));
+  try {
+    load_npy(dir.file("folder.npy"));
+    FAIL() << "expected an IoError";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos) << e.what();
+    EXPECT_EQ(e.path(), dir.file("folder.npy"));
+    EXPECT_EQ(e.error_code(), EISDIR);
+  }
+  try {
+    load_npy(dir.file("missing.npy"));
+    FAIL() << "expected an IoError";
+  } catch (const IoError& e) {
+    EXPECT_EQ(e.error_code(), ENOENT);
+  }
+  try {
+    save_npy(dir.file("no/such/dir/y.npy"), Tensor::ones({2}));
+    FAIL() << "expected an IoError";
+  } catch (const IoError& e) {
+    EXPECT_EQ(e.error_code(), ENOENT);
+  }
+  // A malformed file is a ValueError-like Error, not an IoError.
+  std::ofstream(dir.file("junk.npy")) << "not a numpy file";
+  try {
+    load_npy(dir.file("junk.npy"));
+    FAIL() << "expected an Error";
+  } catch (const IoError& e) {
+    FAIL() << "a malformed file is not an I/O failure: " << e.what();
+  } catch (const Error&) {
+  }
+  EXPECT_EQ(dir.count(), 2u);  // the folder and junk.npy: no temporary left behind
 }
 
 // ---- files written by NumPy ----------------------------------------------------------------

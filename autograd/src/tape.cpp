@@ -28,9 +28,19 @@ void require_defined(const char* op, const Var& v, const char* what) {
   check_fresh(op, v);
 }
 
+void check_alive(const char* op, const Var& v) {
+  const TapeHandle* h = VarAccess::handle(v);
+  if (h != nullptr && h->tape == nullptr) {
+    throw Error(std::string(op) +
+                ": Var: handle from a destroyed tape (the Tape it was recorded on no longer "
+                "exists; keep the Tape alive while its Vars are used, or detach() values before)");
+  }
+}
+
 void check_fresh(const char* op, const Var& v) {
-  Tape* t = v.tape();
-  if (t != nullptr && VarAccess::generation(v) != t->generation()) {
+  check_alive(op, v);
+  const TapeHandle* h = VarAccess::handle(v);
+  if (h != nullptr && VarAccess::generation(v) != h->tape->generation()) {
     throw Error(std::string(op) + ": Var: handle from a cleared tape (recorded before clear(); " +
                 "record the computation again on the current graph)");
   }
@@ -70,6 +80,31 @@ bool exclusive(const Tensor& t) {
   return TensorAccess::storage(t).use_count() == 1 && t.is_contiguous();
 }
 
+// A Tape::param leaf whose Parameter was destroyed or moved from since it was recorded.
+void check_param_alive(const Node& n) {
+  if (n.param_alive.expired()) {
+    throw Error(
+        "backward: a parameter recorded with Tape::param was destroyed or moved from before "
+        "backward (its module was moved or destroyed; the Parameter must outlive the graph)");
+  }
+}
+
+// The version check of every tensor n's VJP reads (see tape_impl.hpp).
+void check_saved_versions(const TapeImpl& tape, const Node& n) {
+  for (const SavedTensor& s : n.saved) {
+    if (!s.defined() || s.version() == s.saved_version()) continue;
+    const char* what = "a tensor";
+    if (s.shares_storage(n.value)) what = "the output";
+    for (uint32_t in : n.in) {
+      if (in != kNoInput && s.shares_storage(tape.nodes[in].value)) what = "an input";
+    }
+    throw Error("backward of " + std::string(n.op != nullptr ? n.op : "an op") + ": " + what +
+                " saved for the gradient was modified in place (version " +
+                std::to_string(s.saved_version()) + " -> " + std::to_string(s.version()) +
+                "); modify a clone() instead, or modify after backward()");
+  }
+}
+
 Tensor& param_grad(Node& n) {
   Parameter& p = *n.param;
   if (!p.grad.defined() || p.grad.shape() != p.value.shape() || p.grad.dtype() != p.value.dtype()) {
@@ -99,6 +134,7 @@ void TapeImpl::accumulate(uint32_t idx, Tensor c) {
                                                     " for a value of shape " +
                                                     to_string(n.value.shape()));
   if (n.param != nullptr) {
+    check_param_alive(n);
     add_into(param_grad(n), c);
     return;
   }
@@ -116,6 +152,7 @@ Tensor* TapeImpl::accumulate_target(uint32_t idx) {
   Node& n = nodes[idx];
   if (!n.requires_grad) return nullptr;
   if (n.param != nullptr) {
+    check_param_alive(n);
     Tensor& g = param_grad(n);
     return g.is_contiguous() ? &g : nullptr;
   }
@@ -137,11 +174,11 @@ void TapeImpl::backward(uint32_t root, Tensor seed) {
       observer->param_ready(*n.param);
     }
     if (n.backward == nullptr || !n.grad.defined()) continue;  // leaf, or no gradient arrived
+    check_saved_versions(*this, n);
     n.backward(*this, n);
     // The graph is single-use: drop what only the VJP needed, and the intermediate gradient
     // unless the user asked to keep it, so peak memory stays near the forward pass's.
-    n.saved[0] = Tensor();
-    n.saved[1] = Tensor();
+    for (SavedTensor& s : n.saved) s = Tensor();
     if (!n.retain_grad) n.grad = Tensor();
   }
   if (observer != nullptr) observer->backward_done();
@@ -154,6 +191,7 @@ Node& OpTape::record(const Tensor& value, BackwardFn backward,
   const auto index = static_cast<uint32_t>(impl.nodes.size());
   Node& n = impl.nodes.emplace_back();
   n.value = value;
+  n.op = op;
   n.backward = backward;
   n.requires_grad = true;
   int k = 0;
@@ -183,6 +221,7 @@ OpTape op_begin(const char* op, std::initializer_list<const Var*> inputs) {
     any_grad = any_grad || TapeAccess::impl(*tape).nodes[VarAccess::index(*v)].requires_grad;
   }
   OpTape r;
+  r.op = op;
   if (tape != nullptr && any_grad && tape->recording()) r.tape = tape;
   return r;
 }
@@ -191,8 +230,8 @@ OpTape op_begin(const char* op, std::initializer_list<const Var*> inputs) {
 
 using detail::TapeImpl;
 
-Tape::Tape() : impl_(std::make_unique<TapeImpl>()) {}
-Tape::~Tape() = default;
+Tape::Tape() : impl_(std::make_unique<TapeImpl>()) { impl_->handle->tape = this; }
+Tape::~Tape() { impl_->handle->tape = nullptr; }  // Vars still holding the handle see this
 
 Var Tape::leaf(Tensor value, bool requires_grad) {
   if (!value.defined()) throw Error("Tape::leaf: the value is undefined");
@@ -212,10 +251,12 @@ Var Tape::leaf(Tensor value, bool requires_grad) {
 Var Tape::param(Parameter& p) {
   if (!p.value.defined()) throw Error("Tape::param: the parameter's value is undefined");
   if (!impl_->recording) return Var(p.value);
+  std::weak_ptr<const void> alive = p.lifetime();  // may allocate: before the node exists
   const auto index = static_cast<uint32_t>(impl_->nodes.size());
   detail::Node& n = impl_->nodes.emplace_back();
   n.value = p.value;
   n.param = &p;
+  n.param_alive = std::move(alive);
   n.requires_grad = p.requires_grad;
   return VarAccess::make(p.value, this, index, impl_->generation);
 }
@@ -224,13 +265,14 @@ namespace {
 
 void check_root(Tape* self, const Var& root) {
   if (!root.defined()) throw Error("backward: the root Var is undefined");
+  detail::check_alive("backward", root);
   if (root.tape() == nullptr) {
     throw Error(
         "backward: the root is a constant (on no tape); record it on a Tape from "
         "Tape::leaf or Tape::param values");
   }
-  if (root.tape() != self) throw Error("backward: the root Var is recorded on another tape");
   detail::check_fresh("backward", root);
+  if (root.tape() != self) throw Error("backward: the root Var is recorded on another tape");
   if (TapeAccess::impl(*self).backpropagated) {
     throw Error(
         "backward: the graph was already backpropagated; clear() the tape and record "

@@ -19,11 +19,20 @@
 //
 // and the VJP right beside it reads n.grad (the gradient of the op's output) and calls
 // tape.accumulate(n.in[k], contribution) for each input that needs_grad().
+//
+// In-place safety (PyTorch's version counter): every tensor a VJP reads must be stored in
+// n.saved. Assigning to a slot records the tensor's version (Tensor::version); before running the
+// VJP, backward checks every slot and throws affine::Error "backward of mul: an input saved for the
+// gradient was modified in place (version 0 -> 1)" if the storage changed since. That is the whole
+// contract: no call to make. Keeping a tensor anywhere else (a captured copy, n.dims, aux) bypasses
+// the check; an op that needs more than Node::saved.size() tensors grows that array. The op's
+// name (op_begin's first argument) is what the message names.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,16 +44,11 @@ namespace affine {
 
 /// Internal access to Var's private fields (declared a friend in var.hpp).
 struct VarAccess {
-  static Var make(Tensor value, Tape* tape, uint32_t index, uint32_t generation) {
-    Var v;
-    v.value_ = std::move(value);
-    v.tape_ = tape;
-    v.index_ = index;
-    v.generation_ = generation;
-    return v;
-  }
+  static Var make(Tensor value, Tape* tape, uint32_t index, uint32_t generation);
   static uint32_t index(const Var& v) { return v.index_; }
   static uint32_t generation(const Var& v) { return v.generation_; }
+  /// The tape handle, or nullptr for a constant.
+  static const detail::TapeHandle* handle(const Var& v) { return v.tape_.get(); }
   /// The value without the stale check (callers have checked).
   static const Tensor& raw_value(const Var& v) { return v.value_; }
 };
@@ -61,6 +65,34 @@ struct TapeAccess {
 
 namespace detail {
 
+/// What a Var holds to reach its tape: the Tape sets `tape` to null when it is destroyed, so a Var
+/// that outlives its Tape raises "handle from a destroyed tape" instead of reading freed memory.
+struct TapeHandle {
+  Tape* tape = nullptr;
+};
+
+/// A tensor a VJP needs, with the version of its storage when it was saved (recorded by the
+/// assignment). A Tensor in every other respect, so VJPs read it as one.
+class SavedTensor : public Tensor {
+ public:
+  SavedTensor() = default;
+  SavedTensor& operator=(const Tensor& t) {
+    Tensor::operator=(t);
+    version_ = t.version();
+    return *this;
+  }
+  SavedTensor& operator=(Tensor&& t) noexcept {
+    version_ = t.version();
+    Tensor::operator=(std::move(t));
+    return *this;
+  }
+  /// The version when saved; backward compares it with version().
+  uint64_t saved_version() const { return version_; }
+
+ private:
+  uint64_t version_ = 0;
+};
+
 /// An input slot that is a constant (no node to send a gradient to).
 inline constexpr uint32_t kNoInput = 0xffffffffu;
 
@@ -69,24 +101,28 @@ inline constexpr uint32_t kNoInput = 0xffffffffu;
 using BackwardFn = void (*)(TapeImpl& tape, Node& node);
 
 struct Node {
-  Tensor value;  ///< the op's output (the Var holds the same tensor)
-  Tensor grad;   ///< dLoss/dvalue, allocated during backward (undefined: no gradient reached)
-  BackwardFn backward = nullptr;  ///< null for leaves
-  Parameter* param = nullptr;     ///< for Tape::param leaves: gradients go to param->grad
+  Tensor value;              ///< the op's output (the Var holds the same tensor)
+  const char* op = nullptr;  ///< the op's name (a string literal), for error messages
+  Tensor grad;  ///< dLoss/dvalue, allocated during backward (undefined: no gradient reached)
+  BackwardFn backward = nullptr;          ///< null for leaves
+  Parameter* param = nullptr;             ///< for Tape::param leaves: gradients go to param->grad
+  std::weak_ptr<const void> param_alive;  ///< expires when *param is destroyed or moved from
   std::array<uint32_t, 3> in{kNoInput, kNoInput, kNoInput};
   bool requires_grad = false;
   bool retain_grad = false;  ///< keep grad of a non-leaf after its VJP ran (Var::retain_grad)
   /// grad already holds dLoss/dinput: the node's only consumer applied this node's VJP fused
   /// into its own (linear's dX with tanh'), so the VJP just passes grad on to its input.
   bool vjp_applied = false;
-  uint32_t consumers = 0;          ///< inputs slots of later nodes that name this node
-  std::array<Tensor, 2> saved;     ///< tensors the VJP needs (inputs, output, indices...)
-  std::array<double, 2> scalar{};  ///< scalar arguments (exponent, clamp bounds, scale...)
-  std::array<int64_t, 4> ints{};   ///< integer arguments (axis, keepdim, slice bounds...)
-  Dims dims;                       ///< an axis list, permutation or shape
+  uint32_t consumers = 0;            ///< inputs slots of later nodes that name this node
+  std::array<SavedTensor, 2> saved;  ///< tensors the VJP needs (inputs, output, indices...)
+  std::array<double, 2> scalar{};    ///< scalar arguments (exponent, clamp bounds, scale...)
+  std::array<int64_t, 4> ints{};     ///< integer arguments (axis, keepdim, slice bounds...)
+  Dims dims;                         ///< an axis list, permutation or shape
 };
 
 struct TapeImpl {
+  /// Shared with every Var recorded on this tape (see TapeHandle).
+  std::shared_ptr<TapeHandle> handle = std::make_shared<TapeHandle>();
   std::vector<Node> nodes;
   /// Variable-length per-node data (concat's inputs); cleared with the nodes, capacity kept.
   std::vector<int64_t> aux;
@@ -117,8 +153,9 @@ void tanh_vjp(TapeImpl& tape, Node& node);
 
 /// The tape an op records on, decided from its inputs before the forward computation.
 struct OpTape {
-  Tape* tape = nullptr;  ///< set when the op must record a node
-  Var var;               ///< after record(): the Var to return
+  Tape* tape = nullptr;      ///< set when the op must record a node
+  const char* op = nullptr;  ///< the op's name, from op_begin
+  Var var;                   ///< after record(): the Var to return
   explicit operator bool() const { return tape != nullptr; }
 
   /// Appends the node for value with its VJP and inputs (undefined Vars and constants become
@@ -134,8 +171,12 @@ OpTape op_begin(const char* op, std::initializer_list<const Var*> inputs);
 /// Throws affine::Error naming op unless v is defined and not stale.
 void require_defined(const char* op, const Var& v, const char* what = "input");
 
-/// The "Var: handle from a cleared tape" check, with the operation's name in front.
+/// The "Var: handle from a cleared tape" and "... destroyed tape" checks, with the operation's
+/// name in front.
 void check_fresh(const char* op, const Var& v);
+
+/// The "Var: handle from a destroyed tape" check alone.
+void check_alive(const char* op, const Var& v);
 
 /// c reduced (summed) to shape when broadcasting made it larger; c itself when shapes agree.
 Tensor reduce_to(Tensor c, const Shape& shape);

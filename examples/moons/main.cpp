@@ -5,8 +5,11 @@
 // plane after every epoch, and writes the post's figures and an animated page to --out.
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
+#include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -30,6 +33,21 @@
 namespace {
 
 using namespace affine;
+
+// SIGINT/SIGTERM: the handler only records the signal; the run checks it between training steps
+// and before committing its files, and unwinds with Interrupted, so OutputDir's destructor removes
+// the staging folder and the folders this run created. main() then re-raises the signal, so the
+// exit status says how the run ended (128 + signal).
+volatile std::sig_atomic_t g_signal = 0;
+extern "C" void record_signal(int sig) { g_signal = sig; }
+
+struct Interrupted : std::exception {
+  const char* what() const noexcept override { return "interrupted"; }
+};
+
+void check_interrupt() {
+  if (g_signal != 0) throw Interrupted();
+}
 using moons::Options;
 using Clock = std::chrono::steady_clock;
 
@@ -84,10 +102,13 @@ int parse(int argc, char** argv, Options& o) {
       ->check(CLI::Range(int64_t{0}, int64_t{1'000'000'000}));
   app.add_option("--seed", o.seed, "seeds the data, the split, the initial weights and the batches")
       ->check([](const std::string& v) {
-        // CLI11 would wrap "-1" around to 2^64 - 1; a seed is written in plain digits.
-        const bool digits =
-            !v.empty() && v.size() <= 20 && v.find_first_not_of("0123456789") == std::string::npos;
-        return digits ? std::string() : std::string("must be an integer in [0, 2^64)");
+        // CLI11 would wrap "-1" around to 2^64 - 1 and clamp 2^64 to 2^64 - 1: a seed is plain
+        // digits whose value fits in 64 bits.
+        uint64_t value = 0;
+        const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
+        const bool ok = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos &&
+                        ec == std::errc() && end == v.data() + v.size();
+        return ok ? std::string() : "must be an integer in [0, 2^64), got '" + v + "'";
       });
   app.add_option("--out", o.out, "output folder (created if missing)")
       ->check(
@@ -179,6 +200,7 @@ int run(const Options& o, moons::Cluster& cluster) {
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
     const auto t_epoch = Clock::now();
     for (auto [xb, yb] : cluster.epoch(loader, split.x_train, split.y_train, epoch)) {
+      check_interrupt();
       tape.clear();
       opt->zero_grad();
       const Var p = model(tape.leaf(xb, /*requires_grad=*/false));
@@ -224,6 +246,7 @@ int run(const Options& o, moons::Cluster& cluster) {
             {"data", "make_moons samples=" + std::to_string(o.samples) +
                          " seed=" + std::to_string(o.seed)}});
   out.add("model.safetensors");
+  check_interrupt();  // the last point where the run can still leave everything as it was
   out.commit();
 
   const auto& last = h.snapshots.back();
@@ -246,10 +269,21 @@ int run(const Options& o, moons::Cluster& cluster) {
 int main(int argc, char** argv) {
   Options o;
   if (const int status = parse(argc, argv, o); status >= 0) return status;
+  struct sigaction action = {};
+  action.sa_handler = record_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
   std::unique_ptr<moons::Cluster> cluster;
   try {
     cluster = std::make_unique<moons::Cluster>(argc, argv, o.distributed);
     return run(o, *cluster);
+  } catch (const Interrupted&) {
+    // run() has unwound: its output folder is gone. End by the signal itself.
+    std::fflush(stdout);
+    std::signal(g_signal, SIG_DFL);
+    std::raise(g_signal);
+    return 128 + g_signal;
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "moons: error: %s\n", e.what());

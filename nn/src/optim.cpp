@@ -7,54 +7,13 @@
 #include <string>
 
 #include "affine/tensor/error.hpp"
+#include "optim_step.hpp"
 
 namespace affine::nn::optim {
 
 namespace {
 
 std::string shape_str(const Tensor& t) { return to_string(t.shape()); }
-
-// Runs fn.template operator()<T>() with T the C++ type of a floating dtype.
-template <class Fn>
-void with_float_type(DType dtype, const char* op, Fn&& fn) {
-  if (dtype == DType::f32) {
-    fn.template operator()<float>();
-  } else if (dtype == DType::f64) {
-    fn.template operator()<double>();
-  } else {
-    throw Error(std::string(op) + ": parameters must be float32 or float64, got " +
-                std::string(dtype_name(dtype)));
-  }
-}
-
-// The parameter's value and gradient as contiguous tensors the update may write through; when the
-// value is a strided view, `value` is a copy and write_back() stores it.
-struct Slot {
-  Tensor value;
-  Tensor grad;
-  Parameter* param;
-  void write_back() const {
-    if (!value.shares_storage(param->value)) param->value.copy_(value);
-  }
-};
-
-// nullopt-like: returns false for parameters the optimizer skips (no gradient wanted).
-bool prepare(Parameter* p, size_t index, const char* op, Slot& slot) {
-  if (!p->requires_grad || !p->value.defined()) return false;
-  if (!p->grad.defined() || !(p->grad.shape() == p->value.shape()) ||
-      p->grad.dtype() != p->value.dtype()) {
-    throw Error(std::string(op) + ": parameter " + std::to_string(index) + " " +
-                shape_str(p->value) + " has gradient " +
-                (p->grad.defined()
-                     ? shape_str(p->grad) + " " + std::string(dtype_name(p->grad.dtype()))
-                     : std::string("undefined")) +
-                " (expected the value's shape and dtype)");
-  }
-  slot.param = p;
-  slot.value = p->value.contiguous();
-  slot.grad = p->grad.contiguous();
-  return true;
-}
 
 void check_nonnegative(double v, const char* what, const char* op) {
   if (!(v >= 0)) {
@@ -115,6 +74,7 @@ bool has_any_with_suffix(const std::map<std::string, Tensor>& m, const std::stri
 
 Optimizer::Optimizer(std::vector<Parameter*> params, const char* op) : params_(std::move(params)) {
   std::set<const Parameter*> seen;
+  alive_.reserve(params_.size());
   for (size_t i = 0; i < params_.size(); ++i) {
     if (params_[i] == nullptr) {
       throw Error(std::string(op) + ": parameter " + std::to_string(i) + " is null");
@@ -123,12 +83,95 @@ Optimizer::Optimizer(std::vector<Parameter*> params, const char* op) : params_(s
     if (!seen.insert(params_[i]).second) {
       throw Error(std::string(op) + ": parameter " + std::to_string(i) + " appears twice");
     }
+    alive_.push_back(params_[i]->lifetime());
+  }
+}
+
+Optimizer::~Optimizer() = default;
+
+void Optimizer::check_params_alive(const char* op) const {
+  for (size_t i = 0; i < alive_.size(); ++i) {
+    if (alive_[i].expired()) {
+      throw Error(std::string(op) + ": parameter " + std::to_string(i) +
+                  " was destroyed or moved from after the optimizer was built (its module was "
+                  "destroyed or moved; build the optimizer once the model is in its final place)");
+    }
   }
 }
 
 void Optimizer::zero_grad() {
+  check_params_alive("Optimizer::zero_grad");
   for (Parameter* p : params_) p->zero_grad();
 }
+
+// ---- the two-phase step (optim_step.hpp) ----------------------------------------------------
+
+namespace detail {
+
+StepPlan::StepPlan(Optimizer& opt, const char* op) : op_(op), slots_(opt.step_slots_) {
+  opt.check_params_alive(op);
+  const std::vector<Parameter*>& params = opt.params();
+  slots_.clear();
+  slots_.reserve(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    Parameter* p = params[i];
+    if (!p->requires_grad || !p->value.defined()) continue;  // skipped, as PyTorch skips them
+    if (p->value.dtype() != DType::f32 && p->value.dtype() != DType::f64) {
+      throw Error(std::string(op) + ": parameters must be float32 or float64, got " +
+                  std::string(dtype_name(p->value.dtype())) + " for parameter " +
+                  std::to_string(i));
+    }
+    if (!p->grad.defined() || !(p->grad.shape() == p->value.shape()) ||
+        p->grad.dtype() != p->value.dtype()) {
+      throw Error(std::string(op) + ": parameter " + std::to_string(i) + " " + shape_str(p->value) +
+                  " has gradient " +
+                  (p->grad.defined()
+                       ? shape_str(p->grad) + " " + std::string(dtype_name(p->grad.dtype()))
+                       : std::string("undefined")) +
+                  " (expected the value's shape and dtype)");
+    }
+    StepSlot& s = slots_.emplace_back();
+    s.index = i;
+    s.param = p;
+    s.value = p->value.contiguous();
+    s.grad = p->grad.contiguous();
+  }
+}
+
+StepPlan::~StepPlan() { slots_.clear(); }
+
+int StepPlan::stage(std::vector<Tensor>& buffers, const char* name, StateInit init) {
+  const int k = static_cast<int>(n_staged_);
+  if (n_staged_ >= staged_.size()) {
+    throw Error(std::string(op_) + ": too many state buffers staged (internal)");
+  }
+  for (StepSlot& s : slots_) {
+    const Tensor& existing = buffers.at(s.index);
+    if (existing.defined()) {
+      if (!(existing.shape() == s.value.shape()) || existing.dtype() != s.value.dtype()) {
+        throw Error(std::string(op_) + ": the " + name + " of parameter " +
+                    std::to_string(s.index) + " is " + shape_str(existing) + " " +
+                    std::string(dtype_name(existing.dtype())) + " but the parameter is now " +
+                    shape_str(s.value) + " " + std::string(dtype_name(s.value.dtype())) +
+                    " (it changed after the optimizer made its state)");
+      }
+      s.state[k] = existing;
+    } else {
+      s.state[k] = init == StateInit::zeros ? Tensor::zeros(s.value.shape(), s.value.dtype())
+                                            : Tensor::empty(s.value.shape(), s.value.dtype());
+      s.fresh[k] = true;
+    }
+  }
+  staged_[n_staged_++] = &buffers;
+  return k;
+}
+
+void StepPlan::finish(StepSlot& s) noexcept {
+  if (!s.value.shares_storage(s.param->value)) s.param->value.copy_(s.value);
+  s.param->value.bump_version();  // the update wrote through data<T>(): see Tensor::version
+}
+
+}  // namespace detail
 
 // ---- SGD --------------------------------------------------------------------------------------
 
@@ -154,29 +197,23 @@ void SGD::step() {
   const double lr = options_.lr, wd = options_.weight_decay, mom = options_.momentum;
   const double damp = options_.dampening;
   const bool nesterov = options_.nesterov;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    Slot s{};
-    if (!prepare(params_[i], i, "SGD::step", s)) continue;
-    Tensor& buf = momentum_buffers_[i];
-    const bool first = !buf.defined();
-    if (mom != 0 && first) buf = Tensor::empty(s.value.shape(), s.value.dtype());
-    with_float_type(s.value.dtype(), "SGD::step", [&]<class T>() {
-      T* w = s.value.data<T>();
-      const T* g = s.grad.data<T>();
-      T* b = mom != 0 ? buf.data<T>() : nullptr;
-      const int64_t n = s.value.numel();
-      for (int64_t k = 0; k < n; ++k) {
-        // Rounded to T after each stage, as PyTorch's tensor ops are in the parameter's dtype.
-        T d = wd != 0 ? static_cast<T>(g[k] + wd * w[k]) : g[k];
-        if (mom != 0) {
-          b[k] = first ? d : static_cast<T>(static_cast<T>(mom * b[k]) + (1 - damp) * d);
-          d = nesterov ? static_cast<T>(d + mom * b[k]) : b[k];
-        }
-        w[k] = static_cast<T>(w[k] + (-lr) * d);
+  detail::StepPlan plan(*this, "SGD::step");
+  const int kb =
+      mom != 0 ? plan.stage(momentum_buffers_, "momentum_buffer", detail::StateInit::uninitialized)
+               : -1;
+  plan.commit([&]<class T>(detail::StepSlot& s, T* w, const T* g, int64_t n) noexcept {
+    T* b = kb >= 0 ? s.state[kb].data<T>() : nullptr;
+    const bool first = kb >= 0 && s.fresh[kb];  // PyTorch: the first buffer is the gradient
+    for (int64_t k = 0; k < n; ++k) {
+      // Rounded to T after each stage, as PyTorch's tensor ops are in the parameter's dtype.
+      T d = wd != 0 ? static_cast<T>(g[k] + wd * w[k]) : g[k];
+      if (b != nullptr) {
+        b[k] = first ? d : static_cast<T>(static_cast<T>(mom * b[k]) + (1 - damp) * d);
+        d = nesterov ? static_cast<T>(d + mom * b[k]) : b[k];
       }
-    });
-    s.write_back();
-  }
+      w[k] = static_cast<T>(w[k] + (-lr) * d);
+    }
+  });
 }
 
 StateList SGD::state() const {
@@ -191,6 +228,7 @@ StateList SGD::state() const {
 
 void SGD::load_state(const StateList& state) {
   const char* op = "SGD::load_state";
+  check_params_alive(op);
   auto m = index_state(state, op);
   std::vector<Tensor> buffers(params_.size());
   // All or nothing: an SGD that has not stepped yet has no buffers, one that has has them all.
@@ -230,45 +268,37 @@ void Adam::set_lr(double lr) {
 }
 
 void Adam::step() {
-  ++step_;
   const double b1 = options_.betas.first, b2 = options_.betas.second;
   const double wd = options_.weight_decay, eps = options_.eps;
   const bool amsgrad = options_.amsgrad;
+  detail::StepPlan plan(*this, "Adam::step");
+  const int km = plan.stage(exp_avg_, "exp_avg", detail::StateInit::zeros);
+  const int kv = plan.stage(exp_avg_sq_, "exp_avg_sq", detail::StateInit::zeros);
+  const int kmax =
+      amsgrad ? plan.stage(max_exp_avg_sq_, "max_exp_avg_sq", detail::StateInit::zeros) : -1;
+  ++step_;  // nothing below throws
   const auto t = static_cast<double>(step_);
   const double bias_correction1 = 1 - std::pow(b1, t);
   const double bias_correction2_sqrt = std::sqrt(1 - std::pow(b2, t));
   const double step_size = options_.lr / bias_correction1;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    Slot s{};
-    if (!prepare(params_[i], i, "Adam::step", s)) continue;
-    if (!exp_avg_[i].defined()) {
-      exp_avg_[i] = Tensor::zeros(s.value.shape(), s.value.dtype());
-      exp_avg_sq_[i] = Tensor::zeros(s.value.shape(), s.value.dtype());
-      if (amsgrad) max_exp_avg_sq_[i] = Tensor::zeros(s.value.shape(), s.value.dtype());
-    }
-    with_float_type(s.value.dtype(), "Adam::step", [&]<class T>() {
-      T* w = s.value.data<T>();
-      const T* g = s.grad.data<T>();
-      T* m = exp_avg_[i].data<T>();
-      T* v = exp_avg_sq_[i].data<T>();
-      T* vmax = amsgrad ? max_exp_avg_sq_[i].data<T>() : nullptr;
-      const int64_t n = s.value.numel();
-      for (int64_t k = 0; k < n; ++k) {
-        const T gk = wd != 0 ? static_cast<T>(g[k] + wd * w[k]) : g[k];
-        m[k] = static_cast<T>(static_cast<T>(m[k] * b1) + (1 - b1) * gk);
-        v[k] = static_cast<T>(static_cast<T>(v[k] * b2) + (1 - b2) * gk * gk);
-        T second = v[k];
-        if (amsgrad) {
-          vmax[k] = std::max(vmax[k], v[k]);
-          second = vmax[k];
-        }
-        const T denom =
-            static_cast<T>(static_cast<T>(std::sqrt(second) / bias_correction2_sqrt) + eps);
-        w[k] = static_cast<T>(w[k] + (-step_size) * static_cast<T>(m[k] / denom));
+  plan.commit([&]<class T>(detail::StepSlot& s, T* w, const T* g, int64_t n) noexcept {
+    T* m = s.state[km].data<T>();
+    T* v = s.state[kv].data<T>();
+    T* vmax = kmax >= 0 ? s.state[kmax].data<T>() : nullptr;
+    for (int64_t k = 0; k < n; ++k) {
+      const T gk = wd != 0 ? static_cast<T>(g[k] + wd * w[k]) : g[k];
+      m[k] = static_cast<T>(static_cast<T>(m[k] * b1) + (1 - b1) * gk);
+      v[k] = static_cast<T>(static_cast<T>(v[k] * b2) + (1 - b2) * gk * gk);
+      T second = v[k];
+      if (vmax != nullptr) {
+        vmax[k] = std::max(vmax[k], v[k]);
+        second = vmax[k];
       }
-    });
-    s.write_back();
-  }
+      const T denom =
+          static_cast<T>(static_cast<T>(std::sqrt(second) / bias_correction2_sqrt) + eps);
+      w[k] = static_cast<T>(w[k] + (-step_size) * static_cast<T>(m[k] / denom));
+    }
+  });
 }
 
 StateList Adam::state() const {
@@ -287,6 +317,7 @@ StateList Adam::state() const {
 
 void Adam::load_state(const StateList& state) {
   const char* op = "Adam::load_state";
+  check_params_alive(op);
   auto m = index_state(state, op);
   auto it = m.find("step");
   if (it == m.end()) throw Error(std::string(op) + ": missing 'step'");

@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <random>
 #include <set>
 #include <string>
 #include <string_view>
@@ -22,10 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
-#if defined(__unix__) || defined(__APPLE__)
-#include <unistd.h>
-#define AFFINE_HAVE_FSYNC 1
-#endif
+#include "affine_common/atomic_file.hpp"
 
 #include "affine/nn/checkpoint.hpp"
 #include "affine/tensor/error.hpp"
@@ -173,7 +169,10 @@ class HeaderSax {
       }
       return fail_with("entry of tensor '" + root_key_ + "' has key '" + k + "' twice");
     }
-    if (stack_.size() == 1) root_key_ = k;
+    if (stack_.size() == 1) {
+      root_key_ = k;
+      root_keys.push_back(k);
+    }
     key_ = std::move(k);
     return true;
   }
@@ -188,7 +187,8 @@ class HeaderSax {
   }
 
   json root;
-  std::string error;  // empty unless parsing stopped at a problem
+  std::vector<std::string> root_keys;  // the header's top-level keys in file order (json sorts)
+  std::string error;                   // empty unless parsing stopped at a problem
 
  private:
   bool fail_with(std::string message) {
@@ -365,9 +365,11 @@ Layout parse_header(const Ctx& c, std::string_view header, uint64_t data_size) {
   if (!sax.root.is_object()) fail(c, "header is " + show(sax.root) + ", not a JSON object");
 
   Layout out;
-  for (auto it = sax.root.begin(); it != sax.root.end(); ++it) {
-    if (it.key() == "__metadata__") {
-      const json& m = it.value();
+  // File order, so that equal offsets (zero-size tensors) keep the order the writer gave them.
+  for (const std::string& key : sax.root_keys) {
+    const json& value = sax.root.at(key);
+    if (key == "__metadata__") {
+      const json& m = value;
       if (!m.is_object()) fail(c, "__metadata__ is " + show(m) + ", not an object of strings");
       for (auto mi = m.begin(); mi != m.end(); ++mi) {
         if (!mi.value().is_string()) {
@@ -378,7 +380,7 @@ Layout parse_header(const Ctx& c, std::string_view header, uint64_t data_size) {
       }
       continue;
     }
-    out.entries.push_back(parse_entry(c, it.key(), it.value()));
+    out.entries.push_back(parse_entry(c, key, value));
   }
 
   for (const Entry& e : out.entries) {
@@ -390,7 +392,7 @@ Layout parse_header(const Ctx& c, std::string_view header, uint64_t data_size) {
   }
   // The tensors must tile the data section exactly, as the reference requires: no overlap (two
   // tensors aliasing bytes), no gap and no trailing bytes (room to smuggle unchecked data).
-  std::sort(out.entries.begin(), out.entries.end(), [](const Entry& a, const Entry& b) {
+  std::stable_sort(out.entries.begin(), out.entries.end(), [](const Entry& a, const Entry& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
   uint64_t expected = 0;
@@ -477,62 +479,6 @@ SafetensorsFile materialize(Layout&& layout, Read&& read) {
 
 std::string errno_text(int err) { return std::system_category().message(err); }
 
-/// A temporary file beside `path`, removed on destruction unless committed by rename.
-class TempFile {
- public:
-  TempFile(const Ctx& c, const std::string& path) : c_(c) {
-    std::random_device rd;
-    for (int attempt = 0; attempt < 16; ++attempt) {
-      char suffix[32];
-      std::snprintf(suffix, sizeof suffix, ".tmp%08x%08x", rd(), rd());
-      tmp_ = path + suffix;
-      // "x": exclusive create, so two writers never share a temporary.
-      f_ = std::fopen(tmp_.c_str(), "wbx");
-      if (f_ || errno != EEXIST) break;
-    }
-    if (!f_) {
-      const int err = errno;
-      std::string dir = std::filesystem::path(path).parent_path().string();
-      if (dir.empty()) dir = ".";
-      fail(c_, "cannot create a temporary file in '" + dir + "': " + errno_text(err));
-    }
-  }
-  ~TempFile() {
-    if (f_) std::fclose(f_);
-    if (!committed_) std::remove(tmp_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  void write(const void* data, size_t n) {
-    if (n > 0 && std::fwrite(data, 1, n, f_) != n) {
-      fail(c_, "write failed: " + errno_text(errno));
-    }
-  }
-
-  /// Flushes to disk and renames over path: afterwards path holds the whole new file.
-  void commit(const std::string& path) {
-    if (std::fflush(f_) != 0) fail(c_, "write failed: " + errno_text(errno));
-#ifdef AFFINE_HAVE_FSYNC
-    // Without this a power cut after the rename could leave an empty file under the final name.
-    if (::fsync(::fileno(f_)) != 0) fail(c_, "fsync failed: " + errno_text(errno));
-#endif
-    const int rc = std::fclose(f_);
-    f_ = nullptr;
-    if (rc != 0) fail(c_, "write failed: " + errno_text(errno));
-    std::error_code ec;
-    std::filesystem::rename(tmp_, path, ec);
-    if (ec) fail(c_, "cannot rename the temporary file over it: " + ec.message());
-    committed_ = true;
-  }
-
- private:
-  const Ctx& c_;
-  std::string tmp_;
-  std::FILE* f_ = nullptr;
-  bool committed_ = false;
-};
-
 }  // namespace
 
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
@@ -573,25 +519,29 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
                 std::to_string(kMaxSafetensorsHeader) + " that readers accept");
   }
 
-  TempFile out(c, path);
   unsigned char len[8];
   for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(text.size() >> (8 * i));
-  out.write(len, 8);
-  out.write(text.data(), text.size());
+  std::vector<std::string_view> pieces{std::string_view(reinterpret_cast<const char*>(len), 8),
+                                       text};
+  std::vector<std::vector<unsigned char>> swapped;  // big-endian hosts only
   for (const Tensor& t : dense) {
     const size_t nbytes = static_cast<size_t>(t.numel()) * dtype_size(t.dtype());
     if (nbytes == 0) continue;
     const auto* src = static_cast<const unsigned char*>(TensorAccess::storage(t)->data) +
                       static_cast<size_t>(t.offset()) * dtype_size(t.dtype());
-    if constexpr (std::endian::native == std::endian::little) {
-      out.write(src, nbytes);
-    } else {
-      std::vector<unsigned char> le(src, src + nbytes);
+    if constexpr (std::endian::native != std::endian::little) {
+      std::vector<unsigned char>& le = swapped.emplace_back(src, src + nbytes);
       to_native(le.data(), nbytes, t.dtype());  // the swap is its own inverse
-      out.write(le.data(), nbytes);
+      src = le.data();
     }
+    pieces.emplace_back(reinterpret_cast<const char*>(src), nbytes);
   }
-  out.commit(path);
+  // One protocol for every writer (affine_common/atomic_file.hpp): temporary file beside the
+  // target, fsync, rename, fsync of the folder. A failure leaves no file and the target untouched.
+  const common::AtomicWriteStatus st = common::write_file_atomic(path, pieces);
+  if (st) {
+    throw IoError(c.op, path, std::string("cannot ") + st.step + ": " + errno_text(st.err), st.err);
+  }
 }
 
 SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& name) {
@@ -609,9 +559,14 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& nam
 SafetensorsFile load_safetensors(const std::string& path) {
   const Ctx c{"load_safetensors", path};
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) fail(c, "is a directory, not a file");
+  if (std::filesystem::is_directory(path, ec)) {
+    throw IoError(c.op, path, "is a directory, not a file", EISDIR);
+  }
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail(c, "cannot open: " + errno_text(errno));
+  if (!in) {
+    const int err = errno;
+    throw IoError(c.op, path, "cannot open: " + errno_text(err), err);
+  }
   in.seekg(0, std::ios::end);
   const std::streamoff end = in.tellg();
   if (end < 0) fail(c, "cannot determine the file size");

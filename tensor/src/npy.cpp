@@ -11,10 +11,8 @@
 // its byte count, and that the data length matches exactly. Every message reads
 // "<op>: '<file>': <problem>".
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +22,7 @@
 
 #include "affine/tensor/internal/access.hpp"
 #include "affine/tensor/npy.hpp"
+#include "affine_common/atomic_file.hpp"
 
 namespace affine {
 
@@ -330,11 +329,19 @@ Tensor parse_npy(const std::string& bytes, const std::string& name) {
 
 Tensor load_npy(const std::string& path) {
   const Fail fail("load_npy", path);
+  std::error_code dir_ec;
+  if (std::filesystem::is_directory(path, dir_ec)) {
+    throw IoError("load_npy", path, "is a directory, not a .npy file", EISDIR);
+  }
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail(std::string("cannot open the file (") + std::strerror(errno) + ")");
+  if (!in) {
+    const int err = errno;
+    throw IoError("load_npy", path, "cannot open the file: " + std::string(std::strerror(err)),
+                  err);
+  }
   in.seekg(0, std::ios::end);
   const std::streamoff end = in.tellg();
-  if (end < 0) fail("cannot determine the file size");
+  if (end < 0) throw IoError("load_npy", path, "cannot determine the file size", errno);
   const auto file_size = static_cast<uint64_t>(end);
   in.seekg(0, std::ios::beg);
 
@@ -395,35 +402,17 @@ void save_npy(const std::string& path, const Tensor& t_in) {
   header.append(total - header.size() - 1, ' ');
   header += '\n';
 
-  // Write beside the target and rename over it: readers never see a partial file, and the rename
-  // stays within one filesystem.
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp =
-      path + ".tmp" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) +
-      "." + std::to_string(counter.fetch_add(1));
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail(std::string("cannot create '") + tmp + "' (" + std::strerror(errno) + ")");
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    const size_t nbytes = static_cast<size_t>(t.numel()) * dtype_size(t.dtype());
-    if (nbytes > 0) {
-      const auto* base = static_cast<const char*>(TensorAccess::storage(t)->data) +
-                         t.offset() * static_cast<int64_t>(dtype_size(t.dtype()));
-      out.write(base, static_cast<std::streamsize>(nbytes));
-    }
-    out.close();
-    if (!out) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      fail("write error (disk full?)");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    fail("cannot rename the temporary file into place (" + ec.message() + ")");
+  // One protocol for every writer (affine_common/atomic_file.hpp): temporary file beside the
+  // target, fsync, rename, fsync of the folder. A failure leaves no file and the target untouched.
+  const size_t nbytes = static_cast<size_t>(t.numel()) * dtype_size(t.dtype());
+  const char* base = nbytes == 0 ? header.data()
+                                 : static_cast<const char*>(TensorAccess::storage(t)->data) +
+                                       t.offset() * static_cast<int64_t>(dtype_size(t.dtype()));
+  const common::AtomicWriteStatus st =
+      common::write_file_atomic(path, {header, std::string_view(base, nbytes)});
+  if (st) {
+    throw IoError("save_npy", path, std::string("cannot ") + st.step + ": " + std::strerror(st.err),
+                  st.err);
   }
 }
 

@@ -194,6 +194,7 @@ Tensor Tensor::ones(const Shape& shape, DType dtype) { return full(shape, 1.0, d
 Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
   Tensor t = empty(shape, dtype);
   t.fill_(value);
+  t.storage_->version.store(0, std::memory_order_relaxed);  // a new tensor starts at version 0
   return t;
 }
 
@@ -389,7 +390,9 @@ const T* Tensor::data() const {
 
 template <class T>
 T& Tensor::at(const Dims& index) {
-  return const_cast<T&>(std::as_const(*this).at<T>(index));
+  T& element = const_cast<T&>(std::as_const(*this).at<T>(index));
+  bump_version();
+  return element;
 }
 
 template <class T>
@@ -412,6 +415,7 @@ void Tensor::set(const Dims& index, double value) {
     using T = AFFINE_T(tag);
     data<T>()[off] = convert<T>(value, "Tensor::set");
   });
+  bump_version();
 }
 
 double Tensor::item() const {
@@ -669,6 +673,7 @@ Tensor Tensor::clone() const {
   check_defined(*this, "Tensor::clone");
   Tensor r = empty(shape_, dtype_);
   r.copy_(*this);
+  r.storage_->version.store(0, std::memory_order_relaxed);  // a new tensor starts at version 0
   return r;
 }
 
@@ -677,7 +682,18 @@ Tensor Tensor::to(DType dtype) const {
   if (dtype == dtype_) return *this;
   Tensor r = empty(shape_, dtype);
   r.copy_(*this);
+  r.storage_->version.store(0, std::memory_order_relaxed);  // a new tensor starts at version 0
   return r;
+}
+
+// ---- version counter -------------------------------------------------------------------------
+
+uint64_t Tensor::version() const {
+  return storage_ ? storage_->version.load(std::memory_order_relaxed) : 0;
+}
+
+void Tensor::bump_version() const {
+  if (storage_) storage_->version.fetch_add(1, std::memory_order_relaxed);
 }
 
 // ---- in place --------------------------------------------------------------------------------
@@ -695,6 +711,7 @@ Tensor& Tensor::fill_(double value) {
           for (int64_t i = 0; i < n; ++i) q[i * inc[0]] = v;
         });
   });
+  bump_version();
   return *this;
 }
 
@@ -723,6 +740,7 @@ Tensor& Tensor::copy_(const Tensor& src_in) {
       copy_kernel<D, S>(data<D>(), strides_, src.data<S>(), src.strides_, shape_, "Tensor::copy_");
     });
   });
+  bump_version();
   return *this;
 }
 

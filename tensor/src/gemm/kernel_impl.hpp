@@ -23,13 +23,21 @@ namespace affine::detail::gemm::impl {
 
 // ---- packed path ---------------------------------------------------------------------------
 
+// alpha * acc, rounded once. With beta == 0 it is alpha * acc + 0 (an fma with +0: the same
+// rounding, but an exact -0 becomes +0), because reference BLAS starts C at +0 and adds the
+// products to it, so it never writes -0 when beta == 0 (alpha < 0 times an exact-zero dot).
+template <class S>
+inline typename S::V scale_acc(typename S::V va, typename S::V acc, bool beta_zero) {
+  return beta_zero ? S::fma(va, acc, S::zero()) : S::mul(va, acc);
+}
+
 // The writeback shared by every tile: r = alpha * acc (+ beta * c), through a row of C.
 // Full vectors and trimmed ones use the same vector arithmetic so they round identically.
 template <class S>
 inline void store_row(typename S::V acc, typename S::V va, typename S::T beta, typename S::V vb,
                       typename S::T* c, int64_t cs_c, int64_t n) {
   using T = typename S::T;
-  typename S::V r = S::mul(va, acc);
+  typename S::V r = scale_acc<S>(va, acc, beta == T(0));
   if (cs_c == 1) {
     if (n >= S::W) {
       if (beta != T(0)) r = S::fma(vb, S::load(c), r);
@@ -100,7 +108,7 @@ void micro_kernel(int64_t kc, typename S::T alpha, const typename S::T* a, const
     for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) {
-        V r = S::mul(va, acc[i][v]);
+        V r = scale_acc<S>(va, acc[i][v], beta == typename S::T(0));
         if (beta != typename S::T(0)) r = S::fma(vb, S::load(c + i * rs_c + v * W), r);
         S::store(c + i * rs_c + v * W, r);
       }
@@ -295,7 +303,8 @@ void dot_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64_t rs
   for (int i = 0; i < R; ++i) {
 #pragma GCC unroll 8
     for (int j = 0; j < NC; ++j) {
-      T r = alpha * S::hsum(acc[i][j]);
+      // As scale_acc: + 0 when beta == 0, so an exact -0 is written as +0, as reference BLAS does.
+      T r = beta == T(0) ? S::fma1(alpha, S::hsum(acc[i][j]), T(0)) : alpha * S::hsum(acc[i][j]);
       T* cij = c + i * rs_c + j * cs_c;
       if (beta != T(0)) r = S::fma1(beta, *cij, r);
       *cij = r;

@@ -10,6 +10,13 @@
 // into Parameter::grad, which persists across tapes and steps until Parameter::zero_grad();
 // intermediate gradients are freed as backward passes them (Var::retain_grad keeps one). The
 // recorded graph is single-use: after backward(), clear() and record again.
+//
+// Exception guarantees: recording an op is strong (a throwing op adds no node). backward() is
+// basic: its argument checks (root, seed) happen before anything changes, but an error during the
+// reverse loop (a tensor saved for backward was modified in place, a Parameter died, memory ran
+// out) leaves the gradients accumulated so far in Parameter::grad and in leaves, and the graph
+// counts as backpropagated. Recover with zero_grad() on the parameters, clear(), and a new
+// forward pass. A Var that outlives its Tape throws "handle from a destroyed tape" when used.
 #pragma once
 
 #include <cstddef>

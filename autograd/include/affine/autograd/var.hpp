@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <memory>
 
 #include "affine/tensor/export.hpp"
 #include "affine/tensor/tensor.hpp"
@@ -17,19 +18,41 @@
 namespace affine {
 
 class Tape;
+namespace detail {
+struct TapeHandle;
+}
 
 /// A trainable tensor and its accumulated gradient (same shape and dtype as the value).
 /// Gradients accumulate across backward passes until zero_grad().
+///
+/// Identity: optimizers and Tape::param keep a Parameter* and, beside it, lifetime(), a token that
+/// expires when this object is destroyed or moved from. They check it before using the pointer
+/// and throw affine::Error instead of touching a dead object. A copy is a new parameter (sharing
+/// the tensors' storage); assignment keeps this object's identity.
+/// Exception guarantee: moves never throw; copies and lifetime() may throw std::bad_alloc.
 class AFFINE_API Parameter {
  public:
   Parameter() = default;
   /// Takes value as the parameter's data; grad starts at zeros of the same shape and dtype.
   explicit Parameter(Tensor value, bool requires_grad = true);
+  Parameter(const Parameter& other);
+  /// Takes other's tensors; other's lifetime() token expires (holders of &other notice).
+  Parameter(Parameter&& other) noexcept;
+  Parameter& operator=(const Parameter& other);
+  /// Takes other's tensors, keeps this identity; other's lifetime() token expires.
+  Parameter& operator=(Parameter&& other) noexcept;
+  ~Parameter() = default;
+
   Tensor value;
   Tensor grad;
   bool requires_grad = true;
   /// Sets grad to zeros.
   void zero_grad();
+  /// A token that expires when this object is destroyed or moved from (made on first call).
+  std::weak_ptr<const void> lifetime();
+
+ private:
+  std::shared_ptr<const void> alive_;
 };
 
 /// A value in a computation: a constant, or a node recorded on a Tape.
@@ -41,7 +64,8 @@ class AFFINE_API Var {
   Var(Tensor value);  // NOLINT(google-explicit-constructor)
 
   /// The value. Throws affine::Error if the Var came from a tape that was cleared since
-  /// ("Var: handle from a cleared tape"). A Var must not outlive its Tape.
+  /// ("Var: handle from a cleared tape") or destroyed since ("Var: handle from a destroyed
+  /// tape"): a Var may outlive its Tape, but every use of it then throws.
   const Tensor& value() const;
   /// The gradient backward() computed for this Var: for a Tape::leaf, its gradient (zeros when
   /// no gradient reached it); for a Tape::param leaf, the Parameter's accumulated grad; for an
@@ -54,8 +78,9 @@ class AFFINE_API Var {
   void retain_grad() const;
   /// True when gradients flow to this Var (a leaf that requires grad, or computed from one).
   bool requires_grad() const;
-  /// The tape it is recorded on, or nullptr for a constant.
-  Tape* tape() const { return tape_; }
+  /// The tape it is recorded on, or nullptr for a constant. Throws affine::Error when that tape
+  /// has been destroyed.
+  Tape* tape() const;
   bool defined() const { return value_.defined(); }
   const Shape& shape() const { return value_.shape(); }
   DType dtype() const { return value_.dtype(); }
@@ -73,7 +98,7 @@ class AFFINE_API Var {
   friend class Tape;
   friend struct VarAccess;
   Tensor value_;
-  Tape* tape_ = nullptr;
+  std::shared_ptr<detail::TapeHandle> tape_;  // null for a constant
   uint32_t index_ = 0;
   uint32_t generation_ = 0;
 };

@@ -19,8 +19,21 @@
 // register_parameter, register_buffer and register_module(name, Module&) must be given DATA
 // MEMBERS of the module itself; a child module held on the heap (e.g. one of a run-time number of
 // blocks) is handed over with register_module(name, std::unique_ptr<Module>) instead. A
-// moved-from module must not be used again. Optimizers hold Parameter pointers: build them after
-// the model has reached its final place.
+// moved-from module must not be used again.
+//
+// Lifetimes (the rule): optimizers and tapes hold Parameter pointers. Build the optimizer after
+// the model has reached its final place, and keep the model alive while the optimizer or a
+// recorded graph is used. Breaking the rule is detected, not undefined: each Parameter carries a
+// lifetime token (Parameter::lifetime) that expires when it is destroyed or moved from, so moving
+// a module after the optimizer was built (e.g. into a Sequential), or destroying it, makes the
+// optimizer's step()/zero_grad()/load_state() and the tape's backward() throw affine::Error
+// naming the parameter, with nothing modified. A module held by unique_ptr (Sequential's layers)
+// keeps its address when its owner moves, so moving a Sequential keeps optimizers valid.
+//
+// Exception guarantees: moves may allocate (they copy the registration lists) and are not
+// noexcept; a move that throws leaves the source intact. register_* and Sequential::push_back are
+// strong (a throw registers nothing). load_state_dict is strong. to(dtype) is basic (parameters
+// converted before the throw keep the new dtype).
 #pragma once
 
 #include <cstdint>

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,15 +24,30 @@
 
 namespace affine::nn::optim {
 
+namespace detail {
+struct StepSlot;
+class StepPlan;
+}  // namespace detail
+
 /// Named state tensors, in a stable order.
 using StateList = std::vector<std::pair<std::string, Tensor>>;
 
 /// The interface every optimizer implements.
+///
+/// Exception guarantees: step() and load_state() are all-or-nothing (strong): every parameter,
+/// gradient and state buffer is checked, and every allocation made, before anything changes, so
+/// after an exception the parameters, the state and the step count are as before. zero_grad() is
+/// strong for the liveness check (it checks every parameter first) and cannot fail afterwards.
+///
+/// Lifetimes: the optimizer keeps Parameter pointers. A parameter destroyed or moved from after
+/// the optimizer was built (its module was destroyed, or moved, e.g. into a Sequential) is
+/// detected: step(), zero_grad() and load_state() throw affine::Error naming it, and nothing is
+/// touched. Build the optimizer once the model is in its final place.
 class AFFINE_API Optimizer {
  public:
   /// Throws affine::Error for a null or repeated parameter.
   explicit Optimizer(std::vector<Parameter*> params, const char* op);
-  virtual ~Optimizer() = default;
+  virtual ~Optimizer();
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
 
@@ -48,9 +64,17 @@ class AFFINE_API Optimizer {
   /// before anything changes; on error (affine::Error naming the entry) the state is unchanged.
   virtual void load_state(const StateList& state) = 0;
   const std::vector<Parameter*>& params() const { return params_; }
+  /// Throws affine::Error naming op and the first parameter that was destroyed or moved from
+  /// since this optimizer was built.
+  void check_params_alive(const char* op) const;
 
  protected:
   std::vector<Parameter*> params_;
+
+ private:
+  friend class detail::StepPlan;
+  std::vector<std::weak_ptr<const void>> alive_;  // Parameter::lifetime() of each parameter
+  std::vector<detail::StepSlot> step_slots_;      // reused by every step: no allocation per step
 };
 
 /// torch.optim.SGD's options. nesterov requires momentum > 0 and dampening == 0.

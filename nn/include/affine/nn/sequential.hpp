@@ -45,6 +45,7 @@ class AFFINE_API Sequential : public Module {
   Sequential(Sequential&& other) = default;
 
   /// Appends a module (named by its position); returns it. Throws affine::Error for nullptr.
+  /// Strong guarantee: if it throws (std::bad_alloc), the Sequential is unchanged.
   Module& push_back(std::unique_ptr<Module> module);
   /// Appends a module moved in by value.
   template <class M>

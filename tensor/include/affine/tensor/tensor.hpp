@@ -4,6 +4,10 @@
 // Views (transpose, permute, slice, reshape of contiguous data, unsqueeze, squeeze, expand) share
 // storage and differ only in shape, strides and offset. Every operation accepts strided inputs.
 // Arithmetic lives in ops.hpp; random factories take an explicit Generator (random.hpp).
+//
+// Exception guarantee: strong throughout. Every operation checks its arguments (and allocates)
+// before it writes, so a throwing fill_/copy_/set leaves the tensor as it was; errors are
+// affine::Error (ValueError for bad arguments), and running out of memory is affine::Error too.
 #pragma once
 
 #include <cstdint>
@@ -83,20 +87,32 @@ class AFFINE_API Tensor {
   /// True when both tensors view the same storage buffer.
   bool shares_storage(const Tensor& other) const { return storage_ == other.storage_; }
 
+  // ---- version counter (as PyTorch's tensor._version) --------------------------------------
+  /// How many times the storage was modified in place (fill_, copy_, set, non-const at, or an
+  /// explicit bump_version()); shared by every view of the storage; 0 for an undefined tensor.
+  /// Autograd records it for each tensor a backward step needs and refuses to run that step if
+  /// it changed ("backward of mul: an input saved for the gradient was modified in place").
+  uint64_t version() const;
+  /// Marks the storage as modified in place. Writes through data<T>() are not tracked: code that
+  /// writes a tensor someone may have saved for backward (optimizers, in-place updates) calls
+  /// this once per write. No-op on an undefined tensor.
+  void bump_version() const;
+
   // ---- element access ----------------------------------------------------------------------
   /// Pointer to element 0 of this view. T must match dtype() (throws affine::Error otherwise).
   template <class T>
   T* data();
   template <class T>
   const T* data() const;
-  /// Bounds-checked reference to one element; index has one entry per dimension.
+  /// Bounds-checked reference to one element; index has one entry per dimension. The non-const
+  /// overload counts as an in-place modification (bumps version()).
   template <class T>
   T& at(const Dims& index);
   template <class T>
   const T& at(const Dims& index) const;
   /// The element at index, converted to double.
   double get(const Dims& index) const;
-  /// Sets the element at index (converted from double).
+  /// Sets the element at index (converted from double); bumps version().
   void set(const Dims& index, double value);
   /// The single element of a tensor with numel() == 1, as double.
   double item() const;
@@ -141,7 +157,7 @@ class AFFINE_API Tensor {
   /// A contiguous copy converted to dtype (this tensor itself when dtype already matches).
   Tensor to(DType dtype) const;
 
-  // ---- in place ----------------------------------------------------------------------------
+  // ---- in place (each bumps version()) ------------------------------------------------------
   /// Sets every element to value.
   Tensor& fill_(double value);
   /// Copies src (broadcast to this shape, converted to this dtype) into this tensor's elements.

@@ -3,6 +3,7 @@
 // Not installed: users see Storage only as an opaque type in tensor.hpp.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -20,6 +21,8 @@ struct Storage {
   Storage& operator=(const Storage&) = delete;
   void* data = nullptr;
   size_t bytes = 0;
+  /// Counts in-place modifications of the buffer (Tensor::version), shared by every view.
+  std::atomic<uint64_t> version{0};
 };
 }  // namespace detail
 
