@@ -85,6 +85,8 @@ TEST(Gradcheck, Unary) {
   EXPECT_TRUE(check([](const auto& v) { return log1p(v[0]); }, {U({3, 4}, -0.5, 2.0, 14)}));
   EXPECT_TRUE(check([](const auto& v) { return pow(v[0], 2.5); }, {pos}));
   EXPECT_TRUE(check([](const auto& v) { return pow(v[0], 3.0); }, {x}));
+  EXPECT_TRUE(check([](const auto& v) { return pow(v[0], 2.0); }, {x}));  // the x * x branch
+  EXPECT_TRUE(check([](const auto& v) { return square(v[0]); }, {x}));
   EXPECT_TRUE(check([](const auto& v) { return pow(v[0], -1.5); }, {pos}));
   EXPECT_TRUE(check([](const auto& v) { return sqrt(v[0]); }, {pos}));
   EXPECT_TRUE(check([](const auto& v) { return abs(v[0]); }, {nz}));

@@ -242,7 +242,21 @@ TEST(Activations, ElementwiseByHand) {
     expect_values(x.grad(), dx);
   }
   EXPECT_EQ(Tanh().name(), "Tanh()");
+  EXPECT_EQ(Sigmoid().name(), "Sigmoid()");
   EXPECT_EQ(ReLU().name(), "ReLU()");
+}
+
+// A module over a parametric op is one line too (what LeakyReLU or Softplus take).
+AFFINE_NN_ACTIVATION_1(PowModule, pow, exponent, 2.0)
+
+TEST(Activations, ParametricActivationTemplate) {
+  PowModule square;
+  EXPECT_EQ(square.name(), "PowModule(exponent=2)");
+  PowModule cube(3.0);
+  EXPECT_EQ(cube.param(), 3.0);
+  const Tensor x = Tensor::of({-2, 0.5, 3}, {3}, DType::f64);
+  EXPECT_TRUE(allclose(square(x).value(), Tensor::of({4, 0.25, 9}, {3}, DType::f64)));
+  EXPECT_TRUE(allclose(cube(x).value(), Tensor::of({-8, 0.125, 27}, {3}, DType::f64)));
 }
 
 TEST(Activations, SoftmaxAndLogSoftmaxByHand) {

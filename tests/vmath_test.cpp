@@ -540,4 +540,31 @@ TEST(VmathTensor, SigmoidIsFiniteEverywhere) {
   EXPECT_GT(s[2], 0.0f);  // exp(-90) ~ 8e-40 is a denormal, kept rather than flushed
 }
 
+// The backward kernels beside their forward: g (1 - y^2) and g y (1 - y). The portable variant
+// matches the scalar formula bit for bit; the AVX ones may fuse a multiply-add (one rounding
+// less), so they match within a few float32 roundings of |g|. Every length (vector tails), and in
+// place (out == g).
+TEST(VmathBackward, TanhAndSigmoidMatchTheFormulaExactly) {
+  std::vector<float> g(67), y(67);
+  for (size_t i = 0; i < g.size(); ++i) {
+    g[i] = std::sin(float(i)) * 3.0f;
+    y[i] = std::cos(float(i) * 0.7f) * 0.999f;
+  }
+  for (const Variant& v : variants()) {
+    SCOPED_TRACE(v.name);
+    for (int64_t n : {int64_t{0}, int64_t{1}, int64_t{7}, int64_t{16}, int64_t{67}}) {
+      std::vector<float> out(g.size(), -7.0f), inplace = g;
+      v.table->tanh_backward(g.data(), y.data(), out.data(), n);
+      v.table->sigmoid_backward(inplace.data(), y.data(), inplace.data(), n);
+      for (int64_t i = 0; i < int64_t(g.size()); ++i) {
+        const float want_t = i < n ? g[i] * (1.0f - y[i] * y[i]) : -7.0f;
+        const float want_s = i < n ? (g[i] * y[i]) * (1.0f - y[i]) : g[i];
+        const float tol = std::string(v.name) == "generic" ? 0.0f : 4e-7f * std::abs(g[i]);
+        EXPECT_NEAR(out[i], want_t, tol) << "tanh_backward n=" << n << " i=" << i;
+        EXPECT_NEAR(inplace[i], want_s, tol) << "sigmoid_backward n=" << n << " i=" << i;
+      }
+    }
+  }
+}
+
 }  // namespace

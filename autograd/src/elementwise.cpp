@@ -7,10 +7,10 @@
 
 #include "affine/autograd/ops.hpp"
 #include "affine/tensor/internal/access.hpp"
+#include "affine/tensor/internal/unary_backward.hpp"
 #include "affine/tensor/ops.hpp"
 #include "kernels.hpp"
 #include "tape_impl.hpp"
-#include "train_kernels.hpp"
 
 namespace affine {
 
@@ -35,30 +35,17 @@ Var unary(const char* op, const Var& a, Tensor out, detail::BackwardFn fn, Tenso
   return rec.var;
 }
 
-// VJP of an activation whose derivative is a function of its output y = saved[0] (tanh,
-// sigmoid): one pass over g and y by the kernel, writing into g itself when the tape holds the
-// only reference to it (the gradient is single-use; a retained one is kept), so backward through
-// an activation allocates nothing. Other layouts take the general zip.
-template <class Zip>
-void activation_backward(TapeImpl& t, Node& n, const char* op,
-                         void (*kf)(int64_t, const float*, const float*, float*),
-                         void (*kd)(int64_t, const double*, const double*, double*), Zip zip_f) {
+// The VJP of a row of the unary table: the tensor-level backward kernel, writing into the
+// gradient buffer itself when the tape holds the only reference to it (the gradient is single-use;
+// a retained one is kept), so backward through an activation allocates nothing.
+template <class Backward>
+void table_vjp(TapeImpl& t, Node& n, Backward backward) {
   if (!t.needs_grad(n.in[0])) return;
   const Tensor& g = n.grad;
-  const Tensor& y = n.saved[0];
-  if (g.dtype() != y.dtype() || g.shape() != y.shape() || !g.is_contiguous() ||
-      !y.is_contiguous() || (y.dtype() != DType::f32 && y.dtype() != DType::f64)) {
-    t.accumulate(n.in[0], zip<2>(op, g.shape(), {&g, &y}, zip_f));
-    return;
-  }
-  const bool in_place = !n.retain_grad && TensorAccess::storage(g).use_count() == 1;
-  Tensor out = in_place ? std::move(n.grad) : Tensor::empty(y.shape(), y.dtype());
-  const Tensor& src = in_place ? out : n.grad;
-  if (y.dtype() == DType::f32) {
-    kf(y.numel(), src.data<float>(), y.data<float>(), out.data<float>());
-  } else {
-    kd(y.numel(), src.data<double>(), y.data<double>(), out.data<double>());
-  }
+  const bool in_place = !n.retain_grad && g.is_contiguous() && g.dtype() == n.saved[0].dtype() &&
+                        TensorAccess::storage(g).use_count() == 1;
+  Tensor out = in_place ? std::move(n.grad) : Tensor::empty(g.shape(), g.dtype());
+  backward(in_place ? out : n.grad, n.saved[0], out);
   t.accumulate(n.in[0], std::move(out));
 }
 
@@ -205,132 +192,48 @@ Var div(double a, const Var& b) {
 
 // ---- unary -------------------------------------------------------------------------------------
 
-Var neg(const Var& a) {
-  detail::require_defined("neg", a);
-  return unary("neg", a, affine::neg(a.value()),
-               [](TapeImpl& t, Node& n) { t.accumulate(n.in[0], affine::neg(n.grad)); });
-}
+// ---- the unary table (affine/tensor/unary_ops.hpp): forward and backward kernels from tensor/ --
+// saved[0] = the row's saved value (x = the input, y = the output); scalar[0] = the parameter.
 
-Var exp(const Var& a) {
-  detail::require_defined("exp", a);
-  Tensor out = affine::exp(a.value());
-  return unary(
-      "exp", a, out,
-      [](TapeImpl& t, Node& n) {
-        t.accumulate(n.in[0], affine::mul(n.grad, n.saved[0]));  // g exp(a) = g out
-      },
-      out);
-}
+namespace detail {  // the VJPs are named (tape_impl.hpp: linear's backward recognises tanh's)
+#define AFFINE_DECLARE_VJP(name, ...) void name##_vjp(TapeImpl& t, Node& n);
+AFFINE_UNARY_OPS(AFFINE_DECLARE_VJP)
+AFFINE_UNARY_OPS_1(AFFINE_DECLARE_VJP)
+#undef AFFINE_DECLARE_VJP
+}  // namespace detail
 
-Var log(const Var& a) {
-  detail::require_defined("log", a);
-  return unary(
-      "log", a, affine::log(a.value()),
-      [](TapeImpl& t, Node& n) {
-        t.accumulate(n.in[0], affine::div(n.grad, n.saved[0]));  // g / a
-      },
-      a.value());
-}
-
-Var log1p(const Var& a) {
-  detail::require_defined("log1p", a);
-  return unary(
-      "log1p", a, affine::log1p(a.value()),
-      [](TapeImpl& t, Node& n) {
-        const Tensor& g = n.grad;
-        t.accumulate(n.in[0], zip<2>("log1p", g.shape(), {&g, &n.saved[0]},
-                                     [](auto gv, auto av) { return gv / (1 + av); }));
-      },
-      a.value());
-}
-
-Var pow(const Var& a, double exponent) {
-  detail::require_defined("pow", a);
-  return unary(
-      "pow", a, affine::pow(a.value(), exponent),
-      [](TapeImpl& t, Node& n) {
-        const Tensor& g = n.grad;
-        const double e = n.scalar[0];
-        t.accumulate(
-            n.in[0], zip<2>("pow", g.shape(), {&g, &n.saved[0]}, [e](auto gv, auto av) {
-              using T = decltype(gv);
-              if (e == 0) return T(0);
-              return static_cast<T>(gv * e * std::pow(av, static_cast<T>(e - 1)));  // g e a^(e-1)
-            }));
-      },
-      a.value(), {}, exponent);
-}
-
-Var sqrt(const Var& a) {
-  detail::require_defined("sqrt", a);
-  Tensor out = affine::sqrt(a.value());
-  return unary(
-      "sqrt", a, out,
-      [](TapeImpl& t, Node& n) {
-        const Tensor& g = n.grad;
-        t.accumulate(n.in[0], zip<2>("sqrt", g.shape(), {&g, &n.saved[0]}, [](auto gv, auto y) {
-                       return gv / (2 * y);
-                     }));  // g / 2 sqrt(a)
-      },
-      out);
-}
-
-Var abs(const Var& a) {
-  detail::require_defined("abs", a);
-  return unary(
-      "abs", a, affine::abs(a.value()),
-      [](TapeImpl& t, Node& n) {
-        const Tensor& g = n.grad;
-        t.accumulate(n.in[0], zip<2>("abs", g.shape(), {&g, &n.saved[0]}, [](auto gv, auto av) {
-                       using T = decltype(gv);
-                       return av > 0 ? gv : (av < 0 ? -gv : T(0));  // g sign(a), 0 at 0
-                     }));
-      },
-      a.value());
-}
-
-void detail::tanh_vjp(TapeImpl& t, Node& n) {
-  if (n.vjp_applied) {  // linear's backward already multiplied by 1 - y^2 (linalg.cpp)
-    t.accumulate(n.in[0], std::move(n.grad));
-    return;
+#define AFFINE_SAVED_x a.value()
+#define AFFINE_SAVED_y out
+#define AFFINE_DEFINE_UNARY(name, f, vjp, saved, f32)                       \
+  void detail::name##_vjp(TapeImpl& t, Node& n) {                           \
+    table_vjp(t, n, [](const Tensor& g, const Tensor& v, Tensor& o) {       \
+      detail::name##_backward(g, v, o);                                     \
+    });                                                                     \
+  }                                                                         \
+  Var name(const Var& a) {                                                  \
+    detail::require_defined(#name, a);                                      \
+    Tensor out = affine::name(a.value());                                   \
+    return unary(#name, a, out, &detail::name##_vjp, AFFINE_SAVED_##saved); \
   }
-  activation_backward(t, n, "tanh", &detail::train::tanh_backward<float>,
-                      &detail::train::tanh_backward<double>,
-                      [](auto gv, auto y) { return gv * (1 - y * y); });
-}
+AFFINE_UNARY_OPS(AFFINE_DEFINE_UNARY)
+#undef AFFINE_DEFINE_UNARY
 
-Var tanh(const Var& a) {
-  detail::require_defined("tanh", a);
-  Tensor out = affine::tanh(a.value());
-  return unary("tanh", a, out, &detail::tanh_vjp, out);
-}
-
-Var sigmoid(const Var& a) {
-  detail::require_defined("sigmoid", a);
-  Tensor out = affine::sigmoid(a.value());
-  return unary(
-      "sigmoid", a, out,
-      [](TapeImpl& t, Node& n) {
-        activation_backward(t, n, "sigmoid", &detail::train::sigmoid_backward<float>,
-                            &detail::train::sigmoid_backward<double>,
-                            [](auto gv, auto y) { return gv * y * (1 - y); });
-      },
-      out);
-}
-
-Var relu(const Var& a) {
-  detail::require_defined("relu", a);
-  return unary(
-      "relu", a, affine::relu(a.value()),
-      [](TapeImpl& t, Node& n) {
-        const Tensor& g = n.grad;
-        t.accumulate(n.in[0], zip<2>("relu", g.shape(), {&g, &n.saved[0]}, [](auto gv, auto av) {
-                       using T = decltype(gv);
-                       return av > 0 ? gv : T(0);
-                     }));
-      },
-      a.value());
-}
+#define AFFINE_DEFINE_UNARY_1(name, param, default_value, f, vjp, saved)               \
+  void detail::name##_vjp(TapeImpl& t, Node& n) {                                      \
+    const double p = n.scalar[0];                                                      \
+    table_vjp(t, n, [p](const Tensor& g, const Tensor& v, Tensor& o) {                 \
+      detail::name##_backward(g, v, p, o);                                             \
+    });                                                                                \
+  }                                                                                    \
+  Var name(const Var& a, double param) {                                               \
+    detail::require_defined(#name, a);                                                 \
+    Tensor out = affine::name(a.value(), param);                                       \
+    return unary(#name, a, out, &detail::name##_vjp, AFFINE_SAVED_##saved, {}, param); \
+  }
+AFFINE_UNARY_OPS_1(AFFINE_DEFINE_UNARY_1)
+#undef AFFINE_DEFINE_UNARY_1
+#undef AFFINE_SAVED_x
+#undef AFFINE_SAVED_y
 
 Var clamp(const Var& a, double low, double high) {
   detail::require_defined("clamp", a);

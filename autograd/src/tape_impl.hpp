@@ -110,9 +110,6 @@ struct Node {
   std::array<uint32_t, 3> in{kNoInput, kNoInput, kNoInput};
   bool requires_grad = false;
   bool retain_grad = false;  ///< keep grad of a non-leaf after its VJP ran (Var::retain_grad)
-  /// grad already holds dLoss/dinput: the node's only consumer applied this node's VJP fused
-  /// into its own (linear's dX with tanh'), so the VJP just passes grad on to its input.
-  bool vjp_applied = false;
   uint32_t consumers = 0;            ///< inputs slots of later nodes that name this node
   std::array<SavedTensor, 2> saved;  ///< tensors the VJP needs (inputs, output, indices...)
   std::array<double, 2> scalar{};    ///< scalar arguments (exponent, clamp bounds, scale...)
@@ -148,7 +145,7 @@ struct TapeImpl {
   void backward(uint32_t root, Tensor seed);
 };
 
-/// tanh's VJP (elementwise.cpp), named so linear's backward can recognise a tanh input node.
+/// tanh's VJP (elementwise.cpp), named so linear can record a linear over a tanh as one op.
 void tanh_vjp(TapeImpl& tape, Node& node);
 
 /// The tape an op records on, decided from its inputs before the forward computation.

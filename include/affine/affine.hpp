@@ -5,6 +5,7 @@
 #include "affine/tensor/error.hpp"
 #include "affine/tensor/gemm.hpp"
 #include "affine/tensor/linalg.hpp"
+#include "affine/tensor/linear.hpp"
 #include "affine/tensor/memory.hpp"
 #include "affine/tensor/npy.hpp"
 #include "affine/tensor/ops.hpp"

@@ -60,9 +60,6 @@ std::string Linear::name() const {
 
 // ---- activations ----------------------------------------------------------------------------
 
-Var Tanh::forward(const Var& x) { return tanh(x); }
-Var Sigmoid::forward(const Var& x) { return sigmoid(x); }
-Var ReLU::forward(const Var& x) { return relu(x); }
 Var Softmax::forward(const Var& x) { return softmax(x, axis_); }
 Var LogSoftmax::forward(const Var& x) { return log_softmax(x, axis_); }
 std::string Softmax::name() const { return "Softmax(axis=" + std::to_string(axis_) + ")"; }

@@ -20,6 +20,7 @@
 #include "affine/tensor/internal/dispatch.hpp"
 #include "affine/tensor/internal/scalar_math.hpp"
 #include "affine/tensor/internal/strided.hpp"
+#include "affine/tensor/internal/unary_backward.hpp"
 #include "affine/tensor/ops.hpp"
 #include "vmath.hpp"
 
@@ -221,52 +222,87 @@ AFFINE_BINARY_FUNCTOR(GtF, T(x > y))
 AFFINE_BINARY_FUNCTOR(GeF, T(x >= y))
 #undef AFFINE_BINARY_FUNCTOR
 
-#define AFFINE_UNARY_FUNCTOR(Name, expr) \
-  struct Name {                          \
-    template <class T>                   \
-    T operator()(T x) const {            \
-      return expr;                       \
-    }                                    \
-  };
+// ---- the unary table (unary_ops.hpp) ---------------------------------------------------------
+// Each row becomes a forward functor NAME_op (generic over T; float32 rows of `vmath` ops go to
+// vmath's kernel through row()) and a backward functor NAME_vjp_op (g, saved) -> input gradient
+// (float32 rows of `vmath_bw` ops go to vmath's NAME_backward). float64 always runs the
+// expressions, so gradcheck compares against the plain formulas.
 
-AFFINE_UNARY_FUNCTOR(NegF, -x)
-AFFINE_UNARY_FUNCTOR(AbsF, std::abs(x))
-AFFINE_UNARY_FUNCTOR(SqrtF, std::sqrt(x))
-AFFINE_UNARY_FUNCTOR(SquareF, x* x)
-#undef AFFINE_UNARY_FUNCTOR
+using detail::stable_sigmoid;  // callable from the table's expressions
 
-// Transcendentals: float64 keeps std:: (gradcheck's reference needs its accuracy); float32 rows
-// go to vmath (accuracy documented and tested there, a few ulps). The row member only accepts
-// float, so HasRowKernel is false for double.
-#define AFFINE_VMATH_FUNCTOR(Name, fn)                       \
-  struct Name {                                              \
-    double operator()(double x) const { return std::fn(x); } \
-    void row(const float* x, float* out, int64_t n) const {  \
-      detail::vmath::active().fn(x, out, n);                 \
-    }                                                        \
-  };
-
-AFFINE_VMATH_FUNCTOR(ExpF, exp)
-AFFINE_VMATH_FUNCTOR(LogF, log)
-AFFINE_VMATH_FUNCTOR(Log1pF, log1p)
-AFFINE_VMATH_FUNCTOR(TanhF, tanh)
-#undef AFFINE_VMATH_FUNCTOR
-
-// float32 rows use vmath's sigmoid, the same overflow-safe formula vectorised.
-struct SigmoidF {
-  double operator()(double x) const { return detail::stable_sigmoid(x); }
-  void row(const float* x, float* out, int64_t n) const {
-    detail::vmath::active().sigmoid(x, out, n);
+#define AFFINE_FWD_ROW_loop(name)
+#define AFFINE_FWD_ROW_vmath(name) \
+  void row(const float* x, float* out, int64_t n) const { detail::vmath::active().name(x, out, n); }
+#define AFFINE_FWD_ROW_vmath_bw(name) AFFINE_FWD_ROW_vmath(name)
+#define AFFINE_BWD_ROW_loop(name)
+#define AFFINE_BWD_ROW_vmath(name)
+#define AFFINE_BWD_ROW_vmath_bw(name)                                     \
+  void row(const float* g, const float* v, float* out, int64_t n) const { \
+    detail::vmath::active().name##_backward(g, v, out, n);                \
   }
+
+#define AFFINE_UNARY_FUNCTORS(name, f, vjp, saved, f32) \
+  struct name##_op {                                    \
+    template <class T>                                  \
+    T operator()(T x) const {                           \
+      return f;                                         \
+    }                                                   \
+    AFFINE_FWD_ROW_##f32(name)                          \
+  };                                                    \
+  struct name##_vjp_op {                                \
+    template <class T>                                  \
+    T operator()(T g, [[maybe_unused]] T saved) const { \
+      return vjp;                                       \
+    }                                                   \
+    AFFINE_BWD_ROW_##f32(name)                          \
+  };
+AFFINE_UNARY_OPS(AFFINE_UNARY_FUNCTORS)
+#undef AFFINE_UNARY_FUNCTORS
+
+#define AFFINE_UNARY_FUNCTORS_1(name, param, default_value, f, vjp, saved) \
+  template <class T>                                                       \
+  struct name##_op {                                                       \
+    T param;                                                               \
+    T operator()(T x) const { return f; }                                  \
+  };                                                                       \
+  template <class T>                                                       \
+  struct name##_vjp_op {                                                   \
+    T param;                                                               \
+    T operator()(T g, [[maybe_unused]] T saved) const { return vjp; }      \
+  };
+AFFINE_UNARY_OPS_1(AFFINE_UNARY_FUNCTORS_1)
+#undef AFFINE_UNARY_FUNCTORS_1
+
+template <class F, class T>
+concept HasBackwardRow = requires(const F& f, const T* g, const T* v, T* o, int64_t n) {
+  f.row(g, v, o, n);
 };
 
-struct ReluF {
-  // `x < 0 ? 0 : x` rather than `x > 0 ? x : 0`, so that relu(NaN) is NaN.
-  template <class T>
-  T operator()(T x) const {
-    return x < T(0) ? T(0) : x;
+// out := the VJP of one table op, given the output gradient g and the saved value v (same shape;
+// any strides). out has g's shape and dtype; it may be g itself (then g is overwritten in place,
+// each element read before it is written).
+template <class Make>
+void unary_backward(const char* op, const Tensor& g, const Tensor& v, Tensor& out, Make make) {
+  require_defined(op, g, "gradient");
+  require_defined(op, v, "saved value");
+  require_same_float(op, g, v);
+  if (g.shape() != v.shape() || out.shape() != g.shape() || out.dtype() != g.dtype()) {
+    throw Error(std::string(op) + " backward: gradient " + to_string(g.shape()) + ", saved " +
+                to_string(v.shape()) + " and output " + to_string(out.shape()) + " differ");
   }
-};
+  if (out.numel() == 0) return;
+  detail::visit_float(g.dtype(), op, [&](auto tag) {
+    using T = AFFINE_T(tag);
+    const auto f = make(T{});
+    if constexpr (HasBackwardRow<decltype(f), T>) {
+      if (g.is_contiguous() && v.is_contiguous() && out.is_contiguous()) {
+        f.row(g.data<T>(), v.data<T>(), out.data<T>(), g.numel());
+        return;
+      }
+    }
+    binary_into<T>(out, g, v, f);
+  });
+}
 
 template <class T>
 struct ClampF {
@@ -294,11 +330,6 @@ Tensor div(const Tensor& a, double b) { return scalar_right("div", a, b, DivF{})
 Tensor div(double a, const Tensor& b) { return scalar_left("div", a, b, DivF{}); }
 Tensor minimum(const Tensor& a, double b) { return scalar_right("minimum", a, b, MinF{}); }
 Tensor maximum(const Tensor& a, double b) { return scalar_right("maximum", a, b, MaxF{}); }
-Tensor pow(const Tensor& a, double exponent) {
-  // Squaring is the common case (losses, variances); x * x is exact where pow may not be inlined.
-  if (exponent == 2.0) return plain_unary("pow", a, SquareF{});
-  return scalar_right("pow", a, exponent, PowF{});
-}
 
 Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, EqF{}); }
 Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, NeF{}); }
@@ -313,16 +344,29 @@ Tensor le(const Tensor& a, double b) { return compare_scalar("le", a, b, LeF{});
 Tensor gt(const Tensor& a, double b) { return compare_scalar("gt", a, b, GtF{}); }
 Tensor ge(const Tensor& a, double b) { return compare_scalar("ge", a, b, GeF{}); }
 
-Tensor neg(const Tensor& a) { return plain_unary("neg", a, NegF{}); }
-Tensor abs(const Tensor& a) { return plain_unary("abs", a, AbsF{}); }
-Tensor exp(const Tensor& a) { return plain_unary("exp", a, ExpF{}); }
-Tensor log(const Tensor& a) { return plain_unary("log", a, LogF{}); }
-Tensor log1p(const Tensor& a) { return plain_unary("log1p", a, Log1pF{}); }
-Tensor sqrt(const Tensor& a) { return plain_unary("sqrt", a, SqrtF{}); }
-Tensor square(const Tensor& a) { return plain_unary("square", a, SquareF{}); }
-Tensor tanh(const Tensor& a) { return plain_unary("tanh", a, TanhF{}); }
-Tensor sigmoid(const Tensor& a) { return plain_unary("sigmoid", a, SigmoidF{}); }
-Tensor relu(const Tensor& a) { return plain_unary("relu", a, ReluF{}); }
+#define AFFINE_DEFINE_UNARY(name, f, vjp, saved, f32)                               \
+  Tensor name(const Tensor& a) { return plain_unary(#name, a, name##_op{}); }       \
+  void detail::name##_backward(const Tensor& g, const Tensor& saved, Tensor& out) { \
+    unary_backward(#name, g, saved, out, [](auto) { return name##_vjp_op{}; });     \
+  }
+AFFINE_UNARY_OPS(AFFINE_DEFINE_UNARY)
+#undef AFFINE_DEFINE_UNARY
+
+#define AFFINE_DEFINE_UNARY_1(name, param, default_value, f, vjp, saved)                          \
+  Tensor name(const Tensor& a, double param) {                                                    \
+    return unary(#name, a, [&](auto t) {                                                          \
+      using T = decltype(t);                                                                      \
+      return name##_op<T>{static_cast<T>(param)};                                                 \
+    });                                                                                           \
+  }                                                                                               \
+  void detail::name##_backward(const Tensor& g, const Tensor& saved, double param, Tensor& out) { \
+    unary_backward(#name, g, saved, out, [&](auto t) {                                            \
+      using T = decltype(t);                                                                      \
+      return name##_vjp_op<T>{static_cast<T>(param)};                                             \
+    });                                                                                           \
+  }
+AFFINE_UNARY_OPS_1(AFFINE_DEFINE_UNARY_1)
+#undef AFFINE_DEFINE_UNARY_1
 
 Tensor clamp(const Tensor& a, double low, double high) {
   // !(low <= high) also refuses NaN bounds, which would make the result silently unclamped.

@@ -1,4 +1,5 @@
-// Internal: vectorised float32 exp, log, log1p, tanh and sigmoid over arrays (issue 7).
+// Internal: vectorised float32 exp, log, log1p, tanh and sigmoid over arrays (issue 7), and the
+// backward of tanh and sigmoid from their output, beside them.
 //
 // The float32 elementwise ops (elementwise.cpp) route through these; float64 keeps the std::
 // functions, since gradcheck compares against float64 and needs their full accuracy.
@@ -62,6 +63,10 @@ namespace affine::detail::vmath {
 /// is required, and nothing outside [x, x + n) and [out, out + n) is touched.
 using UnaryF32 = void (*)(const float* x, float* out, int64_t n);
 
+/// out[i] = the input gradient of an activation from g[i] (the output gradient) and y[i] (its
+/// output), for i < n. out == g is allowed; other overlap is not.
+using BackwardF32 = void (*)(const float* g, const float* y, float* out, int64_t n);
+
 /// One ISA's implementations.
 struct Table {
   UnaryF32 exp;
@@ -69,6 +74,8 @@ struct Table {
   UnaryF32 log1p;
   UnaryF32 tanh;
   UnaryF32 sigmoid;
+  BackwardF32 tanh_backward;     ///< g * (1 - y^2)
+  BackwardF32 sigmoid_backward;  ///< g * y * (1 - y)
 };
 
 /// Portable version (always available).

@@ -252,11 +252,42 @@ void apply(const float* x, float* out, int64_t n) {
   }
 }
 
+// ---- backward from the output ---------------------------------------------------------------
+
+/// tanh'(x) g = g (1 - y^2) with y = tanh(x).
+template <class S>
+inline typename S::V tanh_backward(typename S::V g, typename S::V y) {
+  return S::mul(g, S::sub(S::set(1.0f), S::mul(y, y)));
+}
+
+/// sigmoid'(x) g = g y (1 - y) with y = sigmoid(x).
+template <class S>
+inline typename S::V sigmoid_backward(typename S::V g, typename S::V y) {
+  return S::mul(S::mul(g, y), S::sub(S::set(1.0f), y));
+}
+
+/// out[i] = F(g[i], y[i]) for i < n; out == g is allowed (loads precede the store).
+template <class S, typename S::V (*F)(typename S::V, typename S::V)>
+void apply2(const float* g, const float* y, float* out, int64_t n) {
+  if constexpr (S::W == 1) {
+    for (int64_t i = 0; i < n; ++i) out[i] = F(g[i], y[i]);
+  } else {
+    int64_t i = 0;
+    for (; i + S::W <= n; i += S::W) S::store(out + i, F(S::load(g + i), S::load(y + i)));
+    if (i < n) S::storen(out + i, F(S::loadn(g + i, n - i), S::loadn(y + i, n - i)), n - i);
+  }
+}
+
 /// The Table of vmath.hpp for policy S.
 template <class S>
 Table make_table() {
-  return Table{&apply<S, exp<S>>, &apply<S, log<S>>, &apply<S, log1p<S>>, &apply<S, tanh<S>>,
-               &apply<S, sigmoid<S>>};
+  return Table{&apply<S, exp<S>>,
+               &apply<S, log<S>>,
+               &apply<S, log1p<S>>,
+               &apply<S, tanh<S>>,
+               &apply<S, sigmoid<S>>,
+               &apply2<S, tanh_backward<S>>,
+               &apply2<S, sigmoid_backward<S>>};
 }
 
 }  // namespace affine::detail::vmath::impl

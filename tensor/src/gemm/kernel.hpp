@@ -17,6 +17,8 @@
 //    (rs_a, cs_a) one broadcast scalar at a time. Good when k is tiny or m is tiny.
 //  - dot: vectorised along k; requires A rows and B columns contiguous (cs_a == 1, rs_b == 1).
 //    Good when n is tiny and k is not.
+// Skinny kernels (skinny_impl.hpp): linear's one-pass forward, dX, and dW + db of layers with at
+// most 8 inputs or outputs.
 // Both follow the same beta rule and are deterministic per element (independent of how rows
 // are split across threads).
 #pragma once
@@ -46,6 +48,26 @@ template <class T>
 using DotKernel = void (*)(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a,
                            const T* b, int64_t cs_b, T beta, T* c, int64_t rs_c, int64_t cs_c);
 
+/// What the skinny product writes: c = bias + a B, c += a B, or c = (a B) * (1 - y^2).
+enum class SkinnyMode { set, accumulate, tanh_grad };
+
+/// Skinny kernels (skinny_impl.hpp): c[r, :m] (op)= bias + a[r, :k] B for r < rows, k <= 8,
+/// B [k, m] contiguous, a/c/y with unit column stride and row strides lda/ldc/ldy.
+template <class T>
+using SkinnyProductKernel = void (*)(int64_t rows, int64_t k, int64_t m, const T* a, int64_t lda,
+                                     const T* b, const T* bias, SkinnyMode mode, const T* y,
+                                     int64_t ldy, T* c, int64_t ldc);
+
+/// acc[i * q + j] = sum_r a[r, i] x[r, j] (i < p <= 8, j < q), overwritten; a_sums / x_sums
+/// (when not null) get the column sums of a ([p]) and x ([q]). Unit column strides.
+template <class T>
+using SkinnyOuterKernel = void (*)(int64_t rows, int64_t p, int64_t q, const T* a, int64_t lda,
+                                   const T* x, int64_t ldx, T* acc, T* a_sums, T* x_sums);
+
+/// sums[j] = sum_r g[r, j] for j < m (overwritten); unit column stride, row stride ldg.
+template <class T>
+using ColumnSumsKernel = void (*)(int64_t rows, int64_t m, const T* g, int64_t ldg, T* sums);
+
 /// Everything one ISA provides for one element type.
 template <class T>
 struct Kernels {
@@ -57,6 +79,9 @@ struct Kernels {
   PackKernel<T> pack_b;  ///< packs a B micro-panel (width nr)
   RowBcastKernel<T> rowbcast;
   DotKernel<T> dot;
+  SkinnyProductKernel<T> skinny_product;  ///< linear's skinny forward and dX
+  SkinnyOuterKernel<T> skinny_outer;      ///< linear's skinny dW and db, one pass
+  ColumnSumsKernel<T> column_sums;        ///< db of a wide layer
 };
 
 /// The ISA's kernels for float and double.
@@ -102,6 +127,12 @@ bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs
 /// 64-byte aligned scratch that only grows, one per thread and purpose, so steady-state calls
 /// allocate nothing. Returns a buffer of at least `bytes` bytes.
 void* scratch(int slot, int64_t bytes);
-enum ScratchSlot : int { kScratchA = 0, kScratchB = 1, kScratchSmall = 2, kScratchSlots = 3 };
+enum ScratchSlot : int {
+  kScratchA = 0,
+  kScratchB = 1,
+  kScratchSmall = 2,
+  kScratchLinear = 3,
+  kScratchSlots = 4
+};
 
 }  // namespace affine::detail::gemm

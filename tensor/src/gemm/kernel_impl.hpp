@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "kernel.hpp"
+#include "skinny_impl.hpp"
 
 namespace affine::detail::gemm::impl {
 
@@ -347,9 +348,17 @@ void dot(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typename S:
 // The Kernels<T> record for one traits type.
 template <class S>
 constexpr Kernels<typename S::T> make_kernels() {
-  return Kernels<typename S::T>{
-      &micro_kernel<S, S::MR, S::NV>, S::MR,        S::NV * S::W, S::W, &pack_panel<S, S::MR>,
-      &pack_panel<S, S::NV * S::W>,   &rowbcast<S>, &dot<S>};
+  return Kernels<typename S::T>{&micro_kernel<S, S::MR, S::NV>,
+                                S::MR,
+                                S::NV * S::W,
+                                S::W,
+                                &pack_panel<S, S::MR>,
+                                &pack_panel<S, S::NV * S::W>,
+                                &rowbcast<S>,
+                                &dot<S>,
+                                &skinny_product<S>,
+                                &skinny_outer<S>,
+                                &column_sums<S>};
 }
 
 }  // namespace affine::detail::gemm::impl

@@ -14,6 +14,7 @@
 #include "affine/autograd/var.hpp"
 #include "affine/tensor/export.hpp"
 #include "affine/tensor/shape.hpp"
+#include "affine/tensor/unary_ops.hpp"
 
 namespace affine {
 
@@ -30,19 +31,14 @@ AFFINE_API Var mul(const Var& a, double b);
 AFFINE_API Var div(const Var& a, double b);
 /// a / b with a scalar a.
 AFFINE_API Var div(double a, const Var& b);
-AFFINE_API Var neg(const Var& a);
-AFFINE_API Var exp(const Var& a);
-AFFINE_API Var log(const Var& a);
-AFFINE_API Var log1p(const Var& a);
-/// a ** exponent for a scalar exponent.
-AFFINE_API Var pow(const Var& a, double exponent);
-AFFINE_API Var sqrt(const Var& a);
-/// Gradient sign(a) (0 at 0).
-AFFINE_API Var abs(const Var& a);
-AFFINE_API Var tanh(const Var& a);
-AFFINE_API Var sigmoid(const Var& a);
-/// Gradient 1 where a > 0, else 0.
-AFFINE_API Var relu(const Var& a);
+// One per row of the unary table (affine/tensor/unary_ops.hpp, which gives each derivative).
+#define AFFINE_DECLARE_VAR_UNARY(name, ...) AFFINE_API Var name(const Var& a);
+AFFINE_UNARY_OPS(AFFINE_DECLARE_VAR_UNARY)
+#undef AFFINE_DECLARE_VAR_UNARY
+#define AFFINE_DECLARE_VAR_UNARY_1(name, param, default_value, ...) \
+  AFFINE_API Var name(const Var& a, double param default_value);
+AFFINE_UNARY_OPS_1(AFFINE_DECLARE_VAR_UNARY_1)
+#undef AFFINE_DECLARE_VAR_UNARY_1
 /// Gradient 1 where low <= a <= high, else 0.
 AFFINE_API Var clamp(const Var& a, double low, double high);
 

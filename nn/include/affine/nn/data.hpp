@@ -69,7 +69,7 @@ AFFINE_API Split train_test_split(const Tensor& x, const Tensor& y, double test_
 
 /// A random permutation of 0..n-1 (Fisher-Yates drawing from gen), as torch.randperm; DataLoader
 /// shuffles with it. Throws affine::Error for n < 0.
-std::vector<int64_t> randperm(int64_t n, Generator& gen);
+AFFINE_API std::vector<int64_t> randperm(int64_t n, Generator& gen);
 
 /// The rows of t (any dtype, rank >= 1) at the given indices, as a new contiguous tensor.
 /// Throws affine::Error for an index out of range.

@@ -9,8 +9,10 @@
 #pragma once
 
 #include <cstdint>
+#include <sstream>
 #include <string>
 
+#include "affine/autograd/ops.hpp"
 #include "affine/nn/module.hpp"
 #include "affine/tensor/export.hpp"
 #include "affine/tensor/random.hpp"
@@ -52,29 +54,57 @@ class AFFINE_API Linear : public Module {
   int64_t out_;
 };
 
-/// Elementwise tanh.
-class AFFINE_API Tanh : public Module {
+/// An elementwise activation as a module: forward(x) = Op::forward(x), name() "<Op::name>()".
+/// Each module is one AFFINE_NN_ACTIVATION line below, over an op of the unary table
+/// (affine/tensor/unary_ops.hpp) or any other Var -> Var function.
+template <class Op>
+class AFFINE_API Activation : public Module {
  public:
-  Tanh() = default;
-  Var forward(const Var& x) override;
-  std::string name() const override { return "Tanh()"; }
+  Activation() = default;
+  Var forward(const Var& x) override { return Op::forward(x); }
+  std::string name() const override { return std::string(Op::name) + "()"; }
 };
 
-/// Elementwise logistic sigmoid 1 / (1 + exp(-x)).
-class AFFINE_API Sigmoid : public Module {
+/// An activation with one scalar parameter (e.g. a slope): forward(x) = Op::forward(x, p),
+/// name() "<Op::name>(<Op::param>=<p>)"; the default p is Op::default_value.
+template <class Op>
+class AFFINE_API ParametricActivation : public Module {
  public:
-  Sigmoid() = default;
-  Var forward(const Var& x) override;
-  std::string name() const override { return "Sigmoid()"; }
+  explicit ParametricActivation(double p = Op::default_value) : p_(p) {}
+  Var forward(const Var& x) override { return Op::forward(x, p_); }
+  std::string name() const override {
+    std::ostringstream os;
+    os << Op::name << "(" << Op::param << "=" << p_ << ")";
+    return os.str();
+  }
+  double param() const { return p_; }
+
+ private:
+  double p_;
 };
 
-/// Elementwise max(x, 0).
-class AFFINE_API ReLU : public Module {
- public:
-  ReLU() = default;
-  Var forward(const Var& x) override;
-  std::string name() const override { return "ReLU()"; }
-};
+/// AFFINE_NN_ACTIVATION(Tanh, tanh) defines nn::Tanh, the module of affine::tanh(const Var&).
+#define AFFINE_NN_ACTIVATION(Name, fn)                           \
+  struct Name##Op {                                              \
+    static constexpr const char* name = #Name;                   \
+    static Var forward(const Var& x) { return ::affine::fn(x); } \
+  };                                                             \
+  using Name = Activation<Name##Op>;
+
+/// AFFINE_NN_ACTIVATION_1(LeakyReLU, leaky_relu, negative_slope, 0.01) defines nn::LeakyReLU,
+/// the module of affine::leaky_relu(const Var&, double negative_slope), default 0.01.
+#define AFFINE_NN_ACTIVATION_1(Name, fn, param_name, default_param)           \
+  struct Name##Op {                                                           \
+    static constexpr const char* name = #Name;                                \
+    static constexpr const char* param = #param_name;                         \
+    static constexpr double default_value = default_param;                    \
+    static Var forward(const Var& x, double p) { return ::affine::fn(x, p); } \
+  };                                                                          \
+  using Name = ParametricActivation<Name##Op>;
+
+AFFINE_NN_ACTIVATION(Tanh, tanh)        ///< elementwise tanh
+AFFINE_NN_ACTIVATION(Sigmoid, sigmoid)  ///< elementwise logistic sigmoid 1 / (1 + exp(-x))
+AFFINE_NN_ACTIVATION(ReLU, relu)        ///< elementwise max(x, 0)
 
 /// Softmax along axis (negative counts from the end); PyTorch's nn.Softmax(dim).
 class AFFINE_API Softmax : public Module {

@@ -15,6 +15,7 @@
 
 #include "affine/tensor/export.hpp"
 #include "affine/tensor/tensor.hpp"
+#include "affine/tensor/unary_ops.hpp"
 
 namespace affine {
 
@@ -41,7 +42,6 @@ AFFINE_API Tensor mul(const Tensor& a, double b);
 AFFINE_API Tensor div(const Tensor& a, double b);
 /// a / b elementwise.
 AFFINE_API Tensor div(double a, const Tensor& b);
-AFFINE_API Tensor pow(const Tensor& a, double exponent);
 AFFINE_API Tensor minimum(const Tensor& a, double b);
 AFFINE_API Tensor maximum(const Tensor& a, double b);
 
@@ -61,18 +61,14 @@ AFFINE_API Tensor ge(const Tensor& a, double b);
 /// Elementwise: a where mask != 0, else b; the three broadcast together.
 AFFINE_API Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
 
-// ---- unary elementwise ----------------------------------------------------------------------
-AFFINE_API Tensor neg(const Tensor& a);
-AFFINE_API Tensor abs(const Tensor& a);
-AFFINE_API Tensor exp(const Tensor& a);
-AFFINE_API Tensor log(const Tensor& a);
-AFFINE_API Tensor log1p(const Tensor& a);
-AFFINE_API Tensor sqrt(const Tensor& a);
-AFFINE_API Tensor square(const Tensor& a);
-AFFINE_API Tensor tanh(const Tensor& a);
-/// 1 / (1 + exp(-x)), computed without overflow for any |x|.
-AFFINE_API Tensor sigmoid(const Tensor& a);
-AFFINE_API Tensor relu(const Tensor& a);
+// ---- unary elementwise: one row each in unary_ops.hpp (formulas and derivatives there) -------
+#define AFFINE_DECLARE_UNARY(name, ...) AFFINE_API Tensor name(const Tensor& a);
+AFFINE_UNARY_OPS(AFFINE_DECLARE_UNARY)
+#undef AFFINE_DECLARE_UNARY
+#define AFFINE_DECLARE_UNARY_1(name, param, default_value, ...) \
+  AFFINE_API Tensor name(const Tensor& a, double param default_value);
+AFFINE_UNARY_OPS_1(AFFINE_DECLARE_UNARY_1)
+#undef AFFINE_DECLARE_UNARY_1
 /// min(max(a, low), high); requires low <= high.
 AFFINE_API Tensor clamp(const Tensor& a, double low, double high);
 

@@ -1,0 +1,295 @@
+// linear (x W^T + b, optional activation) and its backward kernels, the GEMM family's entry point
+// for a layer. Wide layers go to the GEMM (gemm_strided with the operands' strides: W^T is a
+// view, never a copy) with the bias pre-filled so the GEMM accumulates onto it (beta = 1).
+// Skinny layers (in or out features <= kSkinny, as in the seed's 2-100-2-1 network) take the
+// skinny kernels of the active ISA (skinny_impl.hpp): they are memory-bound, so the passes they
+// save (bias copy, separate column sums, tanh' after dX) are most of their cost.
+//
+// Threads: rows are split into blocks fixed by the shapes alone. Forward and dX rows are
+// independent; dW and db are summed per block of kTaskRows rows into partials that are added in
+// block order, so every result is bit-identical for any thread count.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "affine/tensor/gemm.hpp"
+#include "affine/tensor/internal/dispatch.hpp"
+#include "affine/tensor/internal/linear.hpp"
+#include "affine/tensor/internal/scalar_math.hpp"
+#include "affine/tensor/internal/unary_backward.hpp"
+#include "affine/tensor/linear.hpp"
+#include "affine/tensor/ops.hpp"
+#include "gemm/kernel.hpp"
+#include "parallel_for.hpp"
+#include "vmath.hpp"
+
+namespace affine {
+namespace {
+
+using detail::gemm::active_kernels_for;
+using detail::gemm::SkinnyMode;
+
+// The widest side (in or out features) the skinny kernels take, and the longest other side
+// (their accumulators stay on the stack).
+constexpr int64_t kSkinny = 8;
+constexpr int64_t kMaxWide = 1024;
+constexpr int64_t kStackElems = 4096;  // in * out staged on the stack (32 KiB in float64)
+// Rows per task: forward and dX blocks (independent rows), and dW/db partial sums.
+constexpr int64_t kRowBlock = 1024;
+constexpr int64_t kTaskRows = 4096;
+// Below this many multiply-adds a layer runs on one thread.
+constexpr int64_t kParallelMinWork = int64_t{1} << 18;
+
+std::string shp(const Shape& s) { return to_string(s); }
+
+// A 2-D view whose rows are unit-stride (any row stride).
+bool unit_rows(const Tensor& t) {
+  return t.rank() == 2 && (t.shape()[1] <= 1 || t.strides()[1] == 1);
+}
+
+int threads_for(int64_t work) { return work >= kParallelMinWork ? num_threads() : 1; }
+
+// Runs fn(r0, r1) over [0, rows) in blocks of `block` rows (the split depends on rows only).
+template <class F>
+void for_row_blocks(int64_t rows, int64_t block, int threads, const F& fn) {
+  const int64_t tasks = (rows + block - 1) / block;
+  if (tasks <= 1) {
+    fn(int64_t{0}, rows);
+    return;
+  }
+  detail::parallel_for(tasks, threads,
+                       [&](int64_t t) { fn(t * block, std::min(rows, (t + 1) * block)); });
+}
+
+// C := A B + beta C for 2-D views of one dtype (any strides; C must not overlap A or B).
+void gemm_view(const Tensor& a, const Tensor& b, double beta, Tensor& c) {
+  detail::visit_float(c.dtype(), "linear", [&](auto tag) {
+    using T = AFFINE_T(tag);
+    gemm_strided(a.shape()[0], b.shape()[1], a.shape()[1], T(1), a.data<T>(), a.strides()[0],
+                 a.strides()[1], b.data<T>(), b.strides()[0], b.strides()[1], static_cast<T>(beta),
+                 c.data<T>(), c.strides()[0], c.strides()[1]);
+  });
+}
+
+// The activation epilogue, in place on n contiguous elements, with the same kernels as the
+// tensor ops (vmath for float32 tanh and sigmoid), so linear(x, W, b, act) == act(linear(x, W, b)).
+template <class T>
+void activate(T* p, int64_t n, LinearActivation act) {
+  switch (act) {
+    case LinearActivation::none:
+      return;
+    case LinearActivation::relu:
+      for (int64_t i = 0; i < n; ++i) p[i] = p[i] < T(0) ? T(0) : p[i];
+      return;
+    case LinearActivation::tanh:
+      if constexpr (sizeof(T) == 4) {
+        detail::vmath::active().tanh(p, p, n);
+      } else {
+        for (int64_t i = 0; i < n; ++i) p[i] = std::tanh(p[i]);
+      }
+      return;
+    case LinearActivation::sigmoid:
+      if constexpr (sizeof(T) == 4) {
+        detail::vmath::active().sigmoid(p, p, n);
+      } else {
+        for (int64_t i = 0; i < n; ++i) p[i] = detail::stable_sigmoid(p[i]);
+      }
+      return;
+  }
+}
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
+              LinearActivation activation) {
+  if (!x.defined() || !weight.defined()) throw Error("linear: undefined input or weight");
+  if (weight.rank() != 2) {
+    throw Error("linear: weight must be 2-D [out, in], got shape " + shp(weight.shape()));
+  }
+  const int64_t in_f = weight.shape()[1];
+  const int64_t out_f = weight.shape()[0];
+  if (x.rank() < 1 || x.shape().back() != in_f) {
+    throw Error("linear: input " + shp(x.shape()) + " and weight " + shp(weight.shape()) +
+                " do not match (the input's last dimension must be in_features = " +
+                std::to_string(in_f) + ")");
+  }
+  detail::check_same_float("linear", x.dtype(), weight.dtype());
+  if (bias.defined()) {
+    if (bias.rank() != 1 || bias.shape()[0] != out_f) {
+      throw Error("linear: bias " + shp(bias.shape()) + " does not match weight " +
+                  shp(weight.shape()) + " (expected [" + std::to_string(out_f) + "])");
+    }
+    detail::check_same_float("linear", x.dtype(), bias.dtype());
+  }
+  const Tensor x2 = x.rank() == 2 ? x : x.reshape({-1, in_f});
+  const int64_t rows = x2.shape()[0];
+  Tensor out = Tensor::empty({rows, out_f}, x.dtype());
+  if (rows > 0 && out_f > 0) {
+    if (in_f <= kSkinny && in_f > 0 && in_f * out_f <= kStackElems && unit_rows(x2) &&
+        weight.is_contiguous() && (!bias.defined() || bias.is_contiguous())) {
+      // out = b + x W^T one block of rows at a time, W^T staged on the stack so the kernel runs
+      // along out's rows; the activation follows on the block while it is in cache.
+      detail::visit_float(x.dtype(), "linear", [&](auto tag) {
+        using T = AFFINE_T(tag);
+        T wt[kStackElems];
+        const T* pw = weight.data<T>();
+        for (int64_t o = 0; o < out_f; ++o) {
+          for (int64_t k = 0; k < in_f; ++k) wt[k * out_f + o] = pw[o * in_f + k];
+        }
+        const auto& kern = active_kernels_for<T>();
+        const T* pb = bias.defined() ? bias.data<T>() : nullptr;
+        const T* px = x2.data<T>();
+        const int64_t ldx = x2.strides()[0];
+        T* po = out.data<T>();
+        for_row_blocks(rows, kRowBlock, threads_for(rows * in_f * out_f),
+                       [&](int64_t r0, int64_t r1) {
+                         kern.skinny_product(r1 - r0, in_f, out_f, px + r0 * ldx, ldx, wt, pb,
+                                             SkinnyMode::set, nullptr, 0, po + r0 * out_f, out_f);
+                         activate(po + r0 * out_f, (r1 - r0) * out_f, activation);
+                       });
+      });
+      activation = LinearActivation::none;
+    } else {
+      if (bias.defined()) out.copy_(bias);  // each row starts as b; the GEMM adds x W^T
+      gemm_view(x2, weight.t(), bias.defined() ? 1.0 : 0.0, out);
+    }
+  }
+  if (activation != LinearActivation::none && out.numel() > 0) {
+    detail::visit_float(out.dtype(), "linear", [&](auto tag) {
+      using T = AFFINE_T(tag);
+      activate(out.data<T>(), out.numel(), activation);
+    });
+  }
+  if (x.rank() != 2) {
+    Shape s = x.shape();
+    s[s.size() - 1] = out_f;
+    out = out.reshape(s);
+  }
+  return out;
+}
+
+namespace detail {
+
+void linear_backward_input(const Tensor& g, const Tensor& w, Tensor& dx, bool accumulate,
+                           const Tensor* tanh_y) {
+  const int64_t rows = g.shape()[0];
+  const int64_t out_f = w.shape()[0];
+  const int64_t in_f = w.shape()[1];
+  const bool with_tanh = tanh_y != nullptr;
+  if (out_f <= kSkinny && out_f > 0 && in_f <= kMaxWide && unit_rows(g) && w.is_contiguous() &&
+      dx.is_contiguous() && (!with_tanh || tanh_y->is_contiguous()) && !(accumulate && with_tanh)) {
+    visit_float(g.dtype(), "linear", [&](auto tag) {
+      using T = AFFINE_T(tag);
+      const auto& kern = gemm::active_kernels_for<T>();
+      const T* pg = g.data<T>();
+      const int64_t ldg = g.strides()[0];
+      const T* pw = w.data<T>();
+      const T* py = with_tanh ? tanh_y->data<T>() : nullptr;
+      T* pd = dx.data<T>();
+      const SkinnyMode mode = with_tanh ? SkinnyMode::tanh_grad
+                                        : (accumulate ? SkinnyMode::accumulate : SkinnyMode::set);
+      for_row_blocks(rows, kRowBlock, threads_for(rows * in_f * out_f),
+                     [&](int64_t r0, int64_t r1) {
+                       kern.skinny_product(r1 - r0, out_f, in_f, pg + r0 * ldg, ldg, pw, nullptr,
+                                           mode, py != nullptr ? py + r0 * in_f : nullptr, in_f,
+                                           pd + r0 * in_f, in_f);
+                     });
+    });
+    return;
+  }
+  gemm_view(g, w, accumulate ? 1.0 : 0.0, dx);  // dX = G W  [n,out][out,in]
+  if (with_tanh) {
+    if (accumulate) throw Error("linear: the tanh gradient cannot accumulate into dx");
+    tanh_backward(dx, *tanh_y, dx);
+  }
+}
+
+void linear_backward_params(const Tensor& g, const Tensor& x, Tensor* dw, bool accumulate_w,
+                            Tensor* db, bool accumulate_b) {
+  const int64_t rows = g.shape()[0];
+  const int64_t out_f = g.shape()[1];
+  const int64_t in_f = x.shape()[1];
+  const bool small_in = in_f <= kSkinny && out_f <= kMaxWide;
+  const bool small_out = out_f <= kSkinny && in_f <= kMaxWide;
+  if ((small_in || small_out) && in_f > 0 && out_f > 0 && in_f * out_f <= kStackElems &&
+      unit_rows(g) && unit_rows(x) && (dw == nullptr || dw->is_contiguous()) &&
+      (db == nullptr || db->is_contiguous())) {
+    visit_float(g.dtype(), "linear", [&](auto tag) {
+      using T = AFFINE_T(tag);
+      const auto& kern = gemm::active_kernels_for<T>();
+      const T* pg = g.data<T>();
+      const T* px = x.data<T>();
+      const int64_t ldg = g.strides()[0];
+      const int64_t ldx = x.strides()[0];
+      // Per task: acc ([in, out] = X^T G when small_in, else [out, in] = G^T X) then db's sums.
+      const int64_t part = in_f * out_f + out_f;
+      const int64_t tasks = std::max<int64_t>(1, (rows + kTaskRows - 1) / kTaskRows);
+      T* buf =
+          static_cast<T*>(gemm::scratch(gemm::kScratchLinear, tasks * part * int64_t{sizeof(T)}));
+      const bool want_b = db != nullptr;
+      detail::parallel_for(tasks, threads_for(rows * in_f * out_f), [&](int64_t t) {
+        const int64_t r0 = t * kTaskRows;
+        const int64_t rn = std::min(rows, r0 + kTaskRows) - r0;
+        T* acc = buf + t * part;
+        T* sums = want_b ? acc + in_f * out_f : nullptr;
+        if (small_in) {
+          kern.skinny_outer(rn, in_f, out_f, px + r0 * ldx, ldx, pg + r0 * ldg, ldg, acc, nullptr,
+                            sums);
+        } else {
+          kern.skinny_outer(rn, out_f, in_f, pg + r0 * ldg, ldg, px + r0 * ldx, ldx, acc, sums,
+                            nullptr);
+        }
+      });
+      for (int64_t t = 1; t < tasks; ++t) {  // fixed order: task 0, then 1, 2, ...
+        for (int64_t i = 0; i < part; ++i) buf[i] += buf[t * part + i];
+      }
+      if (dw != nullptr) {
+        T* pd = dw->data<T>();
+        for (int64_t o = 0; o < out_f; ++o) {
+          for (int64_t k = 0; k < in_f; ++k) {
+            const T v = small_in ? buf[k * out_f + o] : buf[o * in_f + k];
+            pd[o * in_f + k] = accumulate_w ? pd[o * in_f + k] + v : v;
+          }
+        }
+      }
+      if (want_b) {
+        T* pb = db->data<T>();
+        const T* s = buf + in_f * out_f;
+        for (int64_t o = 0; o < out_f; ++o) pb[o] = accumulate_b ? pb[o] + s[o] : s[o];
+      }
+    });
+    return;
+  }
+  if (dw != nullptr) gemm_view(g.t(), x, accumulate_w ? 1.0 : 0.0, *dw);  // dW = G^T X
+  if (db != nullptr) column_sums(g, *db, accumulate_b);
+}
+
+void column_sums(const Tensor& g, Tensor& dst, bool accumulate) {
+  const int64_t n = g.shape()[0];
+  const int64_t m = g.shape()[1];
+  visit_float(g.dtype(), "linear", [&](auto tag) {
+    using T = AFFINE_T(tag);
+    const T* pg = g.data<T>();
+    T* pd = dst.data<T>();
+    const int64_t rs = g.strides()[0];
+    const int64_t cs = g.strides()[1];
+    const int64_t ds = m <= 1 ? 1 : dst.strides()[0];
+    if ((cs == 1 || m <= 1) && m <= kMaxWide) {
+      T sums[kMaxWide];
+      gemm::active_kernels_for<T>().column_sums(n, m, pg, rs, sums);
+      for (int64_t j = 0; j < m; ++j) pd[j * ds] = accumulate ? pd[j * ds] + sums[j] : sums[j];
+      return;
+    }
+    // Wide or strided: one pass over the rows (rare in training; order fixed by the shapes).
+    if (!accumulate) {
+      for (int64_t j = 0; j < m; ++j) pd[j * ds] = T(0);
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < m; ++j) pd[j * ds] += pg[i * rs + j * cs];
+    }
+  });
+}
+
+}  // namespace detail
+}  // namespace affine

@@ -1,0 +1,250 @@
+// Internal: the skinny kernels of the fused linear layer (linear.cpp), written once over the SIMD
+// traits S of kernel_impl.hpp and instantiated by each ISA's translation unit beside the packed
+// micro-kernel (kernel_generic.cpp, kernel_avx2.cpp, kernel_avx512.cpp).
+//
+// Small networks are made of skinny products: a layer with 2 inputs or 2 outputs multiplies a
+// [rows, 100] matrix by a [100, 2] or [2, 100] one. For those, packing and big register tiles
+// cost more than the arithmetic, and so do the separate bias copy and column-sum passes; these
+// kernels do each step in one pass over the rows:
+//  - product: c[r, :] = bias + a[r, :k] B for k <= kSkinny (B [k, m] contiguous), vectorised
+//    along m; or c[r, :] += a[r, :k] B; or c[r, :] = (a[r, :k] B) * (1 - y[r, :]^2), the
+//    gradient through a tanh whose output is y.
+//  - outer: acc[i, j] = sum_r a[r, i] x[r, j] for i < p <= kSkinny, with the column sums of a
+//    and of x in the same pass (dW and db of a skinny layer). A block of columns of every
+//    accumulator row stays in registers for a whole chunk of rows.
+//  - column_sums: sums[j] = sum_r g[r, j].
+// Row sums in float32 accumulate blockwise: each chunk of kChunkRows rows is summed from zero in
+// registers and then added into the running total, so the rounding error grows with
+// kChunkRows + rows / kChunkRows, not with rows. Every order is fixed by the shapes alone.
+#pragma once
+
+#include <cstdint>
+
+#include "kernel.hpp"
+
+namespace affine::detail::gemm::impl {
+
+inline constexpr int64_t kChunkRows = 128;
+
+// ---- product --------------------------------------------------------------------------------
+
+template <class S, int K>
+void skinny_product_k(int64_t rows, int64_t m, const typename S::T* a, int64_t lda,
+                      const typename S::T* b, const typename S::T* bias, SkinnyMode mode,
+                      const typename S::T* y, int64_t ldy, typename S::T* c, int64_t ldc) {
+  using T = typename S::T;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  const V one = S::bcast(T(1));
+  const V minus_one = S::bcast(T(-1));
+  for (int64_t r = 0; r < rows; ++r) {
+    V av[K];
+#pragma GCC unroll 8
+    for (int t = 0; t < K; ++t) av[t] = S::bcast(a[r * lda + t]);
+    T* cr = c + r * ldc;
+    for (int64_t j = 0; j < m; j += W) {
+      const int64_t n = m - j < W ? m - j : W;
+      const bool full = n == W;
+      V acc = bias != nullptr ? (full ? S::load(bias + j) : S::loadn(bias + j, n)) : S::zero();
+#pragma GCC unroll 8
+      for (int t = 0; t < K; ++t) {
+        const V bv = full ? S::load(b + t * m + j) : S::loadn(b + t * m + j, n);
+        acc = S::fma(av[t], bv, acc);
+      }
+      if (mode == SkinnyMode::accumulate) {
+        acc = S::fma(one, full ? S::load(cr + j) : S::loadn(cr + j, n), acc);
+      } else if (mode == SkinnyMode::tanh_grad) {
+        const T* yr = y + r * ldy + j;
+        const V yv = full ? S::load(yr) : S::loadn(yr, n);
+        acc = S::mul(acc, S::fma(S::mul(minus_one, yv), yv, one));  // (G W) (1 - y^2)
+      }
+      if (full) {
+        S::store(cr + j, acc);
+      } else {
+        S::storen(cr + j, acc, n);
+      }
+    }
+  }
+}
+
+template <class S>
+void skinny_product(int64_t rows, int64_t k, int64_t m, const typename S::T* a, int64_t lda,
+                    const typename S::T* b, const typename S::T* bias, SkinnyMode mode,
+                    const typename S::T* y, int64_t ldy, typename S::T* c, int64_t ldc) {
+  switch (k) {
+#define AFFINE_SKINNY_CASE(K) \
+  case K:                     \
+    return skinny_product_k<S, K>(rows, m, a, lda, b, bias, mode, y, ldy, c, ldc);
+    AFFINE_SKINNY_CASE(1)
+    AFFINE_SKINNY_CASE(2)
+    AFFINE_SKINNY_CASE(3)
+    AFFINE_SKINNY_CASE(4)
+    AFFINE_SKINNY_CASE(5)
+    AFFINE_SKINNY_CASE(6)
+    AFFINE_SKINNY_CASE(7)
+    AFFINE_SKINNY_CASE(8)
+#undef AFFINE_SKINNY_CASE
+    default:
+      break;
+  }
+}
+
+// ---- outer ----------------------------------------------------------------------------------
+
+// One chunk of rows (at most kChunkRows) for a block of jn <= NV * W columns: the chunk's
+// products and sums start from zero in registers and are then added into acc / x_sums (stored
+// when first).
+template <class S, int P, int NV>
+void skinny_outer_block(int64_t rows, const typename S::T* a, int64_t lda, const typename S::T* x,
+                        int64_t ldx, int64_t jn, typename S::T* acc, int64_t q,
+                        typename S::T* x_sums, bool first) {
+  using T = typename S::T;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  V acc_v[P][NV];
+  V sum_v[NV];
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) {
+#pragma GCC unroll 8
+    for (int t = 0; t < P; ++t) acc_v[t][v] = S::zero();
+    sum_v[v] = S::zero();
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * ldx;
+    const T* ar = a + r * lda;
+    V xv[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) {
+      const int64_t n = jn - int64_t{v} * W;
+      xv[v] = n >= W ? S::load(xr + v * W) : (n > 0 ? S::loadn(xr + v * W, n) : S::zero());
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < P; ++t) {
+      const V av = S::bcast(ar[t]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc_v[t][v] = S::fma(av, xv[v], acc_v[t][v]);
+    }
+    if (x_sums != nullptr) {
+      const V one = S::bcast(T(1));
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) sum_v[v] = S::fma(one, xv[v], sum_v[v]);
+    }
+  }
+  const V one = S::bcast(T(1));
+  auto flush = [&](T* dst, V val, int64_t n) {
+    if (n <= 0) return;
+    if (n >= W) {
+      S::store(dst, first ? val : S::fma(one, S::load(dst), val));
+    } else {
+      S::storen(dst, first ? val : S::fma(one, S::loadn(dst, n), val), n);
+    }
+  };
+  for (int v = 0; v < NV; ++v) {
+    const int64_t n = jn - int64_t{v} * W;
+    for (int t = 0; t < P; ++t) flush(acc + t * q + v * W, acc_v[t][v], n);
+    if (x_sums != nullptr) flush(x_sums + v * W, sum_v[v], n);
+  }
+}
+
+template <class S, int P>
+void skinny_outer_p(int64_t rows, int64_t q, const typename S::T* a, int64_t lda,
+                    const typename S::T* x, int64_t ldx, typename S::T* acc, typename S::T* a_sums,
+                    typename S::T* x_sums) {
+  using T = typename S::T;
+  constexpr int W = S::W;
+  // Enough independent FMA chains to cover the FMA latency, within the register file: P rows
+  // of NV accumulators plus NV vectors of x (and NV sums).
+  constexpr int kFit = (S::RB_REGS - 1) / (P + 2);
+  constexpr int NV = kFit < 1 ? 1 : (kFit > 4 ? 4 : kFit);
+  // Rows in chunks whose slice of x stays in L1/L2 while every column block passes over it, so
+  // x streams from memory once however many column blocks there are.
+  T as[P] = {};
+  for (int64_t r0 = 0; r0 < rows || r0 == 0; r0 += kChunkRows) {
+    const int64_t rn = rows - r0 < kChunkRows ? rows - r0 : kChunkRows;
+    for (int64_t j0 = 0; j0 < q; j0 += NV * W) {
+      const int64_t jn = q - j0 < NV * W ? q - j0 : NV * W;
+      skinny_outer_block<S, P, NV>(rn, a + r0 * lda, lda, x + r0 * ldx + j0, ldx, jn, acc + j0, q,
+                                   x_sums != nullptr ? x_sums + j0 : nullptr, r0 == 0);
+    }
+    if (a_sums != nullptr) {
+      T part[P] = {};
+      for (int64_t r = r0; r < r0 + rn; ++r) {
+        for (int t = 0; t < P; ++t) part[t] += a[r * lda + t];
+      }
+      for (int t = 0; t < P; ++t) as[t] += part[t];
+    }
+  }
+  if (a_sums != nullptr) {
+    for (int t = 0; t < P; ++t) a_sums[t] = as[t];
+  }
+}
+
+template <class S>
+void skinny_outer(int64_t rows, int64_t p, int64_t q, const typename S::T* a, int64_t lda,
+                  const typename S::T* x, int64_t ldx, typename S::T* acc, typename S::T* a_sums,
+                  typename S::T* x_sums) {
+  switch (p) {
+#define AFFINE_SKINNY_CASE(P) \
+  case P:                     \
+    return skinny_outer_p<S, P>(rows, q, a, lda, x, ldx, acc, a_sums, x_sums);
+    AFFINE_SKINNY_CASE(1)
+    AFFINE_SKINNY_CASE(2)
+    AFFINE_SKINNY_CASE(3)
+    AFFINE_SKINNY_CASE(4)
+    AFFINE_SKINNY_CASE(5)
+    AFFINE_SKINNY_CASE(6)
+    AFFINE_SKINNY_CASE(7)
+    AFFINE_SKINNY_CASE(8)
+#undef AFFINE_SKINNY_CASE
+    default:
+      break;
+  }
+}
+
+// ---- column sums ----------------------------------------------------------------------------
+
+template <class S>
+void column_sums(int64_t rows, int64_t m, const typename S::T* g, int64_t ldg,
+                 typename S::T* sums) {
+  using T = typename S::T;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  if (m == 1) {
+    // One column: eight independent partial sums per chunk (not one long dependency chain).
+    T total = T(0);
+    for (int64_t r0 = 0; r0 < rows; r0 += kChunkRows) {
+      const int64_t r1 = rows - r0 < kChunkRows ? rows : r0 + kChunkRows;
+      T part[8] = {};
+      int64_t r = r0;
+      for (; r + 8 <= r1; r += 8) {
+        for (int t = 0; t < 8; ++t) part[t] += g[(r + t) * ldg];
+      }
+      for (; r < r1; ++r) part[0] += g[r * ldg];
+      T s = T(0);
+      for (int t = 0; t < 8; ++t) s += part[t];
+      total += s;
+    }
+    sums[0] = total;
+    return;
+  }
+  // Chunk by chunk of rows (each chunk's rows stay in cache while every column block passes).
+  const V one = S::bcast(T(1));
+  for (int64_t r0 = 0; r0 < rows || r0 == 0; r0 += kChunkRows) {
+    const int64_t r1 = rows - r0 < kChunkRows ? rows : r0 + kChunkRows;
+    for (int64_t j = 0; j < m; j += W) {
+      const int64_t n = m - j < W ? m - j : W;
+      V part = S::zero();
+      for (int64_t r = r0; r < r1; ++r) {
+        part = S::fma(one, n == W ? S::load(g + r * ldg + j) : S::loadn(g + r * ldg + j, n), part);
+      }
+      if (r0 != 0) part = S::fma(one, n == W ? S::load(sums + j) : S::loadn(sums + j, n), part);
+      if (n == W) {
+        S::store(sums + j, part);
+      } else {
+        S::storen(sums + j, part, n);
+      }
+    }
+  }
+}
+
+}  // namespace affine::detail::gemm::impl
