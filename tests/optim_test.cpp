@@ -57,6 +57,33 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& name,
         params, optim::AdamOptions{
                     .lr = 0.05, .betas = {0.8, 0.99}, .weight_decay = 1e-2, .amsgrad = true});
   }
+  if (name == "adamw")
+    return std::make_unique<optim::AdamW>(params, optim::AdamWOptions{.lr = 0.05});
+  if (name == "adamw_amsgrad") {
+    return std::make_unique<optim::AdamW>(
+        params, optim::AdamWOptions{
+                    .lr = 0.05, .betas = {0.8, 0.99}, .weight_decay = 0.1, .amsgrad = true});
+  }
+  if (name == "rmsprop")
+    return std::make_unique<optim::RMSprop>(params, optim::RMSpropOptions{.lr = 0.01});
+  if (name == "rmsprop_momentum_centered_wd") {
+    return std::make_unique<optim::RMSprop>(params, optim::RMSpropOptions{.lr = 0.01,
+                                                                          .alpha = 0.9,
+                                                                          .eps = 1e-6,
+                                                                          .weight_decay = 1e-2,
+                                                                          .momentum = 0.8,
+                                                                          .centered = true});
+  }
+  if (name == "adagrad")
+    return std::make_unique<optim::Adagrad>(params, optim::AdagradOptions{.lr = 0.1});
+  if (name == "adagrad_decay_wd_init") {
+    return std::make_unique<optim::Adagrad>(params,
+                                            optim::AdagradOptions{.lr = 0.2,
+                                                                  .lr_decay = 0.05,
+                                                                  .weight_decay = 1e-2,
+                                                                  .initial_accumulator_value = 0.1,
+                                                                  .eps = 1e-8});
+  }
   throw std::logic_error("unknown trajectory " + name);
 }
 
@@ -89,7 +116,7 @@ void expect_golden_params(Sequential& net, const golden::Trajectory& t) {
 }
 
 TEST(Optim, ReproducesPyTorchTrajectories) {
-  ASSERT_EQ(golden::kTrajectories.size(), 6U);
+  ASSERT_EQ(golden::kTrajectories.size(), 12U);
   for (const auto& t : golden::kTrajectories) {
     SCOPED_TRACE(t.name);
     Sequential net = golden_network();
@@ -271,6 +298,51 @@ TEST(StepLR, MultipliesEveryStepSizeEpochs) {
   optim::StepLR s2(adam, 1, 0.5);
   s2.step();
   EXPECT_EQ(adam.lr(), 0.25);
+}
+
+// A step that throws (here: parameter 1's gradient has the wrong shape) changes nothing: no
+// parameter, no state buffer, no step count.
+TEST(Optim, NewOptimizersStepAllOrNothing) {
+  std::vector<std::unique_ptr<optim::Optimizer>> opts;
+  Parameter a(Tensor::of({1, 2}, {2}, DType::f64)), b(Tensor::of({3}, {1}, DType::f64));
+  std::vector<Parameter*> ps{&a, &b};
+  opts.push_back(std::make_unique<optim::AdamW>(ps, optim::AdamWOptions{.lr = 0.1}));
+  opts.push_back(std::make_unique<optim::RMSprop>(
+      ps, optim::RMSpropOptions{.momentum = 0.5, .centered = true}));
+  opts.push_back(std::make_unique<optim::Adagrad>(ps, optim::AdagradOptions{}));
+  for (auto& opt : opts) {
+    SCOPED_TRACE(opt->state()[0].first + " of optimizer " + std::to_string(&opt - opts.data()));
+    a.grad.fill_(0.5);
+    b.grad = Tensor::full({1}, 0.25, DType::f64);
+    opt->step();
+    const optim::StateList state = opt->state();
+    const Tensor a_before = a.value.clone(), b_before = b.value.clone();
+    b.grad = Tensor::zeros({2}, DType::f64);  // wrong shape
+    EXPECT_NE(error_of([&] { opt->step(); }).find("parameter 1 [1] has gradient [2]"),
+              std::string::npos);
+    EXPECT_TRUE(allclose(a.value, a_before, 0, 0));
+    EXPECT_TRUE(allclose(b.value, b_before, 0, 0));
+    const optim::StateList after = opt->state();
+    ASSERT_EQ(after.size(), state.size());
+    for (size_t i = 0; i < state.size(); ++i) {
+      EXPECT_EQ(after[i].first, state[i].first);
+      EXPECT_TRUE(allclose(after[i].second, state[i].second, 0, 0)) << after[i].first;
+    }
+  }
+}
+
+TEST(Optim, OneCycleNeedsAMomentum) {
+  Parameter p(Tensor::zeros({1}));
+  optim::Adagrad adagrad({&p}, {});
+  EXPECT_FALSE(adagrad.has_momentum());
+  EXPECT_EQ(error_of([&] { optim::OneCycleLR(adagrad, 0.1, 10); }),
+            "OneCycleLR: cycle_momentum needs an optimizer with a momentum or betas (this one has "
+            "neither); pass cycle_momentum = false");
+  optim::OneCycleLR ok(adagrad, 0.1, 10, {.cycle_momentum = false});
+  EXPECT_NEAR(adagrad.lr(), 0.1 / 25, 1e-15);
+  optim::RMSprop rms({&p}, {});
+  EXPECT_EQ(error_of([&] { rms.set_momentum(-1); }),
+            "RMSprop::set_momentum: momentum must be >= 0, got -1.000000");
 }
 
 }  // namespace

@@ -15,6 +15,48 @@ namespace {
 
 std::string shape_str(const Tensor& t) { return to_string(t.shape()); }
 
+// Runs fn.template operator()<T>() with T the C++ type of a floating dtype.
+template <class Fn>
+void with_float_type(DType dtype, const char* op, Fn&& fn) {
+  if (dtype == DType::f32) {
+    fn.template operator()<float>();
+  } else if (dtype == DType::f64) {
+    fn.template operator()<double>();
+  } else {
+    throw Error(std::string(op) + ": parameters must be float32 or float64, got " +
+                std::string(dtype_name(dtype)));
+  }
+}
+
+// The parameter's value and gradient as contiguous tensors the update may write through; when the
+// value is a strided view, `value` is a copy and write_back() stores it.
+struct Slot {
+  Tensor value;
+  Tensor grad;
+  Parameter* param;
+  void write_back() const {
+    if (!value.shares_storage(param->value)) param->value.copy_(value);
+  }
+};
+
+// nullopt-like: returns false for parameters the optimizer skips (no gradient wanted).
+bool prepare(Parameter* p, size_t index, const char* op, Slot& slot) {
+  if (!p->requires_grad || !p->value.defined()) return false;
+  if (!p->grad.defined() || !(p->grad.shape() == p->value.shape()) ||
+      p->grad.dtype() != p->value.dtype()) {
+    throw Error(std::string(op) + ": parameter " + std::to_string(index) + " " +
+                shape_str(p->value) + " has gradient " +
+                (p->grad.defined()
+                     ? shape_str(p->grad) + " " + std::string(dtype_name(p->grad.dtype()))
+                     : std::string("undefined")) +
+                " (expected the value's shape and dtype)");
+  }
+  slot.param = p;
+  slot.value = p->value.contiguous();
+  slot.grad = p->grad.contiguous();
+  return true;
+}
+
 void check_nonnegative(double v, const char* what, const char* op) {
   if (!(v >= 0)) {
     throw Error(std::string(op) + ": " + what + " must be >= 0, got " + std::to_string(v));
@@ -97,6 +139,14 @@ void Optimizer::check_params_alive(const char* op) const {
                   "destroyed or moved; build the optimizer once the model is in its final place)");
     }
   }
+}
+
+double Optimizer::momentum() const {
+  throw Error("Optimizer::momentum: this optimizer has no momentum");
+}
+
+void Optimizer::set_momentum(double /*momentum*/) {
+  throw Error("Optimizer::set_momentum: this optimizer has no momentum");
 }
 
 void Optimizer::zero_grad() {
@@ -193,6 +243,11 @@ void SGD::set_lr(double lr) {
   options_.lr = lr;
 }
 
+void SGD::set_momentum(double momentum) {
+  check_nonnegative(momentum, "momentum", "SGD::set_momentum");
+  options_.momentum = momentum;
+}
+
 void SGD::step() {
   const double lr = options_.lr, wd = options_.weight_decay, mom = options_.momentum;
   const double damp = options_.dampening;
@@ -245,33 +300,110 @@ void SGD::load_state(const StateList& state) {
   momentum_buffers_ = std::move(buffers);
 }
 
+// ---- the validate-then-update step of Adam, AdamW, RMSprop and Adagrad
+// -------------------------------------
+
+namespace {
+
+// Phase 1 of an all-or-nothing step: every parameter checked (prepare throws naming it) and every
+// state buffer checked against its parameter or allocated, before anything changes.
+std::vector<Slot> prepare_all(const std::vector<Parameter*>& params, const char* op) {
+  std::vector<Slot> slots;
+  slots.reserve(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    Slot s{};
+    if (prepare(params[i], i, op, s)) slots.push_back(s);
+  }
+  return slots;
+}
+
+// The buffer for slot s: the existing one (checked), or a new one filled with init. Returned
+// tensors are installed only after every slot passed.
+Tensor staged_buffer(const std::vector<Tensor>& buffers, const Slot& s, size_t index, double init,
+                     const char* name, const char* op) {
+  const Tensor& existing = buffers[index];
+  if (!existing.defined()) return Tensor::full(s.value.shape(), init, s.value.dtype());
+  if (!(existing.shape() == s.value.shape()) || existing.dtype() != s.value.dtype()) {
+    throw Error(std::string(op) + ": the " + name + " of parameter " + std::to_string(index) +
+                " is " + shape_str(existing) + " " + std::string(dtype_name(existing.dtype())) +
+                " but the parameter is " + shape_str(s.value) + " " +
+                std::string(dtype_name(s.value.dtype())) +
+                " (it changed after the optimizer made its state)");
+  }
+  return existing;
+}
+
+size_t index_of(const std::vector<Parameter*>& params, const Parameter* p) {
+  return static_cast<size_t>(std::find(params.begin(), params.end(), p) - params.begin());
+}
+
+// Reads "step" from a state index: a non-negative integer.
+int64_t take_step(std::map<std::string, Tensor>& m, const char* op) {
+  auto it = m.find("step");
+  if (it == m.end()) throw Error(std::string(op) + ": missing 'step'");
+  if (!it->second.defined() || it->second.numel() != 1) {
+    throw Error(std::string(op) + ": 'step' must hold one value, got shape " +
+                (it->second.defined() ? shape_str(it->second) : std::string("undefined")));
+  }
+  const double v = it->second.item();
+  if (!(v >= 0) || v != std::floor(v) || v > 9.0e15) {
+    throw Error(std::string(op) + ": 'step' must be a non-negative integer, got " +
+                std::to_string(v));
+  }
+  m.erase(it);
+  return static_cast<int64_t>(v);
+}
+
+}  // namespace
+
 // ---- Adam -------------------------------------------------------------------------------------
 
 Adam::Adam(std::vector<Parameter*> params, AdamOptions options)
-    : Optimizer(std::move(params), "Adam"), options_(options) {
-  check_nonnegative(options_.lr, "lr", "Adam");
-  check_nonnegative(options_.eps, "eps", "Adam");
-  check_nonnegative(options_.weight_decay, "weight_decay", "Adam");
+    : Adam(std::move(params), options, false, "Adam") {}
+
+Adam::Adam(std::vector<Parameter*> params, AdamOptions options, bool decoupled, const char* name)
+    : Optimizer(std::move(params), name), options_(options), decoupled_(decoupled), name_(name) {
+  check_nonnegative(options_.lr, "lr", name);
+  check_nonnegative(options_.eps, "eps", name);
+  check_nonnegative(options_.weight_decay, "weight_decay", name);
   const double b1 = options_.betas.first, b2 = options_.betas.second;
   if (!(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1)) {
-    throw Error("Adam: betas must lie in [0, 1), got (" + std::to_string(b1) + ", " +
-                std::to_string(b2) + ")");
+    throw Error(std::string(name) + ": betas must lie in [0, 1), got (" + std::to_string(b1) +
+                ", " + std::to_string(b2) + ")");
   }
   exp_avg_.resize(params_.size());
   exp_avg_sq_.resize(params_.size());
   max_exp_avg_sq_.resize(params_.size());
 }
 
+AdamW::AdamW(std::vector<Parameter*> params, AdamWOptions o)
+    : Adam(std::move(params),
+           AdamOptions{.lr = o.lr,
+                       .betas = o.betas,
+                       .eps = o.eps,
+                       .weight_decay = o.weight_decay,
+                       .amsgrad = o.amsgrad},
+           true, "AdamW") {}
+
 void Adam::set_lr(double lr) {
-  check_nonnegative(lr, "lr", "Adam::set_lr");
+  check_nonnegative(lr, "lr", (std::string(name_) + "::set_lr").c_str());
   options_.lr = lr;
 }
 
+void Adam::set_momentum(double beta1) {
+  if (!(beta1 >= 0 && beta1 < 1)) {
+    throw Error("Adam::set_momentum: beta1 must lie in [0, 1), got " + std::to_string(beta1));
+  }
+  options_.betas.first = beta1;
+}
+
 void Adam::step() {
+  const std::string op_name = std::string(name_) + "::step";
+  const char* op = op_name.c_str();
   const double b1 = options_.betas.first, b2 = options_.betas.second;
   const double wd = options_.weight_decay, eps = options_.eps;
   const bool amsgrad = options_.amsgrad;
-  detail::StepPlan plan(*this, "Adam::step");
+  detail::StepPlan plan(*this, op);
   const int km = plan.stage(exp_avg_, "exp_avg", detail::StateInit::zeros);
   const int kv = plan.stage(exp_avg_sq_, "exp_avg_sq", detail::StateInit::zeros);
   const int kmax =
@@ -281,12 +413,16 @@ void Adam::step() {
   const double bias_correction1 = 1 - std::pow(b1, t);
   const double bias_correction2_sqrt = std::sqrt(1 - std::pow(b2, t));
   const double step_size = options_.lr / bias_correction1;
+  const bool decoupled = decoupled_;
+  const double decay = 1 - options_.lr * wd;
   plan.commit([&]<class T>(detail::StepSlot& s, T* w, const T* g, int64_t n) noexcept {
     T* m = s.state[km].data<T>();
     T* v = s.state[kv].data<T>();
     T* vmax = kmax >= 0 ? s.state[kmax].data<T>() : nullptr;
     for (int64_t k = 0; k < n; ++k) {
-      const T gk = wd != 0 ? static_cast<T>(g[k] + wd * w[k]) : g[k];
+      // Adam adds the L2 term to the gradient; AdamW decays the weight itself first.
+      if (decoupled && wd != 0) w[k] = static_cast<T>(w[k] * decay);
+      const T gk = !decoupled && wd != 0 ? static_cast<T>(g[k] + wd * w[k]) : g[k];
       m[k] = static_cast<T>(static_cast<T>(m[k] * b1) + (1 - b1) * gk);
       v[k] = static_cast<T>(static_cast<T>(v[k] * b2) + (1 - b2) * gk * gk);
       T second = v[k];
@@ -316,7 +452,8 @@ StateList Adam::state() const {
 }
 
 void Adam::load_state(const StateList& state) {
-  const char* op = "Adam::load_state";
+  const std::string op_name = std::string(name_) + "::load_state";
+  const char* op = op_name.c_str();
   check_params_alive(op);
   auto m = index_state(state, op);
   auto it = m.find("step");
@@ -352,18 +489,199 @@ void Adam::load_state(const StateList& state) {
   max_exp_avg_sq_ = std::move(max_sq);
 }
 
-// ---- StepLR -----------------------------------------------------------------------------------
+// ---- RMSprop ----------------------------------------------------------------------------------
 
-StepLR::StepLR(Optimizer& optimizer, int64_t step_size, double gamma)
-    : optimizer_(optimizer), step_size_(step_size), gamma_(gamma) {
-  if (step_size < 1) {
-    throw Error("StepLR: step_size must be >= 1, got " + std::to_string(step_size));
+RMSprop::RMSprop(std::vector<Parameter*> params, RMSpropOptions options)
+    : Optimizer(std::move(params), "RMSprop"), options_(options) {
+  check_nonnegative(options_.lr, "lr", "RMSprop");
+  check_nonnegative(options_.alpha, "alpha", "RMSprop");
+  check_nonnegative(options_.eps, "eps", "RMSprop");
+  check_nonnegative(options_.weight_decay, "weight_decay", "RMSprop");
+  check_nonnegative(options_.momentum, "momentum", "RMSprop");
+  square_avg_.resize(params_.size());
+  momentum_buffer_.resize(params_.size());
+  grad_avg_.resize(params_.size());
+}
+
+void RMSprop::set_lr(double lr) {
+  check_nonnegative(lr, "lr", "RMSprop::set_lr");
+  options_.lr = lr;
+}
+
+void RMSprop::set_momentum(double momentum) {
+  check_nonnegative(momentum, "momentum", "RMSprop::set_momentum");
+  options_.momentum = momentum;
+}
+
+void RMSprop::step() {
+  const char* op = "RMSprop::step";
+  check_params_alive(op);
+  const double lr = options_.lr, alpha = options_.alpha, eps = options_.eps;
+  const double wd = options_.weight_decay, mom = options_.momentum;
+  const bool centered = options_.centered;
+  std::vector<Slot> slots = prepare_all(params_, op);
+  // Phase 1 continued: every buffer this step needs, checked or made.
+  std::vector<Tensor> sq(slots.size()), buf(slots.size()), ga(slots.size());
+  for (size_t j = 0; j < slots.size(); ++j) {
+    const size_t i = index_of(params_, slots[j].param);
+    sq[j] = staged_buffer(square_avg_, slots[j], i, 0, "square_avg", op);
+    if (mom > 0) buf[j] = staged_buffer(momentum_buffer_, slots[j], i, 0, "momentum_buffer", op);
+    if (centered) ga[j] = staged_buffer(grad_avg_, slots[j], i, 0, "grad_avg", op);
+  }
+  // Phase 2: nothing below throws.
+  ++step_;
+  for (size_t j = 0; j < slots.size(); ++j) {
+    Slot& s = slots[j];
+    const size_t i = index_of(params_, s.param);
+    square_avg_[i] = sq[j];
+    if (mom > 0) momentum_buffer_[i] = buf[j];
+    if (centered) grad_avg_[i] = ga[j];
+    with_float_type(s.value.dtype(), op, [&]<class T>() {
+      T* w = s.value.data<T>();
+      const T* g = s.grad.data<T>();
+      T* v = sq[j].data<T>();
+      T* b = mom > 0 ? buf[j].data<T>() : nullptr;
+      T* a = centered ? ga[j].data<T>() : nullptr;
+      const int64_t n = s.value.numel();
+      for (int64_t k = 0; k < n; ++k) {
+        // PyTorch 1.13's order of tensor ops, each rounded to T.
+        const T gk = wd != 0 ? static_cast<T>(g[k] + wd * w[k]) : g[k];
+        v[k] = static_cast<T>(static_cast<T>(v[k] * alpha) + (1 - alpha) * gk * gk);
+        T avg;
+        if (centered) {
+          a[k] = static_cast<T>(static_cast<T>(a[k] * alpha) + (1 - alpha) * gk);
+          avg = static_cast<T>(std::sqrt(static_cast<T>(v[k] - a[k] * a[k])));
+        } else {
+          avg = static_cast<T>(std::sqrt(v[k]));
+        }
+        avg = static_cast<T>(avg + eps);
+        if (b != nullptr) {
+          b[k] = static_cast<T>(static_cast<T>(b[k] * mom) + static_cast<T>(gk / avg));
+          w[k] = static_cast<T>(w[k] + (-lr) * b[k]);
+        } else {
+          w[k] = static_cast<T>(w[k] + (-lr) * static_cast<T>(gk / avg));
+        }
+      }
+    });
+    s.write_back();
   }
 }
 
-void StepLR::step() {
-  ++epoch_;
-  if (epoch_ % step_size_ == 0) optimizer_.set_lr(optimizer_.lr() * gamma_);
+StateList RMSprop::state() const {
+  StateList out;
+  out.emplace_back("step", Tensor::scalar(static_cast<double>(step_), DType::i64));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (!square_avg_[i].defined()) continue;
+    const std::string p = std::to_string(i);
+    out.emplace_back(p + ".square_avg", square_avg_[i].clone());
+    if (momentum_buffer_[i].defined()) {
+      out.emplace_back(p + ".momentum_buffer", momentum_buffer_[i].clone());
+    }
+    if (grad_avg_[i].defined()) out.emplace_back(p + ".grad_avg", grad_avg_[i].clone());
+  }
+  return out;
+}
+
+void RMSprop::load_state(const StateList& state) {
+  const char* op = "RMSprop::load_state";
+  check_params_alive(op);
+  auto m = index_state(state, op);
+  const int64_t step = take_step(m, op);
+  std::vector<Tensor> sq(params_.size()), buf(params_.size()), ga(params_.size());
+  if (step > 0) {
+    for (size_t i = 0; i < params_.size(); ++i) {
+      if (!params_[i]->requires_grad) continue;
+      const std::string p = std::to_string(i);
+      sq[i] = take_buffer(m, p + ".square_avg", *params_[i], i, op);
+      if (options_.momentum > 0)
+        buf[i] = take_buffer(m, p + ".momentum_buffer", *params_[i], i, op);
+      if (options_.centered) ga[i] = take_buffer(m, p + ".grad_avg", *params_[i], i, op);
+    }
+  }
+  reject_leftovers(m, op);
+  step_ = step;
+  square_avg_ = std::move(sq);
+  momentum_buffer_ = std::move(buf);
+  grad_avg_ = std::move(ga);
+}
+
+// ---- Adagrad ----------------------------------------------------------------------------------
+
+Adagrad::Adagrad(std::vector<Parameter*> params, AdagradOptions options)
+    : Optimizer(std::move(params), "Adagrad"), options_(options) {
+  check_nonnegative(options_.lr, "lr", "Adagrad");
+  check_nonnegative(options_.lr_decay, "lr_decay", "Adagrad");
+  check_nonnegative(options_.weight_decay, "weight_decay", "Adagrad");
+  check_nonnegative(options_.initial_accumulator_value, "initial_accumulator_value", "Adagrad");
+  check_nonnegative(options_.eps, "eps", "Adagrad");
+  // PyTorch makes the accumulators at construction.
+  sum_.resize(params_.size());
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const Tensor& v = params_[i]->value;
+    if (v.defined() && (v.dtype() == DType::f32 || v.dtype() == DType::f64)) {
+      sum_[i] = Tensor::full(v.shape(), options_.initial_accumulator_value, v.dtype());
+    }
+  }
+}
+
+void Adagrad::set_lr(double lr) {
+  check_nonnegative(lr, "lr", "Adagrad::set_lr");
+  options_.lr = lr;
+}
+
+void Adagrad::step() {
+  const char* op = "Adagrad::step";
+  check_params_alive(op);
+  const double wd = options_.weight_decay, eps = options_.eps;
+  std::vector<Slot> slots = prepare_all(params_, op);
+  std::vector<Tensor> sums(slots.size());
+  for (size_t j = 0; j < slots.size(); ++j) {
+    sums[j] = staged_buffer(sum_, slots[j], index_of(params_, slots[j].param),
+                            options_.initial_accumulator_value, "sum", op);
+  }
+  ++step_;
+  const double clr = options_.lr / (1 + static_cast<double>(step_ - 1) * options_.lr_decay);
+  for (size_t j = 0; j < slots.size(); ++j) {
+    Slot& s = slots[j];
+    sum_[index_of(params_, s.param)] = sums[j];
+    with_float_type(s.value.dtype(), op, [&]<class T>() {
+      T* w = s.value.data<T>();
+      const T* g = s.grad.data<T>();
+      T* acc = sums[j].data<T>();
+      const int64_t n = s.value.numel();
+      for (int64_t k = 0; k < n; ++k) {
+        const T gk = wd != 0 ? static_cast<T>(g[k] + wd * w[k]) : g[k];
+        acc[k] = static_cast<T>(acc[k] + gk * gk);
+        const T std_k = static_cast<T>(static_cast<T>(std::sqrt(acc[k])) + eps);
+        w[k] = static_cast<T>(w[k] + (-clr) * static_cast<T>(gk / std_k));
+      }
+    });
+    s.write_back();
+  }
+}
+
+StateList Adagrad::state() const {
+  StateList out;
+  out.emplace_back("step", Tensor::scalar(static_cast<double>(step_), DType::i64));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (sum_[i].defined()) out.emplace_back(std::to_string(i) + ".sum", sum_[i].clone());
+  }
+  return out;
+}
+
+void Adagrad::load_state(const StateList& state) {
+  const char* op = "Adagrad::load_state";
+  check_params_alive(op);
+  auto m = index_state(state, op);
+  const int64_t step = take_step(m, op);
+  std::vector<Tensor> sums(params_.size());
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (!sum_[i].defined()) continue;
+    sums[i] = take_buffer(m, std::to_string(i) + ".sum", *params_[i], i, op);
+  }
+  reject_leftovers(m, op);
+  step_ = step;
+  sum_ = std::move(sums);
 }
 
 }  // namespace affine::nn::optim

@@ -8,6 +8,7 @@
 #include "affine/nn/init.hpp"
 #include "affine/nn/layers.hpp"
 #include "affine/nn/losses.hpp"
+#include "affine/nn/lr_scheduler.hpp"
 #include "affine/nn/module.hpp"
 #include "affine/nn/optim.hpp"
 #include "affine/nn/sequential.hpp"

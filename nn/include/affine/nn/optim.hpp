@@ -1,5 +1,5 @@
 // Optimizers with PyTorch's update rules (torch.optim.SGD and torch.optim.Adam as of 1.13/2.x,
-// single-tensor path), and a StepLR schedule.
+// single-tensor path). Schedules are in lr_scheduler.hpp.
 //
 //   optim::SGD opt(net.parameters(), {.lr = 0.1, .momentum = 0.9, .nesterov = true});
 //   for (...) { opt.zero_grad(); ...; loss.backward(); opt.step(); }
@@ -58,6 +58,12 @@ class AFFINE_API Optimizer {
   /// The current learning rate (schedulers read and write it).
   virtual double lr() const = 0;
   virtual void set_lr(double lr) = 0;
+  /// Whether there is a momentum OneCycleLR can cycle: SGD's and RMSprop's momentum, Adam's and
+  /// AdamW's beta1 (Adagrad has none).
+  virtual bool has_momentum() const { return false; }
+  /// That momentum; throws affine::Error when has_momentum() is false.
+  virtual double momentum() const;
+  virtual void set_momentum(double momentum);
   /// Copies of the optimizer state as named tensors (see the file comment).
   virtual StateList state() const = 0;
   /// Replaces the state by a list as state() returns. Every name, shape and dtype is checked
@@ -98,6 +104,9 @@ class AFFINE_API SGD : public Optimizer {
   void step() override;
   double lr() const override { return options_.lr; }
   void set_lr(double lr) override;
+  bool has_momentum() const override { return true; }
+  double momentum() const override { return options_.momentum; }
+  void set_momentum(double momentum) override;
   const SGDOptions& options() const { return options_; }
   /// "<i>.momentum_buffer" for every parameter once a step has run with momentum; else empty.
   StateList state() const override;
@@ -128,6 +137,10 @@ class AFFINE_API Adam : public Optimizer {
   void step() override;
   double lr() const override { return options_.lr; }
   void set_lr(double lr) override;
+  /// beta1.
+  bool has_momentum() const override { return true; }
+  double momentum() const override { return options_.betas.first; }
+  void set_momentum(double beta1) override;
   const AdamOptions& options() const { return options_; }
   /// Steps taken so far.
   int64_t step_count() const { return step_; }
@@ -136,31 +149,99 @@ class AFFINE_API Adam : public Optimizer {
   StateList state() const override;
   void load_state(const StateList& state) override;
 
+ protected:
+  /// AdamW's constructor: decoupled weight decay, messages naming `name`.
+  Adam(std::vector<Parameter*> params, AdamOptions options, bool decoupled, const char* name);
+
  private:
   AdamOptions options_;
+  bool decoupled_ = false;
+  const char* name_ = "Adam";
   int64_t step_ = 0;
   std::vector<Tensor> exp_avg_, exp_avg_sq_, max_exp_avg_sq_;
 };
 
-/// torch.optim.lr_scheduler.StepLR: every step_size calls of step(), lr *= gamma. Call step()
-/// once per epoch after the optimizer's steps.
-class AFFINE_API StepLR {
+/// torch.optim.AdamW's options (weight_decay defaults to 1e-2, as in PyTorch).
+struct AFFINE_API AdamWOptions {
+  double lr = 1e-3;
+  std::pair<double, double> betas = {0.9, 0.999};
+  double eps = 1e-8;
+  double weight_decay = 1e-2;
+  bool amsgrad = false;
+};
+
+/// AdamW, PyTorch's rule: Adam's update with decoupled weight decay, p = p * (1 - lr * wd) before
+/// the moment update (the gradient itself is not changed). State as Adam's.
+class AFFINE_API AdamW : public Adam {
  public:
-  /// Throws affine::Error for step_size < 1.
-  StepLR(Optimizer& optimizer, int64_t step_size, double gamma = 0.1);
-  /// Advances one epoch; multiplies the optimizer's lr by gamma when the epoch count is a
-  /// multiple of step_size (as PyTorch, so results match its repeated multiplication).
-  void step();
-  /// Epochs counted so far.
-  int64_t epoch() const { return epoch_; }
-  /// The optimizer's current learning rate.
-  double lr() const { return optimizer_.lr(); }
+  /// Throws affine::Error for invalid options (as Adam's).
+  AdamW(std::vector<Parameter*> params, AdamWOptions options = {});
+};
+
+/// torch.optim.RMSprop's options.
+struct AFFINE_API RMSpropOptions {
+  double lr = 1e-2;
+  double alpha = 0.99;  ///< smoothing constant of the squared-gradient average
+  double eps = 1e-8;
+  double weight_decay = 0;
+  double momentum = 0;
+  bool centered = false;  ///< normalise by the variance estimate instead of the second moment
+};
+
+/// RMSprop, PyTorch's rule: with g = grad + weight_decay * p,
+///   v = alpha v + (1 - alpha) g^2;  centered: ga = alpha ga + (1 - alpha) g, v~ = v - ga^2
+///   avg = sqrt(v~) + eps;  momentum: b = momentum b + g / avg, p -= lr b;  else p -= lr g / avg
+class AFFINE_API RMSprop : public Optimizer {
+ public:
+  /// Throws affine::Error for negative lr, alpha, eps, weight_decay or momentum.
+  RMSprop(std::vector<Parameter*> params, RMSpropOptions options = {});
+  void step() override;
+  double lr() const override { return options_.lr; }
+  void set_lr(double lr) override;
+  bool has_momentum() const override { return true; }
+  double momentum() const override { return options_.momentum; }
+  void set_momentum(double momentum) override;
+  const RMSpropOptions& options() const { return options_; }
+  /// "step", then "<i>.square_avg" (and "<i>.momentum_buffer" with momentum, "<i>.grad_avg" when
+  /// centered) per parameter once a step has run.
+  StateList state() const override;
+  void load_state(const StateList& state) override;
 
  private:
-  Optimizer& optimizer_;
-  int64_t step_size_;
-  double gamma_;
-  int64_t epoch_ = 0;
+  RMSpropOptions options_;
+  int64_t step_ = 0;
+  std::vector<Tensor> square_avg_, momentum_buffer_, grad_avg_;
+};
+
+/// torch.optim.Adagrad's options.
+struct AFFINE_API AdagradOptions {
+  double lr = 1e-2;
+  double lr_decay = 0;
+  double weight_decay = 0;
+  double initial_accumulator_value = 0;
+  double eps = 1e-10;
+};
+
+/// Adagrad, PyTorch's rule: with t the step count and g = grad + weight_decay * p,
+///   s = s + g^2;  p = p - lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps)
+/// s starts at initial_accumulator_value (made at construction, as PyTorch does).
+class AFFINE_API Adagrad : public Optimizer {
+ public:
+  /// Throws affine::Error for negative lr, lr_decay, weight_decay, initial_accumulator_value, eps.
+  Adagrad(std::vector<Parameter*> params, AdagradOptions options = {});
+  void step() override;
+  double lr() const override { return options_.lr; }
+  void set_lr(double lr) override;
+  const AdagradOptions& options() const { return options_; }
+  int64_t step_count() const { return step_; }
+  /// "step", then "<i>.sum" per parameter.
+  StateList state() const override;
+  void load_state(const StateList& state) override;
+
+ private:
+  AdagradOptions options_;
+  int64_t step_ = 0;
+  std::vector<Tensor> sum_;
 };
 
 }  // namespace affine::nn::optim
