@@ -6,7 +6,8 @@
 #   4. install, then build and run an outside project with find_package and with add_subdirectory
 #      (affine::affine, and affine::viz drawing a decision boundary);
 #   5. clang build of the library with -Werror and the safetensors loader fuzzer (60 s);
-#   6. the moons example end to end (accuracy, files, determinism, bad flags, headless Chromium).
+#   6. the moons example end to end (accuracy, files, determinism, bad flags, headless Chromium);
+#   7. the digits CNN example end to end (accuracy >= 0.98, SVG files, determinism).
 # Each stage prints its name; the script stops at the first failure. Build trees go under build/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,5 +67,8 @@ AFFINE_FUZZ_BUILD_DIR="$root/build/fuzz" fuzz/run.sh 60
 
 stage "moons example end to end"
 scripts/check_moons.sh build/release
+
+stage "digits example end to end"
+scripts/check_digits.sh build/release
 
 printf '\nall tests passed in %ds\n' $((SECONDS - start))

@@ -15,11 +15,13 @@
 #include "affine/autograd/gradcheck.hpp"
 #include "affine/autograd/linalg.hpp"
 #include "affine/autograd/losses.hpp"
+#include "affine/autograd/nn_ops.hpp"
 #include "affine/autograd/ops.hpp"
 #include "affine/autograd/tape.hpp"
 #include "affine/autograd/var.hpp"
 
 #include "affine/nn/checkpoint.hpp"
+#include "affine/nn/conv.hpp"
 #include "affine/nn/data.hpp"
 #include "affine/nn/init.hpp"
 #include "affine/nn/layers.hpp"

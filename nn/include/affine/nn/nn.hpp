@@ -4,6 +4,7 @@
 
 // IWYU pragma: begin_exports
 #include "affine/nn/checkpoint.hpp"
+#include "affine/nn/conv.hpp"
 #include "affine/nn/data.hpp"
 #include "affine/nn/init.hpp"
 #include "affine/nn/layers.hpp"
