@@ -147,5 +147,131 @@ TEST(NnOps, PoolingErrors) {
             std::string::npos);
 }
 
+// ---- normalisation, dropout, embedding, activations
+// ----------------------------------------------
+
+TEST(NnOpsGradcheck, LayerNorm) {
+  EXPECT_TRUE(check(
+      [](const std::vector<Var>& v) {
+        return layer_norm(v[0], {3, 4}, v[1], v[2]);
+      },
+      {N({2, 3, 4}, 40), N({3, 4}, 41), N({3, 4}, 42)}));
+  EXPECT_TRUE(
+      check([](const std::vector<Var>& v) { return layer_norm(v[0], {5}); }, {N({3, 5}, 43)}));
+}
+
+TEST(NnOpsGradcheck, BatchNormTrainingAndEvaluation) {
+  for (const bool training : {true, false}) {
+    SCOPED_TRACE(training ? "training" : "evaluation");
+    EXPECT_TRUE(check(
+        [training](const std::vector<Var>& v) {
+          Tensor mean = Tensor::zeros({3}, DType::f64);
+          Tensor var = Tensor::full({3}, 1.5, DType::f64);
+          return batch_norm(v[0], mean, var, v[1], v[2], training);
+        },
+        {N({4, 3, 2, 2}, 44), N({3}, 45), N({3}, 46)}));
+  }
+  EXPECT_TRUE(
+      check([](const std::vector<Var>& v) { return batch_norm(v[0], {}, {}, Var(), Var(), true); },
+            {N({5, 2}, 47)}));
+}
+
+TEST(NnOpsGradcheck, EmbeddingDropoutActivations) {
+  const Tensor idx = Tensor::from_vector(std::vector<int64_t>{2, 0, 2, 3, 1, 2}, {2, 3});
+  EXPECT_TRUE(
+      check([&](const std::vector<Var>& v) { return embedding(idx, v[0]); }, {N({4, 3}, 48)}));
+  // A fresh generator per call: gradcheck evaluates fn many times and needs the same mask.
+  EXPECT_TRUE(check(
+      [](const std::vector<Var>& v) {
+        Generator gen(7);
+        return dropout(v[0], 0.4, true, gen);
+      },
+      {N({3, 5}, 49)}));
+  const Tensor x = N({3, 5}, 50);  // randn: away from leaky_relu's kink at 0 almost surely
+  EXPECT_TRUE(check([](const std::vector<Var>& v) { return gelu(v[0]); }, {x}));
+  EXPECT_TRUE(check([](const std::vector<Var>& v) { return leaky_relu(v[0], 0.1); }, {x}));
+  EXPECT_TRUE(check([](const std::vector<Var>& v) { return softplus(v[0], 2, 1); }, {x}));
+  EXPECT_TRUE(check([](const std::vector<Var>& v) { return silu(v[0]); }, {x}));
+}
+
+TEST(NnOpsGradcheck, Losses) {
+  const Tensor targets = Tensor::from_vector(std::vector<int64_t>{1, 0, 3, 3});
+  const Tensor weight = Tensor::of({0.5, 2, 1, 1.5}, {4}, DType::f64);
+  for (const Reduction r : {Reduction::mean, Reduction::sum, Reduction::none}) {
+    EXPECT_TRUE(check(
+        [&](const std::vector<Var>& v) {
+          return cross_entropy(v[0], targets,
+                               {.reduction = r, .weight = weight, .label_smoothing = 0.2});
+        },
+        {N({4, 4}, 51)}));
+    EXPECT_TRUE(check([&](const std::vector<Var>& v) { return nll_loss(v[0], targets, r, weight); },
+                      {N({4, 4}, 52)}));
+    const Tensor a = N({3, 4}, 53);
+    const Tensor b = N({3, 4}, 54);
+    EXPECT_TRUE(check([r](const std::vector<Var>& v) { return l1_loss(v[0], v[1], r); }, {a, b}));
+    EXPECT_TRUE(check([r](const std::vector<Var>& v) { return smooth_l1_loss(v[0], v[1], r, 0.8); },
+                      {a, b}));
+    EXPECT_TRUE(
+        check([r](const std::vector<Var>& v) { return huber_loss(v[0], v[1], r, 0.8); }, {a, b}));
+  }
+}
+
+TEST(NnOps, DropoutStatisticsAndIdentity) {
+  Generator gen(3);
+  const Tensor x = Tensor::ones({100000}, DType::f64);
+  const Tensor y = dropout(x, 0.3, true, gen).value();
+  int64_t zeros = 0;
+  for (double v : y.to_vector<double>()) {
+    if (v == 0) {
+      ++zeros;
+    } else {
+      EXPECT_DOUBLE_EQ(v, 1 / 0.7);
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(zeros) / 100000, 0.3, 0.01);
+  EXPECT_TRUE(allclose(dropout(x, 0.3, false, gen).value(), x, 0, 0));
+  Generator a(5);
+  Generator b(5);
+  EXPECT_TRUE(allclose(dropout(x, 0.5, true, a).value(), dropout(x, 0.5, true, b).value(), 0, 0));
+}
+
+TEST(NnOps, NormDropoutEmbeddingErrors) {
+  Generator gen(0);
+  EXPECT_EQ(error_of([&] {
+              dropout(Tensor::ones({2, 3}), 1.0, true, gen);
+            }),
+            "dropout: p must be in [0, 1), got 1.000000 (input [2, 3])");
+  EXPECT_EQ(error_of([&] {
+              dropout(Tensor::ones({2, 3}), -0.1, true, gen);
+            }),
+            "dropout: p must be in [0, 1), got -0.100000 (input [2, 3])");
+  EXPECT_EQ(error_of([&] {
+              embedding(Tensor::from_vector(std::vector<int64_t>{1, 7}), Tensor::zeros({5, 2}));
+            }),
+            "embedding: index 7 at flat position 1 of indices [2] is out of range for weight "
+            "[5, 2] (valid: 0 to 4)");
+  EXPECT_EQ(error_of([&] {
+              layer_norm(Tensor::zeros({2, 3}), {4});
+            }),
+            "layer_norm: input [2, 3] does not end in the normalized shape [4]");
+  EXPECT_EQ(error_of([&] {
+              batch_norm(Tensor::zeros({2, 3}), {}, {}, Tensor::ones({4}), Var(), true);
+            }),
+            "batch_norm: weight [4] does not match (expected [3] for input [2, 3])");
+  EXPECT_NE(error_of([&] {
+              batch_norm(Tensor::zeros({1, 3}), {}, {}, Var(), Var(), true);
+            }).find("more than 1 value per channel"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              cross_entropy(Tensor::zeros({2, 3}), Tensor::from_vector(std::vector<int64_t>{0, 1}),
+                            {.weight = Tensor::ones({2})});
+            }).find("weight [2] must have one entry per class"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              huber_loss(Tensor::zeros({2}), Tensor::zeros({2}), Reduction::mean, 0);
+            }).find("delta must be positive"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace affine

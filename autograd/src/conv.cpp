@@ -25,19 +25,6 @@ Window2d conv_window(const Node& n, const Shape& x, const Shape& w) {
                            n.dims[0], n.dims[1]);
 }
 
-// A buffer the kernel may add its gradient into for input slot idx, or a fresh zeroed one that
-// is handed to the tape afterwards (*fresh is set).
-Tensor* grad_target(TapeImpl& t, uint32_t idx, const Tensor& like, const Node& n, Tensor* fresh) {
-  if (!t.needs_grad(idx)) return nullptr;
-  Tensor* target = t.accumulate_target(idx);
-  if (target != nullptr && target->is_contiguous() && !target->shares_storage(n.grad) &&
-      !target->shares_storage(n.saved[0]) && !target->shares_storage(n.saved[1])) {
-    return target;
-  }
-  *fresh = Tensor::zeros(like.shape(), like.dtype());
-  return fresh;
-}
-
 void conv2d_backward(TapeImpl& t, Node& n) {
   const Tensor& x = n.saved[0];
   const Tensor& w = n.saved[1];
@@ -46,15 +33,12 @@ void conv2d_backward(TapeImpl& t, Node& n) {
   Tensor dx;
   Tensor fresh_w;
   Tensor fresh_b;
-  Tensor* dw = grad_target(t, n.in[1], w, n, &fresh_w);
-  Tensor* db = nullptr;
-  if (t.needs_grad(n.in[2])) {
-    db = grad_target(t, n.in[2], Tensor::empty({w.shape()[0]}, w.dtype()), n, &fresh_b);
-  }
+  Tensor* dw = detail::grad_buffer(t, n.in[1], w.shape(), w.dtype(), n, &fresh_w);
+  Tensor* db = detail::grad_buffer(t, n.in[2], {w.shape()[0]}, w.dtype(), n, &fresh_b);
   detail::conv2d_backward(x, w, dy, g, n.dims[2], t.needs_grad(n.in[0]) ? &dx : nullptr, dw, db);
   if (dx.defined()) t.accumulate(n.in[0], std::move(dx));
-  if (fresh_w.defined()) t.accumulate(n.in[1], std::move(fresh_w));
-  if (fresh_b.defined()) t.accumulate(n.in[2], std::move(fresh_b));
+  detail::hand_over(t, n.in[1], fresh_w);
+  detail::hand_over(t, n.in[2], fresh_b);
 }
 
 }  // namespace

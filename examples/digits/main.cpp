@@ -1,9 +1,4 @@
-// digits: a small convolutional network on scikit-learn's 8x8 handwritten digits.
-//
-//   Conv2d(1, 16, 3, padding 1) - ReLU - MaxPool2d(2)     [N, 16, 4, 4]
-//   Conv2d(16, 32, 3, padding 1) - ReLU - MaxPool2d(2)    [N, 32, 2, 2]
-//   Flatten - Linear(128, 10)                             logits
-//
+// digits: a small convolutional network (model.hpp) on scikit-learn's 8x8 handwritten digits,
 // trained with Adam on cross-entropy over the fixed 80/20 split in data/ (made by
 // data/make_digits.py). Prints the test accuracy and writes to --out: loss.svg (training and test
 // loss per epoch) and confusion.svg (true digit by predicted digit on the test set).
@@ -18,6 +13,8 @@
 #include <affine/affine.hpp>
 #include <affine/viz/figure.hpp>
 
+#include "model.hpp"
+
 namespace {
 
 using namespace affine;
@@ -30,17 +27,6 @@ struct Options {
   double lr = 2e-3;
   uint64_t seed = 0;
 };
-
-nn::Sequential make_model(Generator& gen) {
-  return nn::Sequential{nn::Conv2d(1, 16, 3, {.padding = 1}, gen),
-                        nn::ReLU(),
-                        nn::MaxPool2d(2),
-                        nn::Conv2d(16, 32, 3, {.padding = 1}, gen),
-                        nn::ReLU(),
-                        nn::MaxPool2d(2),
-                        nn::Flatten(),
-                        nn::Linear(32 * 2 * 2, 10, gen)};
-}
 
 // Mean cross-entropy and predicted classes of the model on x (inference: nothing recorded).
 struct Evaluation {
@@ -124,7 +110,7 @@ int run(const Options& o) {
               static_cast<long long>(x_test.shape()[0]));
 
   Generator gen(o.seed);
-  nn::Sequential model = make_model(gen);
+  nn::Sequential model = digits::make_model(gen);
   std::printf("%s\n%lld parameters\n", model.name().c_str(),
               static_cast<long long>(model.parameter_count()));
   nn::optim::Adam opt(model.parameters(), {.lr = o.lr});

@@ -66,27 +66,14 @@ void Conv2d::init(Generator& gen) {
   }
 }
 
-Conv2d::Conv2d(Conv2d&& other) noexcept
-    : Module(),
-      weight(std::move(other.weight)),
-      bias(std::move(other.bias)),
-      in_(other.in_),
-      out_(other.out_),
-      kernel_(other.kernel_),
-      options_(other.options_) {
-  register_parameter("weight", weight);
-  if (bias.value.defined()) register_parameter("bias", bias);
-  train(other.is_training());
-}
-
 Var Conv2d::forward(const Var& x) {
   if (x.rank() != 4 || x.shape()[1] != in_) {
     throw Error(name() + ": expected input [N, " + std::to_string(in_) + ", H, W], got " +
                 to_string(x.shape()));
   }
   return named_errors(*this, [&] {
-    const Var w = detail::param_for(weight, x);
-    const Var b = bias.value.defined() ? detail::param_for(bias, x) : Var();
+    const Var w = bind_param(weight, x);
+    const Var b = bias.value.defined() ? bind_param(bias, x) : Var();
     return conv2d(x, w, b, options_.stride, options_.padding, options_.dilation, options_.groups);
   });
 }
@@ -107,15 +94,6 @@ std::string Conv2d::name() const {
 
 // ---- pooling --------------------------------------------------------------------------------
 
-MaxPool2d::MaxPool2d(MaxPool2d&& other) noexcept
-    : Module(),
-      kernel_(other.kernel_),
-      stride_(other.stride_),
-      padding_(other.padding_),
-      dilation_(other.dilation_) {
-  train(other.is_training());
-}
-
 Var MaxPool2d::forward(const Var& x) {
   return named_errors(*this, [&] { return max_pool2d(x, kernel_, stride_, padding_, dilation_); });
 }
@@ -125,15 +103,6 @@ std::string MaxPool2d::name() const {
   return "MaxPool2d(kernel_size=" + pair_text(kernel_.h, kernel_.w) +
          ", stride=" + pair_text(s.h, s.w) + ", padding=" + pair_text(padding_.h, padding_.w) +
          ", dilation=" + pair_text(dilation_.h, dilation_.w) + ")";
-}
-
-AvgPool2d::AvgPool2d(AvgPool2d&& other) noexcept
-    : Module(),
-      kernel_(other.kernel_),
-      stride_(other.stride_),
-      padding_(other.padding_),
-      count_include_pad_(other.count_include_pad_) {
-  train(other.is_training());
 }
 
 Var AvgPool2d::forward(const Var& x) {
@@ -148,11 +117,6 @@ std::string AvgPool2d::name() const {
          (count_include_pad_ ? "" : ", count_include_pad=False") + ")";
 }
 
-AdaptiveAvgPool2d::AdaptiveAvgPool2d(AdaptiveAvgPool2d&& other) noexcept
-    : Module(), output_(other.output_) {
-  train(other.is_training());
-}
-
 Var AdaptiveAvgPool2d::forward(const Var& x) {
   return named_errors(*this, [&] { return adaptive_avg_pool2d(x, output_); });
 }
@@ -162,10 +126,6 @@ std::string AdaptiveAvgPool2d::name() const {
 }
 
 // ---- Flatten --------------------------------------------------------------------------------
-
-Flatten::Flatten(Flatten&& other) noexcept : Module(), start_(other.start_), end_(other.end_) {
-  train(other.is_training());
-}
 
 Var Flatten::forward(const Var& x) {
   const int64_t rank = x.rank();

@@ -1,6 +1,7 @@
 // Internal: helpers shared by the layers of nn/src.
 #pragma once
 
+#include <cstdio>
 #include <string>
 #include <utility>
 
@@ -23,10 +24,11 @@ Var named_errors(const Module& layer, F&& f) {
   }
 }
 
-/// p as a Var usable with x: on x's tape while it records, else a constant.
-inline Var param_for(Parameter& p, const Var& x) {
-  Tape* tape = x.tape();
-  return tape != nullptr && tape->recording() && p.requires_grad ? tape->param(p) : Var(p.value);
+/// A number as PyTorch prints it in a module's repr ("1e-05", "0.1").
+inline std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
 }
 
 /// "(3, 3)", as PyTorch prints a pair.

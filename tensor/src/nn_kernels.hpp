@@ -1,6 +1,6 @@
 // Internal: the forward and backward kernels of the neural-network ops (convolution, pooling,
-// normalisation) that autograd's conv2d, max_pool2d, ... record. Tensors are NCHW, float32 or
-// float64; every function takes contiguous inputs (callers make them so) and writes new
+// normalisation, dropout) that autograd's conv2d, max_pool2d, ... record. Tensors are NCHW, float32
+// or float64; every function takes contiguous inputs (callers make them so) and writes new
 // contiguous outputs, or accumulates into a caller's buffer where it says so.
 //
 // Convolution is im2col + GEMM, one sample at a time: the sample's patches are unfolded into a
@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 
+#include "affine/tensor/random.hpp"
 #include "affine/tensor/tensor.hpp"
 
 namespace affine::detail {
@@ -61,5 +62,32 @@ Tensor avg_pool2d_backward(const Tensor& dy, const Window2d& g, bool count_inclu
 /// rows [floor(i H / out_h), ceil((i + 1) H / out_h)) and the same for columns, as PyTorch.
 Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t out_h, int64_t out_w);
 Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Shape& input_shape);
+
+/// Layer normalisation of rows of length m: x is [rows * m] contiguous; weight, bias [m] or
+/// null. Writes y and, per row, mean and rstd = 1 / sqrt(biased variance + eps) into stats
+/// [rows, 2].
+Tensor layer_norm_forward(const Tensor& x, int64_t m, const Tensor& weight, const Tensor& bias,
+                          double eps, Tensor& stats);
+/// Backward of layer_norm: dx (new), and dweight / dbias accumulated (+=) into the given
+/// contiguous [m] buffers when not null.
+void layer_norm_backward(const Tensor& dy, const Tensor& x, int64_t m, const Tensor& weight,
+                         const Tensor& stats, Tensor* dx, Tensor* dweight, Tensor* dbias);
+
+/// Batch normalisation of x [N, C, S] (S = product of the dims after C; 1 for [N, C]) per
+/// channel. batch_stats: statistics of this batch (and, when running_mean is defined, the
+/// running statistics updated in place with momentum, the variance unbiased); otherwise the
+/// running statistics. stats receives [C, 2]: the mean and rstd used.
+Tensor batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                          Tensor& running_mean, Tensor& running_var, bool batch_stats,
+                          double momentum, double eps, Tensor& stats);
+/// Backward of batch_norm (batch_stats as in the forward): dx (new) and dweight / dbias
+/// accumulated into the given contiguous [C] buffers when not null.
+void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
+                         const Tensor& stats, bool batch_stats, Tensor* dx, Tensor* dweight,
+                         Tensor* dbias);
+
+/// The inverted-dropout multiplier for each element of shape: 0 with probability p, else
+/// 1 / (1 - p); one gen.uniform() draw per element in row-major order.
+Tensor dropout_mask(const Shape& shape, DType dtype, double p, Generator& gen);
 
 }  // namespace affine::detail

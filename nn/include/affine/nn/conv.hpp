@@ -40,8 +40,6 @@ class Conv2d : public Module {
   /// Draws from Generator(default_seed()) (a fixed seed from the sizes, as Linear).
   Conv2d(int64_t in_channels, int64_t out_channels, Size2 kernel_size,
          const Conv2dOptions& options = {});
-  Conv2d(Conv2d&& other) noexcept;
-  Conv2d& operator=(Conv2d&&) = delete;
 
   /// x [N, in, H, W] -> [N, out, OH, OW]. Throws affine::Error naming the layer and the shape
   /// for another channel count, a non-4-D input, or an input smaller than the kernel.
@@ -70,7 +68,6 @@ class MaxPool2d : public Module {
  public:
   explicit MaxPool2d(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0, Size2 dilation = 1)
       : kernel_(kernel_size), stride_(stride), padding_(padding), dilation_(dilation) {}
-  MaxPool2d(MaxPool2d&& other) noexcept;
   Var forward(const Var& x) override;
   std::string name() const override;
 
@@ -87,7 +84,6 @@ class AvgPool2d : public Module {
         stride_(stride),
         padding_(padding),
         count_include_pad_(count_include_pad) {}
-  AvgPool2d(AvgPool2d&& other) noexcept;
   Var forward(const Var& x) override;
   std::string name() const override;
 
@@ -100,7 +96,6 @@ class AvgPool2d : public Module {
 class AdaptiveAvgPool2d : public Module {
  public:
   explicit AdaptiveAvgPool2d(Size2 output_size) : output_(output_size) {}
-  AdaptiveAvgPool2d(AdaptiveAvgPool2d&& other) noexcept;
   Var forward(const Var& x) override;
   std::string name() const override;
 
@@ -114,7 +109,6 @@ class Flatten : public Module {
  public:
   explicit Flatten(int64_t start_dim = 1, int64_t end_dim = -1)
       : start_(start_dim), end_(end_dim) {}
-  Flatten(Flatten&& other) noexcept;
   Var forward(const Var& x) override;
   std::string name() const override;
 
