@@ -5,8 +5,8 @@
 
 #include "affine/autograd/nn_ops.hpp"
 #include "affine/tensor/error.hpp"
+#include "affine/tensor/internal/scalar_math.hpp"
 #include "kernels.hpp"
-#include "scalar_math.hpp"
 #include "tape_impl.hpp"
 
 namespace affine {

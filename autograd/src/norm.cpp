@@ -5,8 +5,8 @@
 
 #include "affine/autograd/nn_ops.hpp"
 #include "affine/tensor/error.hpp"
-#include "dispatch.hpp"
-#include "nn_kernels.hpp"
+#include "affine/tensor/internal/dispatch.hpp"
+#include "affine/tensor/internal/nn_kernels.hpp"
 #include "tape_impl.hpp"
 
 namespace affine {

@@ -5,7 +5,7 @@
 
 #include "affine/autograd/nn_ops.hpp"
 #include "affine/tensor/error.hpp"
-#include "nn_kernels.hpp"
+#include "affine/tensor/internal/nn_kernels.hpp"
 #include "tape_impl.hpp"
 
 namespace affine {

@@ -5,8 +5,8 @@
 
 #include "affine/tensor/error.hpp"
 #include "affine/tensor/gemm.hpp"
-#include "dispatch.hpp"
-#include "nn_kernels.hpp"
+#include "affine/tensor/internal/dispatch.hpp"
+#include "affine/tensor/internal/nn_kernels.hpp"
 
 namespace affine::detail {
 

@@ -2,9 +2,9 @@
 // accumulated in double for both dtypes, so float32 rows of any length keep their precision.
 #include <cmath>
 
+#include "affine/tensor/internal/dispatch.hpp"
+#include "affine/tensor/internal/nn_kernels.hpp"
 #include "affine/tensor/random.hpp"
-#include "dispatch.hpp"
-#include "nn_kernels.hpp"
 
 namespace affine::detail {
 

@@ -2,8 +2,8 @@
 #include <algorithm>
 #include <limits>
 
-#include "dispatch.hpp"
-#include "nn_kernels.hpp"
+#include "affine/tensor/internal/dispatch.hpp"
+#include "affine/tensor/internal/nn_kernels.hpp"
 
 namespace affine::detail {
 

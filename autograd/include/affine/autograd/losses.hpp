@@ -39,24 +39,25 @@ struct CrossEntropyOptions {
 
 /// Cross-entropy with class weights and label smoothing: per row,
 /// (1 - e) w[t] (-lp[t]) + (e / C) sum_c w[c] (-lp[c]) with lp = log_softmax(logits).
-Var cross_entropy(const Var& logits, const Tensor& targets, const CrossEntropyOptions& options);
+AFFINE_API Var cross_entropy(const Var& logits, const Tensor& targets,
+                             const CrossEntropyOptions& options);
 
 /// Negative log-likelihood of log-probabilities [n, classes] (e.g. log_softmax's output) at
 /// int64 class indices [n]: -w[t_i] log_probs[i, t_i]; weight as in CrossEntropyOptions.
-Var nll_loss(const Var& log_probs, const Tensor& targets, Reduction reduction = Reduction::mean,
-             const Tensor& weight = Tensor());
+AFFINE_API Var nll_loss(const Var& log_probs, const Tensor& targets,
+                        Reduction reduction = Reduction::mean, const Tensor& weight = Tensor());
 
 /// Mean absolute error |input - target| (gradient sign(input - target), 0 at 0).
-Var l1_loss(const Var& input, const Var& target, Reduction reduction = Reduction::mean);
+AFFINE_API Var l1_loss(const Var& input, const Var& target, Reduction reduction = Reduction::mean);
 
 /// 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, with d = input - target (beta >= 0;
 /// beta = 0 is L1), as torch.nn.functional.smooth_l1_loss.
-Var smooth_l1_loss(const Var& input, const Var& target, Reduction reduction = Reduction::mean,
-                   double beta = 1.0);
+AFFINE_API Var smooth_l1_loss(const Var& input, const Var& target,
+                              Reduction reduction = Reduction::mean, double beta = 1.0);
 
 /// 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (delta > 0), as
 /// torch.nn.functional.huber_loss.
-Var huber_loss(const Var& input, const Var& target, Reduction reduction = Reduction::mean,
-               double delta = 1.0);
+AFFINE_API Var huber_loss(const Var& input, const Var& target,
+                          Reduction reduction = Reduction::mean, double delta = 1.0);
 
 }  // namespace affine

@@ -14,6 +14,7 @@
 
 #include "affine/autograd/nn_ops.hpp"
 #include "affine/nn/module.hpp"
+#include "affine/tensor/export.hpp"
 #include "affine/tensor/random.hpp"
 
 namespace affine::nn {
@@ -32,7 +33,7 @@ struct Conv2dOptions {
 /// 2-D convolution with weight [out, in / groups, kh, kw] and bias [out], as torch.nn.Conv2d.
 /// Initialisation is PyTorch's default: weight and bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in))
 /// with fan_in = in / groups * kh * kw, weight first, then bias.
-class Conv2d : public Module {
+class AFFINE_API Conv2d : public Module {
  public:
   /// Draws the initial weights from gen.
   Conv2d(int64_t in_channels, int64_t out_channels, Size2 kernel_size, const Conv2dOptions& options,
@@ -64,7 +65,7 @@ class Conv2d : public Module {
 };
 
 /// Max pooling over kernel windows; stride defaults to the kernel size.
-class MaxPool2d : public Module {
+class AFFINE_API MaxPool2d : public Module {
  public:
   explicit MaxPool2d(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0, Size2 dilation = 1)
       : kernel_(kernel_size), stride_(stride), padding_(padding), dilation_(dilation) {}
@@ -76,7 +77,7 @@ class MaxPool2d : public Module {
 };
 
 /// Average pooling over kernel windows; stride defaults to the kernel size.
-class AvgPool2d : public Module {
+class AFFINE_API AvgPool2d : public Module {
  public:
   explicit AvgPool2d(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0,
                      bool count_include_pad = true)
@@ -93,7 +94,7 @@ class AvgPool2d : public Module {
 };
 
 /// Average pooling to a fixed output size (e.g. 1 for global average pooling).
-class AdaptiveAvgPool2d : public Module {
+class AFFINE_API AdaptiveAvgPool2d : public Module {
  public:
   explicit AdaptiveAvgPool2d(Size2 output_size) : output_(output_size) {}
   Var forward(const Var& x) override;
@@ -105,7 +106,7 @@ class AdaptiveAvgPool2d : public Module {
 
 /// Flattens dimensions start_dim..end_dim into one (negative dims count from the end); the
 /// default keeps the batch dimension: [N, C, H, W] -> [N, C * H * W].
-class Flatten : public Module {
+class AFFINE_API Flatten : public Module {
  public:
   explicit Flatten(int64_t start_dim = 1, int64_t end_dim = -1)
       : start_(start_dim), end_(end_dim) {}

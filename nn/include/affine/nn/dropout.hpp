@@ -5,6 +5,7 @@
 #include <string>
 
 #include "affine/nn/module.hpp"
+#include "affine/tensor/export.hpp"
 #include "affine/tensor/random.hpp"
 
 namespace affine::nn {
@@ -12,7 +13,7 @@ namespace affine::nn {
 /// Inverted dropout: in train() zeroes each element with probability p and scales the others by
 /// 1 / (1 - p); in eval() passes x through unchanged. The masks come from the layer's own
 /// Generator(seed), so a run is reproducible. Throws affine::Error unless 0 <= p < 1.
-class Dropout : public Module {
+class AFFINE_API Dropout : public Module {
  public:
   explicit Dropout(double p = 0.5, uint64_t seed = 0);
   Var forward(const Var& x) override;

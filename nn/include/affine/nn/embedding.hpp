@@ -5,6 +5,7 @@
 #include <string>
 
 #include "affine/nn/module.hpp"
+#include "affine/tensor/export.hpp"
 #include "affine/tensor/random.hpp"
 
 namespace affine::nn {
@@ -12,7 +13,7 @@ namespace affine::nn {
 /// A lookup table of num_embeddings vectors of size embedding_dim: forward takes int64 indices
 /// of any shape (as a Var holding an int64 tensor) and returns indices.shape + [embedding_dim].
 /// Weight initialised from N(0, 1), as PyTorch.
-class Embedding : public Module {
+class AFFINE_API Embedding : public Module {
  public:
   /// Draws the weight from gen.
   Embedding(int64_t num_embeddings, int64_t embedding_dim, Generator& gen,

@@ -11,13 +11,14 @@
 #include <string>
 
 #include "affine/nn/module.hpp"
+#include "affine/tensor/export.hpp"
 #include "affine/tensor/shape.hpp"
 
 namespace affine::nn {
 
 /// Normalises over the trailing dimensions normalized_shape, then (elementwise_affine) scales by
 /// weight (ones) and shifts by bias (zeros), both of shape normalized_shape.
-class LayerNorm : public Module {
+class AFFINE_API LayerNorm : public Module {
  public:
   explicit LayerNorm(Shape normalized_shape, double eps = 1e-5, bool elementwise_affine = true,
                      DType dtype = DType::f32);
@@ -44,7 +45,7 @@ struct BatchNormOptions {
 };
 
 /// Batch normalisation per channel (dimension 1); the base of BatchNorm1d and BatchNorm2d.
-class BatchNormBase : public Module {
+class AFFINE_API BatchNormBase : public Module {
  public:
   Var forward(const Var& x) override;
   std::string name() const override;
@@ -68,14 +69,14 @@ class BatchNormBase : public Module {
 };
 
 /// Batch normalisation of [N, C] or [N, C, L] input.
-class BatchNorm1d : public BatchNormBase {
+class AFFINE_API BatchNorm1d : public BatchNormBase {
  public:
   explicit BatchNorm1d(int64_t num_features, const BatchNormOptions& options = {})
       : BatchNormBase("BatchNorm1d", num_features, options, 2, 3) {}
 };
 
 /// Batch normalisation of [N, C, H, W] input.
-class BatchNorm2d : public BatchNormBase {
+class AFFINE_API BatchNorm2d : public BatchNormBase {
  public:
   explicit BatchNorm2d(int64_t num_features, const BatchNormOptions& options = {})
       : BatchNormBase("BatchNorm2d", num_features, options, 4, 4) {}
