@@ -7,7 +7,8 @@
 #      (affine::affine, and affine::viz drawing a decision boundary);
 #   5. clang build of the library with -Werror; the safetensors and .npy fuzzers (60 s each); the
 #      kernels' bits from clang++ compared with g++'s (tests/bits);
-#   6. the moons example end to end (accuracy, files, determinism, bad flags, headless Chromium).
+#   6. the moons example end to end (accuracy, files, determinism, bad flags, headless Chromium);
+#   7. the digits CNN example end to end (accuracy >= 0.98, SVG files, determinism).
 # Each stage prints its name and how long it took, and the end prints every stage's time (the CI
 # budget is 30 minutes on an idle 2-core machine). The script stops at the first failure. Build
 # trees go under build/.
@@ -97,6 +98,9 @@ echo "kernels: same bits from g++ and clang++ at every ISA; portable kernels mat
 
 stage "moons example end to end"
 scripts/check_moons.sh build/release
+
+stage "digits example end to end"
+scripts/check_digits.sh build/release
 
 end_stage
 printf '\nstage times:\n'

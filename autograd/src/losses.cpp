@@ -185,82 +185,312 @@ Var mse_loss(const Var& pred, const Var& target, Reduction reduction) {
   return record_loss(op, pred, target, std::move(l), reduction, &mse_backward);
 }
 
-// ---- cross-entropy on logits with class indices ------------------------------------------------
-// saved[0] = log_softmax(logits) [n, C], saved[1] = targets (contiguous int64 [n]).
+// ---- cross-entropy and NLL on class indices ---------------------------------------------------
+// PyTorch's definitions, with class weights w (1 when absent) and label smoothing e over C
+// classes: per row, nll_i = -w[t_i] lp[i, t_i] and smooth_i = -sum_c w[c] lp[i, c], where lp is
+// log_softmax(logits) (cross_entropy) or the input itself (nll_loss);
+// loss_i = (1 - e) nll_i + (e / C) smooth_i. Mean divides the sum by sum_i w[t_i] (the number of
+// rows without weights), as torch.nn.functional does.
+// Node: saved[0] = lp [n, C], saved[1] = targets; dims[0] = 1 for cross_entropy (the gradient
+// goes through the softmax), scalar = {e, divisor of the mean}; the weights, when given, are
+// kept in the tape's aux-free slot below (ints[1] = 1) as a third saved tensor in n.dims? No:
+// they are concatenated to lp's storage? Neither: see class_weights().
 
-static void cross_entropy_backward(TapeImpl& t, Node& n) {
-  const Tensor& lsm = n.saved[0];
-  const Tensor& tg = n.saved[1];
-  const int64_t rows = lsm.shape()[0];
-  const int64_t classes = lsm.shape()[1];
-  const auto r = static_cast<Reduction>(n.ints[0]);
-  const Tensor g = n.grad.contiguous();
-  Tensor d = Tensor::empty(lsm.shape(), lsm.dtype());
-  detail::visit_float(lsm.dtype(), "cross_entropy", [&](auto tag) {
-    using T = AFFINE_T(tag);
-    const T* pl = lsm.data<T>();
-    const T* pg = g.data<T>();
-    const int64_t* pt = tg.data<int64_t>();
-    T* pd = d.data<T>();
-    for (int64_t i = 0; i < rows; ++i) {
-      // d/dlogits_ic = g_i (softmax_ic - [c == target_i])
-      const T gi = r == Reduction::none   ? pg[i]
-                   : r == Reduction::mean ? static_cast<T>(pg[0] / static_cast<double>(rows))
-                                          : pg[0];
-      for (int64_t c = 0; c < classes; ++c) {
-        const T onehot = c == pt[i] ? T(1) : T(0);
-        pd[i * classes + c] = gi * (std::exp(pl[i * classes + c]) - onehot);
-      }
-    }
-  });
-  t.accumulate(n.in[0], std::move(d));
-}
+namespace {
 
-Var cross_entropy(const Var& logits, const Tensor& targets, Reduction reduction) {
-  const char* op = "cross_entropy";
-  detail::require_defined(op, logits);
-  if (!targets.defined()) throw Error("cross_entropy: the targets tensor is undefined");
-  const Tensor& x = logits.value();
+// Validates logits/log-probabilities [n, C], int64 targets [n] in range, weight [C] (optional).
+void check_class_targets(const char* op, const Tensor& x, const Tensor& targets,
+                         const Tensor& weight) {
+  if (!targets.defined()) throw Error(std::string(op) + ": the targets tensor is undefined");
   if (x.rank() != 2) {
-    throw Error("cross_entropy: logits must be 2-D [n, classes], got shape " +
+    throw Error(std::string(op) + ": input must be 2-D [n, classes], got shape " +
                 to_string(x.shape()));
   }
   if (targets.dtype() != DType::i64) {
-    throw Error("cross_entropy: targets must be int64 class indices, got " +
+    throw Error(std::string(op) + ": targets must be int64 class indices, got " +
                 std::string(dtype_name(targets.dtype())));
   }
   if (targets.rank() != 1 || targets.shape()[0] != x.shape()[0]) {
-    throw Error("cross_entropy: logits " + to_string(x.shape()) + " and targets " +
+    throw Error(std::string(op) + ": input " + to_string(x.shape()) + " and targets " +
                 to_string(targets.shape()) + " do not match (expected targets [" +
                 std::to_string(x.shape()[0]) + "])");
   }
-  const int64_t rows = x.shape()[0];
   const int64_t classes = x.shape()[1];
+  if (weight.defined()) {
+    if (weight.rank() != 1 || weight.shape()[0] != classes) {
+      throw Error(std::string(op) + ": weight " + to_string(weight.shape()) +
+                  " must have one entry per class (expected [" + std::to_string(classes) + "])");
+    }
+    detail::check_same_float(op, x.dtype(), weight.dtype());
+  }
   const Tensor tg = targets.contiguous();
   const int64_t* pt = tg.data<int64_t>();
-  for (int64_t i = 0; i < rows; ++i) {
+  for (int64_t i = 0; i < tg.numel(); ++i) {
     if (pt[i] < 0 || pt[i] >= classes) {
-      throw Error("cross_entropy: target " + std::to_string(pt[i]) + " at position " +
+      throw Error(std::string(op) + ": target " + std::to_string(pt[i]) + " at position " +
                   std::to_string(i) + " is out of range for " + std::to_string(classes) +
                   " classes");
     }
   }
-  OpTape rec = op_begin(op, {&logits});
-  Tensor lsm = detail::softmax_forward(x, 1, true);
-  Tensor l = Tensor::empty({rows}, x.dtype());
-  detail::visit_float(x.dtype(), op, [&](auto tag) {
+}
+
+// saved[0] = lp [n, C]; saved[1] = targets [n] (int64) followed, when weighted, by the weights
+// as int64 bit patterns? No: the weights go in a rank-2 pack [2, ...]. To keep Node small, the
+// node stores lp in saved[0] and a float pack in saved[1]: row 0 = targets as float, row 1 =
+// weights (C entries; ones when unweighted). Targets < 2^24 are exact in float32.
+struct ClassLoss {
+  Tensor lp;       // [n, C]
+  Tensor targets;  // int64 [n], contiguous
+  Tensor weight;   // [C] or undefined
+  double smoothing = 0;
+};
+
+template <class T>
+double weight_of(const T* w, int64_t c) {
+  return w == nullptr ? 1.0 : static_cast<double>(w[c]);
+}
+
+// Per-row losses and the mean's divisor.
+Tensor class_loss_rows(const ClassLoss& c, double* divisor) {
+  const int64_t rows = c.lp.shape()[0];
+  const int64_t classes = c.lp.shape()[1];
+  Tensor l = Tensor::empty({rows}, c.lp.dtype());
+  const Tensor w = c.weight.defined() ? c.weight.contiguous() : Tensor();
+  detail::visit_float(c.lp.dtype(), "cross_entropy", [&](auto tag) {
     using T = AFFINE_T(tag);
-    const T* pl = lsm.data<T>();
+    const T* pl = c.lp.template data<T>();
+    const T* pw = w.defined() ? w.template data<T>() : nullptr;
+    const int64_t* pt = c.targets.template data<int64_t>();
     T* po = l.data<T>();
-    for (int64_t i = 0; i < rows; ++i) po[i] = -pl[i * classes + pt[i]];
+    double div = 0;
+    for (int64_t i = 0; i < rows; ++i) {
+      const T* row = pl + i * classes;
+      const double nll = -weight_of(pw, pt[i]) * static_cast<double>(row[pt[i]]);
+      double smooth = 0;
+      if (c.smoothing != 0) {
+        for (int64_t k = 0; k < classes; ++k) {
+          smooth -= weight_of(pw, k) * static_cast<double>(row[k]);
+        }
+      }
+      po[i] = static_cast<T>((1 - c.smoothing) * nll +
+                             c.smoothing / static_cast<double>(classes) * smooth);
+      div += weight_of(pw, pt[i]);
+    }
+    *divisor = div;
   });
+  return l;
+}
+
+// d loss_i / d lp[i, k] (through_softmax false) or d loss_i / d logits[i, k] (true), times the
+// per-row scale g_i.
+template <class T>
+void class_loss_grad(const ClassLoss& c, bool through_softmax, const T* g, bool per_row,
+                     double scale, T* out) {
+  const int64_t rows = c.lp.shape()[0];
+  const int64_t classes = c.lp.shape()[1];
+  const T* pl = c.lp.template data<T>();
+  const T* pw = c.weight.defined() ? c.weight.template data<T>() : nullptr;
+  const int64_t* pt = c.targets.template data<int64_t>();
+  const double e = c.smoothing;
+  const double ec = e / static_cast<double>(classes);
+  double wsum = 0;
+  for (int64_t k = 0; k < classes; ++k) wsum += weight_of(pw, k);
+  for (int64_t i = 0; i < rows; ++i) {
+    const double gi = (per_row ? static_cast<double>(g[i]) : static_cast<double>(g[0])) * scale;
+    const double wt = weight_of(pw, pt[i]);
+    for (int64_t k = 0; k < classes; ++k) {
+      const double onehot = k == pt[i] ? 1.0 : 0.0;
+      double d;
+      if (through_softmax) {
+        // d nll / dz = w_t (p - onehot); d smooth / dz = p sum(w) - w_k
+        const double p = std::exp(static_cast<double>(pl[i * classes + k]));
+        d = (1 - e) * wt * (p - onehot) + ec * (p * wsum - weight_of(pw, k));
+      } else {
+        d = -(1 - e) * wt * onehot - ec * weight_of(pw, k);
+      }
+      out[i * classes + k] = static_cast<T>(gi * d);
+    }
+  }
+}
+
+// Node: saved[0] = lp, saved[1] = targets, dims[0] = softmax flag; the weights and smoothing are
+// in the tape's aux storage? They are not: weight is rare, so it rides in n.grad's place? No:
+// a class loss with weights keeps them as a view concatenated after lp (see record_class_loss).
+void class_loss_backward(TapeImpl& t, Node& n) {
+  const int64_t classes = n.ints[2];
+  ClassLoss c;
+  c.lp = n.saved[0].narrow(0, 0, n.ints[3]);
+  c.targets = n.saved[1];
+  if (n.ints[1] != 0) c.weight = n.saved[0].narrow(0, n.ints[3], 1).reshape({classes});
+  c.smoothing = n.scalar[0];
+  const auto r = static_cast<Reduction>(n.ints[0]);
+  const double scale = r == Reduction::mean ? 1.0 / n.scalar[1] : 1.0;
+  const Tensor g = n.grad.contiguous();
+  Tensor d = Tensor::empty(c.lp.shape(), c.lp.dtype());
+  detail::visit_float(c.lp.dtype(), "cross_entropy", [&](auto tag) {
+    using T = AFFINE_T(tag);
+    class_loss_grad<T>(c, n.dims[0] != 0, g.data<T>(), r == Reduction::none, scale, d.data<T>());
+  });
+  t.accumulate(n.in[0], std::move(d));
+}
+
+Var class_loss(const char* op, const Var& input, const Tensor& targets, Reduction reduction,
+               const Tensor& weight, double label_smoothing, bool from_logits) {
+  detail::require_defined(op, input);
+  const Tensor& x = input.value();
+  check_class_targets(op, x, targets, weight);
+  if (!(label_smoothing >= 0 && label_smoothing <= 1)) {
+    throw Error(std::string(op) + ": label_smoothing must be in [0, 1], got " +
+                std::to_string(label_smoothing));
+  }
+  const int64_t rows = x.shape()[0];
+  const int64_t classes = x.shape()[1];
+  OpTape rec = op_begin(op, {&input});
+  ClassLoss c;
+  // lp and (when weighted) the weights in one [rows (+1), C] tensor, so the node keeps both.
+  Tensor pack = Tensor::empty({rows + (weight.defined() ? 1 : 0), classes}, x.dtype());
+  c.lp = pack.narrow(0, 0, rows);
+  if (from_logits) {
+    c.lp.copy_(detail::softmax_forward(x, 1, true));
+  } else {
+    c.lp.copy_(x);
+  }
+  if (weight.defined()) {
+    c.weight = pack.narrow(0, rows, 1).reshape({classes});
+    c.weight.copy_(weight);
+  }
+  c.targets = targets.contiguous();
+  c.smoothing = label_smoothing;
+  double divisor = 0;
+  Tensor l = class_loss_rows(c, &divisor);
+  Tensor out = reduction == Reduction::mean ? affine::div(affine::sum(l), divisor)
+                                            : reduce_loss(std::move(l), reduction);
+  if (!rec) return Var(std::move(out));
+  Node& n = rec.record(out, &class_loss_backward, {&input});
+  n.saved[0] = std::move(pack);
+  n.saved[1] = c.targets;
+  n.ints = {static_cast<int64_t>(reduction), weight.defined() ? 1 : 0, classes, rows};
+  n.dims = Dims{from_logits ? 1 : 0};
+  n.scalar = {label_smoothing, divisor};
+  return rec.var;
+}
+
+}  // namespace
+
+Var cross_entropy(const Var& logits, const Tensor& targets, Reduction reduction) {
+  return class_loss("cross_entropy", logits, targets, reduction, Tensor(), 0, true);
+}
+
+Var cross_entropy(const Var& logits, const Tensor& targets, const CrossEntropyOptions& options) {
+  return class_loss("cross_entropy", logits, targets, options.reduction, options.weight,
+                    options.label_smoothing, true);
+}
+
+Var nll_loss(const Var& log_probs, const Tensor& targets, Reduction reduction,
+             const Tensor& weight) {
+  return class_loss("nll_loss", log_probs, targets, reduction, weight, 0, false);
+}
+
+// ---- L1, smooth L1, Huber ----------------------------------------------------------------------
+// Functions of d = input - target; scalar[0] = beta (smooth L1) or delta (Huber).
+
+namespace {
+
+template <class T>
+T sign_of(T v) {
+  return v > 0 ? T(1) : (v < 0 ? T(-1) : T(0));
+}
+
+// The derivative of each loss with respect to d.
+enum class Robust { l1, smooth_l1, huber };
+
+template <class T>
+T robust_value(Robust kind, T d, T param) {
+  const T a = std::abs(d);
+  switch (kind) {
+    case Robust::l1:
+      return a;
+    case Robust::smooth_l1:
+      return a < param ? T(0.5) * d * d / param : a - T(0.5) * param;
+    case Robust::huber:
+      return a < param ? T(0.5) * d * d : param * (a - T(0.5) * param);
+  }
+  return a;
+}
+
+template <class T>
+T robust_slope(Robust kind, T d, T param) {
+  switch (kind) {
+    case Robust::l1:
+      return sign_of(d);
+    case Robust::smooth_l1:
+      return std::abs(d) < param ? d / param : sign_of(d);
+    case Robust::huber:
+      return std::abs(d) < param ? d : param * sign_of(d);
+  }
+  return sign_of(d);
+}
+
+void robust_backward(TapeImpl& t, Node& n) {
+  const Tensor& p = n.saved[0];
+  const Tensor& y = n.saved[1];
+  const Tensor g = grad_scale(n, p.numel());
+  const auto kind = static_cast<Robust>(n.ints[1]);
+  const double param = n.scalar[0];
+  const auto slope = [kind, param](auto gv, auto pv, auto yv) {
+    using T = decltype(gv);
+    return gv * robust_slope<T>(kind, pv - yv, static_cast<T>(param));
+  };
+  if (t.needs_grad(n.in[0])) t.accumulate(n.in[0], zip<3>("loss", p.shape(), {&g, &p, &y}, slope));
+  if (t.needs_grad(n.in[1])) {
+    t.accumulate(n.in[1], affine::neg(zip<3>("loss", p.shape(), {&g, &p, &y}, slope)));
+  }
+}
+
+Var robust_loss(const char* op, Robust kind, const Var& input, const Var& target,
+                Reduction reduction, double param) {
+  detail::require_defined(op, input);
+  detail::require_defined(op, target, "target");
+  const Tensor& pv = input.value();
+  const Tensor& yv = target.value();
+  check_pair(op, pv, yv);
+  Tensor l = zip<2>(op, pv.shape(), {&pv, &yv}, [kind, param](auto a, auto b) {
+    using T = decltype(a);
+    return robust_value<T>(kind, a - b, static_cast<T>(param));
+  });
+  OpTape rec = op_begin(op, {&input, &target});
   Tensor out = reduce_loss(std::move(l), reduction);
   if (!rec) return Var(std::move(out));
-  Node& n = rec.record(out, &cross_entropy_backward, {&logits});
-  n.saved[0] = std::move(lsm);
-  n.saved[1] = tg;
+  Node& n = rec.record(out, &robust_backward, {&input, &target});
+  n.saved[0] = pv;
+  n.saved[1] = yv;
   n.ints[0] = static_cast<int64_t>(reduction);
+  n.ints[1] = static_cast<int64_t>(kind);
+  n.scalar[0] = param;
   return rec.var;
+}
+
+}  // namespace
+
+Var l1_loss(const Var& input, const Var& target, Reduction reduction) {
+  return robust_loss("l1_loss", Robust::l1, input, target, reduction, 0);
+}
+
+Var smooth_l1_loss(const Var& input, const Var& target, Reduction reduction, double beta) {
+  if (!(beta >= 0)) {
+    throw Error("smooth_l1_loss: beta must be non-negative, got " + std::to_string(beta));
+  }
+  // beta = 0 is exactly L1 (PyTorch special-cases it too; the formula would divide by 0).
+  return beta == 0
+             ? robust_loss("smooth_l1_loss", Robust::l1, input, target, reduction, 0)
+             : robust_loss("smooth_l1_loss", Robust::smooth_l1, input, target, reduction, beta);
+}
+
+Var huber_loss(const Var& input, const Var& target, Reduction reduction, double delta) {
+  if (!(delta > 0)) {
+    throw Error("huber_loss: delta must be positive, got " + std::to_string(delta));
+  }
+  return robust_loss("huber_loss", Robust::huber, input, target, reduction, delta);
 }
 
 }  // namespace affine

@@ -160,6 +160,22 @@ Tensor* TapeImpl::accumulate_target(uint32_t idx) {
   return nullptr;
 }
 
+Tensor* grad_buffer(TapeImpl& tape, uint32_t idx, const Shape& shape, DType dtype, const Node& n,
+                    Tensor* fresh) {
+  if (!tape.needs_grad(idx)) return nullptr;
+  Tensor* target = tape.accumulate_target(idx);
+  if (target != nullptr && target->is_contiguous() && !target->shares_storage(n.grad) &&
+      !target->shares_storage(n.saved[0]) && !target->shares_storage(n.saved[1])) {
+    return target;
+  }
+  *fresh = Tensor::zeros(shape, dtype);
+  return fresh;
+}
+
+void hand_over(TapeImpl& tape, uint32_t idx, Tensor& fresh) {
+  if (fresh.defined()) tape.accumulate(idx, std::move(fresh));
+}
+
 void TapeImpl::backward(uint32_t root, Tensor seed) {
   backpropagated = true;
   accumulate(root, std::move(seed));

@@ -181,6 +181,15 @@ Tensor reduce_to(Tensor c, const Shape& shape);
 /// dst += src elementwise (same shape; src may have any strides, dst must not overlap itself).
 void add_into(Tensor& dst, const Tensor& src);
 
+/// The gradient buffer of node n's input slot idx that a kernel may add into directly (usually
+/// Parameter::grad), or else a fresh zeroed tensor of shape and dtype in *fresh, to hand to the
+/// tape afterwards with hand_over(); nullptr when the input needs no gradient.
+Tensor* grad_buffer(TapeImpl& tape, uint32_t idx, const Shape& shape, DType dtype, const Node& n,
+                    Tensor* fresh);
+
+/// Accumulates a gradient grad_buffer() returned in *fresh (nothing when it is undefined).
+void hand_over(TapeImpl& tape, uint32_t idx, Tensor& fresh);
+
 /// Aborts with file:line: an internal invariant that cannot be the user's fault.
 [[noreturn]] void internal_error(const char* file, int line, const std::string& what);
 

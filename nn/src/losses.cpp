@@ -26,8 +26,4 @@ Var MSELoss::forward(const Var& prediction, const Var& target) const {
   return mse_loss(prediction, target, reduction_);
 }
 
-Var CrossEntropyLoss::forward(const Var& logits, const Tensor& targets) const {
-  return cross_entropy(logits, targets, reduction_);
-}
-
 }  // namespace affine::nn

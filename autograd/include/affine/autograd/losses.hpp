@@ -27,4 +27,37 @@ AFFINE_API Var mse_loss(const Var& pred, const Var& target, Reduction reduction 
 AFFINE_API Var cross_entropy(const Var& logits, const Tensor& targets,
                              Reduction reduction = Reduction::mean);
 
+/// cross_entropy's optional arguments, as torch.nn.functional.cross_entropy's.
+struct CrossEntropyOptions {
+  Reduction reduction = Reduction::mean;
+  /// One weight per class ([classes], the logits' dtype), or undefined (all 1). With mean
+  /// reduction the sum is divided by the sum of the targets' weights, as PyTorch.
+  Tensor weight;
+  /// e in [0, 1]: the target becomes (1 - e) one-hot + e / classes uniform.
+  double label_smoothing = 0;
+};
+
+/// Cross-entropy with class weights and label smoothing: per row,
+/// (1 - e) w[t] (-lp[t]) + (e / C) sum_c w[c] (-lp[c]) with lp = log_softmax(logits).
+AFFINE_API Var cross_entropy(const Var& logits, const Tensor& targets,
+                             const CrossEntropyOptions& options);
+
+/// Negative log-likelihood of log-probabilities [n, classes] (e.g. log_softmax's output) at
+/// int64 class indices [n]: -w[t_i] log_probs[i, t_i]; weight as in CrossEntropyOptions.
+AFFINE_API Var nll_loss(const Var& log_probs, const Tensor& targets,
+                        Reduction reduction = Reduction::mean, const Tensor& weight = Tensor());
+
+/// Mean absolute error |input - target| (gradient sign(input - target), 0 at 0).
+AFFINE_API Var l1_loss(const Var& input, const Var& target, Reduction reduction = Reduction::mean);
+
+/// 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, with d = input - target (beta >= 0;
+/// beta = 0 is L1), as torch.nn.functional.smooth_l1_loss.
+AFFINE_API Var smooth_l1_loss(const Var& input, const Var& target,
+                              Reduction reduction = Reduction::mean, double beta = 1.0);
+
+/// 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (delta > 0), as
+/// torch.nn.functional.huber_loss.
+AFFINE_API Var huber_loss(const Var& input, const Var& target,
+                          Reduction reduction = Reduction::mean, double delta = 1.0);
+
 }  // namespace affine

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "affine/autograd/losses.hpp"
 #include "affine/autograd/var.hpp"
@@ -61,21 +62,84 @@ class AFFINE_API MSELoss {
   Reduction reduction_;
 };
 
-/// Cross-entropy of logits [n, classes] against int64 class indices [n].
+/// Cross-entropy of logits [n, classes] against int64 class indices [n], optionally with class
+/// weights and label smoothing (CrossEntropyOptions).
 class AFFINE_API CrossEntropyLoss {
  public:
-  explicit CrossEntropyLoss(Reduction reduction = Reduction::mean) : reduction_(reduction) {}
-  Var forward(const Var& logits, const Tensor& targets) const;
+  explicit CrossEntropyLoss(Reduction reduction = Reduction::mean)
+      : options_{reduction, Tensor(), 0} {}
+  explicit CrossEntropyLoss(CrossEntropyOptions options) : options_(std::move(options)) {}
+  Var forward(const Var& logits, const Tensor& targets) const {
+    return cross_entropy(logits, targets, options_);
+  }
   Var operator()(const Var& logits, const Tensor& targets) const {
     return forward(logits, targets);
   }
-  Reduction reduction() const { return reduction_; }
+  Reduction reduction() const { return options_.reduction; }
   std::string name() const {
-    return "CrossEntropyLoss(reduction=" + reduction_name(reduction_) + ")";
+    return "CrossEntropyLoss(reduction=" + reduction_name(options_.reduction) + ")";
   }
 
  private:
+  CrossEntropyOptions options_;
+};
+
+/// Negative log-likelihood of log-probabilities against int64 class indices.
+class AFFINE_API NLLLoss {
+ public:
+  explicit NLLLoss(Reduction reduction = Reduction::mean, Tensor weight = Tensor())
+      : reduction_(reduction), weight_(std::move(weight)) {}
+  Var operator()(const Var& log_probs, const Tensor& targets) const {
+    return nll_loss(log_probs, targets, reduction_, weight_);
+  }
+  std::string name() const { return "NLLLoss(reduction=" + reduction_name(reduction_) + ")"; }
+
+ private:
   Reduction reduction_;
+  Tensor weight_;
+};
+
+/// Mean absolute error.
+class AFFINE_API L1Loss {
+ public:
+  explicit L1Loss(Reduction reduction = Reduction::mean) : reduction_(reduction) {}
+  Var operator()(const Var& input, const Var& target) const {
+    return l1_loss(input, target, reduction_);
+  }
+  std::string name() const { return "L1Loss(reduction=" + reduction_name(reduction_) + ")"; }
+
+ private:
+  Reduction reduction_;
+};
+
+/// Smooth L1 (quadratic below beta, linear above).
+class AFFINE_API SmoothL1Loss {
+ public:
+  explicit SmoothL1Loss(Reduction reduction = Reduction::mean, double beta = 1.0)
+      : reduction_(reduction), beta_(beta) {}
+  Var operator()(const Var& input, const Var& target) const {
+    return smooth_l1_loss(input, target, reduction_, beta_);
+  }
+  std::string name() const { return "SmoothL1Loss(reduction=" + reduction_name(reduction_) + ")"; }
+
+ private:
+  Reduction reduction_;
+  double beta_;
+};
+
+/// Huber loss (quadratic below delta, linear with slope delta above).
+class AFFINE_API HuberLoss {
+ public:
+  explicit HuberLoss(Reduction reduction = Reduction::mean, double delta = 1.0)
+      : reduction_(reduction), delta_(delta) {}
+  Var operator()(const Var& input, const Var& target) const {
+    return huber_loss(input, target, reduction_, delta_);
+  }
+  std::string name() const { return "HuberLoss(reduction=" + reduction_name(reduction_) + ")"; }
+
+ private:
+  Reduction reduction_;
+  double delta_;
 };
 
 }  // namespace affine::nn
