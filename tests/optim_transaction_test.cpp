@@ -40,6 +40,12 @@ std::vector<OptimizerCase> optimizers() {
          return std::make_unique<Adam>(
              p, AdamOptions{.lr = 0.01, .weight_decay = 0.1, .amsgrad = true});
        }},
+      {"AdamW", [](auto p) { return std::make_unique<AdamW>(p, AdamWOptions{.lr = 0.01}); }},
+      {"RMSprop_momentum_centered",
+       [](auto p) {
+         return std::make_unique<RMSprop>(p, RMSpropOptions{.momentum = 0.5, .centered = true});
+       }},
+      {"Adagrad", [](auto p) { return std::make_unique<Adagrad>(p, AdagradOptions{}); }},
   };
 }
 

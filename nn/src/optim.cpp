@@ -15,48 +15,6 @@ namespace {
 
 std::string shape_str(const Tensor& t) { return to_string(t.shape()); }
 
-// Runs fn.template operator()<T>() with T the C++ type of a floating dtype.
-template <class Fn>
-void with_float_type(DType dtype, const char* op, Fn&& fn) {
-  if (dtype == DType::f32) {
-    fn.template operator()<float>();
-  } else if (dtype == DType::f64) {
-    fn.template operator()<double>();
-  } else {
-    throw Error(std::string(op) + ": parameters must be float32 or float64, got " +
-                std::string(dtype_name(dtype)));
-  }
-}
-
-// The parameter's value and gradient as contiguous tensors the update may write through; when the
-// value is a strided view, `value` is a copy and write_back() stores it.
-struct Slot {
-  Tensor value;
-  Tensor grad;
-  Parameter* param;
-  void write_back() const {
-    if (!value.shares_storage(param->value)) param->value.copy_(value);
-  }
-};
-
-// nullopt-like: returns false for parameters the optimizer skips (no gradient wanted).
-bool prepare(Parameter* p, size_t index, const char* op, Slot& slot) {
-  if (!p->requires_grad || !p->value.defined()) return false;
-  if (!p->grad.defined() || !(p->grad.shape() == p->value.shape()) ||
-      p->grad.dtype() != p->value.dtype()) {
-    throw Error(std::string(op) + ": parameter " + std::to_string(index) + " " +
-                shape_str(p->value) + " has gradient " +
-                (p->grad.defined()
-                     ? shape_str(p->grad) + " " + std::string(dtype_name(p->grad.dtype()))
-                     : std::string("undefined")) +
-                " (expected the value's shape and dtype)");
-  }
-  slot.param = p;
-  slot.value = p->value.contiguous();
-  slot.grad = p->grad.contiguous();
-  return true;
-}
-
 void check_nonnegative(double v, const char* what, const char* op) {
   if (!(v >= 0)) {
     throw Error(std::string(op) + ": " + what + " must be >= 0, got " + std::to_string(v));
@@ -300,42 +258,9 @@ void SGD::load_state(const StateList& state) {
   momentum_buffers_ = std::move(buffers);
 }
 
-// ---- the validate-then-update step of Adam, AdamW, RMSprop and Adagrad
-// -------------------------------------
+// ---- state loading shared by Adam, AdamW, RMSprop and Adagrad ---------------------------------
 
 namespace {
-
-// Phase 1 of an all-or-nothing step: every parameter checked (prepare throws naming it) and every
-// state buffer checked against its parameter or allocated, before anything changes.
-std::vector<Slot> prepare_all(const std::vector<Parameter*>& params, const char* op) {
-  std::vector<Slot> slots;
-  slots.reserve(params.size());
-  for (size_t i = 0; i < params.size(); ++i) {
-    Slot s{};
-    if (prepare(params[i], i, op, s)) slots.push_back(s);
-  }
-  return slots;
-}
-
-// The buffer for slot s: the existing one (checked), or a new one filled with init. Returned
-// tensors are installed only after every slot passed.
-Tensor staged_buffer(const std::vector<Tensor>& buffers, const Slot& s, size_t index, double init,
-                     const char* name, const char* op) {
-  const Tensor& existing = buffers[index];
-  if (!existing.defined()) return Tensor::full(s.value.shape(), init, s.value.dtype());
-  if (!(existing.shape() == s.value.shape()) || existing.dtype() != s.value.dtype()) {
-    throw Error(std::string(op) + ": the " + name + " of parameter " + std::to_string(index) +
-                " is " + shape_str(existing) + " " + std::string(dtype_name(existing.dtype())) +
-                " but the parameter is " + shape_str(s.value) + " " +
-                std::string(dtype_name(s.value.dtype())) +
-                " (it changed after the optimizer made its state)");
-  }
-  return existing;
-}
-
-size_t index_of(const std::vector<Parameter*>& params, const Parameter* p) {
-  return static_cast<size_t>(std::find(params.begin(), params.end(), p) - params.begin());
-}
 
 // Reads "step" from a state index: a non-negative integer.
 int64_t take_step(std::map<std::string, Tensor>& m, const char* op) {
@@ -514,57 +439,39 @@ void RMSprop::set_momentum(double momentum) {
 }
 
 void RMSprop::step() {
-  const char* op = "RMSprop::step";
-  check_params_alive(op);
   const double lr = options_.lr, alpha = options_.alpha, eps = options_.eps;
   const double wd = options_.weight_decay, mom = options_.momentum;
   const bool centered = options_.centered;
-  std::vector<Slot> slots = prepare_all(params_, op);
-  // Phase 1 continued: every buffer this step needs, checked or made.
-  std::vector<Tensor> sq(slots.size()), buf(slots.size()), ga(slots.size());
-  for (size_t j = 0; j < slots.size(); ++j) {
-    const size_t i = index_of(params_, slots[j].param);
-    sq[j] = staged_buffer(square_avg_, slots[j], i, 0, "square_avg", op);
-    if (mom > 0) buf[j] = staged_buffer(momentum_buffer_, slots[j], i, 0, "momentum_buffer", op);
-    if (centered) ga[j] = staged_buffer(grad_avg_, slots[j], i, 0, "grad_avg", op);
-  }
-  // Phase 2: nothing below throws.
-  ++step_;
-  for (size_t j = 0; j < slots.size(); ++j) {
-    Slot& s = slots[j];
-    const size_t i = index_of(params_, s.param);
-    square_avg_[i] = sq[j];
-    if (mom > 0) momentum_buffer_[i] = buf[j];
-    if (centered) grad_avg_[i] = ga[j];
-    with_float_type(s.value.dtype(), op, [&]<class T>() {
-      T* w = s.value.data<T>();
-      const T* g = s.grad.data<T>();
-      T* v = sq[j].data<T>();
-      T* b = mom > 0 ? buf[j].data<T>() : nullptr;
-      T* a = centered ? ga[j].data<T>() : nullptr;
-      const int64_t n = s.value.numel();
-      for (int64_t k = 0; k < n; ++k) {
-        // PyTorch 1.13's order of tensor ops, each rounded to T.
-        const T gk = wd != 0 ? static_cast<T>(g[k] + wd * w[k]) : g[k];
-        v[k] = static_cast<T>(static_cast<T>(v[k] * alpha) + (1 - alpha) * gk * gk);
-        T avg;
-        if (centered) {
-          a[k] = static_cast<T>(static_cast<T>(a[k] * alpha) + (1 - alpha) * gk);
-          avg = static_cast<T>(std::sqrt(static_cast<T>(v[k] - a[k] * a[k])));
-        } else {
-          avg = static_cast<T>(std::sqrt(v[k]));
-        }
-        avg = static_cast<T>(avg + eps);
-        if (b != nullptr) {
-          b[k] = static_cast<T>(static_cast<T>(b[k] * mom) + static_cast<T>(gk / avg));
-          w[k] = static_cast<T>(w[k] + (-lr) * b[k]);
-        } else {
-          w[k] = static_cast<T>(w[k] + (-lr) * static_cast<T>(gk / avg));
-        }
+  detail::StepPlan plan(*this, "RMSprop::step");
+  const int kv = plan.stage(square_avg_, "square_avg", detail::StateInit::zeros);
+  const int kb =
+      mom > 0 ? plan.stage(momentum_buffer_, "momentum_buffer", detail::StateInit::zeros) : -1;
+  const int ka = centered ? plan.stage(grad_avg_, "grad_avg", detail::StateInit::zeros) : -1;
+  ++step_;  // nothing below throws
+  plan.commit([&]<class T>(detail::StepSlot& s, T* w, const T* g, int64_t n) noexcept {
+    T* v = s.state[kv].data<T>();
+    T* b = kb >= 0 ? s.state[kb].data<T>() : nullptr;
+    T* a = ka >= 0 ? s.state[ka].data<T>() : nullptr;
+    for (int64_t k = 0; k < n; ++k) {
+      // PyTorch 1.13's order of tensor ops, each rounded to T.
+      const T gk = wd != 0 ? static_cast<T>(g[k] + wd * w[k]) : g[k];
+      v[k] = static_cast<T>(static_cast<T>(v[k] * alpha) + (1 - alpha) * gk * gk);
+      T avg;
+      if (a != nullptr) {
+        a[k] = static_cast<T>(static_cast<T>(a[k] * alpha) + (1 - alpha) * gk);
+        avg = static_cast<T>(std::sqrt(static_cast<T>(v[k] - a[k] * a[k])));
+      } else {
+        avg = static_cast<T>(std::sqrt(v[k]));
       }
-    });
-    s.write_back();
-  }
+      avg = static_cast<T>(avg + eps);
+      if (b != nullptr) {
+        b[k] = static_cast<T>(static_cast<T>(b[k] * mom) + static_cast<T>(gk / avg));
+        w[k] = static_cast<T>(w[k] + (-lr) * b[k]);
+      } else {
+        w[k] = static_cast<T>(w[k] + (-lr) * static_cast<T>(gk / avg));
+      }
+    }
+  });
 }
 
 StateList RMSprop::state() const {
@@ -630,34 +537,22 @@ void Adagrad::set_lr(double lr) {
 }
 
 void Adagrad::step() {
-  const char* op = "Adagrad::step";
-  check_params_alive(op);
   const double wd = options_.weight_decay, eps = options_.eps;
-  std::vector<Slot> slots = prepare_all(params_, op);
-  std::vector<Tensor> sums(slots.size());
-  for (size_t j = 0; j < slots.size(); ++j) {
-    sums[j] = staged_buffer(sum_, slots[j], index_of(params_, slots[j].param),
-                            options_.initial_accumulator_value, "sum", op);
-  }
-  ++step_;
+  const double init = options_.initial_accumulator_value;
+  detail::StepPlan plan(*this, "Adagrad::step");
+  const int ks = plan.stage(sum_, "sum", detail::StateInit::uninitialized);
+  ++step_;  // nothing below throws
   const double clr = options_.lr / (1 + static_cast<double>(step_ - 1) * options_.lr_decay);
-  for (size_t j = 0; j < slots.size(); ++j) {
-    Slot& s = slots[j];
-    sum_[index_of(params_, s.param)] = sums[j];
-    with_float_type(s.value.dtype(), op, [&]<class T>() {
-      T* w = s.value.data<T>();
-      const T* g = s.grad.data<T>();
-      T* acc = sums[j].data<T>();
-      const int64_t n = s.value.numel();
-      for (int64_t k = 0; k < n; ++k) {
-        const T gk = wd != 0 ? static_cast<T>(g[k] + wd * w[k]) : g[k];
-        acc[k] = static_cast<T>(acc[k] + gk * gk);
-        const T std_k = static_cast<T>(static_cast<T>(std::sqrt(acc[k])) + eps);
-        w[k] = static_cast<T>(w[k] + (-clr) * static_cast<T>(gk / std_k));
-      }
-    });
-    s.write_back();
-  }
+  plan.commit([&]<class T>(detail::StepSlot& s, T* w, const T* g, int64_t n) noexcept {
+    T* acc = s.state[ks].data<T>();
+    if (s.fresh[ks]) std::fill(acc, acc + n, static_cast<T>(init));
+    for (int64_t k = 0; k < n; ++k) {
+      const T gk = wd != 0 ? static_cast<T>(g[k] + wd * w[k]) : g[k];
+      acc[k] = static_cast<T>(acc[k] + gk * gk);
+      const T std_k = static_cast<T>(static_cast<T>(std::sqrt(acc[k])) + eps);
+      w[k] = static_cast<T>(w[k] + (-clr) * static_cast<T>(gk / std_k));
+    }
+  });
 }
 
 StateList Adagrad::state() const {
