@@ -72,6 +72,17 @@ TEST(Version, ModifiedSavedOutputNamesTheOutput) {
       << msg;
 }
 
+// det's VJP uses its output (gA = g det(A) A^-T), so changing the output in place is caught too.
+TEST(Version, ModifiedDeterminantOutputIsDetected) {
+  Tape tape;
+  Var a = tape.leaf(Tensor::of({2, 1, 1, 3}, {2, 2}, DType::f64));
+  Var d = linalg::det(a);
+  Tensor dv = d.value();
+  dv.fill_(7);
+  const std::string msg = error_of([&] { d.backward(); });
+  EXPECT_NE(msg.find("backward of det"), std::string::npos) << msg;
+}
+
 TEST(Version, ModifyingAViewOfASavedInputIsDetected) {
   Parameter w(Tensor::of({1, 2, 3, 4}, {2, 2}));
   Tape tape;

@@ -6,9 +6,9 @@
 
 #include "affine/autograd/linalg.hpp"
 #include "affine/autograd/ops.hpp"
+#include "affine/tensor/internal/bmm.hpp"
 #include "affine/tensor/internal/dispatch.hpp"
 #include "affine/tensor/ops.hpp"
-#include "affine/tensor/internal/bmm.hpp"
 #include "multi_output.hpp"
 #include "tape_impl.hpp"
 
@@ -93,7 +93,7 @@ Tensor scaled_inverse_transpose(const Tensor& A, const Tensor& g) {
 }
 
 void det_vjp(TapeImpl& t, Node& n) {
-  t.accumulate(n.in[0], scaled_inverse_transpose(n.saved[0], mul(n.grad, n.value)));
+  t.accumulate(n.in[0], scaled_inverse_transpose(n.saved[0], mul(n.grad, n.saved[1])));
 }
 }  // namespace
 
@@ -103,6 +103,7 @@ Var det(const Var& A) {
   if (!rec) return Var(std::move(d));
   Node& n = rec.record(d, &det_vjp, {&A});
   n.saved[0] = A.value();
+  n.saved[1] = n.value;  // through a saved slot, so an in-place change to det's output is caught
   return rec.var;
 }
 
