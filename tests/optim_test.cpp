@@ -37,7 +37,12 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& name,
                                                  std::vector<Parameter*> params) {
   using optim::Adam;
   using optim::SGD;
-  if (name == "sgd_plain") return std::make_unique<SGD>(params, optim::SGDOptions{.lr = 0.5});
+  if (name == "sgd_plain" || name == "sgd_clip_norm" || name == "sgd_clip_value") {
+    return std::make_unique<SGD>(params, optim::SGDOptions{.lr = 0.5});
+  }
+  if (name == "sgd_momentum_clip_norm_l1") {
+    return std::make_unique<SGD>(params, optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
+  }
   if (name == "sgd_momentum_dampening") {
     return std::make_unique<SGD>(params,
                                  optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.3});
@@ -48,7 +53,9 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& name,
         optim::SGDOptions{
             .lr = 0.1, .momentum = 0.9, .dampening = 0, .weight_decay = 1e-2, .nesterov = true});
   }
-  if (name == "adam") return std::make_unique<Adam>(params, optim::AdamOptions{.lr = 0.05});
+  if (name == "adam" || name == "adam_clip_norm_p3" || name == "adam_clip_norm_inf") {
+    return std::make_unique<Adam>(params, optim::AdamOptions{.lr = 0.05});
+  }
   if (name == "adam_wd") {
     return std::make_unique<Adam>(params, optim::AdamOptions{.lr = 0.05, .weight_decay = 1e-2});
   }
@@ -87,8 +94,21 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& name,
   throw std::logic_error("unknown trajectory " + name);
 }
 
-// One full-batch step as the script takes it; returns the loss before the update.
-double train_step(Sequential& net, optim::Optimizer& opt, Tape& tape) {
+// The gradient clipping of each trajectory between backward() and step() (CLIPPED in the script);
+// returns clip_grad_norm_'s total norm, or -1 when there is no norm to report.
+double clip(const std::string& name, const std::vector<Parameter*>& params) {
+  if (name == "sgd_clip_norm") return clip_grad_norm_(params, 0.05);
+  if (name == "sgd_momentum_clip_norm_l1") return clip_grad_norm_(params, 0.1, 1.0);
+  if (name == "adam_clip_norm_p3") return clip_grad_norm_(params, 0.04, 3.0);
+  if (name == "adam_clip_norm_inf") return clip_grad_norm_(params, 0.02, kInfNorm);
+  if (name == "sgd_clip_value") clip_grad_value_(params, 0.01);
+  return -1;
+}
+
+// One full-batch step as the script takes it (clipping as trajectory `name` does); returns the
+// loss before the update and appends clip_grad_norm_'s result to norms.
+double train_step(Sequential& net, optim::Optimizer& opt, Tape& tape, const std::string& name = "",
+                  std::vector<double>* norms = nullptr) {
   const Tensor x = Tensor::from_vector(golden::kX, {8, 2});
   const Tensor y = Tensor::from_vector(golden::kY, {8, 1});
   tape.clear();
@@ -96,6 +116,8 @@ double train_step(Sequential& net, optim::Optimizer& opt, Tape& tape) {
   Var loss = binary_cross_entropy(net(tape.leaf(x, false)), y);
   const double value = loss.value().item();
   loss.backward();
+  const double norm = clip(name, net.parameters());
+  if (norms != nullptr && norm >= 0) norms->push_back(norm);
   opt.step();
   return value;
 }
@@ -116,16 +138,21 @@ void expect_golden_params(Sequential& net, const golden::Trajectory& t) {
 }
 
 TEST(Optim, ReproducesPyTorchTrajectories) {
-  ASSERT_EQ(golden::kTrajectories.size(), 12U);
+  ASSERT_EQ(golden::kTrajectories.size(), 17U);
   for (const auto& t : golden::kTrajectories) {
     SCOPED_TRACE(t.name);
     Sequential net = golden_network();
     auto opt = make_optimizer(t.name, net.parameters());
     Tape tape;
+    std::vector<double> norms;
     for (int s = 0; s < golden::kSteps; ++s) {
-      const double loss = train_step(net, *opt, tape);
+      const double loss = train_step(net, *opt, tape, t.name, &norms);
       EXPECT_NEAR(loss, t.losses[static_cast<size_t>(s)], 1e-10 * t.losses[static_cast<size_t>(s)])
           << "step " << s;
+    }
+    ASSERT_EQ(norms.size(), t.clip_norms.size());
+    for (size_t s = 0; s < norms.size(); ++s) {
+      EXPECT_NEAR(norms[s], t.clip_norms[s], 1e-12 * t.clip_norms[s]) << "clip norm, step " << s;
     }
     expect_golden_params(net, t);
   }
@@ -139,11 +166,13 @@ TEST(Optim, StateRoundTripResumesTrajectory) {
     Sequential net = golden_network();
     auto opt = make_optimizer(t.name, net.parameters());
     Tape tape;
-    for (int s = 0; s < golden::kSteps / 2; ++s) train_step(net, *opt, tape);
+    for (int s = 0; s < golden::kSteps / 2; ++s) train_step(net, *opt, tape, t.name);
     const optim::StateList saved = opt->state();
     auto resumed = make_optimizer(t.name, net.parameters());
     resumed->load_state(saved);
-    for (int s = golden::kSteps / 2; s < golden::kSteps; ++s) train_step(net, *resumed, tape);
+    for (int s = golden::kSteps / 2; s < golden::kSteps; ++s) {
+      train_step(net, *resumed, tape, t.name);
+    }
     expect_golden_params(net, t);
   }
 }
@@ -346,3 +375,89 @@ TEST(Optim, OneCycleNeedsAMomentum) {
 }
 
 }  // namespace
+
+// ---- gradient clipping (the PyTorch trajectories above cover the arithmetic) --------------------
+
+TEST(ClipGrad, ScalesOnlyAboveMaxNormAndSkipsFrozen) {
+  Parameter a(Tensor::of({3, 0}, {2}));  // float32
+  Parameter b(Tensor::of({0}, {1}));
+  Parameter frozen(Tensor::of({0}, {1}), /*requires_grad=*/false);
+  a.grad = Tensor::of({3, 0}, {2});
+  b.grad = Tensor::of({-4}, {1});
+  frozen.grad = Tensor::of({100}, {1});  // not part of the norm, not scaled
+  EXPECT_DOUBLE_EQ(clip_grad_norm_({&a, &b, &frozen}, 10), 5);
+  EXPECT_EQ(a.grad.get({0}), 3);  // under max_norm: unchanged
+  EXPECT_NEAR(clip_grad_norm_({&a, &b, &frozen}, 1), 5, 1e-6);
+  EXPECT_FLOAT_EQ(a.grad.get({0}), static_cast<float>(3 / (5 + 1e-6)));
+  EXPECT_FLOAT_EQ(b.grad.get({0}), static_cast<float>(-4 / (5 + 1e-6)));
+  EXPECT_EQ(frozen.grad.get({0}), 100);
+  EXPECT_NEAR(clip_grad_norm_({&a, &b}, 1, kInfNorm), 0.8, 1e-6);
+  EXPECT_EQ(clip_grad_norm_({}, 1), 0);
+
+  clip_grad_value_({&a, &b, &frozen}, 0.5);
+  EXPECT_FLOAT_EQ(a.grad.get({0}), 0.5f);
+  EXPECT_FLOAT_EQ(b.grad.get({0}), -0.5f);
+  EXPECT_EQ(frozen.grad.get({0}), 100);
+}
+
+TEST(ClipGrad, StridedGradientIsWrittenThroughItsView) {
+  Parameter p(Tensor::zeros({2, 2}, DType::f64));
+  p.grad = Tensor::from_vector(std::vector<double>{1, 2, 3, 4}, {2, 2}).t();  // strided view
+  const Tensor base = p.grad;
+  const uint64_t version = p.grad.version();
+  clip_grad_value_({&p}, 2.5);
+  EXPECT_TRUE(
+      allclose(p.grad, Tensor::from_vector(std::vector<double>{1, 2.5, 2, 2.5}, {2, 2}), 0, 0));
+  EXPECT_TRUE(p.grad.shares_storage(base));
+  EXPECT_GT(p.grad.version(), version);  // autograd sees the in-place change
+}
+
+TEST(ClipGrad, NonFiniteNorm) {
+  Parameter a(Tensor::zeros({2}, DType::f64));
+  Parameter b(Tensor::zeros({1}, DType::f64));
+  a.grad = Tensor::from_vector(std::vector<double>{1, 2}, {2});
+  b.grad = Tensor::from_vector(std::vector<double>{std::nan("")}, {1});
+  EXPECT_EQ(error_of([&] {
+              clip_grad_norm_({&a, &b}, 1, 2, /*error_if_nonfinite=*/true);
+            }),
+            "clip_grad_norm_: the total norm of order 2 of the gradients is non-finite (nan), so "
+            "they cannot be clipped; pass error_if_nonfinite = false to scale anyway");
+  EXPECT_EQ(a.grad.get({0}), 1);  // refused: nothing changed
+  // Without the flag the NaN spreads to every gradient, as in PyTorch (inf norm included).
+  EXPECT_TRUE(std::isnan(clip_grad_norm_({&a, &b}, 1, kInfNorm)));
+  EXPECT_TRUE(std::isnan(a.grad.get({1})));
+  b.grad.fill_(INFINITY);
+  a.grad.fill_(1);
+  EXPECT_THROW(clip_grad_norm_({&a, &b}, 1, 1, true), Error);
+  EXPECT_TRUE(std::isinf(clip_grad_norm_({&a, &b}, 1, 1)));
+  EXPECT_EQ(a.grad.get({0}), 0);  // scaled by max_norm / inf
+}
+
+TEST(ClipGrad, BadInputs) {
+  Parameter a(Tensor::zeros({2}, DType::f64));
+  Parameter b(Tensor::zeros({3}, DType::f64));
+  a.grad = Tensor::from_vector(std::vector<double>{3, 4}, {2});
+  b.grad = Tensor::zeros({2}, DType::f64);
+  EXPECT_EQ(error_of([&] { clip_grad_norm_({&a}, -1); }),
+            "clip_grad_norm_: max_norm must be >= 0, got -1");
+  EXPECT_EQ(error_of([&] { clip_grad_norm_({&a}, std::nan("")); }),
+            "clip_grad_norm_: max_norm must be >= 0, got nan");
+  EXPECT_EQ(error_of([&] { clip_grad_norm_({&a}, 1, 0); }),
+            "clip_grad_norm_: norm_type must be > 0 (or kInfNorm), got 0");
+  EXPECT_EQ(error_of([&] {
+              clip_grad_norm_({&a, nullptr}, 1);
+            }),
+            "clip_grad_norm_: parameter 1 is null");
+  EXPECT_EQ(error_of([&] {
+              clip_grad_norm_({&a, &b}, 1);
+            }),
+            "clip_grad_norm_: parameter 1 is [3] float64 but its gradient is [2] float64");
+  EXPECT_EQ(error_of([&] { clip_grad_value_({&a}, -0.5); }),
+            "clip_grad_value_: clip_value must be >= 0, got -0.5");
+  EXPECT_EQ(error_of([&] {
+              clip_grad_value_({&a, &b}, 1);
+            }),
+            "clip_grad_value_: parameter 1 is [3] float64 but its gradient is [2] float64");
+  // Every parameter is checked first: a bad later one leaves the earlier gradients alone.
+  EXPECT_EQ(a.grad.get({0}), 3);
+}

@@ -50,7 +50,13 @@ CONFIGS = [
 
 # (name, optimizer, options, clipping): clip_grad_norm_(max_norm, norm_type) or
 # clip_grad_value_(clip_value) between backward() and step().
-CLIPPED = []  # clip_grad_norm_ / clip_grad_value_ trajectories: not written yet
+CLIPPED = [
+    ("sgd_clip_norm", "SGD", dict(lr=0.5), ("norm", 0.05, 2.0)),
+    ("sgd_momentum_clip_norm_l1", "SGD", dict(lr=0.1, momentum=0.9), ("norm", 0.1, 1.0)),
+    ("adam_clip_norm_p3", "Adam", dict(lr=0.05), ("norm", 0.04, 3.0)),
+    ("adam_clip_norm_inf", "Adam", dict(lr=0.05), ("norm", 0.02, float("inf"))),
+    ("sgd_clip_value", "SGD", dict(lr=0.5), ("value", 0.01)),
+]
 
 SCHEDULE_STEPS = 30
 

@@ -1,10 +1,11 @@
-// affine::nn in one include: modules, layers, Sequential, losses, initialisers, optimizers, data,
-// checkpoints.
+// affine::nn in one include: modules, layers, Sequential, losses, initialisers, optimizers,
+// gradient clipping, data, checkpoints.
 #pragma once
 
 // IWYU pragma: begin_exports
 #include "affine/nn/activation.hpp"
 #include "affine/nn/checkpoint.hpp"
+#include "affine/nn/clip_grad.hpp"
 #include "affine/nn/conv.hpp"
 #include "affine/nn/data.hpp"
 #include "affine/nn/dropout.hpp"
