@@ -727,7 +727,43 @@ TEST(Checkpoint, ReservedPrefixIsRefused) {
   expect_error([&] { nn::save(m, dir.file("m.safetensors")); },
                {"save: '" + dir.file("m.safetensors") +
                 "': parameter name 'optim.weight' uses the prefix 'optim.' reserved"});
+  struct Scheduled : nn::Module {
+    Tiny child{{1}, {1}};
+    Scheduled() { register_module("sched", child); }
+    Var forward(const Var& x) override { return x; }
+    std::string name() const override { return "Scheduled"; }
+  } s;
+  expect_error(
+      [&] { nn::save(s, dir.file("m.safetensors")); },
+      {"': parameter name 'sched.weight' uses the prefix 'sched.' reserved for scheduler"});
   EXPECT_TRUE(dir.entries().empty());
+}
+
+TEST(Checkpoint, SchedulerStateTravelsUnderItsPrefix) {
+  TempDir dir;
+  Tiny a({2, 3}, {3});
+  a.fill(1);
+  FakeOptimizer opt, sched;
+  opt.saved = {{"step", Tensor::scalar(12, DType::i64)}};
+  sched.saved = {{"last_epoch", Tensor::scalar(5, DType::i64)}};
+  nn::save(a, dir.file("m.safetensors"), opt, sched);
+  const auto f = nn::load_safetensors(dir.file("m.safetensors"));
+  ASSERT_EQ(f.tensors.size(), 4u);
+  EXPECT_EQ(f.tensors[2].first, "optim.step");
+  EXPECT_EQ(f.tensors[3].first, "sched.last_epoch");
+
+  Tiny b({2, 3}, {3});
+  nn::load(b, dir.file("m.safetensors"));  // weights alone: training state is not "unexpected"
+  EXPECT_EQ(param_bytes(a), param_bytes(b));
+  FakeOptimizer opt2, sched2;
+  Tiny c({2, 3}, {3});
+  nn::load(c, dir.file("m.safetensors"), opt2, sched2);
+  EXPECT_EQ(param_bytes(a), param_bytes(c));
+  ASSERT_EQ(opt2.saved.size(), 1u);
+  EXPECT_EQ(opt2.saved[0].first, "step");
+  ASSERT_EQ(sched2.saved.size(), 1u);
+  EXPECT_EQ(sched2.saved[0].first, "last_epoch");
+  expect_bit_identical(sched2.saved[0].second, sched.saved[0].second, "last_epoch");
 }
 
 }  // namespace

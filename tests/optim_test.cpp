@@ -3,7 +3,11 @@
 // must land on the same parameters.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -460,4 +464,146 @@ TEST(ClipGrad, BadInputs) {
             "clip_grad_value_: parameter 1 is [3] float64 but its gradient is [2] float64");
   // Every parameter is checked first: a bad later one leaves the earlier gradients alone.
   EXPECT_EQ(a.grad.get({0}), 3);
+}
+
+// ---- checkpoints that resume training mid-schedule
+// ------------------------------------------------
+
+// An optimizer and its scheduler, built the same way for the uninterrupted and the resumed run.
+struct Training {
+  std::unique_ptr<optim::Optimizer> opt;
+  std::unique_ptr<optim::LRScheduler> sched;          // stepped after every batch
+  std::unique_ptr<optim::ReduceLROnPlateau> plateau;  // or this one, given the loss
+
+  Training(const std::string& name, std::vector<Parameter*> params) {
+    using namespace optim;  // NOLINT(google-build-using-namespace)
+    if (name == "sgd_one_cycle") {
+      opt = std::make_unique<SGD>(params, SGDOptions{.lr = 0.1, .momentum = 0.9});
+      sched = std::make_unique<OneCycleLR>(*opt, 0.8, golden::kSteps);
+    } else if (name == "adamw_cosine") {
+      opt = std::make_unique<AdamW>(params, AdamWOptions{.lr = 0.05});
+      sched = std::make_unique<CosineAnnealingLR>(*opt, 7, 0.001);
+    } else if (name == "rmsprop_warmup") {
+      opt = std::make_unique<RMSprop>(params, RMSpropOptions{.lr = 0.02, .momentum = 0.5});
+      sched = std::make_unique<LinearLR>(*opt, 0.1, 1.0, 15);
+    } else if (name == "adam_plateau") {
+      opt = std::make_unique<Adam>(params, AdamOptions{.lr = 0.2});
+      plateau = std::make_unique<ReduceLROnPlateau>(
+          *opt,
+          ReduceLROnPlateauOptions{.factor = 0.5, .patience = 0, .threshold = 0.05, .cooldown = 1});
+    }
+  }
+  // One batch and one scheduler step; returns the lr the next batch will use.
+  double step(Sequential& net, Tape& tape) {
+    const double loss = train_step(net, *opt, tape);
+    if (plateau) {
+      plateau->step(loss);
+    } else {
+      sched->step();
+    }
+    return opt->lr();
+  }
+  void save(Sequential& net, const std::string& path) {
+    if (plateau) {
+      nn::save(net, path, *opt, *plateau);
+    } else {
+      nn::save(net, path, *opt, *sched);
+    }
+  }
+  void load(Sequential& net, const std::string& path) {
+    if (plateau) {
+      nn::load(net, path, *opt, *plateau);
+    } else {
+      nn::load(net, path, *opt, *sched);
+    }
+  }
+  optim::StateList sched_state() const { return plateau ? plateau->state() : sched->state(); }
+};
+
+std::string temp_file(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("affine_optim_" + name + "_" + std::to_string(::getpid()) + ".safetensors"))
+      .string();
+}
+
+std::vector<std::vector<double>> values(Sequential& net) {
+  std::vector<std::vector<double>> out;
+  for (Parameter* p : net.parameters()) out.push_back(p->value.to_vector<double>());
+  return out;
+}
+
+// Training stopped halfway, saved with nn::save(net, path, opt, sched), and continued in a fresh
+// model, optimizer and scheduler after nn::load gives the uninterrupted run's lrs and parameters
+// exactly: the checkpoint holds the whole training state.
+TEST(Checkpoint, ResumesTrainingMidSchedule) {
+  for (const std::string name :
+       {"sgd_one_cycle", "adamw_cosine", "rmsprop_warmup", "adam_plateau"}) {
+    SCOPED_TRACE(name);
+    Tape tape;
+    Sequential straight = golden_network();
+    Training a(name, straight.parameters());
+    std::vector<double> lrs;
+    for (int s = 0; s < golden::kSteps; ++s) lrs.push_back(a.step(straight, tape));
+
+    const std::string path = temp_file(name);
+    Sequential first = golden_network();
+    Training b(name, first.parameters());
+    const int half = golden::kSteps / 2;
+    for (int s = 0; s < half; ++s) b.step(first, tape);
+    b.save(first, path);
+
+    Sequential resumed = golden_network();
+    for (Parameter* p : resumed.parameters()) p->value.fill_(0.25);  // the load must replace it
+    Training c(name, resumed.parameters());
+    c.load(resumed, path);
+    std::filesystem::remove(path);
+    EXPECT_EQ(c.opt->lr(), lrs[half - 1]);
+    for (int s = half; s < golden::kSteps; ++s) {
+      EXPECT_EQ(c.step(resumed, tape), lrs[static_cast<size_t>(s)]) << "lr after step " << s;
+    }
+    EXPECT_EQ(values(resumed), values(straight));
+  }
+}
+
+// nn::load(net, path, opt, sched) is all-or-nothing across the three.
+TEST(Checkpoint, TrainingStateLoadIsAllOrNothing) {
+  Tape tape;
+  Sequential net = golden_network();
+  Training t("sgd_one_cycle", net.parameters());
+  for (int s = 0; s < 3; ++s) t.step(net, tape);
+  const std::string path = temp_file("all_or_nothing");
+
+  // A file without scheduler state: the scheduler refuses, nothing changes.
+  nn::save(net, path, *t.opt);
+  Sequential other = golden_network();
+  Training u("sgd_one_cycle", other.parameters());
+  u.step(other, tape);
+  const auto params_before = values(other);
+  const auto buffer_before = u.opt->state()[0].second.clone();
+  const double lr_before = u.opt->lr();
+  EXPECT_EQ(error_of([&] { u.load(other, path); }), "OneCycleLR::load_state: missing 'last_epoch'");
+  EXPECT_EQ(values(other), params_before);
+  EXPECT_EQ(u.opt->lr(), lr_before);
+  EXPECT_EQ(u.sched->last_epoch(), 1);
+  EXPECT_TRUE(allclose(u.opt->state()[0].second, buffer_before, 0, 0));
+
+  // The scheduler accepts its state, then the optimizer refuses its own (momentum buffers for an
+  // SGD without momentum): the scheduler, which loaded first, is put back.
+  optim::SGD momentum_sgd(net.parameters(), {.lr = 0.1, .momentum = 0.5});
+  optim::CosineAnnealingLR cosine(momentum_sgd, 10);
+  train_step(net, momentum_sgd, tape);
+  cosine.step();
+  nn::save(net, path, momentum_sgd, cosine);
+  optim::SGD plain(other.parameters(), {.lr = 0.1});
+  optim::LinearLR warm(plain, 0.5, 1.0, 4);  // the same state entries as CosineAnnealingLR
+  warm.step();
+  warm.step();
+  const double warm_lr = plain.lr();
+  EXPECT_EQ(error_of([&] { nn::load(other, path, plain, warm); }),
+            "SGD::load_state: the state has momentum buffers but momentum is 0");
+  EXPECT_EQ(plain.lr(), warm_lr);
+  EXPECT_EQ(warm.last_epoch(), 2);
+  EXPECT_EQ(warm.base_lr(), 0.1);
+  EXPECT_EQ(values(other), params_before);
+  std::filesystem::remove(path);
 }

@@ -10,8 +10,12 @@
 //  - tensor level: save_safetensors / load_safetensors / parse_safetensors work on any ordered
 //    list of named tensors;
 //  - module level: save / load store a Module's state_dict() (parameters and buffers) and,
-//    optionally, an optimizer's state() under the reserved prefix "optim." (kOptimizerPrefix), so
-//    one file resumes training.
+//    optionally, an optimizer's state() under the reserved prefix "optim." (kOptimizerPrefix) and
+//    a learning-rate scheduler's state() under "sched." (kSchedulerPrefix), so one file resumes
+//    training mid-schedule:
+//
+//      nn::save(net, "ckpt.safetensors", opt, sched);   // weights, optimizer, scheduler
+//      nn::load(net, "ckpt.safetensors", opt, sched);   // all three, or none on any error
 //
 // Loading never trusts the file: every length, offset, dtype and shape is checked against the
 // file before any tensor memory is allocated, and every error is an affine::Error naming the
@@ -67,6 +71,18 @@ AFFINE_API SafetensorsFile parse_safetensors(std::string_view bytes,
 
 /// Entries whose name starts with this prefix hold optimizer state; parameter names may not use it.
 inline constexpr std::string_view kOptimizerPrefix = "optim.";
+/// Entries whose name starts with this prefix hold scheduler state; parameter names may not use it.
+inline constexpr std::string_view kSchedulerPrefix = "sched.";
+
+/// The training state a checkpoint keeps beside the model: an optimizer's and a learning-rate
+/// scheduler's state() lists (either may be empty).
+struct AFFINE_API TrainingState {
+  NamedTensors optimizer;  ///< stored under "optim."
+  NamedTensors scheduler;  ///< stored under "sched."
+};
+
+/// Receives the training state read from a file (names without their prefixes).
+using TrainingStateLoader = std::function<void(const TrainingState&)>;
 
 /// Receives an optimizer's saved state (names without the "optim." prefix), e.g. a lambda that
 /// calls opt.load_state(state).
@@ -76,6 +92,10 @@ using OptimizerStateLoader = std::function<void(const NamedTensors&)>;
 /// optimizer_state (as returned by an optimizer's state()) under "optim." + name.
 AFFINE_API void save(Module& model, const std::string& path,
                      const NamedTensors& optimizer_state = {}, const Metadata& metadata = {});
+
+/// Saves model's state_dict() and the training state under "optim." and "sched.".
+AFFINE_API void save(Module& model, const std::string& path, const TrainingState& training,
+                     const Metadata& metadata = {});
 
 /// Loads path into model's parameters and buffers (copied in place, so existing references stay
 /// valid; float32 and float64 entries convert to the model's dtype, as in load_state_dict). The
@@ -87,6 +107,12 @@ AFFINE_API void save(Module& model, const std::string& path,
 AFFINE_API void load(Module& model, const std::string& path,
                      const OptimizerStateLoader& load_optimizer_state = {});
 
+/// As load, for a file with training state: load_training is called with the "optim." and
+/// "sched." entries (either possibly empty) after every check on the model passed and before the
+/// model changes; if it throws, the model is unchanged.
+AFFINE_API void load(Module& model, const std::string& path,
+                     const TrainingStateLoader& load_training);
+
 /// An optimizer whose state can be saved: `NamedTensors state() const` and
 /// `void load_state(const NamedTensors&)` (optim::SGD, optim::Adam).
 template <class O>
@@ -94,6 +120,12 @@ concept StatefulOptimizer = requires(O& opt, const O& copt, const NamedTensors& 
   { copt.state() } -> std::convertible_to<NamedTensors>;
   opt.load_state(s);
 };
+
+/// A scheduler whose state can be saved, with the same protocol (optim::LRScheduler and its
+/// subclasses, optim::ReduceLROnPlateau). Its load_state must check everything before changing
+/// anything, and loading a list its own state() returned must not fail.
+template <class S>
+concept StatefulScheduler = StatefulOptimizer<S>;
 
 /// save(model, path, optimizer.state(), metadata).
 template <StatefulOptimizer O>
@@ -107,6 +139,31 @@ void save(Module& model, const std::string& path, const O& optimizer,
 template <StatefulOptimizer O>
 void load(Module& model, const std::string& path, O& optimizer) {
   load(model, path, [&optimizer](const NamedTensors& state) { optimizer.load_state(state); });
+}
+
+/// save(model, path, {optimizer.state(), scheduler.state()}, metadata).
+template <StatefulOptimizer O, StatefulScheduler S>
+void save(Module& model, const std::string& path, const O& optimizer, const S& scheduler,
+          const Metadata& metadata = {}) {
+  save(model, path, TrainingState{NamedTensors(optimizer.state()), NamedTensors(scheduler.state())},
+       metadata);
+}
+
+/// Loads model, optimizer and scheduler together; on any error none of them is changed. The
+/// scheduler's state is loaded first (it sets the optimizer's lr and momentum); if the optimizer
+/// then refuses its state, the scheduler's previous state is put back.
+template <StatefulOptimizer O, StatefulScheduler S>
+void load(Module& model, const std::string& path, O& optimizer, S& scheduler) {
+  load(model, path, TrainingStateLoader([&optimizer, &scheduler](const TrainingState& state) {
+         const NamedTensors before(scheduler.state());
+         scheduler.load_state(state.scheduler);
+         try {
+           optimizer.load_state(state.optimizer);
+         } catch (...) {
+           scheduler.load_state(before);
+           throw;
+         }
+       }));
 }
 
 }  // namespace affine::nn
