@@ -2,10 +2,13 @@
 // trained with Adam on cross-entropy over the fixed 80/20 split in data/ (made by
 // data/make_digits.py). Prints the test accuracy and writes to --out: loss.svg (training and test
 // loss per epoch) and confusion.svg (true digit by predicted digit on the test set).
+// With --distributed under mpirun, the same training runs data-parallel over the job's processes
+// (each takes its share of every global batch of --batch rows); rank 0 prints and writes.
 #include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +16,7 @@
 #include <affine/affine.hpp>
 #include <affine/viz/figure.hpp>
 
+#include "cluster.hpp"
 #include "model.hpp"
 
 namespace {
@@ -26,6 +30,7 @@ struct Options {
   int64_t batch = 32;
   double lr = 2e-3;
   uint64_t seed = 0;
+  bool distributed = false;
 };
 
 // Mean cross-entropy and predicted classes of the model on x (inference: nothing recorded).
@@ -99,20 +104,26 @@ viz::Figure confusion_figure(const std::vector<int64_t>& truth,
   return fig;
 }
 
-int run(const Options& o) {
+int run(const Options& o, examples::Cluster& cluster) {
   const std::filesystem::path data(o.data);
   const Tensor x_train = load_npy(data / "train_images.npy");
   const Tensor y_train = load_npy(data / "train_labels.npy");
   const Tensor x_test = load_npy(data / "test_images.npy");
   const Tensor y_test = load_npy(data / "test_labels.npy");
-  std::printf("digits: %lld training and %lld test images of 8x8\n",
-              static_cast<long long>(x_train.shape()[0]),
-              static_cast<long long>(x_test.shape()[0]));
+  const bool lead = cluster.lead();  // rank 0 prints and writes; every rank trains
+  if (lead && cluster.size() > 1)
+    std::printf("digits: data-parallel over %d processes (MPI)\n", cluster.size());
+  if (lead)
+    std::printf("digits: %lld training and %lld test images of 8x8\n",
+                static_cast<long long>(x_train.shape()[0]),
+                static_cast<long long>(x_test.shape()[0]));
 
   Generator gen(o.seed);
   nn::Sequential model = digits::make_model(gen);
-  std::printf("%s\n%lld parameters\n", model.name().c_str(),
-              static_cast<long long>(model.parameter_count()));
+  if (lead)
+    std::printf("%s\n%lld parameters\n", model.name().c_str(),
+                static_cast<long long>(model.parameter_count()));
+  nn::Module& trained = cluster.wrap(model);  // model, or model data-parallel over the processes
   nn::optim::Adam opt(model.parameters(), {.lr = o.lr});
   nn::data::DataLoader loader(x_train, y_train, {.batch_size = o.batch, .seed = o.seed + 1});
 
@@ -121,16 +132,19 @@ int run(const Options& o) {
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
     double sum = 0;
     int64_t seen = 0;
-    for (auto [xb, yb] : loader) {
+    for (auto [xb, yb] : cluster.epoch(loader, x_train, y_train, epoch)) {
       tape.clear();
       opt.zero_grad();
-      const Var loss = cross_entropy(model(tape.leaf(xb, /*requires_grad=*/false)), yb);
+      const Var loss = cross_entropy(trained(tape.leaf(xb, /*requires_grad=*/false)), yb);
       loss.backward();
       opt.step();
       sum += loss.value().item() * static_cast<double>(xb.shape()[0]);
       seen += xb.shape()[0];
     }
     tape.clear();
+    sum = cluster.sum(sum);  // every rank's share of the epoch
+    seen = static_cast<int64_t>(cluster.sum(static_cast<double>(seen)));
+    if (!lead) continue;  // the weights are the same on every rank: rank 0 evaluates
     const Evaluation e = evaluate(model, x_test, y_test);
     epochs.push_back(epoch);
     train_loss.push_back(sum / static_cast<double>(seen));
@@ -140,6 +154,7 @@ int run(const Options& o) {
     }
   }
 
+  if (!lead) return 0;
   const Evaluation e = evaluate(model, x_test, y_test);
   const std::vector<int64_t> truth = y_test.to_vector<int64_t>();
   int64_t correct = 0;
@@ -171,16 +186,23 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
   app.add_option("--lr", o.lr, "Adam learning rate")->check(CLI::Range(1e-8, 10.0));
   app.add_option("--seed", o.seed, "seeds the weights and the batch order");
+  app.add_flag("--distributed", o.distributed,
+               "data-parallel training over MPI: start with mpirun -np N digits --distributed; "
+               "--batch is the global batch (a multiple of N)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int status = app.exit(e);  // prints the help or the error with the usage
     return status == 0 ? 0 : 2;
   }
+  std::unique_ptr<examples::Cluster> cluster;
   try {
-    return run(o);
+    cluster = std::make_unique<examples::Cluster>(argc, argv, o.distributed, "digits");
+    return run(o, *cluster);
   } catch (const std::exception& e) {
+    std::fflush(stdout);
     std::fprintf(stderr, "digits: %s\n", e.what());
+    if (cluster) cluster->abort_all(e.what());  // never leave the other processes waiting
     return 1;
   }
 }

@@ -148,7 +148,7 @@ void progress(const moons::Snapshot& s, int epochs, double elapsed, bool tty) {
   std::fflush(stdout);
 }
 
-int run(const Options& o, moons::Cluster& cluster) {
+int run(const Options& o, examples::Cluster& cluster) {
   // Fail on an unwritable folder now, not after training. Only rank 0 writes.
   std::optional<moons::OutputDir> out_dir;
   if (cluster.lead()) out_dir.emplace(o.out);
@@ -274,9 +274,9 @@ int main(int argc, char** argv) {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
-  std::unique_ptr<moons::Cluster> cluster;
+  std::unique_ptr<examples::Cluster> cluster;
   try {
-    cluster = std::make_unique<moons::Cluster>(argc, argv, o.distributed);
+    cluster = std::make_unique<examples::Cluster>(argc, argv, o.distributed, "moons");
     return run(o, *cluster);
   } catch (const Interrupted&) {
     // run() has unwound: its output folder is gone. End by the signal itself.

@@ -1,18 +1,19 @@
 // Cluster: a single process, or an MPI job through affine::dist when the build has it.
+// EXAMPLES_HAVE_DIST is set by examples/common/CMakeLists.txt when affine::dist exists.
 #include "cluster.hpp"
 
 #include <optional>
 #include <string>
 
-#ifdef MOONS_HAVE_DIST
+#ifdef EXAMPLES_HAVE_DIST
 #include <affine/dist/dist.hpp>
 #endif
 
-namespace moons {
+namespace examples {
 
 using namespace affine;
 
-#ifdef MOONS_HAVE_DIST
+#ifdef EXAMPLES_HAVE_DIST
 
 struct Cluster::Impl {
   std::optional<dist::World> world;
@@ -20,7 +21,8 @@ struct Cluster::Impl {
   std::optional<nn::data::DataLoader> shard;
 };
 
-Cluster::Cluster(int& argc, char**& argv, bool distributed) : impl_(std::make_unique<Impl>()) {
+Cluster::Cluster(int& argc, char**& argv, bool distributed, const std::string&)
+    : impl_(std::make_unique<Impl>()) {
   if (distributed) impl_->world.emplace(argc, argv);
 }
 
@@ -49,6 +51,13 @@ nn::data::DataLoader& Cluster::epoch(nn::data::DataLoader& loader, const Tensor&
       nn::data::LoaderOptions{.batch_size = o.batch_size / size(), .shuffle = false});
 }
 
+double Cluster::sum(double value) const {
+  if (!impl_->world) return value;
+  Tensor t = Tensor::full({1}, value, DType::f64);
+  dist::all_reduce(*impl_->world, t, dist::ReduceOp::sum);
+  return t.item();
+}
+
 void Cluster::abort_all(const std::string& why) const {
   if (impl_->world && size() > 1) impl_->world->abort(why);
 }
@@ -57,9 +66,10 @@ void Cluster::abort_all(const std::string& why) const {
 
 struct Cluster::Impl {};
 
-Cluster::Cluster(int&, char**&, bool distributed) {
+Cluster::Cluster(int&, char**&, bool distributed, const std::string& program) {
   if (distributed) {
-    throw Error("--distributed: this moons was built without affine::dist (MPI was not found)");
+    throw Error("--distributed: this " + program +
+                " was built without affine::dist (MPI was not found)");
   }
 }
 int Cluster::rank() const { return 0; }
@@ -69,10 +79,11 @@ nn::data::DataLoader& Cluster::epoch(nn::data::DataLoader& loader, const Tensor&
                                      int) {
   return loader;
 }
+double Cluster::sum(double value) const { return value; }
 void Cluster::abort_all(const std::string&) const {}
 
 #endif
 
 Cluster::~Cluster() = default;
 
-}  // namespace moons
+}  // namespace examples

@@ -1,6 +1,6 @@
-// The processes of a run: one, or with --distributed the ranks of an MPI job (affine::dist).
-// Rank 0 prints and writes the files; every rank trains on its shard of each global batch, and
-// DataParallel keeps the weights identical on all of them.
+// The processes of an example's run (moons, digits): one, or with --distributed the ranks of an
+// MPI job (affine::dist). Rank 0 prints and writes the files; every rank trains on its shard of
+// each global batch, and DataParallel keeps the weights identical on all of them.
 #pragma once
 
 #include <cstdint>
@@ -9,13 +9,13 @@
 
 #include <affine/affine.hpp>
 
-namespace moons {
+namespace examples {
 
 class Cluster {
  public:
   /// One process, or with distributed the MPI job this process belongs to. Throws affine::Error
-  /// for distributed when the example was built without affine::dist (no MPI found).
-  Cluster(int& argc, char**& argv, bool distributed);
+  /// (naming program) for distributed when the example was built without affine::dist.
+  Cluster(int& argc, char**& argv, bool distributed, const std::string& program);
   ~Cluster();
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
@@ -35,6 +35,9 @@ class Cluster {
   affine::nn::data::DataLoader& epoch(affine::nn::data::DataLoader& loader, const affine::Tensor& x,
                                       const affine::Tensor& y, int epoch);
 
+  /// value summed over the processes (every rank gets the total; value itself on one process).
+  double sum(double value) const;
+
   /// On many processes: ends every rank after an error on this one (MPI_Abort, exit status 1).
   void abort_all(const std::string& why) const;
 
@@ -43,4 +46,4 @@ class Cluster {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace moons
+}  // namespace examples
