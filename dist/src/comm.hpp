@@ -16,6 +16,9 @@ namespace affine::dist {
 
 struct World::Impl {
   MPI_Comm comm = MPI_COMM_NULL;  ///< a duplicate of MPI_COMM_WORLD with MPI_ERRORS_RETURN
+  /// Another duplicate, for the questions a timed-out rank asks the others ("where are you?"),
+  /// kept apart so they can never match a collective's own messages.
+  MPI_Comm roll_call = MPI_COMM_NULL;
   int rank = 0;
   int size = 1;
   double timeout = 300;
@@ -33,7 +36,9 @@ namespace detail {
 void check(const World& world, int rc, const char* op);
 
 /// Waits for the requests, polling MPI (which also drives its progress) and yielding the CPU;
-/// throws affine::Error naming op and this rank after World::timeout() seconds.
+/// while waiting it answers other ranks' roll calls with op. After World::timeout() seconds it
+/// calls the roll (see roll_call in world.cpp) and throws affine::Error naming op, this rank, and
+/// the ranks that did not answer (those stuck outside affine::dist: computing, hung or dead).
 void wait_all(const World& world, std::vector<MPI_Request>& requests, const char* op);
 void wait(const World& world, MPI_Request& request, const char* op);
 

@@ -1,6 +1,8 @@
 // World: MPI initialisation, bounded waits, and failing together (no rank left waiting).
 #include "affine/dist/world.hpp"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -8,6 +10,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "affine/tensor/error.hpp"
 #include "comm.hpp"
@@ -56,6 +59,92 @@ double timeout_from(const WorldOptions& options) {
   return 300;
 }
 
+// The roll call: when a rank's wait times out, it cannot tell from the stuck collective which
+// rank is missing. So it asks every other rank where it is. A rank that is itself waiting in a
+// collective polls MPI and answers with the operation it waits in; a rank that does not answer
+// within the window is stuck outside affine::dist (computing, hung, or dead): that is the one to
+// name. Tags on the roll_call communicator:
+constexpr int kQuestion = 1;
+constexpr int kAnswer = 2;
+constexpr int kAnswerBytes = 64;  // an operation's name, NUL-terminated (longer names are cut)
+
+// Answers every question that has arrived with op, the operation this rank is waiting in.
+void answer_roll_calls(const World& world, const char* op) {
+  MPI_Comm rc = world.impl().roll_call;
+  for (;;) {
+    int arrived = 0;
+    MPI_Status status;
+    if (MPI_Iprobe(MPI_ANY_SOURCE, kQuestion, rc, &arrived, &status) != MPI_SUCCESS || !arrived)
+      return;
+    int asker = -1;
+    MPI_Recv(&asker, 1, MPI_INT, status.MPI_SOURCE, kQuestion, rc, MPI_STATUS_IGNORE);
+    char text[kAnswerBytes] = {};
+    std::snprintf(text, sizeof text, "%s", op);
+    // Small enough to be sent eagerly: the send completes without the asker's help.
+    MPI_Send(text, kAnswerBytes, MPI_CHAR, status.MPI_SOURCE, kAnswer, rc);
+  }
+}
+
+// Asks every other rank where it is and waits up to window seconds for the answers (answering
+// theirs meanwhile); returns a sentence naming who did not answer and where the others wait.
+std::string call_roll(const World& world, const char* op, double window) {
+  const int me = world.rank();
+  const int n = world.size();
+  MPI_Comm rc = world.impl().roll_call;
+  std::vector<MPI_Request> questions, answers;
+  std::vector<std::array<char, kAnswerBytes>> texts(static_cast<size_t>(n));
+  std::vector<int> peers;
+  for (int r = 0; r < n; ++r) {
+    if (r == me) continue;
+    peers.push_back(r);
+    questions.emplace_back(MPI_REQUEST_NULL);
+    answers.emplace_back(MPI_REQUEST_NULL);
+    MPI_Isend(&me, 1, MPI_INT, r, kQuestion, rc, &questions.back());
+    MPI_Irecv(texts[static_cast<size_t>(r)].data(), kAnswerBytes, MPI_CHAR, r, kAnswer, rc,
+              &answers.back());
+  }
+  std::vector<bool> answered(peers.size(), false);
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    bool all = true;
+    for (size_t i = 0; i < peers.size(); ++i) {
+      if (answered[i]) continue;
+      int done = 0;
+      MPI_Test(&answers[i], &done, MPI_STATUS_IGNORE);
+      answered[i] = done != 0;
+      all = all && answered[i];
+    }
+    if (all || std::chrono::steady_clock::now() - start > std::chrono::duration<double>(window))
+      break;
+    answer_roll_calls(world, op);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::string missing, waiting;
+  for (size_t i = 0; i < peers.size(); ++i) {
+    const std::string rank = std::to_string(peers[i]);
+    if (!answered[i]) {
+      missing += (missing.empty() ? "rank " : ", rank ") + rank;
+    } else {
+      texts[static_cast<size_t>(peers[i])].back() = '\0';
+      waiting += (waiting.empty() ? "rank " : ", rank ") + rank + " in " +
+                 texts[static_cast<size_t>(peers[i])].data();
+    }
+  }
+  // The unanswered requests stay posted: the world is broken now and ends by MPI_Abort.
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%g", window);
+  std::string s;
+  if (!missing.empty()) {
+    s = missing + " did not answer within " + secs +
+        " s (stuck outside affine::dist: computing, hung, or dead)";
+    if (!waiting.empty()) s += "; waiting: " + waiting;
+  } else {
+    s = "every other rank is waiting too (" + waiting +
+        "): the ranks called different collectives, or the same ones in a different order";
+  }
+  return s;
+}
+
 }  // namespace
 
 World::World(int& argc, char**& argv, WorldOptions options) : impl_(std::make_unique<Impl>()) {
@@ -71,6 +160,8 @@ World::World(int& argc, char**& argv, WorldOptions options) : impl_(std::make_un
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_dup(MPI_COMM_WORLD, &impl_->comm);
   MPI_Comm_set_errhandler(impl_->comm, MPI_ERRORS_RETURN);
+  MPI_Comm_dup(MPI_COMM_WORLD, &impl_->roll_call);
+  MPI_Comm_set_errhandler(impl_->roll_call, MPI_ERRORS_RETURN);
   MPI_Comm_rank(impl_->comm, &impl_->rank);
   MPI_Comm_size(impl_->comm, &impl_->size);
   // Ranks on this machine (those sharing memory) against its cores.
@@ -94,6 +185,7 @@ World::~World() {
     abort("an exception is unwinding through dist::World");
   }
   if (impl_->broken) abort("a collective failed (see the error above)");
+  MPI_Comm_free(&impl_->roll_call);
   MPI_Comm_free(&impl_->comm);
   MPI_Finalize();
 }
@@ -149,14 +241,19 @@ void wait_all(const World& world, std::vector<MPI_Request>& requests, const char
   const bool crowded = world.impl().oversubscribed;
   for (int polls = 0; !test_all(world, requests, op); ++polls) {
     if (polls % 64 != 0 && !crowded) continue;
+    if (world.size() > 1) answer_roll_calls(world, op);
     const auto waited = Clock::now() - start;
     if (waited > limit) {
       world.impl().broken = true;
+      // The roll call's window: long enough for a loaded peer to get a time slice, short enough
+      // that the whole failure stays within about 1.5 timeouts.
+      const double window = std::clamp(world.timeout() / 2, 0.5, 10.0);
+      char secs[32];
+      std::snprintf(secs, sizeof secs, "%g", world.timeout());
       throw Error(std::string(op) + ": rank " + std::to_string(world.rank()) + " of " +
-                  std::to_string(world.size()) + " timed out after " +
-                  std::to_string(world.timeout()) +
-                  " s waiting for the other ranks (one may have died, be stuck, or be in a "
-                  "different collective); set WorldOptions::timeout or AFFINE_DIST_TIMEOUT");
+                  std::to_string(world.size()) + " timed out after " + secs +
+                  " s waiting for the other ranks: " + call_roll(world, op, window) +
+                  "; set WorldOptions::timeout or AFFINE_DIST_TIMEOUT");
     }
     if (waited > std::chrono::milliseconds(100)) {
       std::this_thread::sleep_for(std::chrono::microseconds(200));

@@ -11,7 +11,10 @@
 // codes (MPI_ERRORS_RETURN) that become affine::Error, and a rank that leaves with an exception
 // (uncaught, or unwinding through the World, or World::abort) prints a message naming itself and
 // takes every rank down with MPI_Abort, so all of them exit non-zero. A rank killed outright is
-// reported by mpirun ("process rank 1 ... exited on signal 9") as it ends the others.
+// reported by mpirun ("process rank 1 ... exited on signal 9") as it ends the others. A rank that
+// stops taking part without dying (hung, or computing too long) is named by the ranks whose wait
+// timed out: they ask every rank where it is (ranks waiting in a collective answer with its name)
+// for up to timeout / 2 more seconds (0.5 to 10), then fail naming the ranks that did not answer.
 #pragma once
 
 #include <memory>
@@ -21,8 +24,9 @@ namespace affine::dist {
 
 /// Settings of a World.
 struct WorldOptions {
-  /// Longest wait for the other ranks in any collective, in seconds. 0 means the environment
-  /// variable AFFINE_DIST_TIMEOUT if set, else 300.
+  /// Longest wait for the other ranks in any collective, in seconds (then a roll call of up to
+  /// timeout / 2, 0.5 to 10 s, finds who is missing). 0 means the environment variable
+  /// AFFINE_DIST_TIMEOUT if set, else 300.
   double timeout = 0;
 };
 
