@@ -59,28 +59,51 @@ void trsm_left(bool lower, bool unit, Mat<const T> a, Mat<T> b) {
   }
 }
 
+namespace {
+
+// C := alpha (A B^T + B A^T) + beta C when both, else alpha A B^T + beta C (B = A for SYRK), on
+// the lower triangle only: the diagonal blocks recurse, the block below them is one or two GEMMs.
 template <class T>
-void syrk_lower(T alpha, Mat<const T> a, T beta, Mat<T> c) {
+void lower_update(T alpha, Mat<const T> a, Mat<const T> b, bool both, T beta, Mat<T> c) {
   const int64_t n = c.m;
   if (n == 0) return;
   if (n <= kSyrkBase) {
     // The full square through GEMM into scratch, then only its lower triangle into C.
     std::vector<T> tmp(static_cast<size_t>(n * n));
     const Mat<T> t = rowmajor(tmp.data(), n, n, n);
-    gemm<T>(alpha, a, a.t(), T(0), t);
+    gemm<T>(alpha, a, b.t(), T(0), t);
+    if (both) gemm<T>(alpha, b, a.t(), T(1), t);
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j <= i; ++j) c(i, j) = t(i, j) + (beta == T(0) ? T(0) : beta * c(i, j));
     return;
   }
   const int64_t n1 = split_point(n), n2 = n - n1;
-  syrk_lower(alpha, a.block(0, 0, n1, a.n), beta, c.block(0, 0, n1, n1));
-  gemm<T>(alpha, a.block(n1, 0, n2, a.n), a.block(0, 0, n1, a.n).t(), beta, c.block(n1, 0, n2, n1));
-  syrk_lower(alpha, a.block(n1, 0, n2, a.n), beta, c.block(n1, n1, n2, n2));
+  const auto top = [n1](Mat<const T> x) { return x.block(0, 0, n1, x.n); };
+  const auto bottom = [n1, n2](Mat<const T> x) { return x.block(n1, 0, n2, x.n); };
+  lower_update(alpha, top(a), top(b), both, beta, c.block(0, 0, n1, n1));
+  gemm<T>(alpha, bottom(a), top(b).t(), beta, c.block(n1, 0, n2, n1));
+  if (both) gemm<T>(alpha, bottom(b), top(a).t(), T(1), c.block(n1, 0, n2, n1));
+  lower_update(alpha, bottom(a), bottom(b), both, beta, c.block(n1, n1, n2, n2));
+}
+
+}  // namespace
+
+template <class T>
+void syrk_lower(T alpha, Mat<const T> a, T beta, Mat<T> c) {
+  lower_update(alpha, a, a, false, beta, c);
+}
+
+template <class T>
+void syr2k_lower(T alpha, Mat<const T> a, Mat<const T> b, T beta, Mat<T> c) {
+  lower_update(alpha, a, b, true, beta, c);
 }
 
 template void trsm_left<float>(bool, bool, Mat<const float>, Mat<float>);
 template void trsm_left<double>(bool, bool, Mat<const double>, Mat<double>);
 template void syrk_lower<float>(float, Mat<const float>, float, Mat<float>);
 template void syrk_lower<double>(double, Mat<const double>, double, Mat<double>);
+template void syr2k_lower<float>(float, Mat<const float>, Mat<const float>, float, Mat<float>);
+template void syr2k_lower<double>(double, Mat<const double>, Mat<const double>, double,
+                                  Mat<double>);
 
 }  // namespace affine::detail::linalg

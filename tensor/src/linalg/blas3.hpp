@@ -1,6 +1,6 @@
 // Internal: the level-3 building blocks of the factorizations, on affine's GEMM.
 //
-// Both are recursive (Gustavson / ReLAPACK style): split the triangle in two, recurse on the
+// All are recursive (Gustavson / ReLAPACK style): split the triangle in two, recurse on the
 // halves, and update the off-diagonal block with one GEMM. Nearly all flops of an n x n problem
 // then run in GEMM calls of size ~n/2, ~n/4, ...; only blocks of at most kBase rows are done by
 // plain loops. Results are deterministic for any thread count (GEMM is, and nothing else is
@@ -22,5 +22,10 @@ void trsm_left(bool lower, bool unit, Mat<const T> a, Mat<T> b);
 /// upper triangle of C is neither read nor written.
 template <class T>
 void syrk_lower(T alpha, Mat<const T> a, T beta, Mat<T> c);
+
+/// C := alpha (A B^T + B A^T) + beta C on the lower triangle of C (n x n) only; A and B are n x k.
+/// The strictly upper triangle of C is neither read nor written.
+template <class T>
+void syr2k_lower(T alpha, Mat<const T> a, Mat<const T> b, T beta, Mat<T> c);
 
 }  // namespace affine::detail::linalg

@@ -30,6 +30,9 @@ struct LeafKernels {
   /// v[i] = v[i * inc]; work has n entries.
   void (*larf_rows)(T tau, const T* v, int64_t inc, int64_t m, int64_t n, T* c, int64_t rs,
                     T* work);
+  /// y := A x for symmetric k x k A of which only the lower triangle is read (element (r, j),
+  /// r >= j, at a[r + j * lda]: column-major); x and y contiguous, y overwritten.
+  void (*symv_lower)(int64_t k, const T* a, int64_t lda, const T* x, T* y);
 };
 
 struct LeafTable {

@@ -122,10 +122,51 @@ void larf_rows(T tau, const T* v, int64_t inc, int64_t m, int64_t n, T* c, int64
   for (int64_t i = 1; i < m; ++i) axpy_neg<kFma>(n, tau * v[i * inc], work, c + i * rs);
 }
 
+// One pass over the lower triangle serves both halves of the product: column j below the
+// diagonal adds x[j] * A(r, j) to y[r] (an axpy) and contributes its dot with x to y[j]. The dot
+// is accumulated in explicit vectors (GCC vector extensions, lowered to the file's ISA): without
+// reassociation the compiler would leave a scalar reduction, and this loop is what the
+// tridiagonalisation's memory-bound half runs on.
+template <bool kFma, class T>
+void symv_lower(int64_t k, const T* a, int64_t lda, const T* x, T* y) {
+  constexpr int L = 64 / static_cast<int>(sizeof(T));
+  using V __attribute__((vector_size(64))) = T;
+  for (int64_t r = 0; r < k; ++r) y[r] = T(0);
+  for (int64_t j = 0; j < k; ++j) {
+    const T* col = a + j * lda;
+    const T xj = x[j];
+    V acc0 = {}, acc1 = {};
+    int64_t r = j + 1;
+    for (; r + 2 * L <= k; r += 2 * L) {
+      V c0, c1, y0, y1, x0, x1;
+      __builtin_memcpy(&c0, col + r, sizeof(V));
+      __builtin_memcpy(&c1, col + r + L, sizeof(V));
+      __builtin_memcpy(&y0, y + r, sizeof(V));
+      __builtin_memcpy(&y1, y + r + L, sizeof(V));
+      __builtin_memcpy(&x0, x + r, sizeof(V));
+      __builtin_memcpy(&x1, x + r + L, sizeof(V));
+      y0 += c0 * xj;
+      y1 += c1 * xj;
+      acc0 += c0 * x0;
+      acc1 += c1 * x1;
+      __builtin_memcpy(y + r, &y0, sizeof(V));
+      __builtin_memcpy(y + r + L, &y1, sizeof(V));
+    }
+    acc0 += acc1;
+    T dot = 0;
+    for (int l = 0; l < L; ++l) dot += acc0[l];
+    for (; r < k; ++r) {
+      y[r] = madd<kFma>(col[r], xj, y[r]);
+      dot = madd<kFma>(col[r], x[r], dot);
+    }
+    y[j] = madd<kFma>(col[j], xj, y[j]) + dot;
+  }
+}
+
 template <bool kFma, class T>
 LeafKernels<T> make_leaf_kernels() {
   return {&trsm_rows<kFma, T>, &getrf_panel<kFma, T>, &potrf_upper_panel<kFma, T>,
-          &larf_rows<kFma, T>};
+          &larf_rows<kFma, T>, &symv_lower<kFma, T>};
 }
 
 }  // namespace

@@ -6,58 +6,91 @@
 #include <limits>
 #include <vector>
 
+#include "linalg/blas3.hpp"
 #include "linalg/householder.hpp"
+#include "linalg/leaf.hpp"
+#include "linalg/matview.hpp"
 #include "linalg/reflector_sequence.hpp"
 #include "linalg/rotations.hpp"
 
 namespace affine::detail::linalg {
 
-// sytd2 (lower): reflector i zeroes A(i+2:n, i); the trailing matrix gets the symmetric rank-2
-// update A22 -= v w^T + w v^T with w = tau A22 v - (tau^2 / 2)(v^T A22 v) v.
+namespace {
+
+// latrd (lower): reduces the first w columns of the N x N symmetric matrix at a (column-major,
+// lower triangle), touching of the rest only what the reflectors read. Instead of updating the
+// trailing matrix after every reflector (two passes over it per column, as sytd2 does), it builds
+// W (N x w, column-major, ldw) with the trailing update being A22 -= V W^T + W V^T, applied once
+// per panel by the caller as a SYR2K on the GEMM. What stays level-2 is one symmetric
+// matrix-vector product per column (reading the trailing triangle once), corrected by the panel's
+// earlier reflectors through skinny GEMMs. On return the reflectors sit below the subdiagonal
+// with A(c + 1, c) = 1 (the caller restores it to e[c] after the trailing update), the panel's
+// diagonal is final, tau [w] holds their factors; tmp has w entries.
+template <class T>
+void tridiagonal_panel(int64_t N, int64_t w, T* a, int64_t lda, T* e, T* tau, T* wp, int64_t ldw,
+                       T* tmp) {
+  const Mat<T> A{a, N, N, 1, lda}, W{wp, N, w, 1, ldw};
+  const auto& leaf = leaf_kernels<T>();
+  for (int64_t c = 0; c < w; ++c) {
+    if (c >
+        0) {  // bring column c up to date: A(c:, c) -= V(c:, :c) W(c, :c)^T + W(c:, :c) V(c, :c)^T
+      const Mat<T> col = A.block(c, c, N - c, 1);
+      gemm<T>(T(-1), A.block(c, 0, N - c, c), W.block(c, 0, 1, c).t(), T(1), col);
+      gemm<T>(T(-1), W.block(c, 0, N - c, c), A.block(c, 0, 1, c).t(), T(1), col);
+    }
+    const int64_t k = N - c - 1;  // length of v
+    T alpha = A(c + 1, c);
+    const T t = larfg(k, alpha, k > 1 ? &A(c + 2, c) : nullptr, int64_t{1});
+    e[c] = alpha;
+    tau[c] = t;
+    A(c + 1, c) = T(1);
+    T* v = &A(c + 1, c);
+    T* y = &W(c + 1, c);
+    // y = A22 v with A22 the trailing matrix as the panel's earlier reflectors would leave it:
+    // the stored (stale) A22 v, minus V W^T v + W V^T v over those reflectors.
+    leaf.symv_lower(k, &A(c + 1, c + 1), lda, v, y);
+    if (c > 0) {
+      const Mat<const T> vm{v, k, 1, 1, 1};
+      const Mat<T> ym{y, k, 1, 1, 1}, tm{tmp, c, 1, 1, 1};
+      gemm<T>(T(1), W.block(c + 1, 0, k, c).t(), vm, T(0), tm);
+      gemm<T>(T(-1), A.block(c + 1, 0, k, c), tm, T(1), ym);
+      gemm<T>(T(1), A.block(c + 1, 0, k, c).t(), vm, T(0), tm);
+      gemm<T>(T(-1), W.block(c + 1, 0, k, c), tm, T(1), ym);
+    }
+    // w = tau y - (tau^2 / 2)(v^T y) v, so that H A22 H = A22 - v w^T - w v^T.
+    T vy = 0;
+    for (int64_t r = 0; r < k; ++r) {
+      y[r] *= t;
+      vy += y[r] * v[r];
+    }
+    const T half = T(-0.5) * t * vy;
+    for (int64_t r = 0; r < k; ++r) y[r] += half * v[r];
+  }
+}
+
+}  // namespace
+
+// sytrd (lower): panels of kPanel columns by tridiagonal_panel, each followed by the trailing
+// update A22 -= V W^T + W V^T as one SYR2K (blas3.hpp), where half of the reduction's flops run in
+// the packed micro-kernel. The panel width is LAPACK's default (ilaenv's 32 for sytrd), not
+// tuned here: it trades the panel's skinny level-2 corrections against the GEMMs' depth.
 template <class T>
 void reduce_to_tridiagonal(int64_t n, T* a, int64_t lda, T* d, T* e, T* tau) {
-  auto A = [&](int64_t i, int64_t j) -> T& { return a[i + j * lda]; };
-  std::vector<T> w(static_cast<size_t>(std::max<int64_t>(n, 1)));
-  for (int64_t i = 0; i + 1 < n; ++i) {
-    const int64_t k = n - i - 1;  // length of v
-    T alpha = A(i + 1, i);
-    const T taui = larfg(k, alpha, k > 1 ? &A(i + 2, i) : nullptr, int64_t{1});
-    e[i] = alpha;
-    if (taui != T(0)) {
-      A(i + 1, i) = T(1);
-      const T* v = &A(i + 1, i);
-      T* a22 = &A(i + 1, i + 1);
-      // w = taui * A22 v, A22 symmetric with its lower triangle stored.
-      for (int64_t r = 0; r < k; ++r) w[r] = 0;
-      for (int64_t j = 0; j < k; ++j) {
-        const T* col = a22 + j * lda;
-        const T vj = v[j];
-        T dot = 0;
-        w[j] += col[j] * vj;
-        for (int64_t r = j + 1; r < k; ++r) {
-          w[r] += col[r] * vj;
-          dot += col[r] * v[r];
-        }
-        w[j] += dot;
-      }
-      T vw = 0;
-      for (int64_t r = 0; r < k; ++r) {
-        w[r] *= taui;
-        vw += w[r] * v[r];
-      }
-      const T alpha2 = T(-0.5) * taui * vw;
-      for (int64_t r = 0; r < k; ++r) w[r] += alpha2 * v[r];
-      for (int64_t j = 0; j < k; ++j) {
-        T* col = a22 + j * lda;
-        const T vj = v[j], wj = w[j];
-        for (int64_t r = j; r < k; ++r) col[r] -= v[r] * wj + w[r] * vj;
-      }
-      A(i + 1, i) = e[i];
+  constexpr int64_t kPanel = 32;
+  std::vector<T> wbuf(static_cast<size_t>(std::max<int64_t>(n, 1) * kPanel));
+  std::vector<T> tmp(static_cast<size_t>(kPanel));
+  for (int64_t i0 = 0; i0 + 1 < n; i0 += kPanel) {
+    const int64_t N = n - i0, w = std::min(kPanel, N - 1);
+    const Mat<T> A{a + i0 * (1 + lda), N, N, 1, lda}, W{wbuf.data(), N, w, 1, N};
+    tridiagonal_panel(N, w, A.p, lda, e + i0, tau + i0, W.p, N, tmp.data());
+    syr2k_lower<T>(T(-1), A.block(w, 0, N - w, w), W.block(w, 0, N - w, w), T(1),
+                   A.block(w, w, N - w, N - w));
+    for (int64_t c = 0; c < w; ++c) {
+      A(c + 1, c) = e[i0 + c];
+      d[i0 + c] = A(c, c);
     }
-    d[i] = A(i, i);
-    tau[i] = taui;
   }
-  if (n > 0) d[n - 1] = A(n - 1, n - 1);
+  if (n > 0) d[n - 1] = a[(n - 1) * (1 + lda)];
 }
 
 template <class T>

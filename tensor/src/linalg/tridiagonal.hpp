@@ -1,5 +1,6 @@
 // Internal: the symmetric eigenproblem's kernels, on column-major matrices.
-//  1. reduce_to_tridiagonal: Q^T A Q = T by Householder reflectors (LAPACK's sytrd, lower);
+//  1. reduce_to_tridiagonal: Q^T A Q = T by Householder reflectors (LAPACK's blocked sytrd,
+//     lower: latrd panels and a SYR2K trailing update on the GEMM);
 //  2. tridiagonal_ql: the eigenvalues of T by the implicit-shift QL iteration (EISPACK's tql2),
 //     its rotations accumulated into Z (rotations.hpp);
 //  3. apply_tridiagonal_q: Z := Q Z, turning T's eigenvectors into A's.
