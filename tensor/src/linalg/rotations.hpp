@@ -8,8 +8,10 @@
 // O(n) tridiagonal/bidiagonal data; a flush then applies thousands of rotations to one strip of W
 // rows at a time, a strip of every column being small enough (n * W elements) to stay in L2. A
 // sweep of adjacent rotations (j, j+1), (j+1, j+2), ... keeps the shared column in registers (the
-// "carry"), so each rotation costs one load and one store per element.
-//
+// "carry"), and consecutive sweeps run as one wavefront (rotations_impl.hpp: sweep t + 1 one
+// column behind sweep t, each with its own carry), so a column of the strip is loaded and stored
+// once per group of sweeps rather than once per sweep (Van Zee, van de Geijn & Quintana-Orti,
+// "Restructuring the tridiagonal and bidiagonal QR algorithms for performance", 2014).
 // Every rotation maps columns (a, b) of Z to (c a + s b, -s a + c b). Kinds of sweep:
 //  - down:  pairs (first, first+1), (first-1, first), ..., a = column j, b = column j+1
 //  - up:    pairs (first, first+1), (first+1, first+2), ...
@@ -41,10 +43,11 @@ struct RotationBatch {
   std::vector<T> c, s;
 };
 
-/// Rows per strip: a strip of every column (cols * kStripRows elements) is what stays in L2 while
-/// a batch streams by; the same for every ISA, so the packed layout is one.
+/// Rows per strip: two 64-byte vectors per column, so a wavefront of eight sweeps keeps its
+/// carries in AVX-512's 32 registers; a strip of every column (cols * kStripRows elements) stays
+/// in L2 while a batch streams by. The same for every ISA, so the packed layout is one.
 template <class T>
-inline constexpr int64_t kStripRows = sizeof(T) == 4 ? 128 : 64;
+inline constexpr int64_t kStripRows = sizeof(T) == 4 ? 32 : 16;
 
 /// Applies batch to z held as packed strips (see RotationLog): strips blocks of cols * kStripRows
 /// elements, column j's kStripRows elements of strip k at z[k * cols * kStripRows + j *

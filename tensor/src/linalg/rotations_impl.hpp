@@ -1,10 +1,17 @@
 // Internal: the rotation applier of rotations.hpp, written once in plain C++ over fixed-width
 // strips so the compiler vectorises it for the ISA of the file that includes it
-// (rotations_generic.cpp, rotations_avx2.cpp, rotations_avx512.cpp). The compiler may contract
-// c * x + s * y into an FMA where the ISA has one, so variants differ in the last bits (as GEMM's).
+// (rotations_generic.cpp, rotations_avx2.cpp, rotations_avx512.cpp). The AVX-512 variant fuses
+// multiply-adds and the others do not, so variants differ in the last bits (as GEMM's).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "linalg/rotations.hpp"
 #include "parallel_for.hpp"
@@ -14,16 +21,48 @@ namespace affine::detail::linalg::impl {
 // let the linker pick any file's code, whatever the CPU dispatch chose).
 namespace {
 
-// A strip of W rows is K = W / L vectors of L elements (GCC/Clang vector extensions, lowered to
-// whatever the file's ISA has). The carry of a sweep lives in K named registers (a fixed-size
-// array indexed only by unrolled constants, which the compiler keeps in registers), so its
-// loop-carried dependency never goes through memory, and the K independent chains hide the
-// multiply-add latency.
+// A strip of W rows is K = W / L vectors of L elements (GCC/Clang vector extensions) of the
+// file's native register width: wider ones would be split by the compiler through the stack. The
+// carry of a sweep lives in K named registers (a fixed-size array indexed only by unrolled
+// constants, which the compiler keeps in registers), so its loop-carried dependency never goes
+// through memory, and the K independent chains hide the multiply-add latency.
+// kStages, the sweeps per wavefront (below): as many carries (a column of the strip: 128 bytes)
+// as the ISA's registers hold besides the input, its result and the broadcast c and s (32 zmm: 2
+// each; 16 ymm: 4 each).
+#if defined(__AVX512F__)
+inline constexpr int kVectorBytes = 64, kStages = 8;
+#elif defined(__AVX__)
+inline constexpr int kVectorBytes = 32, kStages = 2;
+#else
+inline constexpr int kVectorBytes = 16, kStages = 1;
+#endif
+
 template <class T>
 struct Lanes {
-  static constexpr int L = 64 / static_cast<int>(sizeof(T));
-  using V __attribute__((vector_size(64))) = T;
+  static constexpr int L = kVectorBytes / static_cast<int>(sizeof(T));
+  using V __attribute__((vector_size(kVectorBytes))) = T;
 };
+
+// a * b + c, fused where the file's ISA has a vector FMA (AVX-512: this is the hot path; the
+// plain expression is left unfused by the project's -ffp-contract=off).
+// out = a * b + c, fused where the file's ISA has a vector FMA (AVX-512: the hot path; the plain
+// expression is left unfused by the project's -ffp-contract=off). By reference: passing 64-byte
+// vectors by value changes the ABI between ISAs.
+template <class V, class T>
+inline void madd(V& out, T a, const V& b, const V& c) {
+#if defined(__AVX512F__)
+  const V av = V{} + a;
+  if constexpr (sizeof(T) == 8) {
+    out = reinterpret_cast<V>(_mm512_fmadd_pd(
+        reinterpret_cast<__m512d>(av), reinterpret_cast<__m512d>(b), reinterpret_cast<__m512d>(c)));
+  } else {
+    out = reinterpret_cast<V>(_mm512_fmadd_ps(
+        reinterpret_cast<__m512>(av), reinterpret_cast<__m512>(b), reinterpret_cast<__m512>(c)));
+  }
+#else
+  out = a * b + c;
+#endif
+}
 
 template <class T, int K>
 struct Regs {
@@ -39,62 +78,186 @@ struct Regs {
   }
 };
 
-// One strip of W rows (the last strip is zero-padded to W).
-template <class T, int W>
-void apply_strip(const RotationBatch<T>& batch, T* z, int64_t ld) {
-  constexpr int K = W / Lanes<T>::L;
-  static_assert(K * Lanes<T>::L == W);
-  Regs<T, K> carry, x, out;
-  for (const Sweep& sw : batch.sweeps) {
-    const T* cs = batch.c.data() + sw.offset;
-    const T* sn = batch.s.data() + sw.offset;
-    if (sw.count == 0) continue;
-    // Every kind is: a = column j (loaded), b = the carry; write one of the two results back and
-    // carry the other. down: j = first - t, writes b' to column j + 1, carries a'. up: the
-    // carry is column j, the loaded one column j + 1; writes a' to column j, carries b'. pivot:
-    // writes a' to column j, carries b' (column fixed).
-    const bool up = sw.kind == SweepKind::up;
-    const bool down = sw.kind == SweepKind::down;
-    const int64_t step = sw.kind == SweepKind::down || sw.kind == SweepKind::pivot_down ? -1 : 1;
-    const int64_t carry_col = down ? sw.first + 1 : up ? sw.first : sw.fixed;
-    carry.load(z + carry_col * ld);
-    for (int64_t t = 0; t < sw.count; ++t) {
-      const T c = cs[t], s = sn[t];
-      const int64_t j = sw.first + step * t;
-      if (up) {  // (carry = column j, x = column j+1)
-        x.load(z + (j + 1) * ld);
+// A pivot sweep (every rotation shares column `fixed`, which stays in the carry) on one strip.
+template <class T, int K>
+void apply_pivot_sweep(const Sweep& sw, const T* cs, const T* sn, T* z, int64_t ld) {
+  Regs<T, K> carry, x;
+  const int64_t step = sw.kind == SweepKind::pivot_down ? -1 : 1;
+  carry.load(z + sw.fixed * ld);
+  for (int64_t t = 0; t < sw.count; ++t) {
+    const T c = cs[t], s = sn[t];
+    const int64_t j = sw.first + step * t;
+    x.load(z + j * ld);
 #pragma GCC unroll 16
-        for (int k = 0; k < K; ++k) {
-          out.r[k] = c * carry.r[k] + s * x.r[k];
-          carry.r[k] = c * x.r[k] - s * carry.r[k];
-        }
-        out.store(z + j * ld);
-      } else {  // x = column j, carry = column j+1 (down) or fixed (pivot)
-        x.load(z + j * ld);
-#pragma GCC unroll 16
-        for (int k = 0; k < K; ++k) {
-          const typename Lanes<T>::V a = c * x.r[k] + s * carry.r[k];
-          const typename Lanes<T>::V b = c * carry.r[k] - s * x.r[k];
-          out.r[k] = down ? b : a;
-          carry.r[k] = down ? a : b;
-        }
-        out.store(z + (down ? j + 1 : j) * ld);
+    for (int k = 0; k < K; ++k) {
+      const typename Lanes<T>::V a = c * x.r[k] + s * carry.r[k];
+      carry.r[k] = c * carry.r[k] - s * x.r[k];
+      x.r[k] = a;
+    }
+    x.store(z + j * ld);
+  }
+  carry.store(z + sw.fixed * ld);
+}
+
+// Up to kStages consecutive down (or up) sweeps applied as one wavefront. In "down form" every
+// rotation of a sweep pairs positions (q, q + 1) and a sweep runs q = first, first - 1, ...; an
+// up sweep is a down sweep over the mirrored positions q = -j - 1 (so position q is column -q)
+// with s negated. Sweep t + 1 may apply its rotation at q as soon as sweep t has applied its
+// rotation at q - 1, which is one step later in the pipeline: at step p stage t works at
+// q = F - p + t. Each stage keeps its carry (column q + 1) in registers and hands the finished
+// column to the next stage, so a column is loaded and stored once per group instead of once per
+// sweep: the strip then stays cheap enough in L1/L2 traffic for the multiply-adds to set the
+// pace. Sweeps shorter than the group's range [L, F] are padded with identity rotations (c = 1,
+// s = 0, exact: a swap of carry and input).
+struct Group {
+  int64_t F = 0, L = 0;  ///< the group's range of positions (down form)
+  int stages = 0;        ///< sweeps in the group; 0 marks a lone pivot sweep
+  bool up = false;
+  int64_t coef =
+      0;  ///< offset of step 0's coefficients: stage t of step p at coef + p * stages + t
+  size_t sweep = 0;  ///< the pivot sweep (stages == 0)
+};
+
+template <class T>
+struct Schedule {
+  std::vector<Group> groups;
+  std::vector<T> c, s;
+};
+
+template <class T>
+Schedule<T> make_schedule(const RotationBatch<T>& batch) {
+  Schedule<T> sch;
+  const auto& sw = batch.sweeps;
+  // Down-form range of sweep i: [first_q - count + 1, first_q].
+  auto first_q = [&](const Sweep& x) { return x.kind == SweepKind::up ? -x.first - 1 : x.first; };
+  size_t i = 0;
+  while (i < sw.size()) {
+    if (sw[i].count == 0) {
+      ++i;
+      continue;
+    }
+    if (sw[i].kind == SweepKind::pivot_down || sw[i].kind == SweepKind::pivot_up) {
+      sch.groups.push_back({0, 0, 0, false, 0, i});
+      ++i;
+      continue;
+    }
+    // Grow the group while the padding stays small (at most a quarter of the real rotations).
+    const bool up = sw[i].kind == SweepKind::up;
+    int64_t F = first_q(sw[i]), L = F - sw[i].count + 1, real = sw[i].count;
+    size_t e = i + 1;
+    while (e < sw.size() && static_cast<int>(e - i) < kStages && sw[e].kind == sw[i].kind &&
+           sw[e].count > 0) {
+      const int64_t f = first_q(sw[e]), F2 = std::max(F, f), L2 = std::min(L, f - sw[e].count + 1);
+      const int64_t real2 = real + sw[e].count;
+      if (static_cast<int64_t>(e - i + 1) * (F2 - L2 + 1) > real2 + real2 / 4 + 8) break;
+      F = F2, L = L2, real = real2;
+      ++e;
+    }
+    const int g = static_cast<int>(e - i);
+    Group grp{F, L, g, up, static_cast<int64_t>(sch.c.size()), 0};
+    for (int64_t p = 0; p <= F - L + g; ++p) {
+      for (int t = 0; t < g; ++t) {
+        const Sweep& x = sw[i + static_cast<size_t>(t)];
+        const int64_t idx = first_q(x) - (F - p + t);  // rotation index within sweep t
+        const bool real_rot = idx >= 0 && idx < x.count;
+        sch.c.push_back(real_rot ? batch.c[static_cast<size_t>(x.offset + idx)] : T(1));
+        const T sv = real_rot ? batch.s[static_cast<size_t>(x.offset + idx)] : T(0);
+        sch.s.push_back(up ? -sv : sv);
       }
     }
-    const int64_t last = sw.first + step * (sw.count - 1);
-    carry.store(z + (down ? last : up ? last + 1 : sw.fixed) * ld);
+    sch.groups.push_back(grp);
+    i = e;
   }
+  return sch;
+}
+
+// One group on one strip; column q (down form) at col(q) = z + (up ? -q : q) * ld.
+template <class T, int K, int G>
+void apply_group(const Group& g, const T* cs, const T* sn, T* z, int64_t ld) {
+  const int64_t dir = g.up ? -ld : ld;
+  auto col = [&](int64_t q) { return z + q * dir; };
+  Regs<T, K> carry[G] = {}, in = {};
+  const int64_t F = g.F, L = g.L;
+  // One pipeline step; the steady steps (every stage inside [L, F]) skip the boundary cases.
+  auto step = [&](int64_t p, auto steady) {
+    const T* c = cs + p * G;
+    const T* s = sn + p * G;
+    bool have = F - p >= L;
+    if (have) in.load(col(F - p));
+    // The column a few steps ahead (two cache lines), from L2: a strip of every column exceeds L1.
+    static_assert(K * sizeof(typename Lanes<T>::V) == 128);
+    __builtin_prefetch(col(F - p - 4));
+    __builtin_prefetch(col(F - p - 4) + 64 / sizeof(T));
+    int64_t q = F - p;
+#pragma GCC unroll 16
+    for (int t = 0; t < G; ++t) {
+      q = F - p + t;
+      if constexpr (!decltype(steady)::value) {
+        if (q > F + 1) break;
+        if (q == F + 1) {
+          carry[t] = in;
+          have = false;
+          break;
+        }
+        if (q == L - 1) {
+          in = carry[t];
+          have = true;
+          continue;
+        }
+        if (q < L - 1) {
+          have = false;
+          continue;
+        }
+      }
+      const T ct = c[t], st = s[t];
+#pragma GCC unroll 16
+      for (int k = 0; k < K; ++k) {
+        typename Lanes<T>::V out;
+        const typename Lanes<T>::V sin = -st * in.r[k], scarry = st * carry[t].r[k];
+        madd(out, ct, carry[t].r[k], sin);
+        madd(carry[t].r[k], ct, in.r[k], scarry);
+        in.r[k] = out;
+      }
+    }
+    if (have) in.store(col(q + 1));
+  };
+  carry[0].load(col(F + 1));
+  const int64_t steady_from = G - 1, steady_to = F - L;  // steps with every stage in [L, F]
+  int64_t p = 0;
+  for (; p < std::min(steady_from, steady_to + 1); ++p) step(p, std::false_type{});
+  for (; p <= steady_to; ++p) step(p, std::true_type{});
+  for (; p <= F - L + G; ++p) step(p, std::false_type{});
+}
+
+template <class T, int K, int G>
+void apply_group_upto(const Group& g, const T* cs, const T* sn, T* z, int64_t ld) {
+  if constexpr (G > 1) {
+    if (g.stages < G) return apply_group_upto<T, K, G - 1>(g, cs, sn, z, ld);
+  }
+  apply_group<T, K, G>(g, cs, sn, z, ld);
 }
 
 // Every strip (packed, rotations.hpp) on its own: strips are independent, so they run on threads.
 template <class T>
 void apply(const RotationBatch<T>& batch, T* packed, int64_t strips, int64_t cols) {
   constexpr int W = static_cast<int>(kStripRows<T>);
+  constexpr int K = W / Lanes<T>::L;
+  static_assert(K * Lanes<T>::L == W);
+  const Schedule<T> sch = make_schedule(batch);
   // Below ~64K element-rotations per strip a thread costs more to wake than it saves.
   const int threads =
       static_cast<int64_t>(batch.c.size()) * W < (int64_t{1} << 16) ? 1 : num_threads();
-  parallel_for(strips, threads,
-               [&](int64_t k) { apply_strip<T, W>(batch, packed + k * cols * W, W); });
+  parallel_for(strips, threads, [&](int64_t k) {
+    T* z = packed + k * cols * W;
+    for (const Group& g : sch.groups) {
+      if (g.stages == 0) {
+        const Sweep& sw = batch.sweeps[g.sweep];
+        apply_pivot_sweep<T, K>(sw, batch.c.data() + sw.offset, batch.s.data() + sw.offset, z, W);
+      } else {
+        apply_group_upto<T, K, kStages>(g, sch.c.data() + g.coef, sch.s.data() + g.coef, z, W);
+      }
+    }
+  });
 }
 
 }  // namespace
