@@ -163,10 +163,35 @@ void symv_lower(int64_t k, const T* a, int64_t lda, const T* x, T* y) {
   }
 }
 
+// Column by column, four at a time: every column streams through memory in order and y stays in
+// L1. (GEMM's unpacked kernels, handed this as C^T = x^T A^T, keep a strip of y in registers and
+// walk all n columns for it, a page apart each: a TLB miss per element loaded.)
+template <bool kFma, class T>
+void gemv_columns(int64_t m, int64_t n, const T* a, int64_t lda, const T* x, int64_t incx, T* y) {
+  for (int64_t r = 0; r < m; ++r) y[r] = T(0);
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const T* a0 = a + j * lda;
+    const T* a1 = a0 + lda;
+    const T* a2 = a1 + lda;
+    const T* a3 = a2 + lda;
+    const T x0 = x[j * incx], x1 = x[(j + 1) * incx], x2 = x[(j + 2) * incx],
+            x3 = x[(j + 3) * incx];
+    for (int64_t r = 0; r < m; ++r)
+      y[r] = madd<kFma>(a3[r], x3,
+                        madd<kFma>(a2[r], x2, madd<kFma>(a1[r], x1, madd<kFma>(a0[r], x0, y[r]))));
+  }
+  for (; j < n; ++j) {
+    const T* aj = a + j * lda;
+    const T xj = x[j * incx];
+    for (int64_t r = 0; r < m; ++r) y[r] = madd<kFma>(aj[r], xj, y[r]);
+  }
+}
+
 template <bool kFma, class T>
 LeafKernels<T> make_leaf_kernels() {
   return {&trsm_rows<kFma, T>, &getrf_panel<kFma, T>, &potrf_upper_panel<kFma, T>,
-          &larf_rows<kFma, T>, &symv_lower<kFma, T>};
+          &larf_rows<kFma, T>, &symv_lower<kFma, T>,  &gemv_columns<kFma, T>};
 }
 
 }  // namespace
