@@ -219,8 +219,7 @@ TEST(Gemm, AlphaBetaTransposeProduct) {
 template <class T>
 void blocking_edges() {
   ThreadGuard guard;
-  const auto blk =
-      affine::detail::gemm::blocking_for<T>(affine::detail::gemm::active_kernels_for<T>());
+  const auto& blk = affine::detail::gemm::gemm_blocking<T>();
   std::vector<std::array<int64_t, 3>> shapes;  // m, n, k
   for (int64_t d : {int64_t{-1}, int64_t{1}}) {
     shapes.push_back({blk.mr + d, blk.nr + d, 37});

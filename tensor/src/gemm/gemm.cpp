@@ -5,9 +5,11 @@
 // Packing reads A and B through (row stride, column stride), so transposed and sliced operands
 // cost the same as plain ones and the rest of the driver never looks at strides again.
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <new>
 #include <string>
+#include <string_view>
 
 #include "affine/tensor/error.hpp"
 #include "affine/tensor/gemm.hpp"
@@ -63,6 +65,7 @@ namespace {
 int64_t round_down(int64_t x, int64_t step) { return std::max(step, x / step * step); }
 int64_t round_up(int64_t x, int64_t step) { return (x + step - 1) / step * step; }
 int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
+std::string str(int64_t v) { return std::to_string(v); }
 
 }  // namespace
 
@@ -93,6 +96,70 @@ template Blocking blocking_for<double>(const Kernels<double>&);
 
 namespace {
 
+// mc, kc, nc as the user wrote them in AFFINE_GEMM_BLOCKING; all zero when it is unset or empty.
+struct BlockingRequest {
+  int64_t mc = 0, kc = 0, nc = 0;
+};
+
+constexpr int64_t kMaxBlock = 16384;  // keeps the packed buffers (kc x nc) within 2 GiB
+
+BlockingRequest parse_blocking(std::string_view text) {
+  const auto bad = [&](const std::string& why) {
+    return Error("AFFINE_GEMM_BLOCKING=\"" + std::string(text) + "\": " + why +
+                 " (expected mc,kc,nc: three integers in [1, " + str(kMaxBlock) +
+                 "], e.g. 120,1024,2048)");
+  };
+  static constexpr const char* kNames[3] = {"mc", "kc", "nc"};
+  int64_t v[3] = {0, 0, 0};
+  std::string_view rest = text;
+  for (int i = 0; i < 3; ++i) {
+    const size_t comma = i < 2 ? rest.find(',') : rest.size();
+    if (comma == std::string_view::npos) throw bad("expected three comma-separated integers");
+    const std::string_view field = rest.substr(0, comma);
+    const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), v[i]);
+    if (field.empty() || ec == std::errc::invalid_argument || end != field.data() + field.size())
+      throw bad(std::string(kNames[i]) + " is not an integer");
+    if (ec == std::errc::result_out_of_range || v[i] < 1 || v[i] > kMaxBlock)
+      throw bad(std::string(kNames[i]) + " is out of range");
+    rest = i < 2 ? rest.substr(comma + 1) : std::string_view{};
+  }
+  return {v[0], v[1], v[2]};
+}
+
+// Read once per process; a malformed value throws here on every call, so every packed GEMM
+// reports it rather than running with a blocking the user did not ask for.
+const BlockingRequest& blocking_request() {
+  static const BlockingRequest r = [] {
+    const char* env = std::getenv("AFFINE_GEMM_BLOCKING");
+    return env == nullptr || *env == '\0' ? BlockingRequest{} : parse_blocking(env);
+  }();
+  return r;
+}
+
+Blocking with_override(Blocking b, int64_t mc, int64_t kc, int64_t nc) {
+  // mc and nc are rounded up to whole register tiles: a partial tile would be padded anyway.
+  b.mc = round_up(mc, b.mr);
+  b.kc = kc;
+  b.nc = round_up(nc, b.nr);
+  return b;
+}
+
+}  // namespace
+
+template <class T>
+const Blocking& gemm_blocking() {
+  static const Blocking b = [] {
+    const Blocking derived = blocking_for<T>(active_kernels_for<T>());
+    const BlockingRequest& r = blocking_request();
+    return r.mc == 0 ? derived : with_override(derived, r.mc, r.kc, r.nc);
+  }();
+  return b;
+}
+template const Blocking& gemm_blocking<float>();
+template const Blocking& gemm_blocking<double>();
+
+namespace {
+
 // Below this many multiply-adds a second thread costs more to wake than it saves.
 constexpr int64_t kParallelMinWork = int64_t{1} << 21;
 
@@ -116,11 +183,13 @@ void pack_b(const Kernels<T>& kern, int64_t kc, int64_t nc, const T* b, int64_t 
     kern.pack_b(kc, std::min(nr, nc - jr * nr), b + jr * nr * cs, cs, rs, dst + jr * nr * kc);
 }
 
+}  // namespace
+
 template <class T>
-void gemm_packed(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a,
-                 const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t rs_c, int64_t cs_c) {
+void gemm_packed(const Blocking& blk, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                 int64_t rs_a, int64_t cs_a, const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c,
+                 int64_t rs_c, int64_t cs_c) {
   const Kernels<T>& kern = active_kernels_for<T>();
-  static const Blocking blk = blocking_for<T>(kern);
   const int64_t mr = blk.mr, nr = blk.nr;
 
   int threads = num_threads();
@@ -183,6 +252,15 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t r
   }
 }
 
+template void gemm_packed<float>(const Blocking&, int64_t, int64_t, int64_t, float, const float*,
+                                 int64_t, int64_t, const float*, int64_t, int64_t, float, float*,
+                                 int64_t, int64_t);
+template void gemm_packed<double>(const Blocking&, int64_t, int64_t, int64_t, double, const double*,
+                                  int64_t, int64_t, const double*, int64_t, int64_t, double,
+                                  double*, int64_t, int64_t);
+
+namespace {
+
 // C := beta * C, for alpha == 0 or k == 0; beta == 0 writes zeros without reading C.
 template <class T>
 void scale_c(int64_t m, int64_t n, T beta, T* c, int64_t rs_c, int64_t cs_c) {
@@ -206,10 +284,9 @@ void gemm_any(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a
     return;
   }
   if (gemm_small(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c)) return;
-  gemm_packed(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
+  gemm_packed(gemm_blocking<T>(), m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c,
+              cs_c);
 }
-
-std::string str(int64_t v) { return std::to_string(v); }
 
 void check_sizes(const char* op, int64_t m, int64_t n, int64_t k) {
   if (m < 0 || n < 0 || k < 0)

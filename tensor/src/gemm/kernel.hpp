@@ -117,6 +117,19 @@ struct Blocking {
 template <class T>
 Blocking blocking_for(const Kernels<T>& k);
 
+/// The blocking the packed path runs with: blocking_for() of the active kernels, or the user's
+/// AFFINE_GEMM_BLOCKING=mc,kc,nc (mc, nc rounded up to multiples of mr, nr), decided once per
+/// process on first use. Throws affine::Error naming the variable and its value if malformed.
+template <class T>
+const Blocking& gemm_blocking();
+
+/// The packed path with an explicit blocking (gemm_blocking() in production; the tuning command
+/// and the tests pass others). Arguments as gemm_small; m, n, k > 0, alpha != 0.
+template <class T>
+void gemm_packed(const Blocking& blk, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                 int64_t rs_a, int64_t cs_a, const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c,
+                 int64_t rs_c, int64_t cs_c);
+
 /// The small/skinny path (small.cpp): returns false (having done nothing) when the problem is
 /// better served by the packed path. Arguments as gemm_strided, already validated, with m, n,
 /// k > 0 and alpha != 0.

@@ -1,5 +1,12 @@
-// The documented process-wide settings of affine: how many threads its kernels may use, and which
-// SIMD instruction set its kernels run with.
+// The documented process-wide settings of affine: how many threads its kernels may use, which
+// SIMD instruction set its kernels run with, and the cache blocking of its matrix multiply.
+//
+// AFFINE_GEMM_BLOCKING=mc,kc,nc (environment, read once per process when the first GEMM large
+// enough for the packed path runs) replaces the blocking derived from this CPU's cache sizes:
+// three integers in [1, 16384]; mc and nc are rounded up to multiples of the micro-kernel's
+// register tile. kc sets the order in which products are summed, so it may change the last bits
+// of results (still the same for any thread count). A malformed or out-of-range value makes
+// every such GEMM throw affine::Error naming the variable and the value.
 #pragma once
 
 #include <string_view>
