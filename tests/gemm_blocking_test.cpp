@@ -222,3 +222,17 @@ TEST(GemmBlocking, DISABLED_BadValueRaisesNamingIt) {
                             a.data(), s, 0.0, c.data(), s),
                affine::Error);
 }
+
+// The tuning command only reports; a budget it cannot honour is refused up front. (Its timing
+// run is not a unit test: it takes seconds by design.)
+TEST(GemmBlocking, TuneRefusesABadBudget) {
+  for (const double budget : {0.0, -1.0, 601.0, std::nan("")}) {
+    try {
+      (void)affine::gemm_tune(budget);
+      ADD_FAILURE() << "gemm_tune accepted budget " << budget;
+    } catch (const affine::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("gemm_tune: budget_seconds"), std::string::npos)
+          << e.what();
+    }
+  }
+}

@@ -41,4 +41,20 @@ AFFINE_API void gemm_strided(int64_t m, int64_t n, int64_t k, double alpha, cons
                              int64_t rs_a, int64_t cs_a, const double* b, int64_t rs_b,
                              int64_t cs_b, double beta, double* c, int64_t rs_c, int64_t cs_c);
 
+/// What gemm_tune() measured: the fastest blocking it tried and the one derived from the caches.
+struct GemmTuning {
+  int64_t mc, kc, nc;  ///< the fastest candidate, as AFFINE_GEMM_BLOCKING takes them
+  double gflops;       ///< its float32 rate on the tuning problem
+  int64_t default_mc, default_kc, default_nc;  ///< the blocking affine would use unasked
+  double default_gflops;                       ///< and its rate, measured in the same rounds
+  int threads;                                 ///< num_threads() during the measurement
+};
+
+/// Times the packed float32 GEMM on this machine under a few cache blockings around the one
+/// derived from its cache sizes (kc and mc halved to doubled) for about budget_seconds, and
+/// returns the fastest. Nothing changes for this process: export
+/// AFFINE_GEMM_BLOCKING=mc,kc,nc to use the result (the program affine-gemm-tune prints it).
+/// Throws affine::Error if budget_seconds is not in (0, 600].
+AFFINE_API GemmTuning gemm_tune(double budget_seconds = 5.0);
+
 }  // namespace affine

@@ -1,0 +1,38 @@
+// affine-gemm-tune: measures which cache blocking makes affine's float32 GEMM fastest on this
+// machine and prints it as a line to export:
+//
+//   export $(affine-gemm-tune)        # or: affine-gemm-tune 8   (seconds to spend, default 5)
+//
+// The details go to stderr; stdout gets only AFFINE_GEMM_BLOCKING=mc,kc,nc. A candidate must beat
+// the cache-derived blocking by more than 2% to be chosen over it (less is measurement noise).
+// Run it on an idle machine, with the thread count you train with (AFFINE_NUM_THREADS).
+#include <affine/affine.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+
+int main(int argc, char** argv) {
+  try {
+    const double budget = argc > 1 ? std::atof(argv[1]) : 5.0;
+    const affine::GemmTuning t = affine::gemm_tune(budget);
+    std::fprintf(stderr, "affine-gemm-tune: float32 GEMM, %s kernels, %d thread(s)\n",
+                 affine::isa_name(affine::active_isa()).data(), t.threads);
+    std::fprintf(stderr, "  cache-derived mc=%lld kc=%lld nc=%lld: %.1f GFLOP/s\n",
+                 static_cast<long long>(t.default_mc), static_cast<long long>(t.default_kc),
+                 static_cast<long long>(t.default_nc), t.default_gflops);
+    std::fprintf(stderr, "  fastest       mc=%lld kc=%lld nc=%lld: %.1f GFLOP/s (%+.1f%%)\n",
+                 static_cast<long long>(t.mc), static_cast<long long>(t.kc),
+                 static_cast<long long>(t.nc), t.gflops,
+                 100.0 * (t.gflops / t.default_gflops - 1.0));
+    const bool better = t.gflops > 1.02 * t.default_gflops;
+    if (!better) std::fprintf(stderr, "  within 2%% of the cache-derived blocking: keeping it\n");
+    std::printf("AFFINE_GEMM_BLOCKING=%lld,%lld,%lld\n",
+                static_cast<long long>(better ? t.mc : t.default_mc),
+                static_cast<long long>(better ? t.kc : t.default_kc),
+                static_cast<long long>(better ? t.nc : t.default_nc));
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "affine-gemm-tune: %s\n", e.what());
+    return 1;
+  }
+}
