@@ -8,6 +8,9 @@
 //  - Eigen is built without OpenMP here, so it only runs with threads:1.
 //  - naive (the i-j-p dot-product loop) only runs for M*N*K <= 256^3: it is slow.
 //  - OPENBLAS_CORETYPE=Haswell and AFFINE_ISA=avx2 compare the AVX2 kernels.
+//  - affine_packed (1 thread, cubes 128 to 511) forces the packed path, so affine against it shows
+//    whether the small-problem path's cache-derived limit (small.cpp) sits at the crossover on
+//    this CPU: affine takes the small path up to that limit, the packed one above.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -19,6 +22,7 @@
 
 #include "affine/tensor/gemm.hpp"
 #include "affine/tensor/parallel.hpp"
+#include "gemm/kernel.hpp"
 
 #ifdef AFFINE_HAVE_OPENBLAS
 #include <cblas.h>
@@ -78,6 +82,14 @@ void run_affine(Operands<T>& o) {
 }
 
 template <class T>
+void run_affine_packed(Operands<T>& o) {
+  affine::detail::gemm::gemm_packed<T>(affine::detail::gemm::gemm_blocking<T>(), o.s.m, o.s.n,
+                                       o.s.k, T(1), o.a.get(), o.ta ? 1 : o.lda, o.ta ? o.lda : 1,
+                                       o.b.get(), o.tb ? 1 : o.ldb, o.tb ? o.ldb : 1, T(0),
+                                       o.c.get(), o.ldc, 1);
+}
+
+template <class T>
 void run_naive(Operands<T>& o) {
   const T* a = o.a.get();
   const T* b = o.b.get();
@@ -131,7 +143,7 @@ void run_eigen(Operands<T>& o) {
 }
 #endif
 
-enum class Impl { affine, openblas, eigen, naive };
+enum class Impl { affine, affine_packed, openblas, eigen, naive };
 
 template <class T>
 void bench(benchmark::State& state, Shape shape, Impl impl, int threads) {
@@ -147,6 +159,9 @@ void bench(benchmark::State& state, Shape shape, Impl impl, int threads) {
     switch (impl) {
       case Impl::affine:
         run_affine(o);
+        break;
+      case Impl::affine_packed:
+        run_affine_packed(o);
         break;
       case Impl::naive:
         run_naive(o);
@@ -182,7 +197,7 @@ void register_shape(const char* prefix, const Shape& s) {
     bool available;
   };
   const Entry impls[] = {
-      {Impl::affine, "affine", true},
+      {Impl::affine, "affine", true},     {Impl::affine_packed, "affine_packed", true},
 #ifdef AFFINE_HAVE_OPENBLAS
       {Impl::openblas, "openblas", true},
 #else
@@ -201,6 +216,8 @@ void register_shape(const char* prefix, const Shape& s) {
       if (!e.available) continue;
       if (e.impl == Impl::naive && (!small_enough_for_naive || threads != 1)) continue;
       if (e.impl == Impl::eigen && threads != 1) continue;
+      const bool crossover_range = s.m == s.n && s.n == s.k && s.m >= 128 && s.m < 512;
+      if (e.impl == Impl::affine_packed && (!crossover_range || threads != 1)) continue;
       const std::string name = std::string(prefix) + "/" + e.name + "/" + std::to_string(s.m) +
                                "x" + std::to_string(s.k) + "x" + std::to_string(s.n) + "/" +
                                s.trans + "/threads:" + std::to_string(threads);
@@ -217,6 +234,9 @@ void register_all() {
   const char* all_trans[] = {"nn", "nt", "tn", "tt"};
   for (int64_t n : {16, 32, 64, 128, 256, 512, 1024, 2048, 127, 255, 511, 1023})
     for (const char* t : all_trans) register_shape<float>("sgemm", {n, n, n, t});
+  // Around the small path's limit: cubes of side L2-dependent 160 to 360 (small.cpp).
+  for (int64_t n : {192, 224, 320, 352})
+    for (const char* t : {"nn", "nt"}) register_shape<float>("sgemm", {n, n, n, t});
   // The seed network's layers (M, K, N) at batch 1000 and 32: forward X*W^T, backward dY*W and
   // dY^T*X.
   for (int64_t rows : {1000, 32}) {

@@ -160,7 +160,8 @@ template const Blocking& gemm_blocking<double>();
 
 namespace {
 
-// Below this many multiply-adds a second thread costs more to wake than it saves.
+// Below this many multiply-adds (for 16-lane kernels, see parallel_min_work) a second thread
+// costs more to wake than it saves.
 constexpr int64_t kParallelMinWork = int64_t{1} << 21;
 
 // A[mc x kc] (through rs, cs) -> ceil(mc / mr) micro-panels of mr x kc, column-major inside,
@@ -193,7 +194,7 @@ void gemm_packed(const Blocking& blk, int64_t m, int64_t n, int64_t k, T alpha, 
   const int64_t mr = blk.mr, nr = blk.nr;
 
   int threads = num_threads();
-  if (m * n * k < kParallelMinWork) threads = 1;
+  if (m * n * k < parallel_min_work(kParallelMinWork, kern.vec)) threads = 1;
 
   // Threads share out A blocks (the ic loop), plus B micro-panels (the jr loop) when there are
   // fewer A blocks than threads. With more threads, mc shrinks so every thread gets a block;

@@ -108,6 +108,12 @@ const Kernels<T>& active_kernels_for() {
   }
 }
 
+/// Below this many multiply-adds a kernel `vec` lanes wide runs on one thread. Waking a worker
+/// costs a fixed time, while a core's rate in multiply-adds grows with the vector width, so a
+/// threshold set for 16-lane kernels (AVX-512 float, where it was measured) scales by vec / 16:
+/// an AVX2 or a float64 kernel needs half the work to pay for a second thread.
+inline int64_t parallel_min_work(int64_t at_16_lanes, int vec) { return at_16_lanes * vec / 16; }
+
 /// Cache blocking of the packed path (the BLIS parameters). mr/nr come from the kernel; kc, mc
 /// and nc from the cache sizes, see blocking_for() in gemm.cpp for the reasoning.
 struct Blocking {
@@ -129,6 +135,11 @@ template <class T>
 void gemm_packed(const Blocking& blk, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                  int64_t rs_a, int64_t cs_a, const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c,
                  int64_t rs_c, int64_t cs_c);
+
+/// The most multiply-adds a product that is neither skinny nor tiny-k may have to take the small
+/// path (cubes whose B fills a share of L2; see small.cpp); contiguous = B's and C's rows are.
+template <class T>
+int64_t small_max_work(bool contiguous);
 
 /// The small/skinny path (small.cpp): returns false (having done nothing) when the problem is
 /// better served by the packed path. Arguments as gemm_strided, already validated, with m, n,

@@ -38,7 +38,8 @@ constexpr int64_t kStackElems = 4096;  // in * out staged on the stack (32 KiB i
 // Rows per task: forward and dX blocks (independent rows), and dW/db partial sums.
 constexpr int64_t kRowBlock = 1024;
 constexpr int64_t kTaskRows = 4096;
-// Below this many multiply-adds a layer runs on one thread.
+// Below this many multiply-adds (for 16-lane kernels, see parallel_min_work) a layer runs on
+// one thread.
 constexpr int64_t kParallelMinWork = int64_t{1} << 18;
 
 std::string shp(const Shape& s) { return to_string(s); }
@@ -48,7 +49,9 @@ bool unit_rows(const Tensor& t) {
   return t.rank() == 2 && (t.shape()[1] <= 1 || t.strides()[1] == 1);
 }
 
-int threads_for(int64_t work) { return work >= kParallelMinWork ? num_threads() : 1; }
+int threads_for(int64_t work, int vec) {
+  return work >= detail::gemm::parallel_min_work(kParallelMinWork, vec) ? num_threads() : 1;
+}
 
 // Runs fn(r0, r1) over [0, rows) in blocks of `block` rows (the split depends on rows only).
 template <class F>
@@ -142,7 +145,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
         const T* px = x2.data<T>();
         const int64_t ldx = x2.strides()[0];
         T* po = out.data<T>();
-        for_row_blocks(rows, kRowBlock, threads_for(rows * in_f * out_f),
+        for_row_blocks(rows, kRowBlock, threads_for(rows * in_f * out_f, kern.vec),
                        [&](int64_t r0, int64_t r1) {
                          kern.skinny_product(r1 - r0, in_f, out_f, px + r0 * ldx, ldx, wt, pb,
                                              SkinnyMode::set, nullptr, 0, po + r0 * out_f, out_f);
@@ -189,7 +192,7 @@ void linear_backward_input(const Tensor& g, const Tensor& w, Tensor& dx, bool ac
       T* pd = dx.data<T>();
       const SkinnyMode mode = with_tanh ? SkinnyMode::tanh_grad
                                         : (accumulate ? SkinnyMode::accumulate : SkinnyMode::set);
-      for_row_blocks(rows, kRowBlock, threads_for(rows * in_f * out_f),
+      for_row_blocks(rows, kRowBlock, threads_for(rows * in_f * out_f, kern.vec),
                      [&](int64_t r0, int64_t r1) {
                        kern.skinny_product(r1 - r0, out_f, in_f, pg + r0 * ldg, ldg, pw, nullptr,
                                            mode, py != nullptr ? py + r0 * in_f : nullptr, in_f,
@@ -228,7 +231,7 @@ void linear_backward_params(const Tensor& g, const Tensor& x, Tensor* dw, bool a
       T* buf =
           static_cast<T*>(gemm::scratch(gemm::kScratchLinear, tasks * part * int64_t{sizeof(T)}));
       const bool want_b = db != nullptr;
-      detail::parallel_for(tasks, threads_for(rows * in_f * out_f), [&](int64_t t) {
+      detail::parallel_for(tasks, threads_for(rows * in_f * out_f, kern.vec), [&](int64_t t) {
         const int64_t r0 = t * kTaskRows;
         const int64_t rn = std::min(rows, r0 + kTaskRows) - r0;
         T* acc = buf + t * part;

@@ -5,24 +5,20 @@
 // model in SIMD operations picks the cheapest. The choice depends only on shapes and strides,
 // never on the thread count, so results stay bit-identical across thread counts.
 #include <algorithm>
+#include <cmath>
 
 #include "affine/tensor/parallel.hpp"
+#include "cpu.hpp"
 #include "kernel.hpp"
 #include "parallel_for.hpp"
 
 namespace affine::detail::gemm {
 namespace {
 
-// Problems up to this many multiply-adds take this path. Measured on Zen 4 (AVX-512), the
-// unpacked rowbcast kernel beats pack + micro-kernel up to ~160^3 in every transpose case (no
-// packing cost, no padded edge tiles), and up to ~256^3 when B's rows and C's rows are
-// contiguous, so nothing at all needs copying.
-constexpr int64_t kSmallMaxWork = int64_t{160} * 160 * 160;
-constexpr int64_t kSmallMaxWorkContiguous = int64_t{256} * 256 * 256;
 // Skinny: a dimension this small wastes most of a packed micro-tile.
 constexpr int64_t kSkinny = 4;
 constexpr int64_t kTinyK = 8;
-// Below this much work one thread does everything.
+// Below this much work (for 16-lane kernels, see parallel_min_work) one thread does everything.
 constexpr int64_t kParallelMinWork = int64_t{1} << 20;
 // The cost of a horizontal sum (dot plan) and of a scalar copy, in vector FMAs.
 constexpr double kHsumCost = 4.0;
@@ -62,8 +58,8 @@ double cost_dot(const Problem<T>& p, int64_t w) {
 
 // Row blocks for threads: a multiple of 24 rows (every tile height divides it) per task.
 template <class F>
-void over_rows(int64_t m, int64_t work, const F& fn) {
-  const int threads = work >= kParallelMinWork ? num_threads() : 1;
+void over_rows(int64_t m, int64_t work, int vec, const F& fn) {
+  const int threads = work >= parallel_min_work(kParallelMinWork, vec) ? num_threads() : 1;
   const int64_t blocks = (m + 23) / 24;
   const int64_t tasks = std::min<int64_t>(blocks, threads > 1 ? 4 * threads : 1);
   parallel_for(tasks, threads, [&](int64_t t) {
@@ -83,7 +79,7 @@ void run_rowbcast(const Kernels<T>& kern, const Problem<T>& p, T alpha, T beta) 
     b = buf;
     rs_b = p.n;
   }
-  over_rows(p.m, p.m * p.n * std::max<int64_t>(p.k, kTinyK), [&](int64_t r0, int64_t r1) {
+  over_rows(p.m, p.m * p.n * std::max<int64_t>(p.k, kTinyK), kern.vec, [&](int64_t r0, int64_t r1) {
     kern.rowbcast(r1 - r0, p.n, p.k, alpha, p.a + r0 * p.rs_a, p.rs_a, p.cs_a, b, rs_b, beta,
                   p.c + r0 * p.rs_c, p.rs_c, p.cs_c);
   });
@@ -100,7 +96,7 @@ void run_dot(const Kernels<T>& kern, const Problem<T>& p, T alpha, T beta) {
     b = buf;
     cs_b = p.k;
   }
-  over_rows(p.m, p.m * p.n * p.k, [&](int64_t r0, int64_t r1) {
+  over_rows(p.m, p.m * p.n * p.k, kern.vec, [&](int64_t r0, int64_t r1) {
     kern.dot(r1 - r0, p.n, p.k, alpha, p.a + r0 * p.rs_a, p.rs_a, b, cs_b, beta, p.c + r0 * p.rs_c,
              p.rs_c, p.cs_c);
   });
@@ -108,11 +104,30 @@ void run_dot(const Kernels<T>& kern, const Problem<T>& p, T alpha, T beta) {
 
 }  // namespace
 
+// The unpacked kernels re-read B (k x n) for every block of rows of A: free while B stays in L2,
+// and then packing is pure overhead (plus padded edge tiles). Measured on Zen 4 (1 MiB L2,
+// AVX-512) the unpacked rowbcast kernel beat pack + micro-kernel up to ~256^3 when B's and C's
+// rows are contiguous (nothing copied; B is then a quarter of L2) and up to ~160^3 otherwise (B
+// a tenth of L2, the rest going to the copies). So: cubes whose B takes that share of this CPU's
+// L2 bound the work of this path.
+template <class T>
+int64_t small_max_work(bool contiguous) {
+  const auto bound = [](int64_t share) {
+    const auto side = static_cast<int64_t>(
+        std::sqrt(double(cache_sizes().l2) / double(share) / double(sizeof(T))));
+    return side * side * side;
+  };
+  static const int64_t contiguous_bound = bound(4), copying_bound = bound(10);
+  return contiguous ? contiguous_bound : copying_bound;
+}
+template int64_t small_max_work<float>(bool);
+template int64_t small_max_work<double>(bool);
+
 template <class T>
 bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a,
                 const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t rs_c, int64_t cs_c) {
   const bool skinny = k <= kTinyK || m <= kSkinny || n <= kSkinny;
-  const int64_t limit = cs_b == 1 && cs_c == 1 ? kSmallMaxWorkContiguous : kSmallMaxWork;
+  const int64_t limit = small_max_work<T>(cs_b == 1 && cs_c == 1);
   if (!skinny && m * n * k > limit) return false;
 
   const Kernels<T>& kern = active_kernels_for<T>();
