@@ -18,21 +18,31 @@ namespace {
 
 using namespace affine::detail::linalg;
 
+// Side of the square tiles in which the row-major input and output are transposed.
+constexpr int64_t kTile = 32;
+
 // One symmetric matrix: src row-major n x n (only the uplo triangle read) -> w [n] ascending and,
 // when vecs is not null, vecs row-major n x n with column i the eigenvector of w[i].
 template <class T>
 void eigh_one(const char* op, int64_t n, const T* src, bool lower, T* w, T* vecs, std::vector<T>& a,
               std::vector<T>& z) {
-  // Column-major lower triangle of the work matrix: a[i + j n] = A(i, j), i >= j.
+  // Column-major lower triangle of the work matrix: a[i + j n] = A(i, j), i >= j. A transpose of
+  // the row-major input, so it goes in kTile x kTile tiles: row by row, a page per element read.
   a.assign(static_cast<size_t>(n * n), T(0));
   T max_abs = 0;
   bool finite = true;
-  for (int64_t j = 0; j < n; ++j) {
-    for (int64_t i = j; i < n; ++i) {
-      const T x = lower ? src[i * n + j] : src[j * n + i];
-      a[i + j * n] = x;
-      finite = finite && std::isfinite(x);
-      max_abs = std::max(max_abs, std::abs(x));
+  for (int64_t j0 = 0; j0 < n; j0 += kTile) {
+    const int64_t j1 = std::min(n, j0 + kTile);
+    for (int64_t i0 = j0; i0 < n; i0 += kTile) {
+      const int64_t i1 = std::min(n, i0 + kTile);
+      for (int64_t j = j0; j < j1; ++j) {
+        for (int64_t i = std::max(i0, j); i < i1; ++i) {
+          const T x = lower ? src[i * n + j] : src[j * n + i];
+          a[i + j * n] = x;
+          finite = finite && std::isfinite(x);
+          max_abs = std::max(max_abs, std::abs(x));
+        }
+      }
     }
   }
   if (!finite) {  // NaN or Inf in the read triangle: everything NaN (documented in linalg.hpp)
@@ -61,15 +71,23 @@ void eigh_one(const char* op, int64_t n, const T* src, bool lower, T* w, T* vecs
   for (int64_t i = 0; i < n; ++i) w[i] = d[order[i]] / scale;
   if (vecs == nullptr) return;
   apply_tridiagonal_q(n, a.data(), n, tau.data(), z.data(), n, n);
+  // Sign convention: the entry of largest magnitude (the first such) of each vector is positive.
+  std::vector<T> sign(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     const T* col = z.data() + order[i] * n;
-    // Sign convention: the entry of largest magnitude (the first such) is positive.
     int64_t big = 0;
     for (int64_t r = 1; r < n; ++r) {
       if (std::abs(col[r]) > std::abs(col[big])) big = r;
     }
-    const T sign = col[big] < 0 ? T(-1) : T(1);
-    for (int64_t r = 0; r < n; ++r) vecs[r * n + i] = sign * col[r];
+    sign[i] = col[big] < 0 ? T(-1) : T(1);
+  }
+  // vecs (row-major) column i = z's column order[i]: a transpose, in tiles as the input.
+  for (int64_t r0 = 0; r0 < n; r0 += kTile) {
+    const int64_t r1 = std::min(n, r0 + kTile);
+    for (int64_t i = 0; i < n; ++i) {
+      const T* col = z.data() + order[i] * n;
+      for (int64_t r = r0; r < r1; ++r) vecs[r * n + i] = sign[i] * col[r];
+    }
   }
 }
 

@@ -138,6 +138,9 @@ void symv_lower(int64_t k, const T* a, int64_t lda, const T* x, T* y) {
     V acc0 = {}, acc1 = {};
     int64_t r = j + 1;
     for (; r + 2 * L <= k; r += 2 * L) {
+      // The next column's lines at the same rows: its stream starts warm.
+      __builtin_prefetch(col + lda + r);
+      __builtin_prefetch(col + lda + r + L);
       V c0, c1, y0, y1, x0, x1;
       __builtin_memcpy(&c0, col + r, sizeof(V));
       __builtin_memcpy(&c1, col + r + L, sizeof(V));

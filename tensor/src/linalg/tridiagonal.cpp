@@ -139,7 +139,7 @@ bool tridiagonal_ql(int64_t n, T* d, T* e, T* z, int64_t ldz) {
           s2 = s;
           g = c * e[i];
           h = c * p;
-          r = std::hypot(p, e[i]);
+          r = rotation_length(p, e[i]);
           e[i + 1] = s * r;
           s = e[i] / r;
           c = p / r;
