@@ -66,9 +66,12 @@ void svd_one(const char* op, int64_t m, int64_t n, const T* src, const SvdOut<T>
     return;
   }
   const T scale = unit_scale(max_abs);
-  if (tall) {  // W = A: transpose the row-major data into column-major
-    for (int64_t i = 0; i < m; ++i) {
-      for (int64_t j = 0; j < n; ++j) w[i + j * m] = src[i * n + j] * scale;
+  if (tall) {  // W = A: transpose the row-major data into column-major, in 32 x 32 tiles
+    for (int64_t i0 = 0; i0 < m; i0 += 32) {
+      for (int64_t j0 = 0; j0 < n; j0 += 32) {
+        for (int64_t j = j0; j < std::min(n, j0 + 32); ++j)
+          for (int64_t i = i0; i < std::min(m, i0 + 32); ++i) w[i + j * m] = src[i * n + j] * scale;
+      }
     }
   } else {  // W = A^T: the row-major data already is A^T column-major
     for (int64_t i = 0; i < m * n; ++i) w[i] = src[i] * scale;
@@ -106,15 +109,23 @@ void svd_one(const char* op, int64_t m, int64_t n, const T* src, const SvdOut<T>
   auto right = [&](int64_t c) -> const T* {
     return tall ? vw.data() + order[c] * N : uw.data() + (c < N ? order[c] : c) * M;
   };
-  for (int64_t c = 0; c < out.ucols; ++c) {
+  // Sign convention: the largest entry of each column of U (the first such) is positive; the
+  // matching row of Vh flips with it.
+  std::vector<T> sign(static_cast<size_t>(out.ucols), T(1));
+  for (int64_t c = 0; c < N; ++c) {
     const T* col = left(c);
-    // Sign convention: the largest entry of each column of U (the first such) is positive; the
-    // matching row of Vh flips with it.
-    const T sign = c < N && col[argmax_abs(col, m)] < 0 ? T(-1) : T(1);
-    for (int64_t r = 0; r < m; ++r) out.u[r * out.ucols + c] = sign * col[r];
-    if (c < N) {
-      const T* row = right(c);
-      for (int64_t j = 0; j < n; ++j) out.vh[c * n + j] = sign * row[j];
+    if (col[argmax_abs(col, m)] < 0) sign[c] = T(-1);
+    const T* row = right(c);
+    for (int64_t j = 0; j < n; ++j) out.vh[c * n + j] = sign[c] * row[j];
+  }
+  // U (row-major) from work columns: a transpose, in bands of kTile rows so that the writes touch
+  // kTile pages at a time rather than one page per element.
+  constexpr int64_t kTile = 32;
+  for (int64_t r0 = 0; r0 < m; r0 += kTile) {
+    const int64_t r1 = std::min(m, r0 + kTile);
+    for (int64_t c = 0; c < out.ucols; ++c) {
+      const T* col = left(c);
+      for (int64_t r = r0; r < r1; ++r) out.u[r * out.ucols + c] = sign[c] * col[r];
     }
   }
   for (int64_t c = N; c < out.vrows; ++c) {  // the rest of a full Vh
