@@ -90,7 +90,8 @@ void bidiagonal_panel(int64_t m, int64_t n, int64_t nb, T* a, int64_t lda, T* d,
     e[i] = alpha;
     A(i, i + 1) = T(1);
     // X(i+1:m, i) = taup (A(i+1:m, i+1:n) u - V(i+1:m, 0:i+1) Y^T u - X(i+1:m, 0:i) U u)
-    leaf_kernels<T>().gemv_columns(rm, rn, &A(i + 1, i + 1), lda, &A(i, i + 1), lda, &X(i + 1, i));
+    leaf_kernels<T>().gemv_columns(rm, rn, &A(i + 1, i + 1), lda, &A(i, i + 1), lda, false,
+                                   &X(i + 1, i));
     gemm<T>(T(1), cm(&Y(i + 1, 0), rn, i + 1, ldy).t(), vec(&A(i, i + 1), rn, lda), T(0),
             vec(&X(0, i), i + 1));
     gemm<T>(T(-1), cm(&A(i + 1, 0), rm, i + 1, lda), vec(&X(0, i), i + 1), T(1),

@@ -33,10 +33,12 @@ struct LeafKernels {
   /// y := A x for symmetric k x k A of which only the lower triangle is read (element (r, j),
   /// r >= j, at a[r + j * lda]: column-major); x and y contiguous, y overwritten.
   void (*symv_lower)(int64_t k, const T* a, int64_t lda, const T* x, T* y);
-  /// y := A x for m x n column-major A (element (r, j) at a[r + j * lda]), x[j] at x[j * incx],
-  /// y contiguous and overwritten.
+  /// y := A x, or y += A x when accumulate, for m x n column-major A (element (r, j) at
+  /// a[r + j * lda]), x[j] at x[j * incx], y contiguous.
   void (*gemv_columns)(int64_t m, int64_t n, const T* a, int64_t lda, const T* x, int64_t incx,
-                       T* y);
+                       bool accumulate, T* y);
+  /// y[j] := A(:, j) . x for the n columns of m x n column-major A (as above), x contiguous.
+  void (*gemv_dots)(int64_t m, int64_t n, const T* a, int64_t lda, const T* x, T* y);
 };
 
 struct LeafTable {

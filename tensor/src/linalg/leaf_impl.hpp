@@ -170,8 +170,10 @@ void symv_lower(int64_t k, const T* a, int64_t lda, const T* x, T* y) {
 // L1. (GEMM's unpacked kernels, handed this as C^T = x^T A^T, keep a strip of y in registers and
 // walk all n columns for it, a page apart each: a TLB miss per element loaded.)
 template <bool kFma, class T>
-void gemv_columns(int64_t m, int64_t n, const T* a, int64_t lda, const T* x, int64_t incx, T* y) {
-  for (int64_t r = 0; r < m; ++r) y[r] = T(0);
+void gemv_columns(int64_t m, int64_t n, const T* a, int64_t lda, const T* x, int64_t incx,
+                  bool accumulate, T* y) {
+  if (!accumulate)
+    for (int64_t r = 0; r < m; ++r) y[r] = T(0);
   int64_t j = 0;
   for (; j + 4 <= n; j += 4) {
     const T* a0 = a + j * lda;
@@ -191,10 +193,47 @@ void gemv_columns(int64_t m, int64_t n, const T* a, int64_t lda, const T* x, int
   }
 }
 
+// Four columns at a time against one pass over x, each dot in its own vector accumulator (see
+// symv_lower for why explicit vectors).
+template <bool kFma, class T>
+void gemv_dots(int64_t m, int64_t n, const T* a, int64_t lda, const T* x, T* y) {
+  constexpr int L = 64 / static_cast<int>(sizeof(T));
+  using V __attribute__((vector_size(64))) = T;
+  auto hsum = [](const V& v) {
+    T s = 0;
+    for (int l = 0; l < L; ++l) s += v[l];
+    return s;
+  };
+  int64_t j = 0;
+  for (; j < n; j += 4) {
+    const int64_t w = n - j < 4 ? n - j : 4;
+    const T* c[4];
+    for (int64_t q = 0; q < 4; ++q) c[q] = a + (j + (q < w ? q : 0)) * lda;
+    V acc[4] = {};
+    int64_t r = 0;
+    for (; r + L <= m; r += L) {
+      V xv;
+      __builtin_memcpy(&xv, x + r, sizeof(V));
+#pragma GCC unroll 4
+      for (int q = 0; q < 4; ++q) {
+        V cv;
+        __builtin_memcpy(&cv, c[q] + r, sizeof(V));
+        acc[q] += cv * xv;
+      }
+    }
+    for (int64_t q = 0; q < w; ++q) {
+      T dot = hsum(acc[q]);
+      for (int64_t t = r; t < m; ++t) dot = madd<kFma>(c[q][t], x[t], dot);
+      y[j + q] = dot;
+    }
+  }
+}
+
 template <bool kFma, class T>
 LeafKernels<T> make_leaf_kernels() {
   return {&trsm_rows<kFma, T>, &getrf_panel<kFma, T>, &potrf_upper_panel<kFma, T>,
-          &larf_rows<kFma, T>, &symv_lower<kFma, T>,  &gemv_columns<kFma, T>};
+          &larf_rows<kFma, T>, &symv_lower<kFma, T>,  &gemv_columns<kFma, T>,
+          &gemv_dots<kFma, T>};
 }
 
 }  // namespace

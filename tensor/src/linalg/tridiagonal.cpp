@@ -31,12 +31,15 @@ void tridiagonal_panel(int64_t N, int64_t w, T* a, int64_t lda, T* e, T* tau, T*
                        T* tmp) {
   const Mat<T> A{a, N, N, 1, lda}, W{wp, N, w, 1, ldw};
   const auto& leaf = leaf_kernels<T>();
+  // The skinny products below are matrix-vector products with c <= w columns: per-ISA leaf loops
+  // (gemv_columns, gemv_dots) rather than GEMM calls, whose set-up is most of their cost here.
   for (int64_t c = 0; c < w; ++c) {
     if (c >
         0) {  // bring column c up to date: A(c:, c) -= V(c:, :c) W(c, :c)^T + W(c:, :c) V(c, :c)^T
-      const Mat<T> col = A.block(c, c, N - c, 1);
-      gemm<T>(T(-1), A.block(c, 0, N - c, c), W.block(c, 0, 1, c).t(), T(1), col);
-      gemm<T>(T(-1), W.block(c, 0, N - c, c), A.block(c, 0, 1, c).t(), T(1), col);
+      for (int64_t q = 0; q < c; ++q) tmp[q] = -W(c, q);
+      leaf.gemv_columns(N - c, c, &A(c, 0), lda, tmp, 1, true, &A(c, c));
+      for (int64_t q = 0; q < c; ++q) tmp[q] = -A(c, q);
+      leaf.gemv_columns(N - c, c, &W(c, 0), ldw, tmp, 1, true, &A(c, c));
     }
     const int64_t k = N - c - 1;  // length of v
     T alpha = A(c + 1, c);
@@ -50,12 +53,12 @@ void tridiagonal_panel(int64_t N, int64_t w, T* a, int64_t lda, T* e, T* tau, T*
     // the stored (stale) A22 v, minus V W^T v + W V^T v over those reflectors.
     leaf.symv_lower(k, &A(c + 1, c + 1), lda, v, y);
     if (c > 0) {
-      const Mat<const T> vm{v, k, 1, 1, 1};
-      const Mat<T> ym{y, k, 1, 1, 1}, tm{tmp, c, 1, 1, 1};
-      gemm<T>(T(1), W.block(c + 1, 0, k, c).t(), vm, T(0), tm);
-      gemm<T>(T(-1), A.block(c + 1, 0, k, c), tm, T(1), ym);
-      gemm<T>(T(1), A.block(c + 1, 0, k, c).t(), vm, T(0), tm);
-      gemm<T>(T(-1), W.block(c + 1, 0, k, c), tm, T(1), ym);
+      leaf.gemv_dots(k, c, &W(c + 1, 0), ldw, v, tmp);
+      for (int64_t q = 0; q < c; ++q) tmp[q] = -tmp[q];
+      leaf.gemv_columns(k, c, &A(c + 1, 0), lda, tmp, 1, true, y);
+      leaf.gemv_dots(k, c, &A(c + 1, 0), lda, v, tmp);
+      for (int64_t q = 0; q < c; ++q) tmp[q] = -tmp[q];
+      leaf.gemv_columns(k, c, &W(c + 1, 0), ldw, tmp, 1, true, y);
     }
     // w = tau y - (tau^2 / 2)(v^T y) v, so that H A22 H = A22 - v w^T - w v^T.
     T vy = 0;
