@@ -43,27 +43,6 @@ struct Lanes {
   using V __attribute__((vector_size(kVectorBytes))) = T;
 };
 
-// a * b + c, fused where the file's ISA has a vector FMA (AVX-512: this is the hot path; the
-// plain expression is left unfused by the project's -ffp-contract=off).
-// out = a * b + c, fused where the file's ISA has a vector FMA (AVX-512: the hot path; the plain
-// expression is left unfused by the project's -ffp-contract=off). By reference: passing 64-byte
-// vectors by value changes the ABI between ISAs.
-template <class V, class T>
-inline void madd(V& out, T a, const V& b, const V& c) {
-#if defined(__AVX512F__)
-  const V av = V{} + a;
-  if constexpr (sizeof(T) == 8) {
-    out = reinterpret_cast<V>(_mm512_fmadd_pd(
-        reinterpret_cast<__m512d>(av), reinterpret_cast<__m512d>(b), reinterpret_cast<__m512d>(c)));
-  } else {
-    out = reinterpret_cast<V>(_mm512_fmadd_ps(
-        reinterpret_cast<__m512>(av), reinterpret_cast<__m512>(b), reinterpret_cast<__m512>(c)));
-  }
-#else
-  out = a * b + c;
-#endif
-}
-
 template <class T, int K>
 struct Regs {
   using V = typename Lanes<T>::V;
@@ -77,6 +56,43 @@ struct Regs {
     for (int k = 0; k < K; ++k) __builtin_memcpy(p + k * Lanes<T>::L, &r[k], sizeof(V));
   }
 };
+
+// One rotation of K vector pairs: (in, carry) := (c carry - s in, c in + s carry). On AVX-512 with
+// explicit FMAs (the project's -ffp-contract=off leaves the plain expression unfused) and c, s
+// broadcast straight from memory: broadcasting from a register, or negating s first, would take
+// the shuffle port that the second FMA unit shares, and that cost a third of the kernel's rate.
+template <class T, int K>
+inline void rotate(const T* cp, const T* sp, Regs<T, K>& carry, Regs<T, K>& in) {
+  using V = typename Lanes<T>::V;
+#if defined(__AVX512F__)
+  if constexpr (sizeof(T) == 8) {
+    const __m512d c = _mm512_set1_pd(*cp), s = _mm512_set1_pd(*sp);
+#pragma GCC unroll 16
+    for (int k = 0; k < K; ++k) {
+      const __m512d x = reinterpret_cast<__m512d>(in.r[k]),
+                    y = reinterpret_cast<__m512d>(carry.r[k]);
+      in.r[k] = reinterpret_cast<V>(_mm512_fmsub_pd(c, y, _mm512_mul_pd(s, x)));
+      carry.r[k] = reinterpret_cast<V>(_mm512_fmadd_pd(c, x, _mm512_mul_pd(s, y)));
+    }
+  } else {
+    const __m512 c = _mm512_set1_ps(*cp), s = _mm512_set1_ps(*sp);
+#pragma GCC unroll 16
+    for (int k = 0; k < K; ++k) {
+      const __m512 x = reinterpret_cast<__m512>(in.r[k]), y = reinterpret_cast<__m512>(carry.r[k]);
+      in.r[k] = reinterpret_cast<V>(_mm512_fmsub_ps(c, y, _mm512_mul_ps(s, x)));
+      carry.r[k] = reinterpret_cast<V>(_mm512_fmadd_ps(c, x, _mm512_mul_ps(s, y)));
+    }
+  }
+#else
+  const T c = *cp, s = *sp;
+#pragma GCC unroll 16
+  for (int k = 0; k < K; ++k) {
+    const V out = c * carry.r[k] - s * in.r[k];
+    carry.r[k] = c * in.r[k] + s * carry.r[k];
+    in.r[k] = out;
+  }
+#endif
+}
 
 // A pivot sweep (every rotation shares column `fixed`, which stays in the carry) on one strip.
 template <class T, int K>
@@ -209,15 +225,7 @@ void apply_group(const Group& g, const T* cs, const T* sn, T* z, int64_t ld) {
           continue;
         }
       }
-      const T ct = c[t], st = s[t];
-#pragma GCC unroll 16
-      for (int k = 0; k < K; ++k) {
-        typename Lanes<T>::V out;
-        const typename Lanes<T>::V sin = -st * in.r[k], scarry = st * carry[t].r[k];
-        madd(out, ct, carry[t].r[k], sin);
-        madd(carry[t].r[k], ct, in.r[k], scarry);
-        in.r[k] = out;
-      }
+      rotate<T, K>(c + t, s + t, carry[t], in);
     }
     if (have) in.store(col(q + 1));
   };
