@@ -123,47 +123,57 @@ void larf_rows(T tau, const T* v, int64_t inc, int64_t m, int64_t n, T* c, int64
 }
 
 // One pass over the lower triangle serves both halves of the product: column j below the
-// diagonal adds x[j] * A(r, j) to y[r] (an axpy) and contributes its dot with x to y[j]. The dot
-// is accumulated in explicit vectors (GCC vector extensions, lowered to the file's ISA): without
-// reassociation the compiler would leave a scalar reduction, and this loop is what the
-// tridiagonalisation's memory-bound half runs on.
+// diagonal adds x[j] * A(r, j) to y[r] (an axpy) and contributes its dot with x to y[j]. Two
+// columns per pass (two memory streams in flight, y loaded and stored once for both: the loop is
+// bound by reading A, the tridiagonalisation's memory-bound half). The dots are accumulated in
+// explicit vectors (GCC vector extensions, lowered to the file's ISA): without reassociation the
+// compiler would leave a scalar reduction.
 template <bool kFma, class T>
 void symv_lower(int64_t k, const T* a, int64_t lda, const T* x, T* y) {
   constexpr int L = 64 / static_cast<int>(sizeof(T));
   using V __attribute__((vector_size(64))) = T;
+  auto hsum = [](const V& v) {
+    T s = 0;
+    for (int l = 0; l < L; ++l) s += v[l];
+    return s;
+  };
   for (int64_t r = 0; r < k; ++r) y[r] = T(0);
-  for (int64_t j = 0; j < k; ++j) {
-    const T* col = a + j * lda;
-    const T xj = x[j];
+  int64_t j = 0;
+  for (; j + 1 < k; j += 2) {
+    const T* c0 = a + j * lda;
+    const T* c1 = c0 + lda;
+    const T x0 = x[j], x1 = x[j + 1];
+    // The 2 x 2 diagonal block: A(j, j), A(j + 1, j), A(j + 1, j + 1).
+    T dot0 = c0[j + 1] * x[j + 1], dot1 = 0;
+    y[j] = madd<kFma>(c0[j], x0, y[j]);
+    y[j + 1] = madd<kFma>(c1[j + 1], x1, madd<kFma>(c0[j + 1], x0, y[j + 1]));
     V acc0 = {}, acc1 = {};
-    int64_t r = j + 1;
-    for (; r + 2 * L <= k; r += 2 * L) {
-      // The next column's lines at the same rows: its stream starts warm.
-      __builtin_prefetch(col + lda + r);
-      __builtin_prefetch(col + lda + r + L);
-      V c0, c1, y0, y1, x0, x1;
-      __builtin_memcpy(&c0, col + r, sizeof(V));
-      __builtin_memcpy(&c1, col + r + L, sizeof(V));
-      __builtin_memcpy(&y0, y + r, sizeof(V));
-      __builtin_memcpy(&y1, y + r + L, sizeof(V));
-      __builtin_memcpy(&x0, x + r, sizeof(V));
-      __builtin_memcpy(&x1, x + r + L, sizeof(V));
-      y0 += c0 * xj;
-      y1 += c1 * xj;
-      acc0 += c0 * x0;
-      acc1 += c1 * x1;
-      __builtin_memcpy(y + r, &y0, sizeof(V));
-      __builtin_memcpy(y + r + L, &y1, sizeof(V));
+    int64_t r = j + 2;
+    for (; r + L <= k; r += L) {
+      // The next pair's lines at the same rows: their streams start warm.
+      __builtin_prefetch(c0 + 2 * lda + r);
+      __builtin_prefetch(c1 + 2 * lda + r);
+      V a0, a1, yv, xv;
+      __builtin_memcpy(&a0, c0 + r, sizeof(V));
+      __builtin_memcpy(&a1, c1 + r, sizeof(V));
+      __builtin_memcpy(&yv, y + r, sizeof(V));
+      __builtin_memcpy(&xv, x + r, sizeof(V));
+      yv += a0 * x0 + a1 * x1;
+      acc0 += a0 * xv;
+      acc1 += a1 * xv;
+      __builtin_memcpy(y + r, &yv, sizeof(V));
     }
-    acc0 += acc1;
-    T dot = 0;
-    for (int l = 0; l < L; ++l) dot += acc0[l];
+    dot0 += hsum(acc0);
+    dot1 += hsum(acc1);
     for (; r < k; ++r) {
-      y[r] = madd<kFma>(col[r], xj, y[r]);
-      dot = madd<kFma>(col[r], x[r], dot);
+      y[r] = madd<kFma>(c1[r], x1, madd<kFma>(c0[r], x0, y[r]));
+      dot0 = madd<kFma>(c0[r], x[r], dot0);
+      dot1 = madd<kFma>(c1[r], x[r], dot1);
     }
-    y[j] = madd<kFma>(col[j], xj, y[j]) + dot;
+    y[j] += dot0;
+    y[j + 1] += dot1;
   }
+  if (j < k) y[j] = madd<kFma>(a[j + j * lda], x[j], y[j]);  // the last column, when k is odd
 }
 
 // Column by column, four at a time: every column streams through memory in order and y stays in
