@@ -1,11 +1,14 @@
 // Training speed of the seed's network: 2-100-2-1 tanh/tanh/sigmoid, BCE on probabilities, plain
 // SGD (lr 0.1, no momentum), float32, 1 thread. bench/peers/moons_torch.py runs the same network,
 // data, batch and optimizer in PyTorch; bench/train_report runs both and prints the ratios.
+// When CMake finds Debian's libtorch-dev, BM_TrainStep_libtorch runs the same step with its C++
+// frontend (1 thread, the same batches, PyTorch's default init) in this binary.
 //
 //   build/bench/train_bench --benchmark_counters_tabular=true
 //
 // BM_TrainStep/batch:N  one optimizer step on a fixed batch of N make_moons points (noise 0.1):
 //                       zero_grad, forward, BCE, backward, SGD step, tape.clear().
+// BM_TrainStep_libtorch/batch:N  the same step in libtorch's C++ frontend.
 // BM_TrainRun           150 epochs over 1,000 make_moons points in shuffled batches of 32
 //                       (DataLoader, 32 batches an epoch, 4,800 steps): the example's loop.
 //
@@ -23,8 +26,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "affine/affine.hpp"
+#ifdef AFFINE_HAVE_LIBTORCH
+#include <torch/torch.h>
+#endif
 // Replaces the global operator new of this binary to count calls (one TU per executable).
 #include "../tests/alloc_counter.hpp"
 
@@ -90,6 +97,46 @@ BENCHMARK(BM_TrainStep)
     ->Arg(1000)
     ->Arg(100000)
     ->Unit(benchmark::kMicrosecond);
+
+#ifdef AFFINE_HAVE_LIBTORCH
+// The seed network's step in libtorch's C++ frontend, on the same make_moons batch.
+void BM_TrainStep_libtorch(benchmark::State& state) {
+  const int64_t batch = state.range(0);
+  torch::set_num_threads(1);
+  torch::manual_seed(0);
+  namespace tnn = torch::nn;
+  tnn::Sequential net(tnn::Linear(2, 100), tnn::Tanh(), tnn::Linear(100, 2), tnn::Tanh(),
+                      tnn::Linear(2, 1), tnn::Sigmoid());
+  torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(kLr));
+  const nn::data::Dataset d = nn::data::make_moons(batch, kNoise, 1);
+  const auto to_torch = [](const Tensor& t) {
+    const Tensor c = t.contiguous();
+    return torch::from_blob(const_cast<float*>(c.data<float>()), c.shape().to_vector()).clone();
+  };
+  const torch::Tensor x = to_torch(d.x), y = to_torch(d.y);
+  const auto step = [&] {
+    opt.zero_grad();
+    const torch::Tensor loss = torch::binary_cross_entropy(net->forward(x), y);
+    loss.backward();
+    opt.step();
+    return loss.item<float>();
+  };
+  float loss = step();
+  for (auto _ : state) {
+    loss = step();
+    benchmark::DoNotOptimize(loss);
+  }
+  state.counters["steps_per_s"] =
+      benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["final_loss"] = loss;
+}
+BENCHMARK(BM_TrainStep_libtorch)
+    ->ArgName("batch")
+    ->Arg(32)
+    ->Arg(1000)
+    ->Arg(100000)
+    ->Unit(benchmark::kMicrosecond);
+#endif
 
 void BM_TrainRun(benchmark::State& state) {
   constexpr int kEpochs = 150;
