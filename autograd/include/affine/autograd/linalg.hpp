@@ -60,9 +60,9 @@ struct VarEigh {
 };
 /// eigh; gA = V (diag(gw) + skew(V^T gV) / E) V^T with E_ij = w_j - w_i (torch's formula, skew(X)
 /// = (X - X^T) / 2).
-VarEigh eigh(const Var& A, char uplo = 'L');
+AFFINE_API VarEigh eigh(const Var& A, char uplo = 'L');
 /// eigvalsh; gA = V diag(gw) V^T.
-Var eigvalsh(const Var& A, char uplo = 'L');
+AFFINE_API Var eigvalsh(const Var& A, char uplo = 'L');
 
 struct VarSVD {
   Var U;
@@ -72,13 +72,13 @@ struct VarSVD {
 /// svd; differentiable with full_matrices = false (torch's condition; with true the backward
 /// throws). gA as torch's svd_backward; U's and V's terms also need non-zero singular values when
 /// A is not square.
-VarSVD svd(const Var& A, bool full_matrices = true);
+AFFINE_API VarSVD svd(const Var& A, bool full_matrices = true);
 /// svdvals; gA = U diag(gS) Vh.
-Var svdvals(const Var& A);
+AFFINE_API Var svdvals(const Var& A);
 
 /// pinv; gA by torch's pinv_backward (valid where the rank is locally constant).
-Var pinv(const Var& A, std::optional<double> atol = std::nullopt,
-         std::optional<double> rtol = std::nullopt, bool hermitian = false);
+AFFINE_API Var pinv(const Var& A, std::optional<double> atol = std::nullopt,
+                    std::optional<double> rtol = std::nullopt, bool hermitian = false);
 
 /// lstsq with a differentiable solution X = pinv(A) B (gA, gB from pinv's VJP); residuals, rank
 /// and singular values are the Tensor function's, as constants.
@@ -88,13 +88,13 @@ struct VarLstsq {
   Tensor rank;
   Tensor singular_values;
 };
-VarLstsq lstsq(const Var& A, const Var& B, std::optional<double> rcond = std::nullopt,
-               std::string_view driver = "gelsd");
+AFFINE_API VarLstsq lstsq(const Var& A, const Var& B, std::optional<double> rcond = std::nullopt,
+                          std::string_view driver = "gelsd");
 
 /// matrix_norm for every ord of the Tensor function: "fro" (gA = g A / ||A||, 0 at A = 0), "nuc"
 /// (g U Vh), 2 / -2 (g u v^T of the extreme singular pair), 1 / -1 / inf / -inf (through the
 /// abs column / row sums: the gradient goes to the first extreme column / row).
-Var matrix_norm(const Var& A, std::string_view ord = "fro", bool keepdim = false);
-Var matrix_norm(const Var& A, double ord, bool keepdim = false);
+AFFINE_API Var matrix_norm(const Var& A, std::string_view ord = "fro", bool keepdim = false);
+AFFINE_API Var matrix_norm(const Var& A, double ord, bool keepdim = false);
 
 }  // namespace affine::linalg
