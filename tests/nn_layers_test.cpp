@@ -217,5 +217,35 @@ TEST(ActivationLayers, NamesAndValues) {
   EXPECT_EQ(net(Tensor::zeros({4, 2})).shape(), (Shape{4, 3}));
 }
 
+// Layers built without a Generator draw from the default generator, as Linear does: two such
+// layers differ, manual_seed(n) reproduces them, and the draws are those of Generator(n).
+TEST(DefaultGenerator, LayersWithoutAGeneratorDifferAndManualSeedReproducesThem) {
+  struct Layers {
+    Conv2d conv_a{2, 3, 3}, conv_b{2, 3, 3};
+    Embedding emb_a{10, 4}, emb_b{10, 4};
+    Dropout drop_a{0.5}, drop_b{0.5};
+  };
+  const Tensor ones = Tensor::ones({64});
+  manual_seed(5);
+  Layers first;
+  EXPECT_FALSE(allclose(first.conv_a.weight.value, first.conv_b.weight.value, 0, 0));
+  EXPECT_FALSE(allclose(first.conv_a.bias.value, first.conv_b.bias.value, 0, 0));
+  EXPECT_FALSE(allclose(first.emb_a.weight.value, first.emb_b.weight.value, 0, 0));
+  const Tensor mask_a = first.drop_a(ones).value();
+  EXPECT_FALSE(allclose(mask_a, first.drop_b(ones).value(), 0, 0));
+
+  manual_seed(5);
+  Layers again;
+  EXPECT_TRUE(allclose(again.conv_a.weight.value, first.conv_a.weight.value, 0, 0));
+  EXPECT_TRUE(allclose(again.conv_b.bias.value, first.conv_b.bias.value, 0, 0));
+  EXPECT_TRUE(allclose(again.emb_b.weight.value, first.emb_b.weight.value, 0, 0));
+  EXPECT_TRUE(allclose(again.drop_a(ones).value(), mask_a, 0, 0));
+
+  Generator gen(5);  // the first layer's draws are Generator(5)'s
+  Conv2d explicit_conv(2, 3, 3, {}, gen);
+  EXPECT_TRUE(allclose(explicit_conv.weight.value, first.conv_a.weight.value, 0, 0));
+  manual_seed(kDefaultSeed);  // leave the process-wide setting as the other tests expect it
+}
+
 }  // namespace
 }  // namespace affine::nn

@@ -14,16 +14,6 @@ using detail::pair_text;
 
 // ---- Conv2d ---------------------------------------------------------------------------------
 
-namespace {
-
-uint64_t conv_default_seed(int64_t in, int64_t out, Size2 k) {
-  return 0xc0417ULL + 1000003ULL * static_cast<uint64_t>(in) +
-         1009ULL * static_cast<uint64_t>(out) + 31ULL * static_cast<uint64_t>(k.h) +
-         static_cast<uint64_t>(k.w);
-}
-
-}  // namespace
-
 Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, Size2 kernel_size,
                const Conv2dOptions& options, Generator& gen)
     : in_(in_channels), out_(out_channels), kernel_(kernel_size), options_(options) {
@@ -33,8 +23,7 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, Size2 kernel_size,
 Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, Size2 kernel_size,
                const Conv2dOptions& options)
     : in_(in_channels), out_(out_channels), kernel_(kernel_size), options_(options) {
-  Generator gen(conv_default_seed(in_channels, out_channels, kernel_size));
-  init(gen);
+  init(default_generator());
 }
 
 void Conv2d::init(Generator& gen) {

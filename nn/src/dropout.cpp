@@ -13,6 +13,8 @@ using detail::number_text;
 
 // ---- Dropout --------------------------------------------------------------------------------
 
+Dropout::Dropout(double p) : Dropout(p, default_generator().next_u64()) {}
+
 Dropout::Dropout(double p, uint64_t seed) : p_(p), gen_(seed) {
   if (!(p >= 0 && p < 1)) {
     throw Error("Dropout(p=" + number_text(p) + "): p must be in [0, 1)");

@@ -21,9 +21,7 @@ Embedding::Embedding(int64_t num_embeddings, int64_t embedding_dim, Generator& g
 
 Embedding::Embedding(int64_t num_embeddings, int64_t embedding_dim)
     : num_(num_embeddings), dim_(embedding_dim) {
-  Generator gen(0xe3bedULL + 1000003ULL * static_cast<uint64_t>(num_embeddings) +
-                static_cast<uint64_t>(embedding_dim));
-  init(gen, DType::f32);
+  init(default_generator(), DType::f32);
 }
 
 void Embedding::init(Generator& gen, DType dtype) {

@@ -38,7 +38,8 @@ class AFFINE_API Conv2d : public Module {
   /// Draws the initial weights from gen.
   Conv2d(int64_t in_channels, int64_t out_channels, Size2 kernel_size, const Conv2dOptions& options,
          Generator& gen);
-  /// Draws from Generator(default_seed()) (a fixed seed from the sizes, as Linear).
+  /// Draws from affine::default_generator(), as Linear: such layers differ from each other, and
+  /// manual_seed(n) before building the model reproduces them.
   Conv2d(int64_t in_channels, int64_t out_channels, Size2 kernel_size,
          const Conv2dOptions& options = {});
 

@@ -18,7 +18,7 @@ class AFFINE_API Embedding : public Module {
   /// Draws the weight from gen.
   Embedding(int64_t num_embeddings, int64_t embedding_dim, Generator& gen,
             DType dtype = DType::f32);
-  /// Draws from Generator(default_seed), a fixed seed from the sizes.
+  /// Draws from affine::default_generator(), as Linear (manual_seed(n) reproduces it).
   Embedding(int64_t num_embeddings, int64_t embedding_dim);
   /// Throws affine::Error naming the layer for non-int64 input or an index out of range.
   Var forward(const Var& indices) override;
