@@ -154,6 +154,20 @@ TEST(NnGolden, Losses) {
     check_case("nll_weighted" + s, {"x", "targets", "weight"}, [r = r](const std::vector<Var>& v) {
       return nll_loss(v[0], v[1].value(), r, v[2].value());
     });
+    // ignore_index: PyTorch's default -100, and class 2 (with weights and label smoothing).
+    check_case("cross_entropy_ignore" + s, {"x", "targets"},
+               [r = r](const std::vector<Var>& v) { return cross_entropy(v[0], v[1].value(), r); });
+    check_case(
+        "cross_entropy_weighted_smoothed_ignore2" + s, {"x", "targets", "weight"},
+        [r = r](const std::vector<Var>& v) {
+          return cross_entropy(
+              v[0], v[1].value(),
+              {.reduction = r, .weight = v[2].value(), .label_smoothing = 0.15, .ignore_index = 2});
+        });
+    check_case("nll_weighted_ignore" + s, {"x", "targets", "weight"},
+               [r = r](const std::vector<Var>& v) {
+                 return nll_loss(v[0], v[1].value(), r, v[2].value());
+               });
     check_case("l1" + s, {"x", "target"},
                [r = r](const std::vector<Var>& v) { return l1_loss(v[0], v[1], r); });
     check_case("smooth_l1" + s, {"x", "target"},

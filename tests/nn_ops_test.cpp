@@ -3,6 +3,7 @@
 // errors for bad input. Values against PyTorch are in nn_golden_test.cpp.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <functional>
 #include <vector>
 
@@ -206,6 +207,14 @@ TEST(NnOpsGradcheck, Losses) {
         {N({4, 4}, 51)}));
     EXPECT_TRUE(check([&](const std::vector<Var>& v) { return nll_loss(v[0], targets, r, weight); },
                       {N({4, 4}, 52)}));
+    // ignore_index as a class index (3): two of the four rows drop out.
+    EXPECT_TRUE(check(
+        [&](const std::vector<Var>& v) {
+          return cross_entropy(
+              v[0], targets,
+              {.reduction = r, .weight = weight, .label_smoothing = 0.2, .ignore_index = 3});
+        },
+        {N({4, 4}, 55)}));
     const Tensor a = N({3, 4}, 53);
     const Tensor b = N({3, 4}, 54);
     EXPECT_TRUE(check([r](const std::vector<Var>& v) { return l1_loss(v[0], v[1], r); }, {a, b}));
@@ -271,6 +280,31 @@ TEST(NnOps, NormDropoutEmbeddingErrors) {
               huber_loss(Tensor::zeros({2}), Tensor::zeros({2}), Reduction::mean, 0);
             }).find("delta must be positive"),
             std::string::npos);
+}
+
+TEST(NnOps, IgnoreIndex) {
+  const Tensor logits = Tensor::zeros({2, 3}, DType::f64);
+  EXPECT_EQ(error_of([&] {
+              cross_entropy(logits, Tensor::from_vector(std::vector<int64_t>{0, -1}));
+            }),
+            "cross_entropy: target -1 at position 1 is out of range for 3 classes (ignore_index "
+            "is -100)");
+  EXPECT_EQ(
+      error_of([&] {
+        nll_loss(logits, Tensor::from_vector(std::vector<int64_t>{-100, 3}), Reduction::mean,
+                 Tensor(), 5);
+      }),
+      "nll_loss: target -100 at position 0 is out of range for 3 classes (ignore_index is 5)");
+  // Every row ignored: the mean divides 0 by 0 (NaN, as PyTorch); sum is 0, and so is every
+  // gradient.
+  const Tensor all = Tensor::from_vector(std::vector<int64_t>{-100, -100});
+  EXPECT_TRUE(std::isnan(cross_entropy(logits, all).value().item()));
+  Tape tape;
+  Var x = tape.leaf(Tensor::ones({2, 3}, DType::f64));
+  Var loss = cross_entropy(x, all, Reduction::sum);
+  EXPECT_EQ(loss.value().item(), 0);
+  loss.backward();
+  EXPECT_EQ(max(abs(x.grad())).item(), 0);
 }
 
 }  // namespace

@@ -189,18 +189,16 @@ Var mse_loss(const Var& pred, const Var& target, Reduction reduction) {
 // PyTorch's definitions, with class weights w (1 when absent) and label smoothing e over C
 // classes: per row, nll_i = -w[t_i] lp[i, t_i] and smooth_i = -sum_c w[c] lp[i, c], where lp is
 // log_softmax(logits) (cross_entropy) or the input itself (nll_loss);
-// loss_i = (1 - e) nll_i + (e / C) smooth_i. Mean divides the sum by sum_i w[t_i] (the number of
-// rows without weights), as torch.nn.functional does.
-// Node: saved[0] = lp [n, C], saved[1] = targets; dims[0] = 1 for cross_entropy (the gradient
-// goes through the softmax), scalar = {e, divisor of the mean}; the weights, when given, are
-// kept in the tape's aux-free slot below (ints[1] = 1) as a third saved tensor in n.dims? No:
-// they are concatenated to lp's storage? Neither: see class_weights().
+// loss_i = (1 - e) nll_i + (e / C) smooth_i. Rows whose target is ignore_index contribute 0 and
+// are left out of the mean, which divides the sum by sum_i w[t_i] over the other rows (their
+// number without weights), as torch.nn.functional does.
 
 namespace {
 
-// Validates logits/log-probabilities [n, C], int64 targets [n] in range, weight [C] (optional).
+// Validates logits/log-probabilities [n, C], int64 targets [n] in range (or ignore_index),
+// weight [C] (optional).
 void check_class_targets(const char* op, const Tensor& x, const Tensor& targets,
-                         const Tensor& weight) {
+                         const Tensor& weight, int64_t ignore_index) {
   if (!targets.defined()) throw Error(std::string(op) + ": the targets tensor is undefined");
   if (x.rank() != 2) {
     throw Error(std::string(op) + ": input must be 2-D [n, classes], got shape " +
@@ -226,24 +224,25 @@ void check_class_targets(const char* op, const Tensor& x, const Tensor& targets,
   const Tensor tg = targets.contiguous();
   const int64_t* pt = tg.data<int64_t>();
   for (int64_t i = 0; i < tg.numel(); ++i) {
-    if (pt[i] < 0 || pt[i] >= classes) {
+    if ((pt[i] < 0 || pt[i] >= classes) && pt[i] != ignore_index) {
       throw Error(std::string(op) + ": target " + std::to_string(pt[i]) + " at position " +
                   std::to_string(i) + " is out of range for " + std::to_string(classes) +
-                  " classes");
+                  " classes (ignore_index is " + std::to_string(ignore_index) + ")");
     }
   }
 }
 
-// saved[0] = lp [n, C]; saved[1] = targets [n] (int64) followed, when weighted, by the weights
-// as int64 bit patterns? No: the weights go in a rank-2 pack [2, ...]. To keep Node small, the
-// node stores lp in saved[0] and a float pack in saved[1]: row 0 = targets as float, row 1 =
-// weights (C entries; ones when unweighted). Targets < 2^24 are exact in float32.
+// A class loss's operands. The node keeps lp and the weights packed in saved[0] ([n (+1), C]: lp,
+// then the weights when given) and the targets in saved[1].
 struct ClassLoss {
   Tensor lp;       // [n, C]
-  Tensor targets;  // int64 [n], contiguous
+  Tensor targets;  // int64 [n], contiguous; kIgnored marks a row whose target was ignore_index
   Tensor weight;   // [C] or undefined
   double smoothing = 0;
 };
+
+// What an ignored row's target becomes (ignore_index itself may be a valid class, e.g. 0).
+constexpr int64_t kIgnored = -1;
 
 template <class T>
 double weight_of(const T* w, int64_t c) {
@@ -264,6 +263,10 @@ Tensor class_loss_rows(const ClassLoss& c, double* divisor) {
     T* po = l.data<T>();
     double div = 0;
     for (int64_t i = 0; i < rows; ++i) {
+      if (pt[i] == kIgnored) {
+        po[i] = T(0);
+        continue;
+      }
       const T* row = pl + i * classes;
       const double nll = -weight_of(pw, pt[i]) * static_cast<double>(row[pt[i]]);
       double smooth = 0;
@@ -296,6 +299,10 @@ void class_loss_grad(const ClassLoss& c, bool through_softmax, const T* g, bool 
   double wsum = 0;
   for (int64_t k = 0; k < classes; ++k) wsum += weight_of(pw, k);
   for (int64_t i = 0; i < rows; ++i) {
+    if (pt[i] == kIgnored) {
+      std::fill(out + i * classes, out + (i + 1) * classes, T(0));
+      continue;
+    }
     const double gi = (per_row ? static_cast<double>(g[i]) : static_cast<double>(g[0])) * scale;
     const double wt = weight_of(pw, pt[i]);
     for (int64_t k = 0; k < classes; ++k) {
@@ -313,9 +320,9 @@ void class_loss_grad(const ClassLoss& c, bool through_softmax, const T* g, bool 
   }
 }
 
-// Node: saved[0] = lp, saved[1] = targets, dims[0] = softmax flag; the weights and smoothing are
-// in the tape's aux storage? They are not: weight is rare, so it rides in n.grad's place? No:
-// a class loss with weights keeps them as a view concatenated after lp (see record_class_loss).
+// Node: saved[0] = the pack of lp and weights, saved[1] = targets; ints = {reduction, weighted,
+// classes, rows}; dims[0] = 1 when the gradient goes through the softmax (cross_entropy);
+// scalar = {label smoothing, divisor of the mean}.
 void class_loss_backward(TapeImpl& t, Node& n) {
   const int64_t classes = n.ints[2];
   ClassLoss c;
@@ -335,10 +342,11 @@ void class_loss_backward(TapeImpl& t, Node& n) {
 }
 
 Var class_loss(const char* op, const Var& input, const Tensor& targets, Reduction reduction,
-               const Tensor& weight, double label_smoothing, bool from_logits) {
+               const Tensor& weight, double label_smoothing, int64_t ignore_index,
+               bool from_logits) {
   detail::require_defined(op, input);
   const Tensor& x = input.value();
-  check_class_targets(op, x, targets, weight);
+  check_class_targets(op, x, targets, weight, ignore_index);
   if (!(label_smoothing >= 0 && label_smoothing <= 1)) {
     throw Error(std::string(op) + ": label_smoothing must be in [0, 1], got " +
                 std::to_string(label_smoothing));
@@ -359,7 +367,11 @@ Var class_loss(const char* op, const Var& input, const Tensor& targets, Reductio
     c.weight = pack.narrow(0, rows, 1).reshape({classes});
     c.weight.copy_(weight);
   }
-  c.targets = targets.contiguous();
+  c.targets = targets.clone();  // contiguous, and ours to mark the ignored rows in
+  int64_t* pt = c.targets.data<int64_t>();
+  for (int64_t i = 0; i < rows; ++i) {
+    if (pt[i] == ignore_index) pt[i] = kIgnored;
+  }
   c.smoothing = label_smoothing;
   double divisor = 0;
   Tensor l = class_loss_rows(c, &divisor);
@@ -378,17 +390,17 @@ Var class_loss(const char* op, const Var& input, const Tensor& targets, Reductio
 }  // namespace
 
 Var cross_entropy(const Var& logits, const Tensor& targets, Reduction reduction) {
-  return class_loss("cross_entropy", logits, targets, reduction, Tensor(), 0, true);
+  return class_loss("cross_entropy", logits, targets, reduction, Tensor(), 0, kIgnoreIndex, true);
 }
 
 Var cross_entropy(const Var& logits, const Tensor& targets, const CrossEntropyOptions& options) {
   return class_loss("cross_entropy", logits, targets, options.reduction, options.weight,
-                    options.label_smoothing, true);
+                    options.label_smoothing, options.ignore_index, true);
 }
 
-Var nll_loss(const Var& log_probs, const Tensor& targets, Reduction reduction,
-             const Tensor& weight) {
-  return class_loss("nll_loss", log_probs, targets, reduction, weight, 0, false);
+Var nll_loss(const Var& log_probs, const Tensor& targets, Reduction reduction, const Tensor& weight,
+             int64_t ignore_index) {
+  return class_loss("nll_loss", log_probs, targets, reduction, weight, 0, ignore_index, false);
 }
 
 // ---- L1, smooth L1, Huber ----------------------------------------------------------------------

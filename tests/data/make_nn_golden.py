@@ -132,6 +132,7 @@ run_case("silu", dict(x=act_x), lambda x: F.silu(x))
 logits = rand(g, 6, 5)
 targets = torch.tensor([0, 4, 2, 2, 1, 3], dtype=torch.int64)
 class_w = rand(g, 5).abs() + 0.2
+targets_ignored = torch.tensor([0, -100, 2, 2, -100, 3], dtype=torch.int64)
 for red in ("mean", "sum", "none"):
     run_case(f"cross_entropy_{red}", dict(x=logits, targets=targets),
              lambda x, targets: F.cross_entropy(x, targets, reduction=red))
@@ -142,6 +143,18 @@ for red in ("mean", "sum", "none"):
              grads_of={"x"})
     run_case(f"nll_weighted_{red}", dict(x=torch.log_softmax(logits, 1), targets=targets,
                                          weight=class_w),
+             lambda x, targets, weight: F.nll_loss(x, targets, weight=weight, reduction=red),
+             grads_of={"x"})
+    # ignore_index: PyTorch's default -100, and a class index (2) with weights and smoothing.
+    run_case(f"cross_entropy_ignore_{red}", dict(x=logits, targets=targets_ignored),
+             lambda x, targets: F.cross_entropy(x, targets, reduction=red))
+    run_case(f"cross_entropy_weighted_smoothed_ignore2_{red}",
+             dict(x=logits, targets=targets, weight=class_w),
+             lambda x, targets, weight: F.cross_entropy(x, targets, weight=weight, reduction=red,
+                                                        label_smoothing=0.15, ignore_index=2),
+             grads_of={"x"})
+    run_case(f"nll_weighted_ignore_{red}", dict(x=torch.log_softmax(logits, 1),
+                                                targets=targets_ignored, weight=class_w),
              lambda x, targets, weight: F.nll_loss(x, targets, weight=weight, reduction=red),
              grads_of={"x"})
     pred = rand(g, 4, 6) * 2

@@ -1,6 +1,8 @@
 // Loss functions as differentiable ops, with PyTorch's definitions and reductions.
 #pragma once
 
+#include <cstdint>
+
 #include "affine/autograd/var.hpp"
 #include "affine/tensor/export.hpp"
 
@@ -22,8 +24,12 @@ AFFINE_API Var binary_cross_entropy_with_logits(const Var& x, const Var& y,
 /// Mean squared error (pred - target)^2; shapes must match.
 AFFINE_API Var mse_loss(const Var& pred, const Var& target, Reduction reduction = Reduction::mean);
 
+/// PyTorch's default ignore_index: rows whose target equals it add nothing to a class loss.
+inline constexpr int64_t kIgnoreIndex = -100;
+
 /// Cross-entropy of logits [n, classes] against int64 class indices [n] (each in
-/// [0, classes)): -log_softmax(logits)[i, target_i]. Out-of-range targets throw affine::Error.
+/// [0, classes), or kIgnoreIndex: the row is ignored): -log_softmax(logits)[i, target_i].
+/// Out-of-range targets throw affine::Error.
 AFFINE_API Var cross_entropy(const Var& logits, const Tensor& targets,
                              Reduction reduction = Reduction::mean);
 
@@ -35,6 +41,9 @@ struct CrossEntropyOptions {
   Tensor weight;
   /// e in [0, 1]: the target becomes (1 - e) one-hot + e / classes uniform.
   double label_smoothing = 0;
+  /// Rows whose target equals this add 0 to the loss and its gradient and are left out of the
+  /// mean (which averages over the other rows, weighted as above); it may be a class index.
+  int64_t ignore_index = kIgnoreIndex;
 };
 
 /// Cross-entropy with class weights and label smoothing: per row,
@@ -43,9 +52,11 @@ AFFINE_API Var cross_entropy(const Var& logits, const Tensor& targets,
                              const CrossEntropyOptions& options);
 
 /// Negative log-likelihood of log-probabilities [n, classes] (e.g. log_softmax's output) at
-/// int64 class indices [n]: -w[t_i] log_probs[i, t_i]; weight as in CrossEntropyOptions.
+/// int64 class indices [n]: -w[t_i] log_probs[i, t_i]; weight and ignore_index as in
+/// CrossEntropyOptions.
 AFFINE_API Var nll_loss(const Var& log_probs, const Tensor& targets,
-                        Reduction reduction = Reduction::mean, const Tensor& weight = Tensor());
+                        Reduction reduction = Reduction::mean, const Tensor& weight = Tensor(),
+                        int64_t ignore_index = kIgnoreIndex);
 
 /// Mean absolute error |input - target| (gradient sign(input - target), 0 at 0).
 AFFINE_API Var l1_loss(const Var& input, const Var& target, Reduction reduction = Reduction::mean);

@@ -66,8 +66,9 @@ class AFFINE_API MSELoss {
 /// weights and label smoothing (CrossEntropyOptions).
 class AFFINE_API CrossEntropyLoss {
  public:
-  explicit CrossEntropyLoss(Reduction reduction = Reduction::mean)
-      : options_{reduction, Tensor(), 0} {}
+  explicit CrossEntropyLoss(Reduction reduction = Reduction::mean) {
+    options_.reduction = reduction;
+  }
   explicit CrossEntropyLoss(CrossEntropyOptions options) : options_(std::move(options)) {}
   Var forward(const Var& logits, const Tensor& targets) const {
     return cross_entropy(logits, targets, options_);
@@ -84,19 +85,22 @@ class AFFINE_API CrossEntropyLoss {
   CrossEntropyOptions options_;
 };
 
-/// Negative log-likelihood of log-probabilities against int64 class indices.
+/// Negative log-likelihood of log-probabilities against int64 class indices (rows whose target
+/// is ignore_index add nothing).
 class AFFINE_API NLLLoss {
  public:
-  explicit NLLLoss(Reduction reduction = Reduction::mean, Tensor weight = Tensor())
-      : reduction_(reduction), weight_(std::move(weight)) {}
+  explicit NLLLoss(Reduction reduction = Reduction::mean, Tensor weight = Tensor(),
+                   int64_t ignore_index = kIgnoreIndex)
+      : reduction_(reduction), weight_(std::move(weight)), ignore_index_(ignore_index) {}
   Var operator()(const Var& log_probs, const Tensor& targets) const {
-    return nll_loss(log_probs, targets, reduction_, weight_);
+    return nll_loss(log_probs, targets, reduction_, weight_, ignore_index_);
   }
   std::string name() const { return "NLLLoss(reduction=" + reduction_name(reduction_) + ")"; }
 
  private:
   Reduction reduction_;
   Tensor weight_;
+  int64_t ignore_index_;
 };
 
 /// Mean absolute error.
