@@ -93,6 +93,11 @@ TEST(Gradcheck, Unary) {
   EXPECT_TRUE(check([](const auto& v) { return tanh(v[0]); }, {x}));
   EXPECT_TRUE(check([](const auto& v) { return sigmoid(v[0]); }, {x}));
   EXPECT_TRUE(check([](const auto& v) { return relu(v[0]); }, {nz}));
+  EXPECT_TRUE(check([](const auto& v) { return gelu(v[0]); }, {x}));
+  EXPECT_TRUE(check([](const auto& v) { return silu(v[0]); }, {x}));
+  EXPECT_TRUE(check([](const auto& v) { return leaky_relu(v[0], 0.1); }, {nz}));
+  // softplus: normal x puts beta x on both sides of the threshold (beta 2, threshold 1).
+  EXPECT_TRUE(check([](const auto& v) { return softplus(v[0], 2, 1); }, {x}));
   // clamp: the values straddle the bounds but stay 0.1 away from them.
   const Tensor c = Tensor::of({-1.2, -0.8, -0.3, 0.2, 0.4, 0.75, 1.1, 2.0}, {2, 4}, DType::f64);
   EXPECT_TRUE(check([](const auto& v) { return clamp(v[0], -0.5, 0.6); }, {c}));

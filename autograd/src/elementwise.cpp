@@ -199,6 +199,7 @@ namespace detail {  // the VJPs are named (tape_impl.hpp: linear's backward reco
 #define AFFINE_DECLARE_VJP(name, ...) void name##_vjp(TapeImpl& t, Node& n);
 AFFINE_UNARY_OPS(AFFINE_DECLARE_VJP)
 AFFINE_UNARY_OPS_1(AFFINE_DECLARE_VJP)
+AFFINE_UNARY_OPS_2(AFFINE_DECLARE_VJP)
 #undef AFFINE_DECLARE_VJP
 }  // namespace detail
 
@@ -232,6 +233,21 @@ AFFINE_UNARY_OPS(AFFINE_DEFINE_UNARY)
   }
 AFFINE_UNARY_OPS_1(AFFINE_DEFINE_UNARY_1)
 #undef AFFINE_DEFINE_UNARY_1
+
+#define AFFINE_DEFINE_UNARY_2(name, p1, d1, p2, d2, valid, requirement, f, vjp, saved)  \
+  void detail::name##_vjp(TapeImpl& t, Node& n) {                                       \
+    const double c1 = n.scalar[0], c2 = n.scalar[1];                                    \
+    table_vjp(t, n, [c1, c2](const Tensor& g, const Tensor& v, Tensor& o) {             \
+      detail::name##_backward(g, v, c1, c2, o);                                         \
+    });                                                                                 \
+  }                                                                                     \
+  Var name(const Var& a, double p1, double p2) {                                        \
+    detail::require_defined(#name, a);                                                  \
+    Tensor out = affine::name(a.value(), p1, p2);                                       \
+    return unary(#name, a, out, &detail::name##_vjp, AFFINE_SAVED_##saved, {}, p1, p2); \
+  }
+AFFINE_UNARY_OPS_2(AFFINE_DEFINE_UNARY_2)
+#undef AFFINE_DEFINE_UNARY_2
 #undef AFFINE_SAVED_x
 #undef AFFINE_SAVED_y
 

@@ -273,6 +273,26 @@ AFFINE_UNARY_OPS(AFFINE_UNARY_FUNCTORS)
 AFFINE_UNARY_OPS_1(AFFINE_UNARY_FUNCTORS_1)
 #undef AFFINE_UNARY_FUNCTORS_1
 
+#define AFFINE_UNARY_FUNCTORS_2(name, p1, d1, p2, d2, valid, requirement, f, vjp, saved)          \
+  template <class T>                                                                              \
+  struct name##_op {                                                                              \
+    T p1, p2;                                                                                     \
+    T operator()(T x) const { return f; }                                                         \
+  };                                                                                              \
+  template <class T>                                                                              \
+  struct name##_vjp_op {                                                                          \
+    T p1, p2;                                                                                     \
+    T operator()(T g, [[maybe_unused]] T saved) const { return vjp; }                             \
+  };                                                                                              \
+  void name##_check(double p1, double p2) {                                                       \
+    if (!(valid)) {                                                                               \
+      throw Error(std::string(#name ": ") + requirement + ", got " #p1 " " + std::to_string(p1) + \
+                  ", " #p2 " " + std::to_string(p2));                                             \
+    }                                                                                             \
+  }
+AFFINE_UNARY_OPS_2(AFFINE_UNARY_FUNCTORS_2)
+#undef AFFINE_UNARY_FUNCTORS_2
+
 template <class F, class T>
 concept HasBackwardRow = requires(const F& f, const T* g, const T* v, T* o, int64_t n) {
   f.row(g, v, o, n);
@@ -367,6 +387,24 @@ AFFINE_UNARY_OPS(AFFINE_DEFINE_UNARY)
   }
 AFFINE_UNARY_OPS_1(AFFINE_DEFINE_UNARY_1)
 #undef AFFINE_DEFINE_UNARY_1
+
+#define AFFINE_DEFINE_UNARY_2(name, p1, d1, p2, d2, valid, requirement, f, vjp, saved)     \
+  Tensor name(const Tensor& a, double p1, double p2) {                                     \
+    name##_check(p1, p2);                                                                  \
+    return unary(#name, a, [&](auto t) {                                                   \
+      using T = decltype(t);                                                               \
+      return name##_op<T>{static_cast<T>(p1), static_cast<T>(p2)};                         \
+    });                                                                                    \
+  }                                                                                        \
+  void detail::name##_backward(const Tensor& g, const Tensor& saved, double p1, double p2, \
+                               Tensor& out) {                                              \
+    unary_backward(#name, g, saved, out, [&](auto t) {                                     \
+      using T = decltype(t);                                                               \
+      return name##_vjp_op<T>{static_cast<T>(p1), static_cast<T>(p2)};                     \
+    });                                                                                    \
+  }
+AFFINE_UNARY_OPS_2(AFFINE_DEFINE_UNARY_2)
+#undef AFFINE_DEFINE_UNARY_2
 
 Tensor clamp(const Tensor& a, double low, double high) {
   // !(low <= high) also refuses NaN bounds, which would make the result silently unclamped.

@@ -69,13 +69,4 @@ AFFINE_API Var batch_norm(const Var& x, Tensor running_mean, Tensor running_var,
 /// [0, num), naming the index and its position.
 AFFINE_API Var embedding(const Tensor& indices, const Var& weight);
 
-/// GELU with the exact erf form: x Phi(x) = x (1 + erf(x / sqrt 2)) / 2.
-AFFINE_API Var gelu(const Var& x);
-/// x for x >= 0, negative_slope x otherwise.
-AFFINE_API Var leaky_relu(const Var& x, double negative_slope = 0.01);
-/// log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's defaults).
-AFFINE_API Var softplus(const Var& x, double beta = 1, double threshold = 20);
-/// x sigmoid(x) (also called swish).
-AFFINE_API Var silu(const Var& x);
-
 }  // namespace affine

@@ -39,6 +39,10 @@ AFFINE_UNARY_OPS(AFFINE_DECLARE_VAR_UNARY)
   AFFINE_API Var name(const Var& a, double param default_value);
 AFFINE_UNARY_OPS_1(AFFINE_DECLARE_VAR_UNARY_1)
 #undef AFFINE_DECLARE_VAR_UNARY_1
+#define AFFINE_DECLARE_VAR_UNARY_2(name, p1, d1, p2, d2, ...) \
+  AFFINE_API Var name(const Var& a, double p1 d1, double p2 d2);
+AFFINE_UNARY_OPS_2(AFFINE_DECLARE_VAR_UNARY_2)
+#undef AFFINE_DECLARE_VAR_UNARY_2
 /// Gradient 1 where low <= a <= high, else 0.
 AFFINE_API Var clamp(const Var& a, double low, double high);
 

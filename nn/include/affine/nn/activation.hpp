@@ -1,49 +1,17 @@
-// Activation layers beyond layers.hpp's Tanh, Sigmoid and ReLU, as in torch.nn.
+// Activation layers beyond layers.hpp's Tanh, Sigmoid and ReLU, as in torch.nn: each is one line
+// over a row of the elementwise table (affine/tensor/unary_ops.hpp, which holds the formulas and
+// derivatives).
 #pragma once
 
-#include <cstdint>
-#include <string>
-
-#include "affine/nn/module.hpp"
-#include "affine/tensor/export.hpp"
+#include "affine/nn/layers.hpp"
 
 namespace affine::nn {
 
-/// GELU, exact (erf) form: x Phi(x).
-class AFFINE_API GELU : public Module {
- public:
-  Var forward(const Var& x) override;
-  std::string name() const override { return "GELU()"; }
-};
-
-/// max(x, 0) + negative_slope min(x, 0).
-class AFFINE_API LeakyReLU : public Module {
- public:
-  explicit LeakyReLU(double negative_slope = 0.01) : slope_(negative_slope) {}
-  Var forward(const Var& x) override;
-  std::string name() const override;
-
- private:
-  double slope_;
-};
-
-/// log(1 + exp(beta x)) / beta, linear where beta x > threshold.
-class AFFINE_API Softplus : public Module {
- public:
-  explicit Softplus(double beta = 1, double threshold = 20) : beta_(beta), threshold_(threshold) {}
-  Var forward(const Var& x) override;
-  std::string name() const override;
-
- private:
-  double beta_;
-  double threshold_;
-};
-
-/// x sigmoid(x).
-class AFFINE_API SiLU : public Module {
- public:
-  Var forward(const Var& x) override;
-  std::string name() const override { return "SiLU()"; }
-};
+AFFINE_NN_ACTIVATION(GELU, gelu)  ///< exact (erf) form: x Phi(x)
+AFFINE_NN_ACTIVATION(SiLU, silu)  ///< x sigmoid(x)
+/// max(x, 0) + negative_slope min(x, 0); LeakyReLU(0.2).
+AFFINE_NN_ACTIVATION_1(LeakyReLU, leaky_relu, negative_slope, 0.01)
+/// log(1 + exp(beta x)) / beta, linear where beta x > threshold; Softplus(beta, threshold).
+AFFINE_NN_ACTIVATION_2(Softplus, softplus, beta, 1.0, threshold, 20.0)
 
 }  // namespace affine::nn

@@ -8,6 +8,9 @@
 // moved-from layer must not be used again.
 #pragma once
 
+#include <array>
+#include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <sstream>
 #include <string>
@@ -65,22 +68,32 @@ class AFFINE_API Activation : public Module {
   std::string name() const override { return std::string(Op::name) + "()"; }
 };
 
-/// An activation with one scalar parameter (e.g. a slope): forward(x) = Op::forward(x, p),
-/// name() "<Op::name>(<Op::param>=<p>)"; the default p is Op::default_value.
+/// An activation with scalar parameters (a slope; beta and threshold): forward(x) =
+/// Op::forward(x, p) with p the parameters in the order of Op::params (their names), each
+/// defaulting to its entry of Op::defaults; name() "<Op::name>(<param>=<p>, ...)".
 template <class Op>
 class AFFINE_API ParametricActivation : public Module {
  public:
-  explicit ParametricActivation(double p = Op::default_value) : p_(p) {}
+  static constexpr size_t kParams = Op::params.size();
+  /// The first sizeof...(p) parameters; the others keep their defaults.
+  template <std::convertible_to<double>... P>
+  requires(sizeof...(P) <= kParams) explicit ParametricActivation(P... p) : p_(Op::defaults) {
+    size_t i = 0;
+    ((p_[i++] = static_cast<double>(p)), ...);
+  }
   Var forward(const Var& x) override { return Op::forward(x, p_); }
   std::string name() const override {
     std::ostringstream os;
-    os << Op::name << "(" << Op::param << "=" << p_ << ")";
+    os << Op::name << "(";
+    for (size_t i = 0; i < kParams; ++i) os << (i ? ", " : "") << Op::params[i] << "=" << p_[i];
+    os << ")";
     return os.str();
   }
-  double param() const { return p_; }
+  /// Parameter i (in Op::params order).
+  double param(size_t i = 0) const { return p_.at(i); }
 
  private:
-  double p_;
+  std::array<double, kParams> p_;
 };
 
 /// AFFINE_NN_ACTIVATION(Tanh, tanh) defines nn::Tanh, the module of affine::tanh(const Var&).
@@ -93,13 +106,28 @@ class AFFINE_API ParametricActivation : public Module {
 
 /// AFFINE_NN_ACTIVATION_1(LeakyReLU, leaky_relu, negative_slope, 0.01) defines nn::LeakyReLU,
 /// the module of affine::leaky_relu(const Var&, double negative_slope), default 0.01.
-#define AFFINE_NN_ACTIVATION_1(Name, fn, param_name, default_param)           \
-  struct Name##Op {                                                           \
-    static constexpr const char* name = #Name;                                \
-    static constexpr const char* param = #param_name;                         \
-    static constexpr double default_value = default_param;                    \
-    static Var forward(const Var& x, double p) { return ::affine::fn(x, p); } \
-  };                                                                          \
+#define AFFINE_NN_ACTIVATION_1(Name, fn, param_name, default_param)     \
+  struct Name##Op {                                                     \
+    static constexpr const char* name = #Name;                          \
+    static constexpr std::array<const char*, 1> params = {#param_name}; \
+    static constexpr std::array<double, 1> defaults = {default_param};  \
+    static Var forward(const Var& x, const std::array<double, 1>& p) {  \
+      return ::affine::fn(x, p[0]);                                     \
+    }                                                                   \
+  };                                                                    \
+  using Name = ParametricActivation<Name##Op>;
+
+/// AFFINE_NN_ACTIVATION_2(Softplus, softplus, beta, 1, threshold, 20) defines nn::Softplus, the
+/// module of affine::softplus(const Var&, double beta, double threshold).
+#define AFFINE_NN_ACTIVATION_2(Name, fn, param1, default1, param2, default2) \
+  struct Name##Op {                                                          \
+    static constexpr const char* name = #Name;                               \
+    static constexpr std::array<const char*, 2> params = {#param1, #param2}; \
+    static constexpr std::array<double, 2> defaults = {default1, default2};  \
+    static Var forward(const Var& x, const std::array<double, 2>& p) {       \
+      return ::affine::fn(x, p[0], p[1]);                                    \
+    }                                                                        \
+  };                                                                         \
   using Name = ParametricActivation<Name##Op>;
 
 AFFINE_NN_ACTIVATION(Tanh, tanh)        ///< elementwise tanh

@@ -69,6 +69,10 @@ AFFINE_UNARY_OPS(AFFINE_DECLARE_UNARY)
   AFFINE_API Tensor name(const Tensor& a, double param default_value);
 AFFINE_UNARY_OPS_1(AFFINE_DECLARE_UNARY_1)
 #undef AFFINE_DECLARE_UNARY_1
+#define AFFINE_DECLARE_UNARY_2(name, p1, d1, p2, d2, ...) \
+  AFFINE_API Tensor name(const Tensor& a, double p1 d1, double p2 d2);
+AFFINE_UNARY_OPS_2(AFFINE_DECLARE_UNARY_2)
+#undef AFFINE_DECLARE_UNARY_2
 /// min(max(a, low), high); requires low <= high.
 AFFINE_API Tensor clamp(const Tensor& a, double low, double high);
 

@@ -3,12 +3,14 @@
 //              backward kernel from the row (tensor/src/elementwise.cpp);
 //   autograd/  declares affine::NAME(const Var&) (autograd/ops.hpp) and records it with a VJP that
 //              calls the row's backward kernel (autograd/src/elementwise.cpp);
-//   nn/        an activation module is one line over nn::Activation (nn/layers.hpp).
+//   nn/        an activation module is one line over nn::Activation or nn::ParametricActivation
+//              (nn/layers.hpp, nn/activation.hpp).
 //
-// Adding an op (say softplus) is one row here plus one gradcheck line in tests/gradcheck_test.cpp
-// (and, for an activation module, one AFFINE_NN_ACTIVATION line in nn/layers.hpp):
+// Adding an op (say softsign) is one row here plus one gradcheck line in tests/gradcheck_test.cpp
+// (and, for an activation module, one AFFINE_NN_ACTIVATION line in nn/activation.hpp):
 //
-//   X(softplus, std::log1p(std::exp(x)), g * stable_sigmoid(x), x, loop)
+//   X(softsign, x / (T(1) + std::abs(x)), g / ((T(1) + std::abs(x)) * (T(1) + std::abs(x))), x,
+//     loop)
 //
 // Columns of AFFINE_UNARY_OPS, X(name, f, vjp, saved, f32):
 //   name   PyTorch's name of the op.
@@ -27,6 +29,13 @@
 // AFFINE_UNARY_OPS_1 holds ops with one scalar parameter, X(name, param, default, f, vjp, saved):
 // `param` is the parameter's name (a double in the signature, a T in the expressions), `default`
 // is its default as `= value` or empty for none. They run as `loop`.
+//
+// AFFINE_UNARY_OPS_2 holds ops with two, X(name, p1, d1, p2, d2, valid, requirement, f, vjp,
+// saved): p1, p2 and their defaults as above; `valid`, an expression in p1 and p2 (doubles), must
+// hold, else the op throws affine::Error "NAME: <requirement>, got P1 <p1>, P2 <p2>".
+//
+// gelu is the exact (erf) form x Phi(x), with derivative Phi(x) + x phi(x); silu is x sigmoid(x)
+// (swish); softplus is log(1 + exp(beta x)) / beta, and x itself where beta x > threshold.
 #pragma once
 
 // clang-format off
@@ -40,10 +49,23 @@
   X(square,  x * x,                g * T(2) * x,                                    x, loop)      \
   X(tanh,    std::tanh(x),         g * (T(1) - y * y),                              y, vmath_bw)  \
   X(sigmoid, stable_sigmoid(x),    g * y * (T(1) - y),                              y, vmath_bw)  \
-  X(relu,    x < T(0) ? T(0) : x,  x > T(0) ? g : T(0),                             x, loop)
+  X(relu,    x < T(0) ? T(0) : x,  x > T(0) ? g : T(0),                             x, loop)      \
+  X(gelu,    T(0.5) * x * (T(1) + std::erf(x * T(0.70710678118654752440))),                      \
+             g * (T(0.5) * (T(1) + std::erf(x * T(0.70710678118654752440))) +                     \
+                  x * (std::exp(T(-0.5) * x * x) * T(0.39894228040143267794))),     x, loop)      \
+  X(silu,    x * stable_sigmoid(x),                                                               \
+             g * stable_sigmoid(x) * (T(1) + x * (T(1) - stable_sigmoid(x))),  x, loop)
 
 #define AFFINE_UNARY_OPS_1(X)                                                                     \
   X(pow, exponent, ,                                                                              \
     exponent == T(2) ? x * x : std::pow(x, exponent),                                             \
-    exponent == T(0) ? T(0) : g * exponent * std::pow(x, exponent - T(1)),                  x)
+    exponent == T(0) ? T(0) : g * exponent * std::pow(x, exponent - T(1)),                  x)    \
+  X(leaky_relu, negative_slope, = 0.01,                                                           \
+    x > T(0) ? x : x * negative_slope,  x > T(0) ? g : g * negative_slope,                  x)
+
+#define AFFINE_UNARY_OPS_2(X)                                                                     \
+  X(softplus, beta, = 1, threshold, = 20,                                                         \
+    beta != 0 && !std::isnan(threshold), "beta must be nonzero and threshold a number",           \
+    x * beta > threshold ? x : std::log1p(std::exp(x * beta)) / beta,                             \
+    x * beta > threshold ? g : g * stable_sigmoid(x * beta),                                x)
 // clang-format on

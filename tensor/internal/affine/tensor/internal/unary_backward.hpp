@@ -23,4 +23,9 @@ AFFINE_UNARY_OPS(AFFINE_DECLARE_UNARY_BACKWARD)
 AFFINE_UNARY_OPS_1(AFFINE_DECLARE_UNARY_BACKWARD_1)
 #undef AFFINE_DECLARE_UNARY_BACKWARD_1
 
+#define AFFINE_DECLARE_UNARY_BACKWARD_2(name, p1, d1, p2, d2, ...) \
+  void name##_backward(const Tensor& g, const Tensor& saved, double p1, double p2, Tensor& out);
+AFFINE_UNARY_OPS_2(AFFINE_DECLARE_UNARY_BACKWARD_2)
+#undef AFFINE_DECLARE_UNARY_BACKWARD_2
+
 }  // namespace affine::detail
