@@ -138,6 +138,31 @@ TEST(NnGolden, Activations) {
   check_case("silu", {"x"}, [](const std::vector<Var>& v) { return silu(v[0]); });
 }
 
+// BatchNorm2d(momentum = nullopt): the running statistics are the cumulative average of three
+// batches; BatchNorm2d(track_running_stats = false) normalises by the batch even in eval().
+TEST(NnGolden, BatchNormCumulativeAndUntracked) {
+  for (const char* tag : kTags) {
+    SCOPED_TRACE(tag);
+    const std::string sfx = std::string(".") + tag;
+    const DType dtype = std::string(tag) == "f64" ? DType::f64 : DType::f32;
+    nn::BatchNorm2d bn(3, {.momentum = std::nullopt, .dtype = dtype});
+    for (int i = 0; i < 3; ++i) bn(at("bn_cumulative.x" + std::to_string(i) + sfx));
+    EXPECT_TRUE(close(bn.running_mean, at("bn_cumulative.running_mean" + sfx)));
+    EXPECT_TRUE(close(bn.running_var, at("bn_cumulative.running_var" + sfx)));
+    EXPECT_EQ(bn.num_batches_tracked.item(), 3);
+    bn.eval();
+    const Tensor probe = at("bn_cumulative.probe" + sfx);
+    EXPECT_TRUE(close(bn(probe).value(), at("bn_cumulative.y" + sfx)));
+
+    nn::BatchNorm2d untracked(3, {.track_running_stats = false, .dtype = dtype});
+    untracked.eval();
+    EXPECT_TRUE(close(untracked(probe).value(), at("bn_untracked.y" + sfx)));
+    EXPECT_EQ(untracked.state_dict().size(), 2U);  // weight and bias: no running statistics
+  }
+  EXPECT_EQ(nn::BatchNorm1d(2, {.momentum = std::nullopt, .track_running_stats = false}).name(),
+            "BatchNorm1d(2, eps=1e-05, momentum=None, affine=True, track_running_stats=False)");
+}
+
 TEST(NnGolden, Losses) {
   const std::pair<const char*, Reduction> reductions[] = {
       {"mean", Reduction::mean}, {"sum", Reduction::sum}, {"none", Reduction::none}};

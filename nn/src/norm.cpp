@@ -54,7 +54,7 @@ BatchNormBase::BatchNormBase(const char* kind, int64_t num_features,
       min_rank_(min_rank),
       max_rank_(max_rank) {
   if (num_features < 1 || !(options.eps >= 0) ||
-      !(options.momentum >= 0 && options.momentum <= 1)) {
+      (options.momentum && !(*options.momentum >= 0 && *options.momentum <= 1))) {
     throw Error(name() + ": num_features must be positive, eps >= 0 and momentum in [0, 1]");
   }
   if (options.dtype != DType::f32 && options.dtype != DType::f64) {
@@ -66,12 +66,14 @@ BatchNormBase::BatchNormBase(const char* kind, int64_t num_features,
     register_parameter("weight", weight);
     register_parameter("bias", bias);
   }
-  running_mean = Tensor::zeros({num_features}, options.dtype);
-  running_var = Tensor::ones({num_features}, options.dtype);
-  num_batches_tracked = Tensor::zeros({}, DType::i64);
-  register_buffer("running_mean", running_mean);
-  register_buffer("running_var", running_var);
-  register_buffer("num_batches_tracked", num_batches_tracked);
+  if (options.track_running_stats) {
+    running_mean = Tensor::zeros({num_features}, options.dtype);
+    running_var = Tensor::ones({num_features}, options.dtype);
+    num_batches_tracked = Tensor::zeros({}, DType::i64);
+    register_buffer("running_mean", running_mean);
+    register_buffer("running_var", running_var);
+    register_buffer("num_batches_tracked", num_batches_tracked);
+  }
 }
 
 Var BatchNormBase::forward(const Var& x) {
@@ -84,18 +86,26 @@ Var BatchNormBase::forward(const Var& x) {
   return detail::named_errors(*this, [&] {
     const Var w = weight.value.defined() ? bind_param(weight, x) : Var();
     const Var b = bias.value.defined() ? bind_param(bias, x) : Var();
+    if (!options_.track_running_stats) {
+      return batch_norm(x, Tensor(), Tensor(), w, b, /*training=*/true, 0, options_.eps);
+    }
     const bool training = is_training();
-    Var y =
-        batch_norm(x, running_mean, running_var, w, b, training, options_.momentum, options_.eps);
-    if (training) num_batches_tracked.data<int64_t>()[0] += 1;
+    int64_t& batches = num_batches_tracked.data<int64_t>()[0];
+    // Without a momentum, the running statistics average all batches: this one weighs 1 / n.
+    const double momentum =
+        options_.momentum ? *options_.momentum : 1.0 / static_cast<double>(batches + 1);
+    Var y = batch_norm(x, running_mean, running_var, w, b, training, momentum, options_.eps);
+    if (training) ++batches;
     return y;
   });
 }
 
 std::string BatchNormBase::name() const {
   return std::string(kind_) + "(" + std::to_string(features_) +
-         ", eps=" + number_text(options_.eps) + ", momentum=" + number_text(options_.momentum) +
-         ", affine=" + (options_.affine ? "True" : "False") + ", track_running_stats=True)";
+         ", eps=" + number_text(options_.eps) +
+         ", momentum=" + (options_.momentum ? number_text(*options_.momentum) : "None") +
+         ", affine=" + (options_.affine ? "True" : "False") +
+         ", track_running_stats=" + (options_.track_running_stats ? "True" : "False") + ")";
 }
 
 }  // namespace affine::nn

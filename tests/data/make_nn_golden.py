@@ -167,6 +167,25 @@ for red in ("mean", "sum", "none"):
              lambda x, target: F.huber_loss(x, target, reduction=red, delta=0.7))
 
 # ---- write the file (safetensors layout, standard library only) ---------------------------------
+
+# ---- BatchNorm2d options, module level (drawn last, so the cases above keep their numbers) ------
+# momentum=None: three training batches, then eval (the running statistics are the cumulative
+# average); track_running_stats=False: eval() normalises by the batch's own statistics.
+bn_batches = [rand(g, 4, 3, 3, 2) * 2 + 0.5 for _ in range(3)]
+bn_probe = rand(g, 2, 3, 3, 2)
+for dt, tag in ((torch.float64, "f64"), (torch.float32, "f32")):
+    m = torch.nn.BatchNorm2d(3, momentum=None).to(dt)
+    for i, xb in enumerate(bn_batches):
+        put(f"bn_cumulative.x{i}.{tag}", xb.to(dt))
+        m(xb.to(dt))
+    put(f"bn_cumulative.running_mean.{tag}", m.running_mean)
+    put(f"bn_cumulative.running_var.{tag}", m.running_var)
+    m.eval()
+    put(f"bn_cumulative.probe.{tag}", bn_probe.to(dt))
+    put(f"bn_cumulative.y.{tag}", m(bn_probe.to(dt)))
+    u = torch.nn.BatchNorm2d(3, track_running_stats=False).to(dt).eval()
+    put(f"bn_untracked.y.{tag}", u(bn_probe.to(dt)))
+
 CODES = {torch.float32: ("F32", "f"), torch.float64: ("F64", "d"), torch.int64: ("I64", "q")}
 header = {"__metadata__": {"generator": "tests/data/make_nn_golden.py",
                            "torch": torch.__version__}}

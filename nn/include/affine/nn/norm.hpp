@@ -3,11 +3,14 @@
 // BatchNorm keeps running statistics as buffers named as in PyTorch's state_dict
 // ("running_mean", "running_var", "num_batches_tracked"), so they are saved and loaded with the
 // model. In train() it normalises by the batch's statistics and updates the running ones
-// (running = (1 - momentum) running + momentum batch, the variance unbiased); in eval() it
-// normalises by the running statistics.
+// (running = (1 - momentum) running + momentum batch, the variance unbiased; without a momentum,
+// their cumulative average over all batches); in eval() it normalises by the running statistics.
+// With track_running_stats = false there are no running statistics (and no buffers): it
+// normalises by the batch's statistics in train() and eval() alike.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "affine/nn/module.hpp"
@@ -39,8 +42,11 @@ class AFFINE_API LayerNorm : public Module {
 /// Options shared by BatchNorm1d and BatchNorm2d (PyTorch's defaults).
 struct BatchNormOptions {
   double eps = 1e-5;
-  double momentum = 0.1;
-  bool affine = true;  ///< learnable weight (ones) and bias (zeros)
+  /// The weight of each batch in the running statistics, in [0, 1]; std::nullopt (PyTorch's
+  /// momentum=None): their cumulative average, weight 1 / num_batches_tracked.
+  std::optional<double> momentum = 0.1;
+  bool affine = true;               ///< learnable weight (ones) and bias (zeros)
+  bool track_running_stats = true;  ///< false: batch statistics always, no buffers
   DType dtype = DType::f32;
 };
 
@@ -53,9 +59,9 @@ class AFFINE_API BatchNormBase : public Module {
 
   Parameter weight;            ///< [C]; undefined without affine
   Parameter bias;              ///< [C]; undefined without affine
-  Tensor running_mean;         ///< [C], zeros at first
-  Tensor running_var;          ///< [C], ones at first
-  Tensor num_batches_tracked;  ///< int64 scalar: training forward passes so far
+  Tensor running_mean;         ///< [C], zeros at first; undefined without track_running_stats
+  Tensor running_var;          ///< [C], ones at first; undefined without track_running_stats
+  Tensor num_batches_tracked;  ///< int64 scalar: training forward passes so far (likewise)
 
  protected:
   BatchNormBase(const char* kind, int64_t num_features, const BatchNormOptions& options,
