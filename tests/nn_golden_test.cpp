@@ -86,6 +86,10 @@ TEST(NnGolden, Conv2d) {
 TEST(NnGolden, Pooling) {
   check_case("max_pool", {"x"},
              [](const std::vector<Var>& v) { return max_pool2d(v[0], 3, 2, 1); });
+  check_case("max_pool_ceil", {"x"},
+             [](const std::vector<Var>& v) { return max_pool2d(v[0], 2, 2, 0, 1, true); });
+  check_case("max_pool_ceil_padded", {"x"},
+             [](const std::vector<Var>& v) { return max_pool2d(v[0], 2, 2, 1, 1, true); });
   check_case("avg_pool", {"x"},
              [](const std::vector<Var>& v) { return avg_pool2d(v[0], 3, 2, 1); });
   check_case("avg_pool_exclude_pad", {"x"},

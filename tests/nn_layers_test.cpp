@@ -61,6 +61,11 @@ TEST(PoolLayers, ShapesNamesAndErrors) {
   EXPECT_EQ(AdaptiveAvgPool2d(1)(x).shape(), (Shape{2, 3, 1, 1}));
   EXPECT_EQ(MaxPool2d(2).name(),
             "MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1))");
+  // ceil_mode: the partial last window along the odd width 5 counts (torch goldens check values).
+  EXPECT_EQ(MaxPool2d(2, 0, 0, 1, true)(x).shape(), (Shape{2, 3, 3, 3}));
+  EXPECT_EQ(MaxPool2d(2, 0, 0, 1, true).name(),
+            "MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1), "
+            "ceil_mode=True)");
   EXPECT_EQ(error_of([&] { MaxPool2d(7)(x); }),
             "MaxPool2d(kernel_size=(7, 7), stride=(7, 7), padding=(0, 0), dilation=(1, 1)): "
             "max_pool2d: kernel 7x7 is larger than the padded input 6x5 (input [2, 3, 6, 5], "

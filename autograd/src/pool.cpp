@@ -18,7 +18,7 @@ using detail::Window2d;
 namespace {
 
 Window2d pool_window(const char* op, const Tensor& x, Size2 kernel, Size2 stride, Size2 padding,
-                     Size2 dilation) {
+                     Size2 dilation, bool ceil_mode = false) {
   const int64_t sh = stride.h == 0 ? kernel.h : stride.h;
   const int64_t sw = stride.w == 0 ? kernel.w : stride.w;
   if (padding.h * 2 > kernel.h || padding.w * 2 > kernel.w) {
@@ -32,18 +32,19 @@ Window2d pool_window(const char* op, const Tensor& x, Size2 kernel, Size2 stride
                 " (convert with to(DType::f32))");
   }
   return detail::window_2d(op, x.shape(), kernel.h, kernel.w, sh, sw, padding.h, padding.w,
-                           dilation.h, dilation.w);
+                           dilation.h, dilation.w, ceil_mode);
 }
 
-// The window as dims [kh, kw, sh, sw, ph, pw, dh, dw] and back.
+// The window as dims [kh, kw, sh, sw, ph, pw, dh, dw] and back (max_pool2d keeps ceil_mode in
+// ints[0]).
 Dims window_dims(const Window2d& g) {
   return Dims{g.kernel_h, g.kernel_w, g.stride_h,   g.stride_w,
               g.pad_h,    g.pad_w,    g.dilation_h, g.dilation_w};
 }
 
-Window2d window_of(const char* op, const Node& n, const Shape& input) {
+Window2d window_of(const char* op, const Node& n, const Shape& input, bool ceil_mode = false) {
   const Dims& d = n.dims;
-  return detail::window_2d(op, input, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+  return detail::window_2d(op, input, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], ceil_mode);
 }
 
 const Shape& input_shape(const TapeImpl& t, const Node& n) {
@@ -51,7 +52,7 @@ const Shape& input_shape(const TapeImpl& t, const Node& n) {
 }
 
 void max_pool2d_backward(TapeImpl& t, Node& n) {
-  const Window2d g = window_of("max_pool2d", n, input_shape(t, n));
+  const Window2d g = window_of("max_pool2d", n, input_shape(t, n), n.ints[0] != 0);
   t.accumulate(n.in[0], detail::max_pool2d_backward(n.grad.contiguous(), n.saved[0], g));
 }
 
@@ -67,10 +68,11 @@ void adaptive_avg_pool2d_backward(TapeImpl& t, Node& n) {
 
 }  // namespace
 
-Var max_pool2d(const Var& x, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation) {
+Var max_pool2d(const Var& x, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation,
+               bool ceil_mode) {
   const char* op = "max_pool2d";
   detail::require_defined(op, x);
-  const Window2d g = pool_window(op, x.value(), kernel, stride, padding, dilation);
+  const Window2d g = pool_window(op, x.value(), kernel, stride, padding, dilation, ceil_mode);
   OpTape rec = detail::op_begin(op, {&x});
   Tensor indices;
   Tensor out = detail::max_pool2d_forward(x.value().contiguous(), g, indices);
@@ -78,6 +80,7 @@ Var max_pool2d(const Var& x, Size2 kernel, Size2 stride, Size2 padding, Size2 di
   Node& n = rec.record(out, &max_pool2d_backward, {&x});
   n.saved[0] = std::move(indices);
   n.dims = window_dims(g);
+  n.ints[0] = ceil_mode ? 1 : 0;
   return rec.var;
 }
 

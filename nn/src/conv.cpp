@@ -84,14 +84,16 @@ std::string Conv2d::name() const {
 // ---- pooling --------------------------------------------------------------------------------
 
 Var MaxPool2d::forward(const Var& x) {
-  return named_errors(*this, [&] { return max_pool2d(x, kernel_, stride_, padding_, dilation_); });
+  return named_errors(
+      *this, [&] { return max_pool2d(x, kernel_, stride_, padding_, dilation_, ceil_mode_); });
 }
 
 std::string MaxPool2d::name() const {
   const Size2 s{stride_.h == 0 ? kernel_.h : stride_.h, stride_.w == 0 ? kernel_.w : stride_.w};
   return "MaxPool2d(kernel_size=" + pair_text(kernel_.h, kernel_.w) +
          ", stride=" + pair_text(s.h, s.w) + ", padding=" + pair_text(padding_.h, padding_.w) +
-         ", dilation=" + pair_text(dilation_.h, dilation_.w) + ")";
+         ", dilation=" + pair_text(dilation_.h, dilation_.w) +
+         (ceil_mode_ ? ", ceil_mode=True)" : ")");
 }
 
 Var AvgPool2d::forward(const Var& x) {

@@ -101,7 +101,7 @@ bool is_pointwise(const Window2d& g) {
 
 Window2d window_2d(const std::string& who, const Shape& input, int64_t kernel_h, int64_t kernel_w,
                    int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w,
-                   int64_t dilation_h, int64_t dilation_w) {
+                   int64_t dilation_h, int64_t dilation_w, bool ceil_mode) {
   if (input.size() != 4) {
     throw Error(who + ": expected a 4-D input [N, C, H, W], got " + to_string(input));
   }
@@ -139,8 +139,15 @@ Window2d window_2d(const std::string& who, const Shape& input, int64_t kernel_h,
                 " is larger than the padded input " + pair_text(padded_h, padded_w) + " (input " +
                 to_string(input) + ", padding " + pair_text(pad_h, pad_w) + ")");
   }
-  g.out_h = (padded_h - span_h) / stride_h + 1;
-  g.out_w = (padded_w - span_w) / stride_w + 1;
+  // PyTorch's pooling_output_shape: floor, or with ceil_mode round up, then drop a last window
+  // that would start in the right padding (every window keeps an input element).
+  const auto out_size = [ceil_mode](int64_t padded, int64_t span, int64_t stride, int64_t in_end) {
+    int64_t out = (padded - span + (ceil_mode ? stride - 1 : 0)) / stride + 1;
+    if (ceil_mode && (out - 1) * stride >= in_end) --out;
+    return out;
+  };
+  g.out_h = out_size(padded_h, span_h, stride_h, g.height + pad_h);
+  g.out_w = out_size(padded_w, span_w, stride_w, g.width + pad_w);
   return g;
 }
 

@@ -186,6 +186,15 @@ for dt, tag in ((torch.float64, "f64"), (torch.float32, "f32")):
     u = torch.nn.BatchNorm2d(3, track_running_stats=False).to(dt).eval()
     put(f"bn_untracked.y.{tag}", u(bn_probe.to(dt)))
 
+
+# ---- max_pool2d ceil_mode (drawn after everything above) --------------------------------------
+# 5x7 with kernel 2, stride 2: 3x4 windows instead of 2x3. 5x6 with kernel 2, stride 2, padding 1:
+# rounding up would add a 4th row of windows starting in the bottom padding, which PyTorch drops.
+run_case("max_pool_ceil", dict(x=rand(g, 2, 3, 5, 7)),
+         lambda x: F.max_pool2d(x, 2, stride=2, ceil_mode=True))
+run_case("max_pool_ceil_padded", dict(x=rand(g, 1, 2, 5, 6)),
+         lambda x: F.max_pool2d(x, 2, stride=2, padding=1, ceil_mode=True))
+
 CODES = {torch.float32: ("F32", "f"), torch.float64: ("F64", "d"), torch.int64: ("I64", "q")}
 header = {"__metadata__": {"generator": "tests/data/make_nn_golden.py",
                            "torch": torch.__version__}}

@@ -33,9 +33,10 @@ AFFINE_API Var conv2d(const Var& x, const Var& weight, const Var& bias = Var(), 
 
 /// Max over each kernel window (padding never wins; stride defaults to the kernel size as in
 /// PyTorch when given as 0). The gradient goes to each window's first maximum. PyTorch's rule
-/// padding <= kernel / 2 is enforced.
+/// padding <= kernel / 2 is enforced. ceil_mode: the output size rounds up (a last, partial
+/// window at the bottom and right), as PyTorch's ceil_mode.
 AFFINE_API Var max_pool2d(const Var& x, Size2 kernel, Size2 stride = 0, Size2 padding = 0,
-                          Size2 dilation = 1);
+                          Size2 dilation = 1, bool ceil_mode = false);
 
 /// Mean over each kernel window; count_include_pad divides by the whole window (PyTorch's
 /// default) rather than the part inside the input.

@@ -68,13 +68,19 @@ class AFFINE_API Conv2d : public Module {
 /// Max pooling over kernel windows; stride defaults to the kernel size.
 class AFFINE_API MaxPool2d : public Module {
  public:
-  explicit MaxPool2d(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0, Size2 dilation = 1)
-      : kernel_(kernel_size), stride_(stride), padding_(padding), dilation_(dilation) {}
+  explicit MaxPool2d(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0, Size2 dilation = 1,
+                     bool ceil_mode = false)
+      : kernel_(kernel_size),
+        stride_(stride),
+        padding_(padding),
+        dilation_(dilation),
+        ceil_mode_(ceil_mode) {}
   Var forward(const Var& x) override;
   std::string name() const override;
 
  private:
   Size2 kernel_, stride_, padding_, dilation_;
+  bool ceil_mode_;
 };
 
 /// Average pooling over kernel windows; stride defaults to the kernel size.

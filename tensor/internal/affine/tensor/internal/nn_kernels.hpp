@@ -31,10 +31,11 @@ struct Window2d {
 /// Checks the window against input [N, C, H, W] and fills out_h, out_w. Throws affine::Error
 /// naming who (e.g. "conv2d" or "Conv2d(1, 16, kernel_size=3)") and the shapes when the input is
 /// not 4-D, a size is not positive, padding is negative, or the (dilated) kernel is larger than
-/// the padded input.
+/// the padded input. ceil_mode (pooling): out sizes round up instead of down, as PyTorch's, except
+/// that a last window starting in the right padding is dropped.
 Window2d window_2d(const std::string& who, const Shape& input, int64_t kernel_h, int64_t kernel_w,
                    int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w,
-                   int64_t dilation_h, int64_t dilation_w);
+                   int64_t dilation_h, int64_t dilation_w, bool ceil_mode = false);
 
 /// y = conv2d(x, w) + b: x [N, C, H, W], w [O, C/groups, kh, kw], b [O] or undefined.
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Window2d& g,
