@@ -40,6 +40,38 @@ void save(const World& world, nn::Module& model, const std::string& path,
   save(world, model, path, nn::NamedTensors(optimizer.state()), metadata);
 }
 
+void save(const World& world, nn::Module& model, const std::string& path,
+          const nn::TrainingState& training, const nn::Metadata& metadata) {
+  on_rank0(world, "dist::save", [&] { nn::save(model, path, training, metadata); });
+}
+
+void load(const World& world, nn::Module& model, const std::string& path,
+          const StateHandle& optimizer, const StateHandle& scheduler) {
+  on_rank0(world, "dist::load", [&] {
+    // As nn::load(model, path, optimizer, scheduler): the scheduler first (it sets the
+    // optimizer's lr), put back if the optimizer then refuses its state.
+    nn::load(model, path, nn::TrainingStateLoader([&](const nn::TrainingState& state) {
+               const nn::NamedTensors before = scheduler.state();
+               scheduler.load_state(state.scheduler);
+               try {
+                 optimizer.load_state(state.optimizer);
+               } catch (...) {
+                 scheduler.load_state(before);
+                 throw;
+               }
+             }));
+  });
+  for (auto& [name, t] : model.state_dict()) broadcast(world, t, 0);
+  nn::NamedTensors sched = scheduler.state();
+  nn::NamedTensors optim = optimizer.state();
+  broadcast(world, sched, 0);
+  broadcast(world, optim, 0);
+  if (world.rank() != 0) {
+    scheduler.load_state(sched);
+    optimizer.load_state(optim);
+  }
+}
+
 void load(const World& world, nn::Module& model, const std::string& path,
           nn::optim::Optimizer* optimizer) {
   on_rank0(world, "dist::load", [&] {

@@ -21,17 +21,5 @@
 #include "affine/autograd/tape.hpp"
 #include "affine/autograd/var.hpp"
 
-#include "affine/nn/activation.hpp"
-#include "affine/nn/checkpoint.hpp"
-#include "affine/nn/conv.hpp"
-#include "affine/nn/data.hpp"
-#include "affine/nn/dropout.hpp"
-#include "affine/nn/embedding.hpp"
-#include "affine/nn/init.hpp"
-#include "affine/nn/layers.hpp"
-#include "affine/nn/losses.hpp"
-#include "affine/nn/module.hpp"
-#include "affine/nn/norm.hpp"
-#include "affine/nn/optim.hpp"
-#include "affine/nn/sequential.hpp"
+#include "affine/nn/nn.hpp"  // every nn header (schedulers and clip_grad too)
 // IWYU pragma: end_exports
