@@ -230,6 +230,29 @@ void register_shape(const char* prefix, const Shape& s) {
   }
 }
 
+// The ceiling a packed GEMM can reach on this CPU: the active micro-kernel alone, on an A and a
+// B micro-panel that stay in L1 (kc = 128) and one C tile, so no cache miss or packing is
+// counted. gemm_report divides the large rows by it ("% of kernel peak").
+template <class T>
+void kernel_peak(benchmark::State& state) {
+  namespace g = affine::detail::gemm;
+  const g::Kernels<T>& k = g::active_kernels_for<T>();
+  constexpr int64_t kc = 128;
+  std::vector<T> a(static_cast<size_t>(k.mr * kc), T(0.5)),
+      b(static_cast<size_t>(kc * k.nr), T(0.25));
+  std::vector<T> c(static_cast<size_t>(k.mr * k.nr), T(0));
+  for (auto _ : state) {
+    for (int rep = 0; rep < 64; ++rep)
+      k.micro(kc, T(1), a.data(), b.data(), T(0.5), c.data(), k.nr, 1, k.mr, k.nr);
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  const double flops = 2.0 * static_cast<double>(k.mr * k.nr * kc) * 64;
+  state.counters["GFLOPS"] =
+      benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel("mr " + std::to_string(k.mr) + " nr " + std::to_string(k.nr));
+}
+
 void register_all() {
   const char* all_trans[] = {"nn", "nt", "tn", "tt"};
   for (int64_t n : {16, 32, 64, 128, 256, 512, 1024, 2048, 127, 255, 511, 1023})
@@ -248,6 +271,8 @@ void register_all() {
     register_shape<float>("sgemm", {100, rows, 2, "tn"});
   }
   register_shape<float>("sgemm", {256, 784, 128, "nn"});
+  benchmark::RegisterBenchmark("kernel_peak/sgemm", kernel_peak<float>);
+  benchmark::RegisterBenchmark("kernel_peak/dgemm", kernel_peak<double>);
   register_shape<float>("sgemm", {4096, 4096, 64, "nn"});
   for (int64_t n : {64, 256, 1024})
     for (const char* t : all_trans) register_shape<double>("dgemm", {n, n, n, t});
