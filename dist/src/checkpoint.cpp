@@ -48,18 +48,9 @@ void save(const World& world, nn::Module& model, const std::string& path,
 void load(const World& world, nn::Module& model, const std::string& path,
           const StateHandle& optimizer, const StateHandle& scheduler) {
   on_rank0(world, "dist::load", [&] {
-    // As nn::load(model, path, optimizer, scheduler): the scheduler first (it sets the
-    // optimizer's lr), put back if the optimizer then refuses its state.
-    nn::load(model, path, nn::TrainingStateLoader([&](const nn::TrainingState& state) {
-               const nn::NamedTensors before = scheduler.state();
-               scheduler.load_state(state.scheduler);
-               try {
-                 optimizer.load_state(state.optimizer);
-               } catch (...) {
-                 scheduler.load_state(before);
-                 throw;
-               }
-             }));
+    // A StateHandle has state() and load_state(), so nn's own all-or-nothing order applies.
+    StateHandle opt = optimizer, sched = scheduler;
+    nn::load(model, path, opt, sched);
   });
   for (auto& [name, t] : model.state_dict()) broadcast(world, t, 0);
   nn::NamedTensors sched = scheduler.state();
