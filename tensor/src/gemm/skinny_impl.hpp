@@ -19,10 +19,22 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 
 #include "kernel.hpp"
 
 namespace affine::detail::gemm::impl {
+
+// Calls fn.template operator()<W>() with the run-time width w (1 to 8) as a compile-time constant,
+// so each skinny kernel is unrolled for its width; other widths call nothing (callers never
+// pass them: kernel.hpp's k <= 8 and p <= 8).
+template <class Fn>
+void with_width(int64_t w, Fn&& fn) {
+  [&]<int... Ws>(std::integer_sequence<int, Ws...>) {
+    (void)((w == Ws + 1 ? (fn.template operator()<Ws + 1>(), true) : false) || ...);
+  }
+  (std::make_integer_sequence<int, 8>{});
+}
 
 inline constexpr int64_t kChunkRows = 128;
 
@@ -71,22 +83,8 @@ template <class S>
 void skinny_product(int64_t rows, int64_t k, int64_t m, const typename S::T* a, int64_t lda,
                     const typename S::T* b, const typename S::T* bias, SkinnyMode mode,
                     const typename S::T* y, int64_t ldy, typename S::T* c, int64_t ldc) {
-  switch (k) {
-#define AFFINE_SKINNY_CASE(K) \
-  case K:                     \
-    return skinny_product_k<S, K>(rows, m, a, lda, b, bias, mode, y, ldy, c, ldc);
-    AFFINE_SKINNY_CASE(1)
-    AFFINE_SKINNY_CASE(2)
-    AFFINE_SKINNY_CASE(3)
-    AFFINE_SKINNY_CASE(4)
-    AFFINE_SKINNY_CASE(5)
-    AFFINE_SKINNY_CASE(6)
-    AFFINE_SKINNY_CASE(7)
-    AFFINE_SKINNY_CASE(8)
-#undef AFFINE_SKINNY_CASE
-    default:
-      break;
-  }
+  with_width(
+      k, [&]<int K>() { skinny_product_k<S, K>(rows, m, a, lda, b, bias, mode, y, ldy, c, ldc); });
 }
 
 // ---- outer ----------------------------------------------------------------------------------
@@ -183,22 +181,8 @@ template <class S>
 void skinny_outer(int64_t rows, int64_t p, int64_t q, const typename S::T* a, int64_t lda,
                   const typename S::T* x, int64_t ldx, typename S::T* acc, typename S::T* a_sums,
                   typename S::T* x_sums) {
-  switch (p) {
-#define AFFINE_SKINNY_CASE(P) \
-  case P:                     \
-    return skinny_outer_p<S, P>(rows, q, a, lda, x, ldx, acc, a_sums, x_sums);
-    AFFINE_SKINNY_CASE(1)
-    AFFINE_SKINNY_CASE(2)
-    AFFINE_SKINNY_CASE(3)
-    AFFINE_SKINNY_CASE(4)
-    AFFINE_SKINNY_CASE(5)
-    AFFINE_SKINNY_CASE(6)
-    AFFINE_SKINNY_CASE(7)
-    AFFINE_SKINNY_CASE(8)
-#undef AFFINE_SKINNY_CASE
-    default:
-      break;
-  }
+  with_width(p,
+             [&]<int P>() { skinny_outer_p<S, P>(rows, q, a, lda, x, ldx, acc, a_sums, x_sums); });
 }
 
 // ---- column sums ----------------------------------------------------------------------------

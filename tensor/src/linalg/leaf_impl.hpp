@@ -122,6 +122,23 @@ void larf_rows(T tau, const T* v, int64_t inc, int64_t m, int64_t n, T* c, int64
   for (int64_t i = 1; i < m; ++i) axpy_neg<kFma>(n, tau * v[i * inc], work, c + i * rs);
 }
 
+// A 64-byte explicit vector of T (GCC vector extension, lowered to the file's ISA), its lane
+// count, and its horizontal sum in lane order (the order fixes the rounding).
+template <class T>
+constexpr int Lanes = 64 / static_cast<int>(sizeof(T));
+template <class T>
+struct Vec64Of {
+  typedef T type __attribute__((vector_size(64)));  // GCC takes the attribute on a typedef only
+};
+template <class T>
+using Vec64 = typename Vec64Of<T>::type;
+template <class T>
+T hsum(const Vec64<T>& v) {
+  T s = 0;
+  for (int l = 0; l < Lanes<T>; ++l) s += v[l];
+  return s;
+}
+
 // One pass over the lower triangle serves both halves of the product: column j below the
 // diagonal adds x[j] * A(r, j) to y[r] (an axpy) and contributes its dot with x to y[j]. Two
 // columns per pass (two memory streams in flight, y loaded and stored once for both: the loop is
@@ -130,13 +147,8 @@ void larf_rows(T tau, const T* v, int64_t inc, int64_t m, int64_t n, T* c, int64
 // compiler would leave a scalar reduction.
 template <bool kFma, class T>
 void symv_lower(int64_t k, const T* a, int64_t lda, const T* x, T* y) {
-  constexpr int L = 64 / static_cast<int>(sizeof(T));
-  using V __attribute__((vector_size(64))) = T;
-  auto hsum = [](const V& v) {
-    T s = 0;
-    for (int l = 0; l < L; ++l) s += v[l];
-    return s;
-  };
+  constexpr int L = Lanes<T>;
+  using V = Vec64<T>;
   for (int64_t r = 0; r < k; ++r) y[r] = T(0);
   int64_t j = 0;
   for (; j + 1 < k; j += 2) {
@@ -163,8 +175,8 @@ void symv_lower(int64_t k, const T* a, int64_t lda, const T* x, T* y) {
       acc1 += a1 * xv;
       __builtin_memcpy(y + r, &yv, sizeof(V));
     }
-    dot0 += hsum(acc0);
-    dot1 += hsum(acc1);
+    dot0 += hsum<T>(acc0);
+    dot1 += hsum<T>(acc1);
     for (; r < k; ++r) {
       y[r] = madd<kFma>(c1[r], x1, madd<kFma>(c0[r], x0, y[r]));
       dot0 = madd<kFma>(c0[r], x[r], dot0);
@@ -207,13 +219,8 @@ void gemv_columns(int64_t m, int64_t n, const T* a, int64_t lda, const T* x, int
 // symv_lower for why explicit vectors).
 template <bool kFma, class T>
 void gemv_dots(int64_t m, int64_t n, const T* a, int64_t lda, const T* x, T* y) {
-  constexpr int L = 64 / static_cast<int>(sizeof(T));
-  using V __attribute__((vector_size(64))) = T;
-  auto hsum = [](const V& v) {
-    T s = 0;
-    for (int l = 0; l < L; ++l) s += v[l];
-    return s;
-  };
+  constexpr int L = Lanes<T>;
+  using V = Vec64<T>;
   int64_t j = 0;
   for (; j < n; j += 4) {
     const int64_t w = n - j < 4 ? n - j : 4;
@@ -232,7 +239,7 @@ void gemv_dots(int64_t m, int64_t n, const T* a, int64_t lda, const T* x, T* y) 
       }
     }
     for (int64_t q = 0; q < w; ++q) {
-      T dot = hsum(acc[q]);
+      T dot = hsum<T>(acc[q]);
       for (int64_t t = r; t < m; ++t) dot = madd<kFma>(c[q][t], x[t], dot);
       y[j + q] = dot;
     }
