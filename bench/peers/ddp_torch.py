@@ -18,10 +18,17 @@ import os
 import socket
 import time
 
-import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
-import torch.nn as nn
+# One thread per process, as dist_bench: torch.set_num_threads(1) limits ATen's OpenMP pool but not
+# the BLAS that Debian's torch calls for its GEMMs (OpenBLAS, which starts one thread per core when
+# loaded). Without this, the 1-process peer's GEMMs used both cores and the 2-process one ran 4
+# threads on 2 cores. Set before torch (and OpenBLAS) load.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
+import torch.multiprocessing as mp  # noqa: E402
+import torch.nn as nn  # noqa: E402
 
 ITERS = {"seed": 30, "mlp": 20}
 
