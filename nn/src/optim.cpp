@@ -7,6 +7,7 @@
 #include <string>
 
 #include "affine/tensor/error.hpp"
+#include "affine/tensor/internal/optim_kernels.hpp"
 #include "optim_step.hpp"
 
 namespace affine::nn::optim {
@@ -216,16 +217,13 @@ void SGD::step() {
                : -1;
   plan.commit([&]<class T>(detail::StepSlot& s, T* w, const T* g, int64_t n) noexcept {
     T* b = kb >= 0 ? s.state[kb].data<T>() : nullptr;
-    const bool first = kb >= 0 && s.fresh[kb];  // PyTorch: the first buffer is the gradient
-    for (int64_t k = 0; k < n; ++k) {
-      // Rounded to T after each stage, as PyTorch's tensor ops are in the parameter's dtype.
-      T d = wd != 0 ? static_cast<T>(g[k] + wd * w[k]) : g[k];
-      if (b != nullptr) {
-        b[k] = first ? d : static_cast<T>(static_cast<T>(mom * b[k]) + (1 - damp) * d);
-        d = nesterov ? static_cast<T>(d + mom * b[k]) : b[k];
-      }
-      w[k] = static_cast<T>(w[k] + (-lr) * d);
-    }
+    affine::detail::sgd_update(w, g, b, n,
+                               {.lr = lr,
+                                .weight_decay = wd,
+                                .momentum = mom,
+                                .dampening = damp,
+                                .nesterov = nesterov,
+                                .first = kb >= 0 && s.fresh[kb]});
   });
 }
 

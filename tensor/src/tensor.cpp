@@ -1,6 +1,7 @@
 #include "affine/tensor/tensor.hpp"
 #include "affine/tensor/internal/access.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -708,7 +709,11 @@ Tensor& Tensor::fill_(double value) {
         shape_, std::array<Strides, 1>{strides_},
         [&](const detail::Offsets<1>& off, int64_t n, const detail::Offsets<1>& inc) {
           T* q = p + off[0];
-          for (int64_t i = 0; i < n; ++i) q[i * inc[0]] = v;
+          if (inc[0] == 1) {
+            std::fill_n(q, n, v);  // a unit-stride loop the compiler vectorises (zero_grad's)
+          } else {
+            for (int64_t i = 0; i < n; ++i) q[i * inc[0]] = v;
+          }
         });
   });
   bump_version();
