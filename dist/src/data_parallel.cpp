@@ -14,6 +14,7 @@
 #include "affine/nn/checkpoint.hpp"
 #include "affine/tensor/error.hpp"
 #include "comm.hpp"
+#include "shared_mean.hpp"
 
 namespace affine::dist {
 
@@ -78,6 +79,27 @@ void check_same_layout(const World& world, const nn::NamedTensors& state) {
   }
 }
 
+// Every rank must bucket (and average) the same way, or their collectives would not match.
+void check_same_options(const World& world, const DataParallelOptions& o) {
+  static constexpr const char* kNames[] = {"bucket_bytes", "first_bucket_bytes",
+                                           "broadcast_buffers", "shared_memory"};
+  const std::vector<int64_t> mine{static_cast<int64_t>(o.bucket_bytes),
+                                  static_cast<int64_t>(o.first_bucket_bytes),
+                                  o.broadcast_buffers ? 1 : 0, o.shared_memory ? 1 : 0};
+  const Tensor all = all_gather(world, Tensor::from_vector(mine));  // [size, 4]
+  const int64_t* v = all.data<int64_t>();
+  const auto n = static_cast<int64_t>(mine.size());
+  for (int r = 1; r < world.size(); ++r) {
+    for (int64_t i = 0; i < n; ++i) {
+      if (v[r * n + i] != v[i]) {
+        throw Error(std::string(kOp) + ": the ranks' options differ: " + kNames[i] + " is " +
+                    std::to_string(v[r * n + i]) + " on rank " + std::to_string(r) + " but " +
+                    std::to_string(v[i]) + " on rank 0");
+      }
+    }
+  }
+}
+
 // Rank 0's values into t (contiguous or not), without a header check: the layout was checked.
 void broadcast_in_place(const World& world, Tensor& t) {
   Tensor v = t.is_contiguous() ? t : t.clone();
@@ -119,6 +141,11 @@ class DataParallel::Reducer : public BackwardObserver {
       for (Parameter* p : b.params) bind(*p);
     }
     requests_.assign(buckets_.size(), MPI_REQUEST_NULL);
+    if (options.shared_memory) {
+      std::vector<Tensor> buffers;
+      for (const Bucket& b : buckets_) buffers.push_back(b.buffer);
+      shared_ = detail::SharedMean::create(world, buffers, kOp);
+    }
   }
 
   ~Reducer() override {
@@ -130,6 +157,7 @@ class DataParallel::Reducer : public BackwardObserver {
   }
 
   size_t bucket_count() const { return buckets_.size(); }
+  bool uses_shared_memory() const { return shared_ != nullptr; }
 
   // Called by forward() before a synchronised backward.
   void prepare() {
@@ -145,10 +173,20 @@ class DataParallel::Reducer : public BackwardObserver {
     it->second.ready = true;
     bind(p);
     --buckets_[it->second.bucket].pending;
-    launch(false);
+    if (!shared_) launch(false);
   }
 
   void backward_done() override {
+    if (shared_) {
+      // All buckets at once: with no core to spare, starting them earlier would not overlap.
+      std::vector<Tensor> buffers;
+      for (Bucket& b : buckets_) {
+        for (Parameter* p : b.params) bind(*p);  // parameters the walk never reached
+        buffers.push_back(b.buffer);
+      }
+      shared_->mean(buffers);
+      return;
+    }
     launch(true);
     detail::wait_all(world_, requests_, kOp);
     for (Bucket& b : buckets_) detail::divide(b.buffer, world_.size());
@@ -215,6 +253,7 @@ class DataParallel::Reducer : public BackwardObserver {
   std::unordered_map<const Parameter*, Slot> slots_;
   std::vector<MPI_Request> requests_;  // one per bucket; MPI_REQUEST_NULL when idle or done
   size_t next_ = 0;
+  std::unique_ptr<detail::SharedMean> shared_;  // null: buckets go through MPI_Iallreduce
 };
 
 DataParallel::DataParallel(const World& world, nn::Module& module, DataParallelOptions options)
@@ -222,6 +261,7 @@ DataParallel::DataParallel(const World& world, nn::Module& module, DataParallelO
   register_module("module", module);
   nn::NamedTensors state = module.state_dict();  // parameters and buffers, sharing storage
   check_same_layout(world, state);
+  check_same_options(world, options);
   for (auto& [name, t] : state) broadcast_in_place(world, t);
   reducer_ = std::make_unique<Reducer>(world, module.parameters(), options);
 }
@@ -244,6 +284,8 @@ Var DataParallel::forward(const Var& x) {
 std::string DataParallel::name() const { return "DataParallel(" + module_.name() + ")"; }
 
 size_t DataParallel::bucket_count() const { return reducer_->bucket_count(); }
+
+bool DataParallel::uses_shared_memory() const { return reducer_->uses_shared_memory(); }
 
 DataParallel::NoSync::NoSync(DataParallel& owner) : owner_(owner), previous_(owner.sync_) {
   owner_.sync_ = false;

@@ -169,6 +169,44 @@ TEST(DataParallel, SmallBucketsGiveTheSameResult) {
   EXPECT_EQ(single.bucket_count(), 1u);
 }
 
+TEST(DataParallel, SharedMemoryMeanEqualsTheAllreduce) {
+  // Under mpirun on one machine the default averages through a shared-memory window (the
+  // Equivalence tests run that path); MPI's allreduce must give the same parameters: bit for bit
+  // on 2 ranks ((a + b) / 2 either way), to rounding on more (MPI may add in another order).
+  auto net = seed_net(DType::f64);
+  const dist::DataParallel shared(world(), *net);
+  EXPECT_TRUE(shared.uses_shared_memory());
+  const dist::DataParallel mpi(world(), *net, {.shared_memory = false});
+  EXPECT_FALSE(mpi.uses_shared_memory());
+  for (const DType dtype : {DType::f64, DType::f32}) {
+    const auto a = train(dtype, "adam", true);
+    const auto b = train(dtype, "adam", true, {.shared_memory = false});
+    if (world().size() == 2) {
+      EXPECT_EQ(max_abs_diff(a, b), 0.0) << dtype_name(dtype);
+    } else {
+      EXPECT_LE(max_abs_diff(a, b), dtype == DType::f64 ? 1e-12 : 1e-6) << dtype_name(dtype);
+    }
+    EXPECT_TRUE(same_on_every_rank(a));
+  }
+}
+
+TEST(DataParallel, DifferentOptionsOnDifferentRanksAreAnError) {
+  // Different buckets or averaging paths would pair unrelated collectives across ranks.
+  const auto& w = world();
+  auto net = seed_net(DType::f32);
+  const size_t bytes = w.rank() == 1 ? 4096 : 512;
+  std::string msg = error_of([&] { dist::DataParallel ddp(w, *net, {.bucket_bytes = bytes}); });
+  EXPECT_NE(msg.find("DataParallel: the ranks' options differ: bucket_bytes is 4096 on rank 1 "
+                     "but 512 on rank 0"),
+            std::string::npos)
+      << msg;
+  msg = error_of([&] { dist::DataParallel ddp(w, *net, {.shared_memory = w.rank() != 1}); });
+  EXPECT_NE(msg.find("shared_memory is 0 on rank 1 but 1 on rank 0"), std::string::npos) << msg;
+  // Every rank threw (the check is collective), and the next DataParallel works.
+  dist::DataParallel ok(w, *net);
+  EXPECT_EQ(ok.bucket_count(), 1u);
+}
+
 TEST(DataParallel, BroadcastsRankZerosWeightsAtConstruction) {
   auto net = seed_net(DType::f32, /*init_seed=*/100 + static_cast<uint64_t>(world().rank()));
   const auto rank0 = seed_net(DType::f32, 100);
