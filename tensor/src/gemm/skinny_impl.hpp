@@ -25,28 +25,50 @@
 
 namespace affine::detail::gemm::impl {
 
-// Calls fn.template operator()<W>() with the run-time width w (1 to 8) as a compile-time constant,
-// so each skinny kernel is unrolled for its width; other widths call nothing (callers never
-// pass them: kernel.hpp's k <= 8 and p <= 8).
-template <class Fn>
-void with_width(int64_t w, Fn&& fn) {
+// Calls fn.template operator()<W>() with the run-time count w (1 to N) as a compile-time
+// constant, so each skinny kernel is unrolled for it; other counts call nothing (callers never
+// pass them).
+template <int N, class Fn>
+void with_count(int64_t w, Fn&& fn) {
   [&]<int... Ws>(std::integer_sequence<int, Ws...>) {
     (void)((w == Ws + 1 ? (fn.template operator()<Ws + 1>(), true) : false) || ...);
   }
-  (std::make_integer_sequence<int, 8>{});
+  (std::make_integer_sequence<int, N>{});
+}
+
+// The width (1 to 8) of a skinny operand as a compile-time constant: kernel.hpp's k <= 8, p <= 8.
+template <class Fn>
+void with_width(int64_t w, Fn&& fn) {
+  with_count<8>(w, std::forward<Fn>(fn));
 }
 
 inline constexpr int64_t kChunkRows = 128;
 
 // ---- product --------------------------------------------------------------------------------
 
-template <class S, int K>
-void skinny_product_k(int64_t rows, int64_t m, const typename S::T* a, int64_t lda,
-                      const typename S::T* b, const typename S::T* bias, SkinnyMode mode,
-                      const typename S::T* y, int64_t ldy, typename S::T* c, int64_t ldc) {
+// One block of NV column vectors (the last one nlast <= W lanes wide) over every row: B's block
+// and the bias stay in registers, so each output vector costs K FMAs and one store (plus a load
+// of y for tanh_grad, of c for accumulate). Per element the operations are the same whatever the
+// blocking: bias (or 0), then + a[r, t] b[t, j] for t = 0..K-1 in order, then the mode's step.
+template <class S, int K, SkinnyMode M, int NV>
+void skinny_product_block(int64_t rows, int64_t nlast, const typename S::T* a, int64_t lda,
+                          const typename S::T* b, int64_t ldb, const typename S::T* bias,
+                          const typename S::T* y, int64_t ldy, typename S::T* c, int64_t ldc) {
   using T = typename S::T;
   using V = typename S::V;
   constexpr int W = S::W;
+  const bool last_full = nlast == W;
+  auto load = [&](const T* p, int v) {
+    return v < NV - 1 || last_full ? S::load(p) : S::loadn(p, nlast);
+  };
+  V bv[K][NV];
+  V bias_v[NV];
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) {
+    bias_v[v] = bias != nullptr ? load(bias + v * W, v) : S::zero();
+#pragma GCC unroll 8
+    for (int t = 0; t < K; ++t) bv[t][v] = load(b + t * ldb + v * W, v);
+  }
   const V one = S::bcast(T(1));
   const V minus_one = S::bcast(T(-1));
   for (int64_t r = 0; r < rows; ++r) {
@@ -54,28 +76,44 @@ void skinny_product_k(int64_t rows, int64_t m, const typename S::T* a, int64_t l
 #pragma GCC unroll 8
     for (int t = 0; t < K; ++t) av[t] = S::bcast(a[r * lda + t]);
     T* cr = c + r * ldc;
-    for (int64_t j = 0; j < m; j += W) {
-      const int64_t n = m - j < W ? m - j : W;
-      const bool full = n == W;
-      V acc = bias != nullptr ? (full ? S::load(bias + j) : S::loadn(bias + j, n)) : S::zero();
 #pragma GCC unroll 8
-      for (int t = 0; t < K; ++t) {
-        const V bv = full ? S::load(b + t * m + j) : S::loadn(b + t * m + j, n);
-        acc = S::fma(av[t], bv, acc);
-      }
-      if (mode == SkinnyMode::accumulate) {
-        acc = S::fma(one, full ? S::load(cr + j) : S::loadn(cr + j, n), acc);
-      } else if (mode == SkinnyMode::tanh_grad) {
-        const T* yr = y + r * ldy + j;
-        const V yv = full ? S::load(yr) : S::loadn(yr, n);
+    for (int v = 0; v < NV; ++v) {
+      V acc = bias_v[v];
+#pragma GCC unroll 8
+      for (int t = 0; t < K; ++t) acc = S::fma(av[t], bv[t][v], acc);
+      if constexpr (M == SkinnyMode::accumulate) {
+        acc = S::fma(one, load(cr + v * W, v), acc);
+      } else if constexpr (M == SkinnyMode::tanh_grad) {
+        const V yv = load(y + r * ldy + v * W, v);
         acc = S::mul(acc, S::fma(S::mul(minus_one, yv), yv, one));  // (G W) (1 - y^2)
       }
-      if (full) {
-        S::store(cr + j, acc);
+      if (v < NV - 1 || last_full) {
+        S::store(cr + v * W, acc);
       } else {
-        S::storen(cr + j, acc, n);
+        S::storen(cr + v * W, acc, nlast);
       }
     }
+  }
+}
+
+template <class S, int K, SkinnyMode M>
+void skinny_product_k(int64_t rows, int64_t m, const typename S::T* a, int64_t lda,
+                      const typename S::T* b, const typename S::T* bias, const typename S::T* y,
+                      int64_t ldy, typename S::T* c, int64_t ldc) {
+  constexpr int W = S::W;
+  // As many column vectors per block as leave room in the register file for B's K rows, the
+  // bias, K broadcasts of a and the accumulator.
+  constexpr int kFit = (S::RB_REGS - K - 2) / (K + 2);
+  constexpr int NB = kFit < 1 ? 1 : (kFit > 8 ? 8 : kFit);
+  for (int64_t j = 0; j < m; j += int64_t{NB} * W) {
+    const int64_t left = m - j;
+    const int64_t nv = left >= int64_t{NB} * W ? NB : (left + W - 1) / W;
+    const int64_t nlast = left - (nv - 1) * W < W ? left - (nv - 1) * W : W;
+    with_count<NB>(nv, [&]<int NV>() {
+      skinny_product_block<S, K, M, NV>(rows, nlast, a, lda, b + j, m,
+                                        bias != nullptr ? bias + j : nullptr,
+                                        y != nullptr ? y + j : nullptr, ldy, c + j, ldc);
+    });
   }
 }
 
@@ -83,8 +121,19 @@ template <class S>
 void skinny_product(int64_t rows, int64_t k, int64_t m, const typename S::T* a, int64_t lda,
                     const typename S::T* b, const typename S::T* bias, SkinnyMode mode,
                     const typename S::T* y, int64_t ldy, typename S::T* c, int64_t ldc) {
-  with_width(
-      k, [&]<int K>() { skinny_product_k<S, K>(rows, m, a, lda, b, bias, mode, y, ldy, c, ldc); });
+  with_width(k, [&]<int K>() {
+    switch (mode) {
+      case SkinnyMode::set:
+        skinny_product_k<S, K, SkinnyMode::set>(rows, m, a, lda, b, bias, y, ldy, c, ldc);
+        return;
+      case SkinnyMode::accumulate:
+        skinny_product_k<S, K, SkinnyMode::accumulate>(rows, m, a, lda, b, bias, y, ldy, c, ldc);
+        return;
+      case SkinnyMode::tanh_grad:
+        skinny_product_k<S, K, SkinnyMode::tanh_grad>(rows, m, a, lda, b, bias, y, ldy, c, ldc);
+        return;
+    }
+  });
 }
 
 // ---- outer ----------------------------------------------------------------------------------
