@@ -213,6 +213,15 @@ TEST(Gradcheck, Linear) {
       check([](const auto& v) { return linear(v[0], v[1], v[2]); }, {N({2, 3, 3}, 74), w, b}));
   EXPECT_TRUE(check([](const auto& v) { return linear(v[0], v[1], v[2]); },
                     {N({3, 5}, 75).t(), N({3, 4}, 76).t(), b}));
+  // With an activation, one op: every input, and W, b alone (x a constant: the fused dW/db path).
+  for (const LinearActivation act :
+       {LinearActivation::tanh, LinearActivation::sigmoid, LinearActivation::relu}) {
+    EXPECT_TRUE(check([act](const auto& v) { return linear(v[0], v[1], v[2], act); }, {x, w, b}));
+    EXPECT_TRUE(check([act](const auto& v) { return linear(v[0], v[1], Var(), act); }, {x, w}));
+    EXPECT_TRUE(check([&, act](const auto& v) { return linear(Var(x), v[0], v[1], act); }, {w, b}));
+    EXPECT_TRUE(check([act](const auto& v) { return linear(v[0], v[1], v[2], act); },
+                      {N({2, 3, 3}, 77), w, b}));
+  }
   // linear equals matmul with the transposed weight plus the bias.
   Tape t;
   const Var xv = t.leaf(x), wv = t.leaf(w), bv = t.leaf(b);

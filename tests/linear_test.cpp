@@ -166,5 +166,115 @@ TEST(Linear, TanhIntoLinearFusionGivesTheUnfusedGradients) {
   EXPECT_TRUE(allclose(vx.grad(), want_x, 1e-12, 1e-12));
 }
 
+// linear(x, W, b, activation) is one op with its own VJP: its value and every gradient equal those
+// of linear then the activation bit for bit, whether or not x needs a gradient (when it does not,
+// a tanh's derivative is applied inside the dW/db pass of a skinny layer, never stored).
+TEST(Linear, ActivationOpGivesTheValuesAndGradientsOfTheTwoOps) {
+  const std::vector<Case> cases = {{32, 2, 100}, {300, 100, 2}, {7, 8, 9}, {5, 64, 40}, {9, 3, 1}};
+  const std::vector<LinearActivation> acts = {LinearActivation::tanh, LinearActivation::sigmoid,
+                                              LinearActivation::relu};
+  uint64_t seed = 40;
+  for (const DType dt : {DType::f32, DType::f64}) {
+    for (const Case& c : cases) {
+      for (const LinearActivation act : acts) {
+        for (const bool x_grad : {false, true}) {
+          SCOPED_TRACE(std::to_string(c.in) + "->" + std::to_string(c.out) + " act " +
+                       std::to_string(static_cast<int>(act)) + (x_grad ? " dx" : "") + " " +
+                       std::string(dtype_name(dt)));
+          const Tensor x = R({c.rows, c.in}, seed++, dt, -2, 2);
+          const Tensor w = R({c.out, c.in}, seed++, dt);
+          const Tensor b = R({c.out}, seed++, dt);
+          const Tensor up = R({c.rows, c.out}, seed++, dt);  // dLoss/dy
+          auto run = [&](bool fused) {
+            Tape tape;
+            const Var vx = tape.leaf(x, x_grad), vw = tape.leaf(w), vb = tape.leaf(b);
+            Var y;
+            if (fused) {
+              y = linear(vx, vw, vb, act);
+            } else {
+              const Var z = linear(vx, vw, vb);
+              y = act == LinearActivation::tanh
+                      ? tanh(z)
+                      : (act == LinearActivation::sigmoid ? sigmoid(z) : relu(z));
+            }
+            tape.backward(y, up);
+            std::vector<Tensor> out = {y.value(), vw.grad(), vb.grad()};
+            if (x_grad) out.push_back(vx.grad());
+            return out;
+          };
+          const std::vector<Tensor> two = run(false), one = run(true);
+          for (size_t i = 0; i < two.size(); ++i) {
+            EXPECT_TRUE(allclose(one[i], two[i], 0, 0)) << "result " << i;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Linear, ActivationOpBadInputsNameTheShapes) {
+  Tape tape;
+  const Var x = tape.leaf(Tensor::zeros({4, 3}));
+  EXPECT_NE(test::error_of([&] {
+              linear(x, tape.leaf(Tensor::zeros({2, 5})), Var(), LinearActivation::tanh);
+            }).find("linear: input [4, 3]"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([&] {
+              linear(x, tape.leaf(Tensor::zeros({2, 3})), tape.leaf(Tensor::zeros({3})),
+                     LinearActivation::sigmoid);
+            }).find("bias [3] does not match weight [2, 3]"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([&] { linear(x, Var(), Var(), LinearActivation::relu); }).find("linear"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([&] {
+              linear(Tensor::zeros({4, 3}), Tensor::zeros({2, 3}), Tensor(),
+                     static_cast<LinearActivation>(9));
+            }).find("linear: unknown activation 9"),
+            std::string::npos);
+}
+
+// nn::Sequential runs a Linear followed by Tanh/Sigmoid/ReLU as that one op, with the
+// layer-by-layer run's results (forward_all runs the layers one by one). The output and the last
+// layer's gradients are the same bit for bit. Before them: the layer-by-layer run records
+// tanh_linear for a Linear whose input is a tanh (tanh' in its dX pass, 1 - y^2 rounded once by
+// an FMA) where the fused run applies tanh_backward's g (1 - y*y) (two roundings) in the tanh's
+// own op, so gradients below a tanh may differ by float32 roundings, nothing more.
+TEST(Linear, SequentialFusesLinearAndActivationWithTheSameResults) {
+  for (const bool relu_first : {true, false}) {
+    SCOPED_TRACE(relu_first ? "relu first" : "tanh first");
+    Generator gen(8);
+    nn::Sequential net;
+    net.push_back(std::make_unique<nn::Linear>(2, 100, gen));
+    if (relu_first) {
+      net.push_back(std::make_unique<nn::ReLU>());
+    } else {
+      net.push_back(std::make_unique<nn::Tanh>());
+    }
+    net.push_back(std::make_unique<nn::Linear>(100, 2, gen));
+    net.push_back(std::make_unique<nn::Tanh>());
+    net.push_back(std::make_unique<nn::Linear>(2, 1, gen));
+    net.push_back(std::make_unique<nn::Sigmoid>());
+    const nn::data::Dataset d = nn::data::make_moons(500, 0.1, 5);
+    auto grads = [&](bool fused) {
+      net.zero_grad();
+      Tape tape;
+      const Var x = tape.leaf(d.x, false);
+      const Var p = fused ? net(x) : net.forward_all(x).back();
+      binary_cross_entropy(p, d.y).backward();
+      std::vector<Tensor> out = {p.value()};
+      for (Parameter* q : net.parameters()) out.push_back(q->grad.clone());
+      return out;
+    };
+    const std::vector<Tensor> a = grads(true), b = grads(false);
+    ASSERT_EQ(a.size(), 7u);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      const bool exact = i == 0 || i >= 5;
+      EXPECT_TRUE(exact ? allclose(a[i], b[i], 0, 0) : allclose(a[i], b[i], 1e-5, 1e-7))
+          << "result " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace affine

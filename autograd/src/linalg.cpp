@@ -11,8 +11,10 @@
 
 #include "affine/autograd/ops.hpp"
 #include "affine/tensor/gemm.hpp"
+#include "affine/tensor/internal/access.hpp"
 #include "affine/tensor/internal/dispatch.hpp"
 #include "affine/tensor/internal/linear.hpp"
+#include "affine/tensor/internal/unary_backward.hpp"
 #include "affine/tensor/linear.hpp"
 #include "affine/tensor/ops.hpp"
 #include "tape_impl.hpp"
@@ -94,8 +96,10 @@ Var matmul(const Var& a, const Var& b) {
 
 namespace {
 
-// dW and db of a linear node (inputs in[1], in[2]) from g [n, out] and x [n, in].
-void linear_param_grads(TapeImpl& t, Node& n, const Tensor& g, const Tensor& x, const Tensor& w) {
+// dW and db of a linear node (inputs in[1], in[2]) from g [n, out] and x [n, in] (with tanh_y:
+// from g, the gradient of tanh_y = tanh(x W^T + b), the tanh's derivative applied in the pass).
+void linear_param_grads(TapeImpl& t, Node& n, const Tensor& g, const Tensor& x, const Tensor& w,
+                        const Tensor* tanh_y = nullptr) {
   const bool need_w = t.needs_grad(n.in[1]);
   const bool need_b = t.needs_grad(n.in[2]);
   if (!need_w && !need_b) return;
@@ -105,7 +109,7 @@ void linear_param_grads(TapeImpl& t, Node& n, const Tensor& g, const Tensor& x, 
   Tensor fresh_b = need_b && tb == nullptr ? Tensor::empty({w.shape()[0]}, g.dtype()) : Tensor();
   detail::linear_backward_params(g, x, need_w ? (tw != nullptr ? tw : &fresh_w) : nullptr,
                                  tw != nullptr, need_b ? (tb != nullptr ? tb : &fresh_b) : nullptr,
-                                 tb != nullptr);
+                                 tb != nullptr, tanh_y);
   if (fresh_w.defined()) t.accumulate(n.in[1], std::move(fresh_w));
   if (fresh_b.defined()) t.accumulate(n.in[2], std::move(fresh_b));
 }
@@ -118,10 +122,8 @@ Tensor grad_2d(const Node& n, const Tensor& x, const Tensor& w) {
 
 }  // namespace
 
-static void linear_backward(TapeImpl& t, Node& n) {
-  const Tensor& x = n.saved[0];
-  const Tensor& w = n.saved[1];
-  const Tensor g = grad_2d(n, x, w);
+// dX = G W and dW, db of a linear node from its output gradient g [n, out].
+void linear_grads(TapeImpl& t, Node& n, const Tensor& g, const Tensor& x, const Tensor& w) {
   if (t.needs_grad(n.in[0])) {  // dX = G W
     Tensor* target = n.dims.size() == 2 ? t.accumulate_target(n.in[0]) : nullptr;
     if (target != nullptr && target->rank() == 2 && !target->shares_storage(g)) {
@@ -133,6 +135,12 @@ static void linear_backward(TapeImpl& t, Node& n) {
     }
   }
   linear_param_grads(t, n, g, x, w);
+}
+
+static void linear_backward(TapeImpl& t, Node& n) {
+  const Tensor& x = n.saved[0];
+  const Tensor& w = n.saved[1];
+  linear_grads(t, n, grad_2d(n, x, w), x, w);
 }
 
 // ---- tanh_linear: linear over a tanh, recorded as one op ---------------------------------------
@@ -158,6 +166,61 @@ static void tanh_linear_backward(TapeImpl& t, Node& n) {
     t.accumulate(n.in[0], std::move(dz));
   }
   linear_param_grads(t, n, g, h, w);
+}
+
+// ---- linear with an activation, one op ---------------------------------------------------------
+// y = act(x W^T + b). saved[0] = x as [n, in], saved[1] = W, saved[2] = y as [n, out];
+// ints[0] = the activation; dims = x's own shape. The derivative comes from y: tanh' = 1 - y^2,
+// sigmoid' = y (1 - y), relu' = [y > 0] (y > 0 exactly when x W^T + b > 0).
+
+static void linear_act_backward(TapeImpl& t, Node& n) {
+  const Tensor& x = n.saved[0];
+  const Tensor& w = n.saved[1];
+  const Tensor& y = n.saved[2];
+  const auto act = static_cast<LinearActivation>(n.ints[0]);
+  if (act == LinearActivation::tanh && !t.needs_grad(n.in[0])) {
+    // Only dW and db: tanh' is applied as the gradient is read, dz is never stored.
+    linear_param_grads(t, n, grad_2d(n, x, w), x, w, &y);
+    return;
+  }
+  // dz = act'(g): into g's own buffer when the tape holds the only reference to it.
+  const bool in_place =
+      !n.retain_grad && n.grad.is_contiguous() && TensorAccess::storage(n.grad).use_count() == 1;
+  const Tensor g = grad_2d(n, x, w);
+  Tensor dz = in_place ? g : Tensor::empty(y.shape(), y.dtype());
+  switch (act) {
+    case LinearActivation::tanh:
+      detail::tanh_backward(g, y, dz);
+      break;
+    case LinearActivation::sigmoid:
+      detail::sigmoid_backward(g, y, dz);
+      break;
+    case LinearActivation::relu:
+      detail::relu_backward(g, y, dz);
+      break;
+    case LinearActivation::none:
+      break;
+  }
+  linear_grads(t, n, act == LinearActivation::none ? g : dz, x, w);
+}
+
+Var linear(const Var& x, const Var& weight, const Var& bias, LinearActivation activation) {
+  if (activation == LinearActivation::none) return linear(x, weight, bias);
+  detail::require_defined("linear", x);
+  detail::require_defined("linear", weight, "weight");
+  OpTape rec = op_begin("linear", {&x, &weight, &bias});
+  const Tensor& xv = x.value();
+  Tensor out =
+      affine::linear(xv, weight.value(), bias.defined() ? bias.value() : Tensor(), activation);
+  if (!rec) return Var(std::move(out));
+  const int64_t out_f = weight.value().shape()[0];
+  Node& n = rec.record(out, &linear_act_backward, {&x, &weight, &bias});
+  n.saved[0] = xv.rank() == 2 ? xv : xv.reshape({-1, weight.value().shape()[1]});
+  n.saved[1] = weight.value();
+  n.saved[2] = out.rank() == 2 ? out : out.reshape({-1, out_f});
+  n.ints[0] = static_cast<int64_t>(activation);
+  n.dims = xv.shape();
+  return rec.var;
 }
 
 Var linear(const Var& x, const Var& weight, const Var& bias) {

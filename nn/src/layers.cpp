@@ -39,18 +39,20 @@ void Linear::init(Generator& gen, bool with_bias, DType dtype) {
   }
 }
 
-Var Linear::forward(const Var& x) {
+Var Linear::forward(const Var& x) { return forward(x, LinearActivation::none); }
+
+Var Linear::forward(const Var& x, LinearActivation activation) {
   if (x.rank() < 1 || x.shape().back() != in_) {
     throw Error("Linear(in=" + std::to_string(in_) + ", out=" + std::to_string(out_) +
                 "): expected input [*, " + std::to_string(in_) + "], got " + to_string(x.shape()));
   }
   const Var w = bind_param(weight, x);
   const Var b = has_bias() ? bind_param(bias, x) : Var();
-  if (x.rank() == 2) return linear(x, w, b);
+  if (x.rank() == 2) return linear(x, w, b, activation);
   // Any leading dimensions: flatten them into rows, as torch.nn.Linear accepts [*, in].
   Shape out_shape = x.shape();
   out_shape[out_shape.size() - 1] = out_;
-  return reshape(linear(reshape(x, {-1, in_}), w, b), out_shape);
+  return reshape(linear(reshape(x, {-1, in_}), w, b, activation), out_shape);
 }
 
 std::string Linear::name() const {

@@ -3,6 +3,7 @@
 #include <string>
 #include <typeinfo>
 
+#include "affine/nn/layers.hpp"
 #include "affine/tensor/error.hpp"
 
 namespace affine::nn {
@@ -29,9 +30,35 @@ size_t Sequential::checked_index(int64_t i, const char* op) const {
   return static_cast<size_t>(j);
 }
 
+namespace {
+
+// The activation a Linear followed by `next` can apply in its own pass (none: not fusable). Only
+// the exact module types: a subclass may have its own forward.
+LinearActivation fusable_activation(const Module& next) {
+  if (typeid(next) == typeid(Tanh)) return LinearActivation::tanh;
+  if (typeid(next) == typeid(Sigmoid)) return LinearActivation::sigmoid;
+  if (typeid(next) == typeid(ReLU)) return LinearActivation::relu;
+  return LinearActivation::none;
+}
+
+}  // namespace
+
+// A Linear followed by Tanh, Sigmoid or ReLU runs as one op (Linear::forward(x, activation)):
+// the same values, without storing the pre-activation or, often, its gradient. forward_to and
+// forward_all return every layer's output, so they run the layers one by one.
 Var Sequential::forward(const Var& x) {
   Var h = x;
-  for (auto& layer : layers_) h = layer->forward(h);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (i + 1 < layers_.size() && typeid(*layers_[i]) == typeid(Linear)) {
+      const LinearActivation act = fusable_activation(*layers_[i + 1]);
+      if (act != LinearActivation::none) {
+        h = static_cast<Linear*>(layers_[i])->forward(h, act);
+        ++i;
+        continue;
+      }
+    }
+    h = layers_[i]->forward(h);
+  }
   return h;
 }
 

@@ -59,10 +59,13 @@ using SkinnyProductKernel = void (*)(int64_t rows, int64_t k, int64_t m, const T
                                      int64_t ldy, T* c, int64_t ldc);
 
 /// acc[i * q + j] = sum_r a[r, i] x[r, j] (i < p <= 8, j < q), overwritten; a_sums / x_sums
-/// (when not null) get the column sums of a ([p]) and x ([q]). Unit column strides.
+/// (when not null) get the column sums of a ([p]) and x ([q]). With y (not null, [rows, q], row
+/// stride ldy), every x[r, j] is taken as x[r, j] (1 - y[r, j]^2): the gradient through a tanh of
+/// output y. Unit column strides.
 template <class T>
 using SkinnyOuterKernel = void (*)(int64_t rows, int64_t p, int64_t q, const T* a, int64_t lda,
-                                   const T* x, int64_t ldx, T* acc, T* a_sums, T* x_sums);
+                                   const T* x, int64_t ldx, const T* y, int64_t ldy, T* acc,
+                                   T* a_sums, T* x_sums);
 
 /// sums[j] = sum_r g[r, j] for j < m (overwritten); unit column stride, row stride ldg.
 template <class T>

@@ -20,6 +20,7 @@
 #include "affine/tensor/internal/unary_backward.hpp"
 #include "affine/tensor/linear.hpp"
 #include "affine/tensor/ops.hpp"
+#include "cpu.hpp"
 #include "gemm/kernel.hpp"
 #include "parallel_for.hpp"
 #include "vmath.hpp"
@@ -107,6 +108,10 @@ void activate(T* p, int64_t n, LinearActivation act) {
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
               LinearActivation activation) {
   if (!x.defined() || !weight.defined()) throw Error("linear: undefined input or weight");
+  if (activation != LinearActivation::none && activation != LinearActivation::relu &&
+      activation != LinearActivation::tanh && activation != LinearActivation::sigmoid) {
+    throw Error("linear: unknown activation " + std::to_string(static_cast<int>(activation)));
+  }
   if (weight.rank() != 2) {
     throw Error("linear: weight must be 2-D [out, in], got shape " + shp(weight.shape()));
   }
@@ -145,11 +150,20 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
         const T* px = x2.data<T>();
         const int64_t ldx = x2.strides()[0];
         T* po = out.data<T>();
+        // With an activation, rows go in sub-blocks that fill half of L1, so the activation
+        // reads what the product just wrote from L1, not L2 or memory.
+        const int64_t sub = activation == LinearActivation::none
+                                ? kRowBlock
+                                : std::max<int64_t>(1, detail::cache_sizes().l1d / 2 /
+                                                           (out_f * int64_t{sizeof(T)}));
         for_row_blocks(rows, kRowBlock, threads_for(rows * in_f * out_f, kern.vec),
                        [&](int64_t r0, int64_t r1) {
-                         kern.skinny_product(r1 - r0, in_f, out_f, px + r0 * ldx, ldx, wt, pb,
-                                             SkinnyMode::set, nullptr, 0, po + r0 * out_f, out_f);
-                         activate(po + r0 * out_f, (r1 - r0) * out_f, activation);
+                         for (int64_t s0 = r0; s0 < r1; s0 += sub) {
+                           const int64_t sn = std::min(r1, s0 + sub) - s0;
+                           kern.skinny_product(sn, in_f, out_f, px + s0 * ldx, ldx, wt, pb,
+                                               SkinnyMode::set, nullptr, 0, po + s0 * out_f, out_f);
+                           activate(po + s0 * out_f, sn * out_f, activation);
+                         }
                        });
       });
       activation = LinearActivation::none;
@@ -209,15 +223,17 @@ void linear_backward_input(const Tensor& g, const Tensor& w, Tensor& dx, bool ac
 }
 
 void linear_backward_params(const Tensor& g, const Tensor& x, Tensor* dw, bool accumulate_w,
-                            Tensor* db, bool accumulate_b) {
+                            Tensor* db, bool accumulate_b, const Tensor* tanh_y) {
   const int64_t rows = g.shape()[0];
   const int64_t out_f = g.shape()[1];
   const int64_t in_f = x.shape()[1];
   const bool small_in = in_f <= kSkinny && out_f <= kMaxWide;
   const bool small_out = out_f <= kSkinny && in_f <= kMaxWide;
-  if ((small_in || small_out) && in_f > 0 && out_f > 0 && in_f * out_f <= kStackElems &&
-      unit_rows(g) && unit_rows(x) && (dw == nullptr || dw->is_contiguous()) &&
-      (db == nullptr || db->is_contiguous())) {
+  // The tanh's derivative is applied as g is loaded when g is the kernel's wide (x) side.
+  const bool fuse_tanh = tanh_y == nullptr || (small_in && unit_rows(*tanh_y));
+  if ((small_in || small_out) && fuse_tanh && in_f > 0 && out_f > 0 &&
+      in_f * out_f <= kStackElems && unit_rows(g) && unit_rows(x) &&
+      (dw == nullptr || dw->is_contiguous()) && (db == nullptr || db->is_contiguous())) {
     visit_float(g.dtype(), "linear", [&](auto tag) {
       using T = AFFINE_T(tag);
       const auto& kern = gemm::active_kernels_for<T>();
@@ -225,6 +241,8 @@ void linear_backward_params(const Tensor& g, const Tensor& x, Tensor* dw, bool a
       const T* px = x.data<T>();
       const int64_t ldg = g.strides()[0];
       const int64_t ldx = x.strides()[0];
+      const T* py = tanh_y != nullptr ? tanh_y->data<T>() : nullptr;
+      const int64_t ldy = tanh_y != nullptr ? tanh_y->strides()[0] : 0;
       // Per task: acc ([in, out] = X^T G when small_in, else [out, in] = G^T X) then db's sums.
       const int64_t part = in_f * out_f + out_f;
       const int64_t tasks = std::max<int64_t>(1, (rows + kTaskRows - 1) / kTaskRows);
@@ -237,11 +255,11 @@ void linear_backward_params(const Tensor& g, const Tensor& x, Tensor* dw, bool a
         T* acc = buf + t * part;
         T* sums = want_b ? acc + in_f * out_f : nullptr;
         if (small_in) {
-          kern.skinny_outer(rn, in_f, out_f, px + r0 * ldx, ldx, pg + r0 * ldg, ldg, acc, nullptr,
-                            sums);
+          kern.skinny_outer(rn, in_f, out_f, px + r0 * ldx, ldx, pg + r0 * ldg, ldg,
+                            py != nullptr ? py + r0 * ldy : nullptr, ldy, acc, nullptr, sums);
         } else {
-          kern.skinny_outer(rn, out_f, in_f, pg + r0 * ldg, ldg, px + r0 * ldx, ldx, acc, sums,
-                            nullptr);
+          kern.skinny_outer(rn, out_f, in_f, pg + r0 * ldg, ldg, px + r0 * ldx, ldx, nullptr, 0,
+                            acc, sums, nullptr);
         }
       });
       for (int64_t t = 1; t < tasks; ++t) {  // fixed order: task 0, then 1, 2, ...
@@ -262,6 +280,12 @@ void linear_backward_params(const Tensor& g, const Tensor& x, Tensor* dw, bool a
         for (int64_t o = 0; o < out_f; ++o) pb[o] = accumulate_b ? pb[o] + s[o] : s[o];
       }
     });
+    return;
+  }
+  if (tanh_y != nullptr) {  // not fused: the gradient through the tanh is materialised first
+    Tensor dz = Tensor::empty(g.shape(), g.dtype());
+    tanh_backward(g, *tanh_y, dz);
+    linear_backward_params(dz, x, dw, accumulate_w, db, accumulate_b);
     return;
   }
   if (dw != nullptr) gemm_view(g.t(), x, accumulate_w ? 1.0 : 0.0, *dw);  // dW = G^T X

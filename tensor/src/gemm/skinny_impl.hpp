@@ -10,8 +10,10 @@
 //    along m; or c[r, :] += a[r, :k] B; or c[r, :] = (a[r, :k] B) * (1 - y[r, :]^2), the
 //    gradient through a tanh whose output is y.
 //  - outer: acc[i, j] = sum_r a[r, i] x[r, j] for i < p <= kSkinny, with the column sums of a
-//    and of x in the same pass (dW and db of a skinny layer). A block of columns of every
-//    accumulator row stays in registers for a whole chunk of rows.
+//    and of x in the same pass (dW and db of a skinny layer). With y, x[r, j] is replaced by
+//    x[r, j] (1 - y[r, j]^2) on load: dW and db of a layer followed by a tanh of output y, from
+//    the tanh's output gradient, without writing the layer's own output gradient anywhere. A block
+//    of columns of every accumulator row stays in registers for a whole chunk of rows.
 //  - column_sums: sums[j] = sum_r g[r, j].
 // Row sums in float32 accumulate blockwise: each chunk of kChunkRows rows is summed from zero in
 // registers and then added into the running total, so the rounding error grows with
@@ -140,16 +142,20 @@ void skinny_product(int64_t rows, int64_t k, int64_t m, const typename S::T* a, 
 
 // One chunk of rows (at most kChunkRows) for a block of jn <= NV * W columns: the chunk's
 // products and sums start from zero in registers and are then added into acc / x_sums (stored
-// when first).
-template <class S, int P, int NV>
+// when first). Tanh: x is scaled by 1 - y^2 as it is loaded, rounded as vmath's tanh_backward
+// (g * (1 - y*y), each product and difference rounded once), so the sums are those of the
+// materialised gradient.
+template <class S, int P, int NV, bool Tanh>
 void skinny_outer_block(int64_t rows, const typename S::T* a, int64_t lda, const typename S::T* x,
-                        int64_t ldx, int64_t jn, typename S::T* acc, int64_t q,
-                        typename S::T* x_sums, bool first) {
+                        int64_t ldx, const typename S::T* y, int64_t ldy, int64_t jn,
+                        typename S::T* acc, int64_t q, typename S::T* x_sums, bool first) {
   using T = typename S::T;
   using V = typename S::V;
   constexpr int W = S::W;
   V acc_v[P][NV];
   V sum_v[NV];
+  [[maybe_unused]] const V one_v = S::bcast(T(1));
+  [[maybe_unused]] const V minus_one = S::bcast(T(-1));
 #pragma GCC unroll 8
   for (int v = 0; v < NV; ++v) {
 #pragma GCC unroll 8
@@ -164,6 +170,11 @@ void skinny_outer_block(int64_t rows, const typename S::T* a, int64_t lda, const
     for (int v = 0; v < NV; ++v) {
       const int64_t n = jn - int64_t{v} * W;
       xv[v] = n >= W ? S::load(xr + v * W) : (n > 0 ? S::loadn(xr + v * W, n) : S::zero());
+      if constexpr (Tanh) {
+        const T* yr = y + r * ldy + v * W;
+        const V yv = n >= W ? S::load(yr) : (n > 0 ? S::loadn(yr, n) : S::zero());
+        xv[v] = S::mul(xv[v], S::fma(minus_one, S::mul(yv, yv), one_v));
+      }
     }
 #pragma GCC unroll 8
     for (int t = 0; t < P; ++t) {
@@ -193,16 +204,17 @@ void skinny_outer_block(int64_t rows, const typename S::T* a, int64_t lda, const
   }
 }
 
-template <class S, int P>
+template <class S, int P, bool Tanh>
 void skinny_outer_p(int64_t rows, int64_t q, const typename S::T* a, int64_t lda,
-                    const typename S::T* x, int64_t ldx, typename S::T* acc, typename S::T* a_sums,
-                    typename S::T* x_sums) {
+                    const typename S::T* x, int64_t ldx, const typename S::T* y, int64_t ldy,
+                    typename S::T* acc, typename S::T* a_sums, typename S::T* x_sums) {
   using T = typename S::T;
   constexpr int W = S::W;
   // Enough independent FMA chains to cover the FMA latency, within the register file: P rows
-  // of NV accumulators plus NV vectors of x (and NV sums).
+  // of NV accumulators plus NV vectors of x (and NV sums). As wide as fits: each column block
+  // is one more pass over the chunk's rows (for P = 2 under AVX-512, 112 columns in one pass).
   constexpr int kFit = (S::RB_REGS - 1) / (P + 2);
-  constexpr int NV = kFit < 1 ? 1 : (kFit > 4 ? 4 : kFit);
+  constexpr int NV = kFit < 1 ? 1 : (kFit > 8 ? 8 : kFit);
   // Rows in chunks whose slice of x stays in L1/L2 while every column block passes over it, so
   // x streams from memory once however many column blocks there are.
   T as[P] = {};
@@ -210,8 +222,9 @@ void skinny_outer_p(int64_t rows, int64_t q, const typename S::T* a, int64_t lda
     const int64_t rn = rows - r0 < kChunkRows ? rows - r0 : kChunkRows;
     for (int64_t j0 = 0; j0 < q; j0 += NV * W) {
       const int64_t jn = q - j0 < NV * W ? q - j0 : NV * W;
-      skinny_outer_block<S, P, NV>(rn, a + r0 * lda, lda, x + r0 * ldx + j0, ldx, jn, acc + j0, q,
-                                   x_sums != nullptr ? x_sums + j0 : nullptr, r0 == 0);
+      skinny_outer_block<S, P, NV, Tanh>(rn, a + r0 * lda, lda, x + r0 * ldx + j0, ldx,
+                                         Tanh ? y + r0 * ldy + j0 : nullptr, ldy, jn, acc + j0, q,
+                                         x_sums != nullptr ? x_sums + j0 : nullptr, r0 == 0);
     }
     if (a_sums != nullptr) {
       T part[P] = {};
@@ -228,10 +241,15 @@ void skinny_outer_p(int64_t rows, int64_t q, const typename S::T* a, int64_t lda
 
 template <class S>
 void skinny_outer(int64_t rows, int64_t p, int64_t q, const typename S::T* a, int64_t lda,
-                  const typename S::T* x, int64_t ldx, typename S::T* acc, typename S::T* a_sums,
-                  typename S::T* x_sums) {
-  with_width(p,
-             [&]<int P>() { skinny_outer_p<S, P>(rows, q, a, lda, x, ldx, acc, a_sums, x_sums); });
+                  const typename S::T* x, int64_t ldx, const typename S::T* y, int64_t ldy,
+                  typename S::T* acc, typename S::T* a_sums, typename S::T* x_sums) {
+  with_width(p, [&]<int P>() {
+    if (y != nullptr) {
+      skinny_outer_p<S, P, true>(rows, q, a, lda, x, ldx, y, ldy, acc, a_sums, x_sums);
+    } else {
+      skinny_outer_p<S, P, false>(rows, q, a, lda, x, ldx, y, ldy, acc, a_sums, x_sums);
+    }
+  });
 }
 
 // ---- column sums ----------------------------------------------------------------------------

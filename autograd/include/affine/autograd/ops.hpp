@@ -13,6 +13,7 @@
 
 #include "affine/autograd/var.hpp"
 #include "affine/tensor/export.hpp"
+#include "affine/tensor/linear.hpp"
 #include "affine/tensor/shape.hpp"
 #include "affine/tensor/unary_ops.hpp"
 
@@ -85,6 +86,15 @@ AFFINE_API Var matmul(const Var& a, const Var& b);
 /// into Parameter::grad) and db = column sums of dY. Throws affine::Error naming "linear" and the
 /// shapes when in_features or the bias's size disagree.
 AFFINE_API Var linear(const Var& x, const Var& weight, const Var& bias = Var());
+/// activation(x W^T + b) recorded as ONE op (torch's linear followed by tanh, sigmoid or relu):
+/// the forward applies the activation while each block of rows is in cache (affine::linear's
+/// epilogue, bit-identical to the two ops), so the pre-activation is never stored; backward
+/// takes the activation's derivative from the output, and when x needs no gradient and the layer
+/// has at most 8 inputs, a tanh's derivative is applied inside the dW/db pass, so the
+/// pre-activation's gradient is never stored either. nn::Sequential records a Linear followed by
+/// Tanh, Sigmoid or ReLU this way. LinearActivation::none is linear(x, weight, bias).
+AFFINE_API Var linear(const Var& x, const Var& weight, const Var& bias,
+                      LinearActivation activation);
 
 // ---- softmax --------------------------------------------------------------------------------
 /// exp(a - max) / sum(exp(a - max)) along axis (stable for any input).

@@ -41,6 +41,10 @@ class AFFINE_API Linear : public Module {
   /// x [*, in] -> [*, out]. Throws affine::Error for any other last dimension:
   /// "Linear(in=4, out=2): expected input [*, 4], got [8, 3]".
   Var forward(const Var& x) override;
+  /// activation(forward(x)) recorded as one op (affine::linear with an activation): the
+  /// pre-activation is never stored. Sequential::forward calls this for a Linear followed by
+  /// Tanh, Sigmoid or ReLU. Same checks and errors as forward(x).
+  Var forward(const Var& x, LinearActivation activation);
   /// "Linear(in=2, out=100, bias=true)".
   std::string name() const override;
 
