@@ -92,6 +92,17 @@ std::string describe(const Case& c) {
   return buf;
 }
 
+// A case of shape m x n x k with transposes from the bits of t (1: A, 2: B).
+Case shaped(int t, int64_t m, int64_t n, int64_t k) {
+  Case c;
+  c.ta = (t & 1) ? Trans::yes : Trans::no;
+  c.tb = (t & 2) ? Trans::yes : Trans::no;
+  c.m = m;
+  c.n = n;
+  c.k = k;
+  return c;
+}
+
 // Runs one case; returns C (for cross-thread comparisons). Checks every element against the
 // float64 oracle with |C - Cref| <= 16 eps (|alpha| sum|a||b| + |beta||c|), and the sentinels.
 // check_oracle = false skips the float64 oracle (the caller compares bits with a checked run).
@@ -154,12 +165,7 @@ void sweep_grid(uint32_t seed_base) {
         for (int t = 0; t < 4; ++t) {
           // Rotate alpha, beta, padding and threads through the grid so each value meets
           // every size class without multiplying the run time.
-          Case c;
-          c.ta = (t & 1) ? Trans::yes : Trans::no;
-          c.tb = (t & 2) ? Trans::yes : Trans::no;
-          c.m = m;
-          c.n = n;
-          c.k = k;
+          Case c = shaped(t, m, n, k);
           c.alpha = kAlphas[(count / 3) % 4];
           c.beta = kBetas[count % 3];
           c.pad = (count % 5 == 0) ? 7 : (count % 2);
@@ -200,18 +206,52 @@ TEST(Gemm, AlphaBetaTransposeProduct) {
       for (double beta : kBetas)
         for (int t = 0; t < 4; ++t)
           for (int64_t pad : {int64_t{0}, int64_t{1}, int64_t{7}}) {
-            Case c;
-            c.ta = (t & 1) ? Trans::yes : Trans::no;
-            c.tb = (t & 2) ? Trans::yes : Trans::no;
-            c.m = s[0];
-            c.n = s[1];
-            c.k = s[2];
+            Case c = shaped(t, s[0], s[1], s[2]);
             c.alpha = alpha;
             c.beta = beta;
             c.pad = pad;
             run_case<float>(c, ++seed);
             run_case<double>(c, ++seed);
           }
+}
+
+// The tiny-k row-broadcast kernel (k <= 4 keeps B in registers; rowbcast_tinyk) and its
+// neighbour k = 5: every depth, widths around the vector width and the register chunk (up to 8
+// vectors: 128 floats), all transposes (which reach it through the transposed plans and the
+// packing of B), alpha 1 (no scaling) and not, beta 0 and not, padded leading dimensions.
+TEST(Gemm, TinyKEveryDepthAndWidth) {
+  ThreadGuard guard;
+  uint32_t seed = 555;
+  int count = 0;
+  for (int64_t k = 1; k <= 5; ++k)
+    for (int64_t n : {1, 3, 15, 16, 17, 47, 95, 97, 127, 128, 129, 300})
+      for (int64_t m : {1, 5, 29})
+        for (int t = 0; t < 4; ++t) {
+          Case c = shaped(t, m, n, k);
+          c.alpha = count % 2 ? 1.0 : -1.3;
+          c.beta = kBetas[(count / 2) % 3];
+          c.pad = count % 3;
+          ++count;
+          run_case<float>(c, ++seed);
+          run_case<double>(c, ++seed);
+        }
+  // Enough rows for several threads: every thread count gives the 1-thread bits.
+  for (int64_t k = 1; k <= 4; ++k) {
+    Case c = shaped(0, 1031, 131, k);
+    c.alpha = k % 2 ? 1.0 : 0.7;
+    c.beta = k == 3 ? 1.3 : 0.0;
+    std::vector<float> first;
+    for (int threads : {1, 2, 3}) {
+      c.threads = threads;
+      std::vector<float> out = run_case<float>(c, 900 + static_cast<uint32_t>(k), threads == 1);
+      if (threads == 1) {
+        first = out;
+      } else {
+        EXPECT_EQ(0, std::memcmp(first.data(), out.data(), first.size() * sizeof(float)))
+            << describe(c) << ": differs from the 1-thread result";
+      }
+    }
+  }
 }
 
 // Sizes one either side of each blocking parameter, plus a large odd case, with 1-3 threads;
@@ -235,12 +275,7 @@ void blocking_edges() {
     for (int t = 0; t < 4; ++t) {
       // The big float case in every transpose; the rest rotate through them (run time).
       if ((s[0] != 513 || sizeof(T) != 4) && t != count % 4) continue;
-      Case c;
-      c.ta = (t & 1) ? Trans::yes : Trans::no;
-      c.tb = (t & 2) ? Trans::yes : Trans::no;
-      c.m = s[0];
-      c.n = s[1];
-      c.k = s[2];
+      Case c = shaped(t, s[0], s[1], s[2]);
       c.alpha = kAlphas[1 + count % 3];
       c.beta = kBetas[count % 3];
       c.pad = count % 2 ? 7 : 1;
@@ -275,12 +310,7 @@ TEST(Gemm, SmallIntegersBitExactForAnyThreadCount) {
   uint32_t seed = 9;
   for (const auto& s : shapes) {
     for (int t = 0; t < 4; ++t) {
-      Case c;
-      c.ta = (t & 1) ? Trans::yes : Trans::no;
-      c.tb = (t & 2) ? Trans::yes : Trans::no;
-      c.m = s[0];
-      c.n = s[1];
-      c.k = s[2];
+      Case c = shaped(t, s[0], s[1], s[2]);
       c.beta = t % 2;
       c.integers = true;
       ++seed;
@@ -457,17 +487,22 @@ TEST(Gemm, ZeroSizesTouchNothing) {
 // Hidden-run finding (issue 15): with beta = 0, alpha < 0 and a dot product that is exactly 0,
 // GEMM wrote -0 where reference BLAS writes +0 (it starts C at +0 and adds the products). Every
 // path: 1x1x1 (small), skinny (dot and row-broadcast kernels), and a packed size; both dtypes.
+// alpha = 1 with B = -1 makes the products -0 too (the tiny-k kernel skips the scaling then).
 template <class T>
 void beta_zero_never_writes_negative_zero() {
   for (const auto& [m, n, k] : std::vector<std::array<int64_t, 3>>{
-           {1, 1, 1}, {1, 7, 3}, {9, 1, 5}, {5, 6, 2}, {70, 65, 40}, {130, 3, 300}}) {
-    std::vector<T> a(static_cast<size_t>(m * k), T(0));
-    std::vector<T> b(static_cast<size_t>(k * n), T(1));
-    std::vector<T> c(static_cast<size_t>(m * n), T(7));
-    affine::gemm(Trans::no, Trans::no, m, n, k, T(-1), a.data(), k, b.data(), n, T(0), c.data(), n);
-    for (size_t i = 0; i < c.size(); ++i) {
-      ASSERT_TRUE(c[i] == T(0) && !std::signbit(c[i]))
-          << "C[" << i << "] = " << c[i] << " for m=" << m << " n=" << n << " k=" << k;
+           {1, 1, 1}, {1, 7, 3}, {9, 1, 5}, {5, 6, 2}, {7, 40, 4}, {70, 65, 40}, {130, 3, 300}}) {
+    for (const T alpha : {T(-1), T(1)}) {
+      std::vector<T> a(static_cast<size_t>(m * k), T(0));
+      std::vector<T> b(static_cast<size_t>(k * n), -alpha);
+      std::vector<T> c(static_cast<size_t>(m * n), T(7));
+      affine::gemm(Trans::no, Trans::no, m, n, k, alpha, a.data(), k, b.data(), n, T(0), c.data(),
+                   n);
+      for (size_t i = 0; i < c.size(); ++i) {
+        ASSERT_TRUE(c[i] == T(0) && !std::signbit(c[i]))
+            << "C[" << i << "] = " << c[i] << " for m=" << m << " n=" << n << " k=" << k
+            << " alpha=" << alpha;
+      }
     }
   }
 }

@@ -71,6 +71,11 @@ using SkinnyOuterKernel = void (*)(int64_t rows, int64_t p, int64_t q, const T* 
 template <class T>
 using ColumnSumsKernel = void (*)(int64_t rows, int64_t m, const T* g, int64_t ldg, T* sums);
 
+/// dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols (a transposing copy).
+template <class T>
+using TransposeKernel = void (*)(int64_t rows, int64_t cols, const T* src, int64_t lds, T* dst,
+                                 int64_t ldd);
+
 /// Everything one ISA provides for one element type.
 template <class T>
 struct Kernels {
@@ -85,6 +90,7 @@ struct Kernels {
   SkinnyProductKernel<T> skinny_product;  ///< linear's skinny forward and dX
   SkinnyOuterKernel<T> skinny_outer;      ///< linear's skinny dW and db, one pass
   ColumnSumsKernel<T> column_sums;        ///< db of a wide layer
+  TransposeKernel<T> transpose;           ///< lays a transposed operand out for the small path
 };
 
 /// The ISA's kernels for float and double.

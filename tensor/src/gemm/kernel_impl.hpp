@@ -202,6 +202,23 @@ void rowbcast_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64
     }
   }
   const V va = S::bcast(alpha);
+  if (cs_c == 1 && beta == typename S::T(0)) {
+    // The common case (C written, not updated, rows contiguous) without store_row's per-vector
+    // branches: a tiny-k product is bound by these stores. Same arithmetic as store_row.
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      typename S::T* ci = c + i * rs_c;
+#pragma GCC unroll 8
+      for (int v = 0; v < NV - 1; ++v) S::store(ci + v * W, scale_acc<S>(va, acc[i][v], true));
+      const V r = scale_acc<S>(va, acc[i][NV - 1], true);
+      if (partial) {
+        S::storen(ci + (NV - 1) * W, r, last);
+      } else {
+        S::store(ci + (NV - 1) * W, r);
+      }
+    }
+    return;
+  }
   const V vb = S::bcast(beta);
 #pragma GCC unroll 8
   for (int i = 0; i < R; ++i) {
@@ -230,12 +247,123 @@ constexpr auto make_rowbcast_table(std::index_sequence<I...>) {
   return t;
 }
 
+// ---- small path: rowbcast for tiny k -------------------------------------------------------
+
+// Up to this k, rowbcast keeps all k rows of a B chunk in registers and streams A's rows past
+// them, one store per vector of C: such a product is bound by those stores, and the tiles above
+// would reload B and pay a call per few rows.
+constexpr int64_t kTinyK = 4;
+
+// Vectors per chunk for a tiny k: K rows of B plus one row of accumulators and a broadcast fit
+// the RB_REGS registers.
+template <class S>
+constexpr int tinyk_nv(int k) {
+  const int fit = (S::RB_REGS - 1) / (k + 1);
+  return fit < S::RB_NV ? (fit < 1 ? 1 : fit) : S::RB_NV;
+}
+
+// C[m x nv vectors] for k == K, `last` = lanes used in the last vector (1..W). The per-element
+// arithmetic is rowbcast_tile's (fma chain from +0, then store_row's scaling), so a product gives
+// the same bits through either; alpha == 1 skips the scaling, which is then exact (the chain
+// starting at +0 never yields -0, the one value alpha * acc + 0 would change).
+template <class S, int K, int NV>
+void rowbcast_tinyk(int64_t m, typename S::T alpha, const typename S::T* a, int64_t rs_a,
+                    int64_t cs_a, const typename S::T* b, int64_t rs_b, typename S::T beta,
+                    typename S::T* c, int64_t rs_c, int64_t cs_c, int64_t last) {
+  using T = typename S::T;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  const bool partial = last < W;
+  V bv[K][NV];
+#pragma GCC unroll 4
+  for (int q = 0; q < K; ++q) {
+    const T* bq = b + q * rs_b;
+#pragma GCC unroll 16
+    for (int v = 0; v < NV - 1; ++v) bv[q][v] = S::load(bq + v * W);
+    bv[q][NV - 1] = partial ? S::loadn(bq + (NV - 1) * W, last) : S::load(bq + (NV - 1) * W);
+  }
+  const V va = S::bcast(alpha);
+  const V vb = S::bcast(beta);
+  const bool plain = cs_c == 1 && beta == T(0);
+  const bool unit = alpha == T(1);
+  for (int64_t i = 0; i < m; ++i) {
+    const T* ai = a + i * rs_a;
+    V acc[NV];
+    const V a0 = S::bcast(ai[0]);
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) acc[v] = S::fma(a0, bv[0][v], S::zero());
+#pragma GCC unroll 4
+    for (int q = 1; q < K; ++q) {
+      const V aq = S::bcast(ai[q * cs_a]);
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[v] = S::fma(aq, bv[q][v], acc[v]);
+    }
+    T* ci = c + i * rs_c;
+    if (plain) {
+      if (!unit) {
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; ++v) acc[v] = scale_acc<S>(va, acc[v], true);
+      }
+#pragma GCC unroll 16
+      for (int v = 0; v < NV - 1; ++v) S::store(ci + v * W, acc[v]);
+      if (partial) {
+        S::storen(ci + (NV - 1) * W, acc[NV - 1], last);
+      } else {
+        S::store(ci + (NV - 1) * W, acc[NV - 1]);
+      }
+    } else {
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v)
+        store_row<S>(acc[v], va, beta, vb, ci + int64_t{v} * W * cs_c, cs_c,
+                     v == NV - 1 ? last : W);
+    }
+  }
+}
+
+template <class S>
+using RowBcastTinyK = void (*)(int64_t, typename S::T, const typename S::T*, int64_t, int64_t,
+                               const typename S::T*, int64_t, typename S::T, typename S::T*,
+                               int64_t, int64_t, int64_t);
+
+// The kernel for k == K and NV vectors, or null past tinyk_nv(K) (never instantiated).
+template <class S, int K, int NV>
+constexpr RowBcastTinyK<S> tinyk_entry() {
+  if constexpr (NV <= tinyk_nv<S>(K)) {
+    return &rowbcast_tinyk<S, K, NV>;
+  } else {
+    return nullptr;
+  }
+}
+
+template <class S, std::size_t... I>
+constexpr auto make_tinyk_table(std::index_sequence<I...>) {
+  // Entry [k-1][nv-1] handles k rows of B and an nv-vector chunk.
+  struct Table {
+    RowBcastTinyK<S> f[kTinyK][S::RB_NV];
+  } t{};
+  ((t.f[I / S::RB_NV][I % S::RB_NV] =
+        tinyk_entry<S, static_cast<int>(I / S::RB_NV) + 1, static_cast<int>(I % S::RB_NV) + 1>()),
+   ...);
+  return t;
+}
+
 // C[m x n] := alpha * A * B + beta * C with B rows contiguous (cs_b == 1); see kernel.hpp.
 template <class S>
 void rowbcast(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typename S::T* a,
               int64_t rs_a, int64_t cs_a, const typename S::T* b, int64_t rs_b, typename S::T beta,
               typename S::T* c, int64_t rs_c, int64_t cs_c) {
   constexpr int W = S::W;
+  if (k <= kTinyK) {
+    static constexpr auto tiny = make_tinyk_table<S>(std::make_index_sequence<kTinyK * S::RB_NV>{});
+    const int64_t chunk = int64_t{tinyk_nv<S>(static_cast<int>(k))} * W;
+    for (int64_t j0 = 0; j0 < n; j0 += chunk) {
+      const int64_t nj = n - j0 < chunk ? n - j0 : chunk;
+      const int64_t nv = (nj + W - 1) / W;
+      tiny.f[k - 1][nv - 1](m, alpha, a, rs_a, cs_a, b + j0, rs_b, beta, c + j0 * cs_c, rs_c, cs_c,
+                            nj - (nv - 1) * W);
+    }
+    return;
+  }
   // Deep products (k large, many rows) want the squarest tile, RB_NV_DEEP vectors wide, for
   // the fewest loads per FMA. Shallow ones (k tiny) are bound by the stores of C and want each
   // row of C written in one pass; short ones (m below a tile) want B streamed once: both take
@@ -345,6 +473,63 @@ void dot(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typename S:
   }
 }
 
+// ---- transposing copy ------------------------------------------------------------------------
+
+// dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols: what the small path uses to lay a
+// transposed operand out in contiguous rows. W x W blocks are transposed in registers: log2(W)
+// stages, each swapping one bit of the row index with the same bit of the column index through
+// two-operand shuffles (GCC/clang vector extensions, so every ISA file compiles it with its own
+// instructions); the edges are copied one element at a time.
+template <class T, int W>
+struct BlockTranspose {
+  typedef T VX __attribute__((vector_size(W * sizeof(T))));  // (GCC takes the attribute only here)
+
+  // Rows x and y = x's row with bit B set: element c of the new x takes y's c ^ B when c has
+  // bit B, and of the new y x's c ^ B when it has not.
+  template <int B, std::size_t... C>
+  static void swap_bit(VX& x, VX& y, std::index_sequence<C...>) {
+    const VX lo = __builtin_shufflevector(x, y, ((C & B) ? W + (C ^ B) : C)...);
+    const VX hi = __builtin_shufflevector(x, y, ((C & B) ? W + C : (C ^ B))...);
+    x = lo;
+    y = hi;
+  }
+
+  template <int B>
+  static void stage(VX (&r)[W]) {
+    if constexpr (B < W) {
+#pragma GCC unroll 16
+      for (int i = 0; i < W; ++i)
+        if ((i & B) == 0) swap_bit<B>(r[i], r[i | B], std::make_index_sequence<W>{});
+      stage<B * 2>(r);
+    }
+  }
+
+  static void block(const T* src, int64_t lds, T* dst, int64_t ldd) {
+    VX r[W];
+#pragma GCC unroll 16
+    for (int i = 0; i < W; ++i) __builtin_memcpy(&r[i], src + i * lds, sizeof(VX));
+    stage<1>(r);
+#pragma GCC unroll 16
+    for (int i = 0; i < W; ++i) __builtin_memcpy(dst + i * ldd, &r[i], sizeof(VX));
+  }
+};
+
+template <class S>
+void transpose_copy(int64_t rows, int64_t cols, const typename S::T* src, int64_t lds,
+                    typename S::T* dst, int64_t ldd) {
+  constexpr int W = S::W;
+  using Block = BlockTranspose<typename S::T, W>;
+  const int64_t rows_w = rows / W * W, cols_w = cols / W * W;
+  for (int64_t r = 0; r < rows_w; r += W) {
+    for (int64_t c = 0; c < cols_w; c += W)
+      Block::block(src + r * lds + c, lds, dst + c * ldd + r, ldd);
+    for (int64_t c = cols_w; c < cols; ++c)
+      for (int64_t i = r; i < r + W; ++i) dst[c * ldd + i] = src[i * lds + c];
+  }
+  for (int64_t r = rows_w; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) dst[c * ldd + r] = src[r * lds + c];
+}
+
 // The Kernels<T> record for one traits type.
 template <class S>
 constexpr Kernels<typename S::T> make_kernels() {
@@ -358,7 +543,8 @@ constexpr Kernels<typename S::T> make_kernels() {
                                 &dot<S>,
                                 &skinny_product<S>,
                                 &skinny_outer<S>,
-                                &column_sums<S>};
+                                &column_sums<S>,
+                                &transpose_copy<S>};
 }
 
 }  // namespace affine::detail::gemm::impl

@@ -74,8 +74,12 @@ void run_rowbcast(const Kernels<T>& kern, const Problem<T>& p, T alpha, T beta) 
   int64_t rs_b = p.rs_b;
   if (p.cs_b != 1) {  // copy B (k x n, small by choice of plan) into contiguous rows
     T* buf = static_cast<T*>(scratch(kScratchSmall, p.k * p.n * int64_t{sizeof(T)}));
-    for (int64_t q = 0; q < p.k; ++q)
-      for (int64_t j = 0; j < p.n; ++j) buf[q * p.n + j] = p.b[q * p.rs_b + j * p.cs_b];
+    if (p.rs_b == 1) {  // B^T stored: a transpose
+      kern.transpose(p.n, p.k, p.b, p.cs_b, buf, p.n);
+    } else {
+      for (int64_t q = 0; q < p.k; ++q)
+        for (int64_t j = 0; j < p.n; ++j) buf[q * p.n + j] = p.b[q * p.rs_b + j * p.cs_b];
+    }
     b = buf;
     rs_b = p.n;
   }
@@ -91,8 +95,12 @@ void run_dot(const Kernels<T>& kern, const Problem<T>& p, T alpha, T beta) {
   int64_t cs_b = p.cs_b;
   if (p.rs_b != 1) {  // copy B's columns (n small by choice of plan) into contiguous rows
     T* buf = static_cast<T*>(scratch(kScratchSmall, p.k * p.n * int64_t{sizeof(T)}));
-    for (int64_t j = 0; j < p.n; ++j)
-      for (int64_t q = 0; q < p.k; ++q) buf[j * p.k + q] = p.b[q * p.rs_b + j * p.cs_b];
+    if (p.cs_b == 1) {  // B stored by rows: a transpose
+      kern.transpose(p.k, p.n, p.b, p.rs_b, buf, p.k);
+    } else {
+      for (int64_t j = 0; j < p.n; ++j)
+        for (int64_t q = 0; q < p.k; ++q) buf[j * p.k + q] = p.b[q * p.rs_b + j * p.cs_b];
+    }
     b = buf;
     cs_b = p.k;
   }
