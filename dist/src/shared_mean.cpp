@@ -5,6 +5,7 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <utility>
 
 #include "affine/tensor/error.hpp"
 #include "comm.hpp"
@@ -16,24 +17,25 @@ namespace {
 constexpr size_t kAlign = 64;          // each buffer starts on a cache line of its segment
 constexpr int64_t kChunkBytes = 8192;  // a slice is summed in chunks that stay in L1
 
-// Slice [lo, hi) of one buffer: the mean over the segments, written into every segment.
+// Elements [lo, hi) of one buffer: the sum of from[0..N) in rank order (the same sum on every
+// rank), divided by N as the allreduce path does, written to every to[r].
 template <class T>
-void mean_slice(const std::vector<char*>& segments, size_t offset, int64_t lo, int64_t hi) {
+void mean_range(const std::vector<const char*>& from, const std::vector<char*>& to, int64_t lo,
+                int64_t hi) {
   constexpr int64_t kChunk = kChunkBytes / static_cast<int64_t>(sizeof(T));
-  const auto n = static_cast<T>(segments.size());
+  const auto n = static_cast<T>(from.size());
   T sum[kChunk];
   for (int64_t c = lo; c < hi; c += kChunk) {
     const int64_t len = std::min(kChunk, hi - c);
-    const T* first = reinterpret_cast<const T*>(segments[0] + offset) + c;
+    const T* first = reinterpret_cast<const T*>(from[0]) + c;
     std::copy(first, first + len, sum);
-    for (size_t r = 1; r < segments.size(); ++r) {  // rank order: the same sum on every rank
-      const T* p = reinterpret_cast<const T*>(segments[r] + offset) + c;
+    for (size_t r = 1; r < from.size(); ++r) {
+      const T* p = reinterpret_cast<const T*>(from[r]) + c;
       for (int64_t i = 0; i < len; ++i) sum[i] += p[i];
     }
-    for (int64_t i = 0; i < len; ++i) sum[i] /= n;  // as the allreduce path: the sum, then / size
-    for (char* seg : segments) {
-      std::memcpy(reinterpret_cast<T*>(seg + offset) + c, sum,
-                  static_cast<size_t>(len) * sizeof(T));
+    for (int64_t i = 0; i < len; ++i) sum[i] /= n;
+    for (char* dst : to) {
+      std::memcpy(reinterpret_cast<T*>(dst) + c, sum, static_cast<size_t>(len) * sizeof(T));
     }
   }
 }
@@ -115,27 +117,50 @@ void SharedMean::mean(std::vector<Tensor>& buffers) {
                   std::to_string(numels_[i]) + " elements it was made for");
     }
   }
+  // Rank r sums slice r of every buffer. It reads its own slice from its own buffer and writes
+  // the mean there directly, so only the other slices travel through its segment.
   const int rank = world_.rank();
-  const int size = world_.size();
-  char* mine = segments_[static_cast<size_t>(rank)];
+  const auto size = static_cast<size_t>(world_.size());
+  const auto me = static_cast<size_t>(rank);
+  const auto slice = [&](size_t i, size_t r) {  // [first, last) of rank r's slice of buffer i
+    return std::pair<int64_t, int64_t>{numels_[i] * static_cast<int64_t>(r) / world_.size(),
+                                       numels_[i] * static_cast<int64_t>(r + 1) / world_.size()};
+  };
+  // Copies the other ranks' slices of buffer i between the buffer and this rank's segment.
+  const auto copy_others = [&](size_t i, bool into_segment) {
+    const size_t esize = dtype_size(dtypes_[i]);
+    char* buf = static_cast<char*>(raw(buffers[i]));
+    char* seg = segments_[me] + offsets_[i];
+    for (size_t r = 0; r < size; ++r) {
+      if (r == me) continue;
+      const auto [lo, hi] = slice(i, r);
+      const size_t at = static_cast<size_t>(lo) * esize,
+                   bytes = static_cast<size_t>(hi - lo) * esize;
+      if (into_segment) {
+        std::memcpy(seg + at, buf + at, bytes);
+      } else {
+        std::memcpy(buf + at, seg + at, bytes);
+      }
+    }
+  };
+  for (size_t i = 0; i < buffers.size(); ++i) copy_others(i, true);
+  barrier();  // every segment holds its rank's buffers (but for that rank's own slice)
+  std::vector<const char*> from(size);
+  std::vector<char*> to(size);
   for (size_t i = 0; i < buffers.size(); ++i) {
-    std::memcpy(mine + offsets_[i], raw(buffers[i]),
-                static_cast<size_t>(numels_[i]) * dtype_size(dtypes_[i]));
-  }
-  barrier();  // every segment holds its rank's buffers
-  for (size_t i = 0; i < buffers.size(); ++i) {
-    const int64_t lo = numels_[i] * rank / size, hi = numels_[i] * (rank + 1) / size;
+    for (size_t r = 0; r < size; ++r) {
+      from[r] = r == me ? static_cast<const char*>(raw(buffers[i])) : segments_[r] + offsets_[i];
+      to[r] = r == me ? static_cast<char*>(raw(buffers[i])) : segments_[r] + offsets_[i];
+    }
+    const auto [lo, hi] = slice(i, me);
     if (dtypes_[i] == DType::f32) {
-      mean_slice<float>(segments_, offsets_[i], lo, hi);
+      mean_range<float>(from, to, lo, hi);
     } else {
-      mean_slice<double>(segments_, offsets_[i], lo, hi);
+      mean_range<double>(from, to, lo, hi);
     }
   }
   barrier();  // every slice's mean is in every segment
-  for (size_t i = 0; i < buffers.size(); ++i) {
-    std::memcpy(raw(buffers[i]), mine + offsets_[i],
-                static_cast<size_t>(numels_[i]) * dtype_size(dtypes_[i]));
-  }
+  for (size_t i = 0; i < buffers.size(); ++i) copy_others(i, false);
 }
 
 }  // namespace affine::dist::detail

@@ -5,11 +5,12 @@
 // non-blocking allreduce while backward computes (Open MPI's shared-memory transport moves data
 // only inside MPI calls), so the average is paid in full after backward; MPI_Iallreduce (libnbc)
 // took 3.4 ms for the MLP's 7.45 MB on 2 ranks of the Xeon where reading each other's memory
-// takes 1. Every rank copies its buffers into its segment of the window; after a barrier, rank r
-// sums slice r of every buffer over the segments (in rank order: deterministic), divides by the
-// rank count and writes the mean into every segment; after a second barrier each rank copies its
-// segment back. Both barriers are MPI_Ibarrier waited with the World's bounded wait, so a dead or
-// stalled rank is reported as in any collective.
+// takes 1. Rank r owns slice r (1/N) of every buffer: every rank copies the slices it does not own
+// into its segment of the window; after a barrier, rank r sums its slice over the segments (its
+// own part read from its own buffer), in rank order (deterministic), divides by N and writes the
+// mean into its buffer and the other ranks' segments; after a second barrier each rank copies
+// the other slices back from its segment. Both barriers are MPI_Ibarrier waited with the World's
+// bounded wait, so a dead or stalled rank is reported as in any collective.
 #pragma once
 
 #include <mpi.h>
