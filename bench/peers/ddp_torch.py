@@ -10,7 +10,9 @@ Models (global batch split evenly over the ranks, as in dist_bench):
 Benchmarks per model: <model>/step (DDP step: forward, backward with DDP's bucketed allreduce,
 SGD step), <model>/compute (the same inside ddp.no_sync()), <model>/allreduce (dist.all_reduce of
 one flat tensor as large as the gradients, then divided by the world size). Each is a fixed
-number of iterations after a warm-up step, timed on rank 0 with wall time between barriers.
+number of iterations after a warm-up step, timed on rank 0 with wall time between barriers;
+with --repetitions R, each is timed R times and the fastest is printed (as dist_report does with
+dist_bench's repetitions).
 """
 import argparse
 import json
@@ -62,7 +64,7 @@ def timed(fn, iters):
     return (time.perf_counter() - t0) / iters
 
 
-def worker(rank, world, port, out):
+def worker(rank, world, port, out, reps):
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
                             world_size=world)
@@ -90,7 +92,7 @@ def worker(rank, world, port, out):
         iters = ITERS[which]
         for name, fn, n in (("step", step, iters), ("compute", local_step, iters),
                             ("allreduce", allreduce, iters * 5)):
-            s = timed(fn, n)
+            s = min(timed(fn, n) for _ in range(reps))
             results.append({"name": f"{which}/{name}", "ms": s * 1e3, "steps_per_s": 1 / s,
                              "ranks": world})
     if rank == 0:
@@ -103,12 +105,13 @@ def worker(rank, world, port, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--world", type=int, default=1)
+    ap.add_argument("--repetitions", type=int, default=1)
     args = ap.parse_args()
     with socket.socket() as s:  # a free port for the rendezvous
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     out = f"/tmp/ddp_torch_{os.getpid()}.jsonl"
-    mp.spawn(worker, args=(args.world, port, out), nprocs=args.world, join=True)
+    mp.spawn(worker, args=(args.world, port, out, args.repetitions), nprocs=args.world, join=True)
     with open(out) as f:
         print(f.read(), end="")
     os.remove(out)
