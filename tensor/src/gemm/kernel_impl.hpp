@@ -128,10 +128,50 @@ void micro_kernel(int64_t kc, typename S::T alpha, const typename S::T* a, const
 
 // ---- packing ---------------------------------------------------------------------------------
 
+// dst[q * ld + i] = src[i * rs + q] for i, q < 8: an 8 x 8 transpose in registers (unpack
+// pairs, then pairs of pairs, then halves), as the compiler does not find one in the scalar loop
+// (it moved one element at a time: half of the packing time of the MLP's forward, whose B is a
+// weight matrix read transposed). GCC (12+) and clang both have __builtin_shufflevector.
+template <class T>
+struct Vec8;  // eight T as one GCC/clang vector (the attribute cannot take a dependent type)
+template <>
+struct Vec8<float> {
+  using type = float __attribute__((vector_size(32)));
+};
+template <>
+struct Vec8<double> {
+  using type = double __attribute__((vector_size(64)));
+};
+
+// Templated on the ISA's traits S, not on T alone, so each ISA's copy has internal linkage.
+template <class S>
+void transpose_8x8(const typename S::T* src, int64_t rs, typename S::T* dst, int64_t ld) {
+  using V8 = typename Vec8<typename S::T>::type;
+  V8 r[8];
+  for (int i = 0; i < 8; ++i) __builtin_memcpy(&r[i], src + i * rs, sizeof(V8));
+  V8 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = __builtin_shufflevector(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+    u[i + 1] = __builtin_shufflevector(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+    u[i + 2] = __builtin_shufflevector(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+    u[i + 3] = __builtin_shufflevector(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+  }
+  for (int q = 0; q < 4; ++q) {
+    const V8 lo = __builtin_shufflevector(u[q], u[q + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    const V8 hi = __builtin_shufflevector(u[q], u[q + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    __builtin_memcpy(dst + q * ld, &lo, sizeof(V8));
+    __builtin_memcpy(dst + (q + 4) * ld, &hi, sizeof(V8));
+  }
+}
+
 // One micro-panel of width R (R = MR for A, NR for B): dst[p * R + r] = src[r * rs_r + p * rs_p]
 // for r < rows, zero for rows <= r < R, p < kc (the formats of kernel.hpp). Compiled per ISA with
 // R fixed, the copying case (rs_r == 1) becomes full-width vector moves and the transposing case
-// (rs_p == 1, an 8 x R block at a time) vector shuffles, instead of a scalar loop.
+// (rs_p == 1) 8 x 8 blocks transposed in registers, instead of a scalar loop.
 template <class S, int R>
 void pack_panel(int64_t kc, int64_t rows, const typename S::T* src, int64_t rs_r, int64_t rs_p,
                 typename S::T* dst) {
@@ -147,8 +187,9 @@ void pack_panel(int64_t kc, int64_t rows, const typename S::T* src, int64_t rs_r
     // the R destination values of a p are written together.
     int64_t p = 0;
     for (; p + 8 <= kc; p += 8) {
-#pragma GCC unroll 32
-      for (int r = 0; r < R; ++r) {
+      int r = 0;
+      for (; r + 8 <= R; r += 8) transpose_8x8<S>(src + r * rs_r + p, rs_r, dst + p * R + r, R);
+      for (; r < R; ++r) {  // R = 12 (an A panel): the last 4 rows
         const T* s = src + r * rs_r + p;
 #pragma GCC unroll 8
         for (int q = 0; q < 8; ++q) dst[(p + q) * R + r] = s[q];
