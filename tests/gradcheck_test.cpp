@@ -222,6 +222,18 @@ TEST(Gradcheck, Linear) {
     EXPECT_TRUE(check([act](const auto& v) { return linear(v[0], v[1], v[2], act); },
                       {N({2, 3, 3}, 77), w, b}));
   }
+  // Two layers with a tanh between, one op: every input; W, b alone; no biases; batched x.
+  const Tensor w2 = N({2, 4}, 78), b2 = N({2}, 79);
+  EXPECT_TRUE(check([](const auto& v) { return linear_tanh_linear(v[0], v[1], v[2], v[3], v[4]); },
+                    {x, w, b, w2, b2}));
+  EXPECT_TRUE(
+      check([&](const auto& v) { return linear_tanh_linear(Var(x), v[0], v[1], v[2], v[3]); },
+            {w, b, w2, b2}));
+  EXPECT_TRUE(
+      check([](const auto& v) { return linear_tanh_linear(v[0], v[1], Var(), v[2], Var()); },
+            {x, w, w2}));
+  EXPECT_TRUE(check([](const auto& v) { return linear_tanh_linear(v[0], v[1], v[2], v[3], v[4]); },
+                    {N({2, 3, 3}, 80), w, b, w2, b2}));
   // linear equals matmul with the transposed weight plus the bias.
   Tape t;
   const Var xv = t.leaf(x), wv = t.leaf(w), bv = t.leaf(b);

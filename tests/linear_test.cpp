@@ -233,6 +233,88 @@ TEST(Linear, ActivationOpBadInputsNameTheShapes) {
             std::string::npos);
 }
 
+// linear_tanh_linear is one op over two layers: its gradients equal those of the two layers
+// recorded one by one (linear, tanh, linear: the second recorded as tanh_linear) bit for bit, in
+// the one-pass path (narrow input and output; several chunks and tasks of rows) and the general
+// one; its output equals theirs to rounding (the second product runs the dot kernel directly).
+TEST(Linear, TanhBetweenTwoLayersAsOneOpGivesTheUnfusedGradients) {
+  struct Case4 {
+    int64_t rows, in, hid, out;
+  };
+  const std::vector<Case4> cases = {
+      {300, 2, 100, 2}, {9000, 3, 20, 1}, {5, 8, 17, 8}, {7, 12, 9, 10}, {0, 2, 5, 2}};
+  uint64_t seed = 90;
+  for (const DType dt : {DType::f32, DType::f64}) {
+    for (const Case4& c : cases) {
+      for (const bool x_grad : {false, true}) {
+        for (const bool with_bias : {true, false}) {
+          SCOPED_TRACE(std::to_string(c.rows) + " rows " + std::to_string(c.in) + "-" +
+                       std::to_string(c.hid) + "-" + std::to_string(c.out) + (x_grad ? " dx" : "") +
+                       (with_bias ? " bias" : "") + " " + std::string(dtype_name(dt)));
+          const Tensor x = R({c.rows, c.in}, seed++, dt, -2, 2);
+          const Tensor w1 = R({c.hid, c.in}, seed++, dt), b1 = R({c.hid}, seed++, dt);
+          const Tensor w2 = R({c.out, c.hid}, seed++, dt), b2 = R({c.out}, seed++, dt);
+          const Tensor up = R({c.rows, c.out}, seed++, dt);
+          auto run = [&](bool fused) {
+            Tape tape;
+            const Var vx = tape.leaf(x, x_grad), v1 = tape.leaf(w1), v2 = tape.leaf(w2);
+            const Var vb1 = with_bias ? tape.leaf(b1) : Var();
+            const Var vb2 = with_bias ? tape.leaf(b2) : Var();
+            const Var z = fused ? linear_tanh_linear(vx, v1, vb1, v2, vb2)
+                                : linear(tanh(linear(vx, v1, vb1)), v2, vb2);
+            tape.backward(z, up);
+            std::vector<Tensor> out = {z.value(), v1.grad(), v2.grad()};
+            if (with_bias) {
+              out.push_back(vb1.grad());
+              out.push_back(vb2.grad());
+            }
+            if (x_grad) out.push_back(vx.grad());
+            return out;
+          };
+          const std::vector<Tensor> two = run(false), one = run(true);
+          ASSERT_EQ(one.size(), two.size());
+          const double tol = dt == DType::f32 ? 1e-6 : 1e-14;
+          EXPECT_TRUE(allclose(one[0], two[0], tol, tol)) << "output";
+          for (size_t i = 1; i < two.size(); ++i) {
+            EXPECT_TRUE(allclose(one[i], two[i], 0, 0)) << "gradient " << i;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Linear, TanhBetweenTwoLayersBadInputsNameTheShapes) {
+  Tape tape;
+  const Var x = tape.leaf(Tensor::zeros({4, 3}));
+  const Var w1 = tape.leaf(Tensor::zeros({5, 3})), b1 = tape.leaf(Tensor::zeros({5}));
+  EXPECT_NE(test::error_of([&] {
+              linear_tanh_linear(x, tape.leaf(Tensor::zeros({5, 2})), b1,
+                                 tape.leaf(Tensor::zeros({2, 5})), Var());
+            }).find("linear: input [4, 3] and weight [5, 2]"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([&] {
+              linear_tanh_linear(x, w1, b1, tape.leaf(Tensor::zeros({2, 4})), Var());
+            }).find("linear: input [4, 5] and weight [2, 4]"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([&] {
+              linear_tanh_linear(x, w1, b1, tape.leaf(Tensor::zeros({2, 5})),
+                                 tape.leaf(Tensor::zeros({3})));
+            }).find("bias [3] does not match weight [2, 5]"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([&] {
+              linear_tanh_linear(x, w1, tape.leaf(Tensor::zeros({4})),
+                                 tape.leaf(Tensor::zeros({2, 5})), Var());
+            }).find("bias [4] does not match weight [5, 3]"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([&] { linear_tanh_linear(x, w1, b1, Var(), Var()); }).find("linear"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([&] {
+              linear_tanh_linear(x, w1, b1, tape.leaf(Tensor::zeros({2, 5}, DType::f64)), Var());
+            }).find("linear"),
+            std::string::npos);
+}
+
 // nn::Sequential runs a Linear followed by Tanh/Sigmoid/ReLU as that one op, with the
 // layer-by-layer run's results (forward_all runs the layers one by one). The output and the last
 // layer's gradients are the same bit for bit. Before them: the layer-by-layer run records

@@ -6,6 +6,7 @@
 // linear's forward and backward kernels are tensor/'s (affine::linear and
 // affine/tensor/internal/linear.hpp, skinny one-pass kernels or the GEMM); a linear over a tanh
 // is recorded as its own op, tanh_linear, whose backward applies tanh' in the same pass as dX.
+#include <array>
 #include <string>
 #include <utility>
 
@@ -166,6 +167,75 @@ static void tanh_linear_backward(TapeImpl& t, Node& n) {
     t.accumulate(n.in[0], std::move(dz));
   }
   linear_param_grads(t, n, g, h, w);
+}
+
+// ---- linear_tanh_linear: two layers with a tanh between, one op --------------------------------
+// z = tanh(x W1^T + b1) W2^T + b2. Inputs x, W1, b1, W2, b2; saved[0] = x as [n, in], saved[1] =
+// W1, saved[2] = W2, saved[3] = h = the hidden tanh [n, hid]; dims = x's own shape.
+
+static void linear_tanh_linear_backward(TapeImpl& t, Node& n) {
+  const Tensor& x = n.saved[0];
+  const Tensor& w1 = n.saved[1];
+  const Tensor& w2 = n.saved[2];
+  const Tensor& h = n.saved[3];
+  const Tensor g = n.grad.rank() == 2 ? n.grad : n.grad.reshape({x.shape()[0], w2.shape()[0]});
+  // Each wanted gradient goes straight into the tape's buffer when it has one of its own (a
+  // Parameter's grad), else into a fresh tensor accumulated afterwards.
+  std::array<Tensor*, 5> target{};
+  std::array<Tensor, 5> fresh;
+  const std::array<Shape, 5> shapes = {x.shape(), w1.shape(), Shape{w1.shape()[0]}, w2.shape(),
+                                       Shape{w2.shape()[0]}};
+  for (size_t i = 0; i < 5; ++i) {
+    if (!t.needs_grad(n.in[i])) continue;
+    target[i] = i == 0 && n.dims.size() != 2 ? nullptr : t.accumulate_target(n.in[i]);
+    if (target[i] != nullptr && (target[i]->shares_storage(g) || target[i]->shape() != shapes[i])) {
+      target[i] = nullptr;
+    }
+    if (target[i] == nullptr) fresh[i] = Tensor::empty(shapes[i], g.dtype());
+  }
+  auto where = [&](size_t i) { return fresh[i].defined() ? &fresh[i] : target[i]; };
+  detail::TwoLayerGrads out;
+  out.dx = where(0);
+  out.accumulate_x = target[0] != nullptr;
+  out.dw1 = where(1);
+  out.accumulate_w1 = target[1] != nullptr;
+  out.db1 = where(2);
+  out.accumulate_b1 = target[2] != nullptr;
+  out.dw2 = where(3);
+  out.accumulate_w2 = target[3] != nullptr;
+  out.db2 = where(4);
+  out.accumulate_b2 = target[4] != nullptr;
+  detail::linear_tanh_linear_backward(g, x, h, w1, w2, out);
+  for (size_t i = 0; i < 5; ++i) {
+    if (!fresh[i].defined()) continue;
+    t.accumulate(n.in[i],
+                 i == 0 && n.dims.size() != 2 ? fresh[i].reshape(n.dims) : std::move(fresh[i]));
+  }
+}
+
+Var linear_tanh_linear(const Var& x, const Var& w1, const Var& b1, const Var& w2, const Var& b2) {
+  detail::require_defined("linear", x);
+  detail::require_defined("linear", w1, "weight");
+  detail::require_defined("linear", w2, "weight");
+  OpTape rec = op_begin("linear", {&x, &w1, &b1, &w2, &b2});
+  const Tensor& xv = x.value();
+  detail::TwoLayer r =
+      detail::linear_tanh_linear(xv, w1.value(), b1.defined() ? b1.value() : Tensor(), w2.value(),
+                                 b2.defined() ? b2.value() : Tensor());
+  Tensor out = std::move(r.z);
+  if (xv.rank() != 2) {
+    Shape s = xv.shape();
+    s[s.size() - 1] = w2.value().shape()[0];
+    out = out.reshape(s);
+  }
+  if (!rec) return Var(std::move(out));
+  Node& n = rec.record(out, &linear_tanh_linear_backward, {&x, &w1, &b1, &w2, &b2});
+  n.saved[0] = xv.rank() == 2 ? xv : xv.reshape({-1, w1.value().shape()[1]});
+  n.saved[1] = w1.value();
+  n.saved[2] = w2.value();
+  n.saved[3] = std::move(r.h);
+  n.dims = xv.shape();
+  return rec.var;
 }
 
 // ---- linear with an activation, one op ---------------------------------------------------------

@@ -212,7 +212,7 @@ Node& OpTape::record(const Tensor& value, BackwardFn backward,
   n.requires_grad = true;
   int k = 0;
   for (const Var* v : inputs) {
-    AFFINE_AG_CHECK(k < 3, "a node has at most 3 inputs");
+    AFFINE_AG_CHECK(k < static_cast<int>(Node{}.in.size()), "a node has at most 5 inputs");
     n.in[k++] = (v != nullptr && v->tape() == tape) ? VarAccess::index(*v) : kNoInput;
   }
   for (int j = 0; j < k; ++j) {

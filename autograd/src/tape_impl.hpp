@@ -107,11 +107,11 @@ struct Node {
   BackwardFn backward = nullptr;          ///< null for leaves
   Parameter* param = nullptr;             ///< for Tape::param leaves: gradients go to param->grad
   std::weak_ptr<const void> param_alive;  ///< expires when *param is destroyed or moved from
-  std::array<uint32_t, 3> in{kNoInput, kNoInput, kNoInput};
+  std::array<uint32_t, 5> in{kNoInput, kNoInput, kNoInput, kNoInput, kNoInput};
   bool requires_grad = false;
   bool retain_grad = false;  ///< keep grad of a non-leaf after its VJP ran (Var::retain_grad)
   uint32_t consumers = 0;    ///< inputs slots of later nodes that name this node
-  std::array<SavedTensor, 3> saved;  ///< tensors the VJP needs (inputs, output, indices...)
+  std::array<SavedTensor, 4> saved;  ///< tensors the VJP needs (inputs, output, indices...)
   std::array<double, 2> scalar{};    ///< scalar arguments (exponent, clamp bounds, scale...)
   std::array<int64_t, 4> ints{};     ///< integer arguments (axis, keepdim, slice bounds...)
   Dims dims;                         ///< an axis list, permutation or shape

@@ -41,11 +41,15 @@ void Linear::init(Generator& gen, bool with_bias, DType dtype) {
 
 Var Linear::forward(const Var& x) { return forward(x, LinearActivation::none); }
 
-Var Linear::forward(const Var& x, LinearActivation activation) {
-  if (x.rank() < 1 || x.shape().back() != in_) {
+void Linear::check_input(const Shape& x) const {
+  if (x.size() < 1 || x.back() != in_) {
     throw Error("Linear(in=" + std::to_string(in_) + ", out=" + std::to_string(out_) +
-                "): expected input [*, " + std::to_string(in_) + "], got " + to_string(x.shape()));
+                "): expected input [*, " + std::to_string(in_) + "], got " + to_string(x));
   }
+}
+
+Var Linear::forward(const Var& x, LinearActivation activation) {
+  check_input(x.shape());
   const Var w = bind_param(weight, x);
   const Var b = has_bias() ? bind_param(bias, x) : Var();
   if (x.rank() == 2) return linear(x, w, b, activation);
@@ -53,6 +57,18 @@ Var Linear::forward(const Var& x, LinearActivation activation) {
   Shape out_shape = x.shape();
   out_shape[out_shape.size() - 1] = out_;
   return reshape(linear(reshape(x, {-1, in_}), w, b, activation), out_shape);
+}
+
+Var Linear::forward_tanh_linear(Linear& first, Linear& second, const Var& x) {
+  first.check_input(x.shape());
+  Shape hidden = x.shape();
+  hidden[hidden.size() - 1] = first.out_;
+  second.check_input(hidden);
+  const Var w1 = bind_param(first.weight, x);
+  const Var b1 = first.has_bias() ? bind_param(first.bias, x) : Var();
+  const Var w2 = bind_param(second.weight, x);
+  const Var b2 = second.has_bias() ? bind_param(second.bias, x) : Var();
+  return linear_tanh_linear(x, w1, b1, w2, b2);  // leading dimensions: kept by the op
 }
 
 std::string Linear::name() const {

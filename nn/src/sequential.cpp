@@ -43,21 +43,34 @@ LinearActivation fusable_activation(const Module& next) {
 
 }  // namespace
 
-// A Linear followed by Tanh, Sigmoid or ReLU runs as one op (Linear::forward(x, activation)):
-// the same values, without storing the pre-activation or, often, its gradient. forward_to and
-// forward_all return every layer's output, so they run the layers one by one.
+// Runs of layers that are one op, so their intermediate results are never stored (the same
+// values either way): Linear, Tanh, Linear is linear_tanh_linear; a Linear followed by Tanh,
+// Sigmoid or ReLU is Linear::forward(x, activation). forward_to and forward_all return every
+// layer's output, so they run the layers one by one.
 Var Sequential::forward(const Var& x) {
   Var h = x;
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    if (i + 1 < layers_.size() && typeid(*layers_[i]) == typeid(Linear)) {
-      const LinearActivation act = fusable_activation(*layers_[i + 1]);
-      if (act != LinearActivation::none) {
-        h = static_cast<Linear*>(layers_[i])->forward(h, act);
-        ++i;
-        continue;
-      }
+  const size_t count = layers_.size();
+  auto linear_at = [&](size_t i) {
+    return i < count && typeid(*layers_[i]) == typeid(Linear) ? static_cast<Linear*>(layers_[i])
+                                                              : nullptr;
+  };
+  for (size_t i = 0; i < count; ++i) {
+    Linear* first = linear_at(i);
+    if (first == nullptr || i + 1 == count) {
+      h = layers_[i]->forward(h);
+      continue;
     }
-    h = layers_[i]->forward(h);
+    const LinearActivation act = fusable_activation(*layers_[i + 1]);
+    Linear* second = act == LinearActivation::tanh ? linear_at(i + 2) : nullptr;
+    if (second != nullptr) {
+      h = Linear::forward_tanh_linear(*first, *second, h);
+      i += 2;
+    } else if (act != LinearActivation::none) {
+      h = first->forward(h, act);
+      ++i;
+    } else {
+      h = first->forward(h);
+    }
   }
   return h;
 }

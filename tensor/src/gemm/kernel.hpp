@@ -48,6 +48,10 @@ template <class T>
 using DotKernel = void (*)(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a,
                            const T* b, int64_t cs_b, T beta, T* c, int64_t rs_c, int64_t cs_c);
 
+/// Rows per chunk of the skinny dW/db sums: each chunk is summed from zero in registers, then
+/// added to the running total (float32 error grows with the chunk length plus the chunk count).
+inline constexpr int64_t kSkinnyChunkRows = 128;
+
 /// What the skinny product writes: c = bias + a B, c += a B, or c = (a B) * (1 - y^2).
 enum class SkinnyMode { set, accumulate, tanh_grad };
 
@@ -165,7 +169,8 @@ enum ScratchSlot : int {
   kScratchB = 1,
   kScratchSmall = 2,
   kScratchLinear = 3,
-  kScratchSlots = 4
+  kScratchLinearBlock = 4,  ///< a worker's blocks inside linear_tanh_linear's backward
+  kScratchSlots = 5
 };
 
 }  // namespace affine::detail::gemm

@@ -103,6 +103,69 @@ void activate(T* p, int64_t n, LinearActivation act) {
   }
 }
 
+// The checks of linear(x, weight, bias) for an input of shape x_shape and dtype x_dtype.
+void check_linear(const Shape& x_shape, DType x_dtype, const Tensor& weight, const Tensor& bias) {
+  if (!weight.defined()) throw Error("linear: undefined input or weight");
+  if (weight.rank() != 2) {
+    throw Error("linear: weight must be 2-D [out, in], got shape " + shp(weight.shape()));
+  }
+  const int64_t in_f = weight.shape()[1];
+  const int64_t out_f = weight.shape()[0];
+  if (x_shape.size() < 1 || x_shape.back() != in_f) {
+    throw Error("linear: input " + shp(x_shape) + " and weight " + shp(weight.shape()) +
+                " do not match (the input's last dimension must be in_features = " +
+                std::to_string(in_f) + ")");
+  }
+  detail::check_same_float("linear", x_dtype, weight.dtype());
+  if (bias.defined()) {
+    if (bias.rank() != 1 || bias.shape()[0] != out_f) {
+      throw Error("linear: bias " + shp(bias.shape()) + " does not match weight " +
+                  shp(weight.shape()) + " (expected [" + std::to_string(out_f) + "])");
+    }
+    detail::check_same_float("linear", x_dtype, bias.dtype());
+  }
+}
+
+// W^T [in, out] staged on the stack (wt holds kStackElems) for the skinny product.
+template <class T>
+void stage_transposed(const Tensor& w, T* wt) {
+  const int64_t out_f = w.shape()[0];
+  const int64_t in_f = w.shape()[1];
+  const T* pw = w.data<T>();
+  for (int64_t o = 0; o < out_f; ++o) {
+    for (int64_t k = 0; k < in_f; ++k) wt[k * out_f + o] = pw[o * in_f + k];
+  }
+}
+
+// Rows per sub-block so that a block of `width` elements per row fills half of L1 (the CPU's,
+// read at run time).
+int64_t l1_rows(int64_t width, int64_t elem_bytes) {
+  return std::max<int64_t>(
+      1, detail::cache_sizes().l1d / 2 / std::max<int64_t>(1, width * elem_bytes));
+}
+
+// The partial sums of one skinny dW/db pass (per task: acc then the bias sums, task order
+// reduced by the caller) written to dw [out, in] and db: acc is [in, out] when small_in, else
+// [out, in].
+template <class T>
+void store_param_sums(const T* buf, bool small_in, int64_t in_f, int64_t out_f, Tensor* dw,
+                      bool accumulate_w, Tensor* db, bool accumulate_b) {
+  if (dw != nullptr) {
+    T* pd = dw->data<T>();
+    for (int64_t o = 0; o < out_f; ++o) {
+      for (int64_t k = 0; k < in_f; ++k) {
+        const T v = small_in ? buf[k * out_f + o] : buf[o * in_f + k];
+        pd[o * in_f + k] = accumulate_w ? pd[o * in_f + k] + v : v;
+      }
+    }
+  }
+  if (db != nullptr) {
+    T* pb = db->data<T>();
+    const T* s = buf + in_f * out_f;
+    for (int64_t o = 0; o < out_f; ++o) pb[o] = accumulate_b ? pb[o] + s[o] : s[o];
+  }
+}
+
 }  // namespace
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
@@ -112,24 +175,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
       activation != LinearActivation::tanh && activation != LinearActivation::sigmoid) {
     throw Error("linear: unknown activation " + std::to_string(static_cast<int>(activation)));
   }
-  if (weight.rank() != 2) {
-    throw Error("linear: weight must be 2-D [out, in], got shape " + shp(weight.shape()));
-  }
+  check_linear(x.shape(), x.dtype(), weight, bias);
   const int64_t in_f = weight.shape()[1];
   const int64_t out_f = weight.shape()[0];
-  if (x.rank() < 1 || x.shape().back() != in_f) {
-    throw Error("linear: input " + shp(x.shape()) + " and weight " + shp(weight.shape()) +
-                " do not match (the input's last dimension must be in_features = " +
-                std::to_string(in_f) + ")");
-  }
-  detail::check_same_float("linear", x.dtype(), weight.dtype());
-  if (bias.defined()) {
-    if (bias.rank() != 1 || bias.shape()[0] != out_f) {
-      throw Error("linear: bias " + shp(bias.shape()) + " does not match weight " +
-                  shp(weight.shape()) + " (expected [" + std::to_string(out_f) + "])");
-    }
-    detail::check_same_float("linear", x.dtype(), bias.dtype());
-  }
   const Tensor x2 = x.rank() == 2 ? x : x.reshape({-1, in_f});
   const int64_t rows = x2.shape()[0];
   Tensor out = Tensor::empty({rows, out_f}, x.dtype());
@@ -141,10 +189,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
       detail::visit_float(x.dtype(), "linear", [&](auto tag) {
         using T = AFFINE_T(tag);
         T wt[kStackElems];
-        const T* pw = weight.data<T>();
-        for (int64_t o = 0; o < out_f; ++o) {
-          for (int64_t k = 0; k < in_f; ++k) wt[k * out_f + o] = pw[o * in_f + k];
-        }
+        stage_transposed(weight, wt);
         const auto& kern = active_kernels_for<T>();
         const T* pb = bias.defined() ? bias.data<T>() : nullptr;
         const T* px = x2.data<T>();
@@ -187,6 +232,67 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
 }
 
 namespace detail {
+
+TwoLayer linear_tanh_linear(const Tensor& x, const Tensor& w1, const Tensor& b1, const Tensor& w2,
+                            const Tensor& b2) {
+  if (!x.defined()) throw Error("linear: undefined input or weight");
+  check_linear(x.shape(), x.dtype(), w1, b1);
+  Shape h_shape = x.shape();
+  h_shape[h_shape.size() - 1] = w1.shape()[0];
+  check_linear(h_shape, x.dtype(), w2, b2);
+  const int64_t in_f = w1.shape()[1];
+  const int64_t hid = w1.shape()[0];
+  const int64_t out_f = w2.shape()[0];
+  const Tensor x2 = x.rank() == 2 ? x : x.reshape({-1, in_f});
+  const int64_t rows = x2.shape()[0];
+  const bool skinny = in_f <= kSkinny && out_f <= kSkinny && hid <= kMaxWide &&
+                      in_f * hid <= kStackElems && unit_rows(x2) && w1.is_contiguous() &&
+                      w2.is_contiguous() && (!b1.defined() || b1.is_contiguous()) &&
+                      (!b2.defined() || b2.is_contiguous());
+  if (!skinny || rows == 0) {
+    Tensor h = affine::linear(x2, w1, b1, LinearActivation::tanh);
+    Tensor z = affine::linear(h, w2, b2);
+    return {std::move(h), std::move(z)};
+  }
+  Tensor h = Tensor::empty({rows, hid}, x.dtype());
+  Tensor z = Tensor::empty({rows, out_f}, x.dtype());
+  visit_float(x.dtype(), "linear", [&](auto tag) {
+    using T = AFFINE_T(tag);
+    T w1t[kStackElems];
+    stage_transposed(w1, w1t);
+    const auto& kern = gemm::active_kernels_for<T>();
+    const T* pb1 = b1.defined() ? b1.data<T>() : nullptr;
+    const T* pb2 = b2.defined() ? b2.data<T>() : nullptr;
+    const T* pw2 = w2.data<T>();
+    const T* px = x2.data<T>();
+    const int64_t ldx = x2.strides()[0];
+    T* ph = h.data<T>();
+    T* pz = z.data<T>();
+    // Each L1-sized block of rows: h = tanh(x W1^T + b1) (written once, kept for backward),
+    // then z = h W2^T + b2 (the dot kernel, one row of h against each row of W2) while h is
+    // still in L1.
+    const int64_t sub = l1_rows(hid, sizeof(T));
+    for_row_blocks(rows, kRowBlock, threads_for(rows * hid * (in_f + out_f), kern.vec),
+                   [&](int64_t r0, int64_t r1) {
+                     for (int64_t s0 = r0; s0 < r1; s0 += sub) {
+                       const int64_t sn = std::min(r1, s0 + sub) - s0;
+                       T* hb = ph + s0 * hid;
+                       T* zb = pz + s0 * out_f;
+                       kern.skinny_product(sn, in_f, hid, px + s0 * ldx, ldx, w1t, pb1,
+                                           SkinnyMode::set, nullptr, 0, hb, hid);
+                       activate(hb, sn * hid, LinearActivation::tanh);
+                       if (pb2 != nullptr) {
+                         for (int64_t r = 0; r < sn; ++r) {
+                           std::memcpy(zb + r * out_f, pb2, sizeof(T) * size_t(out_f));
+                         }
+                       }
+                       kern.dot(sn, out_f, hid, T(1), hb, hid, pw2, hid,
+                                pb2 != nullptr ? T(1) : T(0), zb, out_f, 1);
+                     }
+                   });
+  });
+  return {std::move(h), std::move(z)};
+}
 
 void linear_backward_input(const Tensor& g, const Tensor& w, Tensor& dx, bool accumulate,
                            const Tensor* tanh_y) {
@@ -265,20 +371,7 @@ void linear_backward_params(const Tensor& g, const Tensor& x, Tensor* dw, bool a
       for (int64_t t = 1; t < tasks; ++t) {  // fixed order: task 0, then 1, 2, ...
         for (int64_t i = 0; i < part; ++i) buf[i] += buf[t * part + i];
       }
-      if (dw != nullptr) {
-        T* pd = dw->data<T>();
-        for (int64_t o = 0; o < out_f; ++o) {
-          for (int64_t k = 0; k < in_f; ++k) {
-            const T v = small_in ? buf[k * out_f + o] : buf[o * in_f + k];
-            pd[o * in_f + k] = accumulate_w ? pd[o * in_f + k] + v : v;
-          }
-        }
-      }
-      if (want_b) {
-        T* pb = db->data<T>();
-        const T* s = buf + in_f * out_f;
-        for (int64_t o = 0; o < out_f; ++o) pb[o] = accumulate_b ? pb[o] + s[o] : s[o];
-      }
+      store_param_sums(buf, small_in, in_f, out_f, dw, accumulate_w, db, accumulate_b);
     });
     return;
   }
@@ -290,6 +383,86 @@ void linear_backward_params(const Tensor& g, const Tensor& x, Tensor* dw, bool a
   }
   if (dw != nullptr) gemm_view(g.t(), x, accumulate_w ? 1.0 : 0.0, *dw);  // dW = G^T X
   if (db != nullptr) column_sums(g, *db, accumulate_b);
+}
+
+void linear_tanh_linear_backward(const Tensor& gz, const Tensor& x, const Tensor& h,
+                                 const Tensor& w1, const Tensor& w2, const TwoLayerGrads& out) {
+  const int64_t rows = gz.shape()[0];
+  const int64_t out_f = w2.shape()[0];
+  const int64_t hid = w1.shape()[0];
+  const int64_t in_f = w1.shape()[1];
+  auto contiguous_or_null = [](const Tensor* t) { return t == nullptr || t->is_contiguous(); };
+  const bool skinny = in_f <= kSkinny && out_f <= kSkinny && hid <= kMaxWide &&
+                      in_f * hid <= kStackElems && unit_rows(gz) && unit_rows(x) &&
+                      h.is_contiguous() && w2.is_contiguous() && contiguous_or_null(out.dw1) &&
+                      contiguous_or_null(out.db1) && contiguous_or_null(out.dw2) &&
+                      contiguous_or_null(out.db2);
+  // dz = dLoss / d(x W1^T + b1) = (gz W2) (1 - h^2): stored whole only when dx needs it (or the
+  // shapes are not skinny), else one chunk at a time in a worker's scratch.
+  Tensor dz = out.dx != nullptr || !skinny ? Tensor::empty({rows, hid}, gz.dtype()) : Tensor();
+  if (!skinny) {
+    linear_backward_input(gz, w2, dz, false, &h);
+    if (out.dw2 != nullptr || out.db2 != nullptr) {
+      linear_backward_params(gz, h, out.dw2, out.accumulate_w2, out.db2, out.accumulate_b2);
+    }
+    if (out.dw1 != nullptr || out.db1 != nullptr) {
+      linear_backward_params(dz, x, out.dw1, out.accumulate_w1, out.db1, out.accumulate_b1);
+    }
+    if (out.dx != nullptr) linear_backward_input(dz, w1, *out.dx, out.accumulate_x);
+    return;
+  }
+  visit_float(gz.dtype(), "linear", [&](auto tag) {
+    using T = AFFINE_T(tag);
+    const auto& kern = gemm::active_kernels_for<T>();
+    const T* pg = gz.data<T>();
+    const T* px = x.data<T>();
+    const T* ph = h.data<T>();
+    const T* pw2 = w2.data<T>();
+    const int64_t ldg = gz.strides()[0];
+    const int64_t ldx = x.strides()[0];
+    T* pdz = dz.defined() ? dz.data<T>() : nullptr;
+    // Per task of kTaskRows rows: layer 1's sums ([in, hid] = X^T dZ, then db1) and layer 2's
+    // ([out, hid] = G^T H, then db2), the same partial sums as linear_backward_params forms for
+    // each layer, so the results equal the unfused backward's bit for bit.
+    const int64_t part1 = in_f * hid + hid;
+    const int64_t part = part1 + out_f * hid + out_f;
+    const int64_t tasks = std::max<int64_t>(1, (rows + kTaskRows - 1) / kTaskRows);
+    T* buf =
+        static_cast<T*>(gemm::scratch(gemm::kScratchLinear, tasks * part * int64_t{sizeof(T)}));
+    constexpr int64_t kChunk = gemm::kSkinnyChunkRows;
+    detail::parallel_for(
+        tasks, threads_for(rows * hid * (in_f + 2 * out_f), kern.vec), [&](int64_t t) {
+          const int64_t r0 = t * kTaskRows;
+          const int64_t rn = std::min(rows, r0 + kTaskRows) - r0;
+          T* acc = buf + t * part;
+          // This worker's chunk of dz (when not stored whole) and one chunk's partial sums.
+          T* scratch = static_cast<T*>(
+              gemm::scratch(gemm::kScratchLinearBlock, (kChunk * hid + part) * int64_t{sizeof(T)}));
+          T* blk = scratch + kChunk * hid;
+          // Each chunk of rows through every pass while it is in L1/L2: dz, then the sums.
+          for (int64_t c0 = r0; c0 < r0 + rn || c0 == r0; c0 += kChunk) {
+            const int64_t cn = std::min(r0 + rn, c0 + kChunk) - c0;
+            T* sums = c0 == r0 ? acc : blk;
+            T* dzc = pdz != nullptr ? pdz + c0 * hid : scratch;
+            kern.skinny_product(cn, out_f, hid, pg + c0 * ldg, ldg, pw2, nullptr,
+                                SkinnyMode::tanh_grad, ph + c0 * hid, hid, dzc, hid);
+            kern.skinny_outer(cn, out_f, hid, pg + c0 * ldg, ldg, ph + c0 * hid, hid, nullptr, 0,
+                              sums + part1, sums + part1 + out_f * hid, nullptr);
+            kern.skinny_outer(cn, in_f, hid, px + c0 * ldx, ldx, dzc, hid, nullptr, 0, sums,
+                              nullptr, sums + in_f * hid);
+            if (sums == blk) {
+              for (int64_t i = 0; i < part; ++i) acc[i] += blk[i];
+            }
+          }
+        });
+    for (int64_t t = 1; t < tasks; ++t) {  // fixed order: task 0, then 1, 2, ...
+      for (int64_t i = 0; i < part; ++i) buf[i] += buf[t * part + i];
+    }
+    store_param_sums(buf, true, in_f, hid, out.dw1, out.accumulate_w1, out.db1, out.accumulate_b1);
+    store_param_sums(buf + part1, false, hid, out_f, out.dw2, out.accumulate_w2, out.db2,
+                     out.accumulate_b2);
+  });
+  if (out.dx != nullptr) linear_backward_input(dz, w1, *out.dx, out.accumulate_x);
 }
 
 void column_sums(const Tensor& g, Tensor& dst, bool accumulate) {

@@ -44,7 +44,7 @@ void with_width(int64_t w, Fn&& fn) {
   with_count<8>(w, std::forward<Fn>(fn));
 }
 
-inline constexpr int64_t kChunkRows = 128;
+inline constexpr int64_t kChunkRows = kSkinnyChunkRows;
 
 // ---- product --------------------------------------------------------------------------------
 

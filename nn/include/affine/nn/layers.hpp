@@ -45,6 +45,10 @@ class AFFINE_API Linear : public Module {
   /// pre-activation is never stored. Sequential::forward calls this for a Linear followed by
   /// Tanh, Sigmoid or ReLU. Same checks and errors as forward(x).
   Var forward(const Var& x, LinearActivation activation);
+  /// second(tanh(first(x))) recorded as one op (linear_tanh_linear): the hidden layer and its
+  /// gradient are never stored separately. Sequential::forward calls this for Linear, Tanh,
+  /// Linear. Same checks and errors as first.forward(x), then second's on [*, first.out].
+  static Var forward_tanh_linear(Linear& first, Linear& second, const Var& x);
   /// "Linear(in=2, out=100, bias=true)".
   std::string name() const override;
 
@@ -57,6 +61,8 @@ class AFFINE_API Linear : public Module {
 
  private:
   void init(Generator& gen, bool bias, DType dtype);
+  /// Throws the forward's error unless x is [*, in].
+  void check_input(const Shape& x) const;
   int64_t in_;
   int64_t out_;
 };
