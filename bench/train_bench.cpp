@@ -2,7 +2,9 @@
 // SGD (lr 0.1, no momentum), float32, 1 thread. bench/peers/moons_torch.py runs the same network,
 // data, batch and optimizer in PyTorch; bench/train_report runs both and prints the ratios.
 // When CMake finds Debian's libtorch-dev, BM_TrainStep_libtorch runs the same step with its C++
-// frontend (1 thread, the same batches, PyTorch's default init) in this binary.
+// frontend (1 thread, the same batches, PyTorch's default init) in this binary. Run it with
+// OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 (bench/train_report sets them): torch::set_num_threads
+// does not reach the OpenBLAS that Debian's libtorch calls, which otherwise starts its own thread.
 //
 //   build/bench/train_bench --benchmark_counters_tabular=true
 //

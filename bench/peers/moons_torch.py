@@ -17,11 +17,17 @@ and is less disturbed than wall time by the other processes of a shared machine.
 import argparse
 import json
 import math
+import os
 import statistics
 import time
 
-import numpy as np
-import torch
+# One BLAS thread: torch.set_num_threads(1) does not reach the OpenBLAS that Debian's torch calls
+# for its GEMMs, which starts its own threads when it loads. Set before numpy and torch load it.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 LR = 0.1
 NOISE = 0.1
