@@ -71,6 +71,23 @@ using SkinnyOuterKernel = void (*)(int64_t rows, int64_t p, int64_t q, const T* 
                                    const T* x, int64_t ldx, const T* y, int64_t ldy, T* acc,
                                    T* a_sums, T* x_sums);
 
+/// The widest input and output of a two-layer block that skinny_tanh_layers takes.
+inline constexpr int64_t kTanhLayersMax = 4;
+
+/// One chunk of rows of the backward of z = tanh(x W1^T + b1) W2^T + b2 with hidden width q, from
+/// g = dLoss/dz [rows, o], W2 [o, q] (contiguous), the hidden tanh h [rows, q] (contiguous) and
+/// x [rows, p] (o, p <= kTanhLayersMax; else returns false having done nothing):
+///   dz = (g W2) (1 - h^2), rounded as skinny_product's tanh_grad, into dz_out (row stride q)
+///   when not null; acc2[i * q + j] = sum_r g[r, i] h[r, j], g_sums[i] = sum_r g[r, i];
+///   acc1[i * q + j] = sum_r x[r, i] dz[r, j], dz_sums[j] = sum_r dz[r, j];
+/// every sum from zero over the chunk's rows and overwritten, as skinny_outer sums one chunk, in
+/// one pass over h (dz stays in registers).
+template <class T>
+using SkinnyTanhLayersKernel = bool (*)(int64_t rows, int64_t o, int64_t p, int64_t q, const T* g,
+                                        int64_t ldg, const T* w2, const T* h, const T* x,
+                                        int64_t ldx, T* dz_out, T* acc2, T* g_sums, T* acc1,
+                                        T* dz_sums);
+
 /// sums[j] = sum_r g[r, j] for j < m (overwritten); unit column stride, row stride ldg.
 template <class T>
 using ColumnSumsKernel = void (*)(int64_t rows, int64_t m, const T* g, int64_t ldg, T* sums);
@@ -91,10 +108,11 @@ struct Kernels {
   PackKernel<T> pack_b;  ///< packs a B micro-panel (width nr)
   RowBcastKernel<T> rowbcast;
   DotKernel<T> dot;
-  SkinnyProductKernel<T> skinny_product;  ///< linear's skinny forward and dX
-  SkinnyOuterKernel<T> skinny_outer;      ///< linear's skinny dW and db, one pass
-  ColumnSumsKernel<T> column_sums;        ///< db of a wide layer
-  TransposeKernel<T> transpose;           ///< lays a transposed operand out for the small path
+  SkinnyProductKernel<T> skinny_product;         ///< linear's skinny forward and dX
+  SkinnyOuterKernel<T> skinny_outer;             ///< linear's skinny dW and db, one pass
+  ColumnSumsKernel<T> column_sums;               ///< db of a wide layer
+  SkinnyTanhLayersKernel<T> skinny_tanh_layers;  ///< linear_tanh_linear's backward, per chunk
+  TransposeKernel<T> transpose;  ///< lays a transposed operand out for the small path
 };
 
 /// The ISA's kernels for float and double.

@@ -585,6 +585,7 @@ constexpr Kernels<typename S::T> make_kernels() {
                                 &skinny_product<S>,
                                 &skinny_outer<S>,
                                 &column_sums<S>,
+                                &skinny_tanh_layers<S>,
                                 &transpose_copy<S>};
 }
 

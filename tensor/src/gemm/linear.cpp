@@ -443,6 +443,17 @@ void linear_tanh_linear_backward(const Tensor& gz, const Tensor& x, const Tensor
           for (int64_t c0 = r0; c0 < r0 + rn || c0 == r0; c0 += kChunk) {
             const int64_t cn = std::min(r0 + rn, c0 + kChunk) - c0;
             T* sums = c0 == r0 ? acc : blk;
+            // One pass over the chunk's h with dz in registers when the widths allow, else
+            // three kernels through dz in the scratch chunk. The same sums either way.
+            if (kern.skinny_tanh_layers(cn, out_f, in_f, hid, pg + c0 * ldg, ldg, pw2,
+                                        ph + c0 * hid, px + c0 * ldx, ldx,
+                                        pdz != nullptr ? pdz + c0 * hid : nullptr, sums + part1,
+                                        sums + part1 + out_f * hid, sums, sums + in_f * hid)) {
+              if (sums == blk) {
+                for (int64_t i = 0; i < part; ++i) acc[i] += blk[i];
+              }
+              continue;
+            }
             T* dzc = pdz != nullptr ? pdz + c0 * hid : scratch;
             kern.skinny_product(cn, out_f, hid, pg + c0 * ldg, ldg, pw2, nullptr,
                                 SkinnyMode::tanh_grad, ph + c0 * hid, hid, dzc, hid);

@@ -252,6 +252,120 @@ void skinny_outer(int64_t rows, int64_t p, int64_t q, const typename S::T* a, in
   });
 }
 
+// ---- two layers with a tanh between: one chunk of the backward --------------------------------
+
+// Columns [0, jn) (NV vectors, jn > (NV - 1) W) of one chunk: per row, dz = (g W2)(1 - h^2) in
+// registers (the operations of skinny_product's tanh_grad), then the sums of g (x) h, x (x) dz
+// and dz (those of skinny_outer_block), each from zero over the chunk, stored (overwritten).
+template <class S, int O, int P, int NV>
+void tanh_layers_block(int64_t rows, int64_t q, int64_t jn, const typename S::T* g, int64_t ldg,
+                       const typename S::T* w2, const typename S::T* h, const typename S::T* x,
+                       int64_t ldx, typename S::T* dz_out, typename S::T* acc2, typename S::T* acc1,
+                       typename S::T* dz_sums) {
+  using T = typename S::T;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  const int64_t nlast = jn - int64_t{NV - 1} * W;
+  const bool last_full = nlast == W;
+  auto load = [&](const T* p, int v) {
+    return v < NV - 1 || last_full ? S::load(p) : S::loadn(p, nlast);
+  };
+  const V one = S::bcast(T(1));
+  const V minus_one = S::bcast(T(-1));
+  V a2[O][NV];
+  V a1[P][NV];
+  V s1[NV];
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) {
+#pragma GCC unroll 8
+    for (int t = 0; t < O; ++t) a2[t][v] = S::zero();
+#pragma GCC unroll 8
+    for (int t = 0; t < P; ++t) a1[t][v] = S::zero();
+    s1[v] = S::zero();
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    V gb[O];
+    V xb[P];
+#pragma GCC unroll 8
+    for (int t = 0; t < O; ++t) gb[t] = S::bcast(g[r * ldg + t]);
+#pragma GCC unroll 8
+    for (int t = 0; t < P; ++t) xb[t] = S::bcast(x[r * ldx + t]);
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) {
+      const V hv = load(h + r * q + v * W, v);
+      V dz = S::zero();
+#pragma GCC unroll 8
+      for (int t = 0; t < O; ++t) dz = S::fma(gb[t], load(w2 + t * q + v * W, v), dz);
+      dz = S::mul(dz, S::fma(S::mul(minus_one, hv), hv, one));
+      if (dz_out != nullptr) {
+        if (v < NV - 1 || last_full) {
+          S::store(dz_out + r * q + v * W, dz);
+        } else {
+          S::storen(dz_out + r * q + v * W, dz, nlast);
+        }
+      }
+#pragma GCC unroll 8
+      for (int t = 0; t < O; ++t) a2[t][v] = S::fma(gb[t], hv, a2[t][v]);
+#pragma GCC unroll 8
+      for (int t = 0; t < P; ++t) a1[t][v] = S::fma(xb[t], dz, a1[t][v]);
+      s1[v] = S::fma(one, dz, s1[v]);
+    }
+  }
+  auto put = [&](T* dst, V val, int v) {
+    if (v < NV - 1 || last_full) {
+      S::store(dst, val);
+    } else {
+      S::storen(dst, val, nlast);
+    }
+  };
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) {
+    for (int t = 0; t < O; ++t) put(acc2 + t * q + v * W, a2[t][v], v);
+    for (int t = 0; t < P; ++t) put(acc1 + t * q + v * W, a1[t][v], v);
+    put(dz_sums + v * W, s1[v], v);
+  }
+}
+
+template <class S, int O, int P>
+void tanh_layers_op(int64_t rows, int64_t q, const typename S::T* g, int64_t ldg,
+                    const typename S::T* w2, const typename S::T* h, const typename S::T* x,
+                    int64_t ldx, typename S::T* dz_out, typename S::T* acc2, typename S::T* g_sums,
+                    typename S::T* acc1, typename S::T* dz_sums) {
+  using T = typename S::T;
+  constexpr int W = S::W;
+  // Accumulators O + P + 1 per column vector, plus the broadcasts and two constants.
+  constexpr int kFit = (S::RB_REGS - O - P - 3) / (O + P + 1);
+  constexpr int NB = kFit < 1 ? 1 : (kFit > 8 ? 8 : kFit);
+  for (int64_t j = 0; j < q; j += int64_t{NB} * W) {
+    const int64_t jn = q - j < int64_t{NB} * W ? q - j : int64_t{NB} * W;
+    with_count<NB>((jn + W - 1) / W, [&]<int NV>() {
+      tanh_layers_block<S, O, P, NV>(rows, q, jn, g, ldg, w2 + j, h + j, x, ldx,
+                                     dz_out != nullptr ? dz_out + j : nullptr, acc2 + j, acc1 + j,
+                                     dz_sums + j);
+    });
+  }
+  T part[O] = {};  // g's column sums, in skinny_outer's order
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int t = 0; t < O; ++t) part[t] += g[r * ldg + t];
+  }
+  for (int t = 0; t < O; ++t) g_sums[t] = T(0) + part[t];
+}
+
+template <class S>
+bool skinny_tanh_layers(int64_t rows, int64_t o, int64_t p, int64_t q, const typename S::T* g,
+                        int64_t ldg, const typename S::T* w2, const typename S::T* h,
+                        const typename S::T* x, int64_t ldx, typename S::T* dz_out,
+                        typename S::T* acc2, typename S::T* g_sums, typename S::T* acc1,
+                        typename S::T* dz_sums) {
+  if (o < 1 || o > kTanhLayersMax || p < 1 || p > kTanhLayersMax || q < 1) return false;
+  with_count<kTanhLayersMax>(o, [&]<int O>() {
+    with_count<kTanhLayersMax>(p, [&]<int P>() {
+      tanh_layers_op<S, O, P>(rows, q, g, ldg, w2, h, x, ldx, dz_out, acc2, g_sums, acc1, dz_sums);
+    });
+  });
+  return true;
+}
+
 // ---- column sums ----------------------------------------------------------------------------
 
 template <class S>
