@@ -146,10 +146,15 @@ TEST_P(Equivalence, NRanksWithGlobalBatchBMatchOneProcessWithBatchB) {
   EXPECT_EQ(max_abs_diff(ddp, train(c.dtype, c.opt, true)), 0.0);
 }
 
+// float32 Adam: the update m / (sqrt(v) + eps) is of size lr even for a near-zero gradient, so
+// the float32 roundings by which the shards' sums differ from the whole batch's move such a
+// parameter by up to lr times their relative size. Measured with 2 ranks: 3.6e-7 when the
+// layers were recorded one by one, 1.6e-6 with Linear, Tanh, Linear as one op (the same
+// operations, rounded at other points); float64 stays within 1e-12 either way.
 INSTANTIATE_TEST_SUITE_P(
     DataParallel, Equivalence,
     testing::Values(Case{DType::f64, "sgd", 1e-12}, Case{DType::f64, "adam", 1e-12},
-                    Case{DType::f32, "sgd", 1e-6}, Case{DType::f32, "adam", 1e-6}),
+                    Case{DType::f32, "sgd", 1e-6}, Case{DType::f32, "adam", 5e-6}),
     [](const testing::TestParamInfo<Case>& p) {
       return std::string(p.param.dtype == DType::f64 ? "f64_" : "f32_") + p.param.opt;
     });
