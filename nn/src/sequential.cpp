@@ -50,9 +50,10 @@ LinearActivation fusable_activation(const Module& next) {
 Var Sequential::forward(const Var& x) {
   Var h = x;
   const size_t count = layers_.size();
-  auto linear_at = [&](size_t i) {
-    return i < count && typeid(*layers_[i]) == typeid(Linear) ? static_cast<Linear*>(layers_[i])
-                                                              : nullptr;
+  auto linear_at = [&](size_t i) -> Linear* {
+    if (i >= count) return nullptr;
+    Module& m = *layers_[i];
+    return typeid(m) == typeid(Linear) ? static_cast<Linear*>(&m) : nullptr;
   };
   for (size_t i = 0; i < count; ++i) {
     Linear* first = linear_at(i);
