@@ -10,6 +10,8 @@
 //
 // BM_TrainStep/batch:N  one optimizer step on a fixed batch of N make_moons points (noise 0.1):
 //                       zero_grad, forward, BCE, backward, SGD step, tape.clear().
+// BM_TrainStepThreads/batch:N/threads:T  BM_TrainStep on T threads, real time (train_report
+//                       prints the 2-thread speed-up).
 // BM_TrainStep_libtorch/batch:N  the same step in libtorch's C++ frontend.
 // BM_TrainRun           150 epochs over 1,000 make_moons points in shuffled batches of 32
 //                       (DataLoader, 32 batches an epoch, 4,800 steps): the example's loop.
@@ -78,9 +80,9 @@ void set_alloc_counters(benchmark::State& state, uint64_t news, uint64_t sys_all
       benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void BM_TrainStep(benchmark::State& state) {
-  const int64_t batch = state.range(0);
-  set_num_threads(1);
+// The step on `threads` threads, timed by state.
+void train_step_loop(benchmark::State& state, int64_t batch, int threads) {
+  set_num_threads(threads);
   SeedModel m(0);
   const nn::data::Dataset d = nn::data::make_moons(batch, kNoise, 1);
   float loss = m.step(d.x, d.y);  // the first step fills the tape's and allocator's caches
@@ -93,11 +95,27 @@ void BM_TrainStep(benchmark::State& state) {
   set_alloc_counters(state, count.news(), memory_stats().system_allocations - sys0);
   state.counters["final_loss"] = loss;
 }
+void BM_TrainStep(benchmark::State& state) { train_step_loop(state, state.range(0), 1); }
+void BM_TrainStepThreads(benchmark::State& state) {
+  train_step_loop(state, state.range(0), static_cast<int>(state.range(1)));
+  set_num_threads(1);
+}
 BENCHMARK(BM_TrainStep)
     ->ArgName("batch")
     ->Arg(32)
     ->Arg(1000)
     ->Arg(100000)
+    ->Unit(benchmark::kMicrosecond);
+// The same step on 1 and 2 worker threads (affine::set_num_threads): rows split into fixed
+// blocks, per-block dW/db partial sums added in block order, so the results are those of 1
+// thread. Real time is the measure here (CPU time counts only the calling thread).
+BENCHMARK(BM_TrainStepThreads)
+    ->ArgNames({"batch", "threads"})
+    ->Args({1000, 1})
+    ->Args({1000, 2})
+    ->Args({100000, 1})
+    ->Args({100000, 2})
+    ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
 #ifdef AFFINE_HAVE_LIBTORCH
