@@ -254,6 +254,26 @@ TEST(Gemm, TinyKEveryDepthAndWidth) {
   }
 }
 
+// The dot kernel (small n, deeper k, A rows and B columns contiguous: nt): every tile height
+// from 1 to 16 rows (narrow tiles take more rows) and the even row split, 1 to 5 columns, k
+// around the vector width, summed by the shuffle tree.
+TEST(Gemm, DotTilesEveryHeight) {
+  ThreadGuard guard;
+  uint32_t seed = 700;
+  int count = 0;
+  for (int64_t m = 1; m <= 35; m += (m < 20 ? 1 : 15))
+    for (int64_t n = 1; n <= 5; ++n)
+      for (int64_t k : {15, 17, 100}) {
+        Case c = shaped(2, m, n, k);
+        c.alpha = count % 2 ? 1.0 : -0.7;
+        c.beta = kBetas[count % 3];
+        c.pad = count % 2;
+        ++count;
+        run_case<float>(c, ++seed);
+        run_case<double>(c, ++seed);
+      }
+}
+
 // Sizes one either side of each blocking parameter, plus a large odd case, with 1-3 threads;
 // every thread count must give the same bits.
 template <class T>

@@ -15,9 +15,9 @@ struct F512 {
   using T = float;
   using V = __m512;
   static constexpr int W = 16;
-  static constexpr int MR = 12, NV = 2;                    // micro-kernel 12 x 32
-  static constexpr int PREFETCH = 8;                       // k steps ahead
-  static constexpr int RB_R = 6, RB_NV = 8, RB_REGS = 31;  // rowbcast 6 x 64 ... 2 x 128
+  static constexpr int MR = 12, NV = 2;                     // micro-kernel 12 x 32
+  static constexpr int PREFETCH = 8;                        // k steps ahead
+  static constexpr int RB_R = 12, RB_NV = 8, RB_REGS = 31;  // rowbcast 12 x 32 ... 2 x 128
   static constexpr int RB_NV_DEEP = 4;
   static constexpr int DOT_R = 4, DOT_C = 4;  // dot tile 4 x 4
   static __mmask16 mask(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
@@ -50,7 +50,7 @@ struct D512 {
   static constexpr int W = 8;
   static constexpr int MR = 12, NV = 2;  // micro-kernel 12 x 16
   static constexpr int PREFETCH = 8;
-  static constexpr int RB_R = 6, RB_NV = 8, RB_REGS = 31;  // rowbcast 6 x 32 ... 2 x 64
+  static constexpr int RB_R = 12, RB_NV = 8, RB_REGS = 31;  // rowbcast 12 x 16 ... 2 x 64
   static constexpr int RB_NV_DEEP = 4;
   static constexpr int DOT_R = 4, DOT_C = 4;
   static __mmask8 mask(int64_t n) { return static_cast<__mmask8>((1u << n) - 1u); }

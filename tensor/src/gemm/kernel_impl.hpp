@@ -7,7 +7,8 @@
 // mul(a, b), hsum(v), fma1(a, b, c) (scalar, rounding like fma), plus tile shapes:
 // MR, NV (micro-kernel MR x NV*W), RB_R, RB_NV, RB_NV_DEEP, RB_REGS (rowbcast tile: at most RB_R
 // rows and RB_NV vectors, RB_NV_DEEP for deep products, RB_REGS registers for accumulators plus B),
-// DOT_R, DOT_C (dot tile), PREFETCH (k steps, 0 = none).
+// DOT_R, DOT_C (dot tile: DOT_R x DOT_C accumulators, at most DOT_C columns), PREFETCH (k steps,
+// 0 = none).
 //
 // ODR note: every traits type is declared in an anonymous namespace of its ISA file, so each
 // instantiation below has internal linkage and an AVX-512 copy can never be linked into a
@@ -212,6 +213,34 @@ void pack_panel(int64_t kc, int64_t rows, const typename S::T* src, int64_t rs_r
   }
 }
 
+// ---- kernel tables ---------------------------------------------------------------------------
+
+// f[a-1][b-1] = Family::kernel<a, b>() for 1 <= a <= NA, 1 <= b <= NB where Family::fits<a, b>,
+// null elsewhere (those are never instantiated): the run-time shape picks a compiled tile.
+template <class Family, int NA, int NB>
+struct KernelTable {
+  using Fn = typename Family::Fn;
+  Fn f[NA][NB];
+
+  template <int A, int B>
+  static constexpr Fn entry() {
+    if constexpr (Family::template fits<A, B>) {
+      return Family::template kernel<A, B>();
+    } else {
+      return nullptr;
+    }
+  }
+
+  template <std::size_t... I>
+  static constexpr KernelTable make(std::index_sequence<I...>) {
+    KernelTable t{};
+    ((t.f[I / NB][I % NB] = entry<static_cast<int>(I / NB) + 1, static_cast<int>(I % NB) + 1>()),
+     ...);
+    return t;
+  }
+  static constexpr KernelTable make() { return make(std::make_index_sequence<NA * NB>{}); }
+};
+
 // ---- small path: rowbcast (vectorised along j) ----------------------------------------------
 
 // One R x nv-vector tile of C; `last` = lanes used in the last vector (1..W).
@@ -222,7 +251,7 @@ void rowbcast_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64
   using V = typename S::V;
   constexpr int W = S::W;
   V acc[R][NV];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int i = 0; i < R; ++i) {
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) acc[i][v] = S::zero();
@@ -235,7 +264,7 @@ void rowbcast_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64
     for (int v = 0; v < NV - 1; ++v) bv[v] = S::load(bp + v * W);
     bv[NV - 1] = partial ? S::loadn(bp + (NV - 1) * W, last) : S::load(bp + (NV - 1) * W);
     const typename S::T* ap = a + p * cs_a;
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
       const V ai = S::bcast(ap[i * rs_a]);
 #pragma GCC unroll 8
@@ -246,7 +275,7 @@ void rowbcast_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64
   if (cs_c == 1 && beta == typename S::T(0)) {
     // The common case (C written, not updated, rows contiguous) without store_row's per-vector
     // branches: a tiny-k product is bound by these stores. Same arithmetic as store_row.
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
       typename S::T* ci = c + i * rs_c;
 #pragma GCC unroll 8
@@ -260,13 +289,38 @@ void rowbcast_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64
     }
     return;
   }
-  const V vb = S::bcast(beta);
+  if (cs_c != 1) {
+    // Strided C (a transposed output view, the transposed plans): scale the whole tile into a
+    // buffer, then write C a column at a time so its contiguous direction (rs_c, usually 1) is
+    // innermost. Same arithmetic as store_row: fma1 rounds as the vector fma does.
+    using T = typename S::T;
+    alignas(64) T buf[R][NV * W];
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
 #pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v)
+        S::store(&buf[i][v * W], scale_acc<S>(va, acc[i][v], beta == T(0)));
+    }
+    const int64_t nj = int64_t{NV - 1} * W + last;
+    for (int64_t j = 0; j < nj; ++j) {
+      T* cj = c + j * cs_c;
+      if (beta == T(0)) {
+#pragma GCC unroll 16
+        for (int i = 0; i < R; ++i) cj[i * rs_c] = buf[i][j];
+      } else {
+#pragma GCC unroll 16
+        for (int i = 0; i < R; ++i) cj[i * rs_c] = S::fma1(beta, cj[i * rs_c], buf[i][j]);
+      }
+    }
+    return;
+  }
+  const V vb = S::bcast(beta);
+#pragma GCC unroll 16
   for (int i = 0; i < R; ++i) {
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
       const int64_t n = v == NV - 1 ? last : W;
-      store_row<S>(acc[i][v], va, beta, vb, c + i * rs_c + int64_t{v} * W * cs_c, cs_c, n);
+      store_row<S>(acc[i][v], va, beta, vb, c + i * rs_c + int64_t{v} * W, 1, n);
     }
   }
 }
@@ -276,17 +330,25 @@ using RowBcastTile = void (*)(int64_t, typename S::T, const typename S::T*, int6
                               const typename S::T*, int64_t, typename S::T, typename S::T*, int64_t,
                               int64_t, int64_t);
 
-template <class S, std::size_t... I>
-constexpr auto make_rowbcast_table(std::index_sequence<I...>) {
-  // Entry [r-1][nv-1] handles an r-row, nv-vector tile.
-  struct Table {
-    RowBcastTile<S> f[S::RB_R][S::RB_NV];
-  } t{};
-  ((t.f[I / S::RB_NV][I % S::RB_NV] =
-        &rowbcast_tile<S, static_cast<int>(I / S::RB_NV) + 1, static_cast<int>(I % S::RB_NV) + 1>),
-   ...);
-  return t;
+// Rows of a tile nv vectors wide: as many accumulator rows as fit beside nv vectors of B in
+// RB_REGS registers, at most RB_R.
+template <class S>
+constexpr int rowbcast_fit(int nv) {
+  const int fit = (S::RB_REGS - nv) / nv;
+  return fit < S::RB_R ? (fit < 1 ? 1 : fit) : S::RB_R;
 }
+
+// rowbcast_tile<S, R, NV> for the R rows that fit beside NV vectors.
+template <class S>
+struct RowBcastTiles {
+  using Fn = RowBcastTile<S>;
+  template <int R, int NV>
+  static constexpr bool fits = R <= rowbcast_fit<S>(NV);
+  template <int R, int NV>
+  static constexpr Fn kernel() {
+    return &rowbcast_tile<S, R, NV>;
+  }
+};
 
 // ---- small path: rowbcast for tiny k -------------------------------------------------------
 
@@ -366,27 +428,17 @@ using RowBcastTinyK = void (*)(int64_t, typename S::T, const typename S::T*, int
                                const typename S::T*, int64_t, typename S::T, typename S::T*,
                                int64_t, int64_t, int64_t);
 
-// The kernel for k == K and NV vectors, or null past tinyk_nv(K) (never instantiated).
-template <class S, int K, int NV>
-constexpr RowBcastTinyK<S> tinyk_entry() {
-  if constexpr (NV <= tinyk_nv<S>(K)) {
+// rowbcast_tinyk<S, K, NV> for the chunks of up to tinyk_nv(K) vectors.
+template <class S>
+struct RowBcastTinyKs {
+  using Fn = RowBcastTinyK<S>;
+  template <int K, int NV>
+  static constexpr bool fits = NV <= tinyk_nv<S>(K);
+  template <int K, int NV>
+  static constexpr Fn kernel() {
     return &rowbcast_tinyk<S, K, NV>;
-  } else {
-    return nullptr;
   }
-}
-
-template <class S, std::size_t... I>
-constexpr auto make_tinyk_table(std::index_sequence<I...>) {
-  // Entry [k-1][nv-1] handles k rows of B and an nv-vector chunk.
-  struct Table {
-    RowBcastTinyK<S> f[kTinyK][S::RB_NV];
-  } t{};
-  ((t.f[I / S::RB_NV][I % S::RB_NV] =
-        tinyk_entry<S, static_cast<int>(I / S::RB_NV) + 1, static_cast<int>(I % S::RB_NV) + 1>()),
-   ...);
-  return t;
-}
+};
 
 // C[m x n] := alpha * A * B + beta * C with B rows contiguous (cs_b == 1); see kernel.hpp.
 template <class S>
@@ -395,7 +447,7 @@ void rowbcast(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typena
               typename S::T* c, int64_t rs_c, int64_t cs_c) {
   constexpr int W = S::W;
   if (k <= kTinyK) {
-    static constexpr auto tiny = make_tinyk_table<S>(std::make_index_sequence<kTinyK * S::RB_NV>{});
+    static constexpr auto tiny = KernelTable<RowBcastTinyKs<S>, kTinyK, S::RB_NV>::make();
     const int64_t chunk = int64_t{tinyk_nv<S>(static_cast<int>(k))} * W;
     for (int64_t j0 = 0; j0 < n; j0 += chunk) {
       const int64_t nj = n - j0 < chunk ? n - j0 : chunk;
@@ -409,21 +461,23 @@ void rowbcast(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typena
   // the fewest loads per FMA. Shallow ones (k tiny) are bound by the stores of C and want each
   // row of C written in one pass; short ones (m below a tile) want B streamed once: both take
   // the widest tile.
-  const int64_t chunk = int64_t{k <= 8 || m < S::RB_R ? S::RB_NV : S::RB_NV_DEEP} * W;
-  static constexpr auto table =
-      make_rowbcast_table<S>(std::make_index_sequence<S::RB_R * S::RB_NV>{});
+  const int64_t chunk =
+      int64_t{k <= 8 || m < rowbcast_fit<S>(S::RB_NV_DEEP) ? S::RB_NV : S::RB_NV_DEEP} * W;
+  static constexpr auto table = KernelTable<RowBcastTiles<S>, S::RB_R, S::RB_NV>::make();
   // Column chunks outside, row tiles inside: the B chunk (k x chunk) stays in L1/L2 while every
   // row of A passes over it. Narrow chunks get taller tiles so the register file (RB_REGS
   // vectors for accumulators and B) is used either way; a wide chunk lets a tiny-k product write
-  // each row of C in one pass.
+  // each row of C in one pass. The rows are shared evenly between the fewest tiles that fit, so
+  // no short tile is left with too few accumulators to cover the FMA latency (each element's
+  // arithmetic is the same in any tile).
   for (int64_t j0 = 0; j0 < n; j0 += chunk) {
     const int64_t nj = n - j0 < chunk ? n - j0 : chunk;
     const int64_t nv = (nj + W - 1) / W;
     const int64_t last = nj - (nv - 1) * W;
-    const int64_t fit = (S::RB_REGS - nv) / nv;  // accumulator rows beside nv vectors of B
-    const int64_t rows = fit < S::RB_R ? (fit < 1 ? 1 : fit) : S::RB_R;
-    for (int64_t i0 = 0; i0 < m; i0 += rows) {
-      const int64_t r = m - i0 < rows ? m - i0 : rows;
+    const int64_t rows = rowbcast_fit<S>(static_cast<int>(nv));
+    const int64_t tiles = (m + rows - 1) / rows;
+    for (int64_t t = 0; t < tiles; ++t) {
+      const int64_t i0 = m * t / tiles, r = m * (t + 1) / tiles - i0;
       table.f[r - 1][nv - 1](k, alpha, a + i0 * rs_a, rs_a, cs_a, b + j0, rs_b, beta,
                              c + i0 * rs_c + j0 * cs_c, rs_c, cs_c, last);
     }
@@ -431,6 +485,46 @@ void rowbcast(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typena
 }
 
 // ---- small path: dot (vectorised along k) ---------------------------------------------------
+
+// The horizontal sums of a tile's accumulators together: v[0..count) become ceil(count / W)
+// vectors whose lane i holds the sum of the lanes of accumulator i. Each stage halves the lanes
+// left per accumulator, adding lane o to lane o + h as S::hsum does on x86 (halves, then
+// quarters, ...), so every element gets the same bits as through hsum, in any tile; but a stage
+// serves two accumulators per pair of shuffles instead of one.
+template <class T, int W>
+struct TreeSum {
+  typedef T VX __attribute__((vector_size(W * sizeof(T))));  // (GCC takes the attribute only here)
+
+  // Lane l of a stage's result (blocks of h lanes, the first operand's blocks first) comes from
+  // lane src(l) of the concatenated operands (blocks of 2h lanes) plus lane src(l) + h.
+  template <int H>
+  static constexpr int src(int l) {
+    constexpr int blocks = W / (2 * H);  // per operand
+    const int b = l / H, o = l % H;
+    return b < blocks ? b * 2 * H + o : W + (b - blocks) * 2 * H + o;
+  }
+
+  // (Operands by reference: a vector wider than the baseline ISA must not cross a call by value.)
+  template <int H, std::size_t... L>
+  static void combine(const VX& x, const VX& y, VX& out, std::index_sequence<L...>) {
+    out = __builtin_shufflevector(x, y, src<H>(static_cast<int>(L))...) +
+          __builtin_shufflevector(x, y, (src<H>(static_cast<int>(L)) + H)...);
+  }
+
+  template <int H>
+  static void stages(VX* v, int count) {
+    if constexpr (H >= 1) {
+      const int pairs = (count + 1) / 2;
+      const VX zero{};
+      for (int j = 0; j < pairs; ++j)
+        combine<H>(v[2 * j], 2 * j + 1 < count ? v[2 * j + 1] : zero, v[j],
+                   std::make_index_sequence<W>{});
+      stages<H / 2>(v, pairs);
+    }
+  }
+
+  static void sums(VX* v, int count) { stages<W / 2>(v, count); }
+};
 
 template <class S, int R, int NC>
 void dot_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64_t rs_a,
@@ -440,7 +534,7 @@ void dot_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64_t rs
   using V = typename S::V;
   constexpr int W = S::W;
   V acc[R][NC];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int i = 0; i < R; ++i) {
 #pragma GCC unroll 8
     for (int j = 0; j < NC; ++j) acc[i][j] = S::zero();
@@ -450,7 +544,7 @@ void dot_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64_t rs
     V bv[NC];
 #pragma GCC unroll 8
     for (int j = 0; j < NC; ++j) bv[j] = S::load(b + j * cs_b + p);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
       const V ai = S::load(a + i * rs_a + p);
 #pragma GCC unroll 8
@@ -462,19 +556,25 @@ void dot_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64_t rs
     V bv[NC];
 #pragma GCC unroll 8
     for (int j = 0; j < NC; ++j) bv[j] = S::loadn(b + j * cs_b + p, left);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
       const V ai = S::loadn(a + i * rs_a + p, left);
 #pragma GCC unroll 8
       for (int j = 0; j < NC; ++j) acc[i][j] = S::fma(ai, bv[j], acc[i][j]);
     }
   }
-#pragma GCC unroll 8
+  using Tree = TreeSum<T, W>;
+  typename Tree::VX sums[R * NC];
+  static_assert(sizeof(sums) == sizeof(acc));
+  __builtin_memcpy(sums, acc, sizeof(acc));
+  Tree::sums(sums, R * NC);
+#pragma GCC unroll 16
   for (int i = 0; i < R; ++i) {
 #pragma GCC unroll 8
     for (int j = 0; j < NC; ++j) {
+      const T sum = sums[(i * NC + j) / W][(i * NC + j) % W];
       // As scale_acc: + 0 when beta == 0, so an exact -0 is written as +0, as reference BLAS does.
-      T r = beta == T(0) ? S::fma1(alpha, S::hsum(acc[i][j]), T(0)) : alpha * S::hsum(acc[i][j]);
+      T r = beta == T(0) ? S::fma1(alpha, sum, T(0)) : alpha * sum;
       T* cij = c + i * rs_c + j * cs_c;
       if (beta != T(0)) r = S::fma1(beta, *cij, r);
       *cij = r;
@@ -487,27 +587,40 @@ using DotTile = void (*)(int64_t, typename S::T, const typename S::T*, int64_t,
                          const typename S::T*, int64_t, typename S::T, typename S::T*, int64_t,
                          int64_t);
 
-template <class S, std::size_t... I>
-constexpr auto make_dot_table(std::index_sequence<I...>) {
-  struct Table {
-    DotTile<S> f[S::DOT_R][S::DOT_C];
-  } t{};
-  ((t.f[I / S::DOT_C][I % S::DOT_C] =
-        &dot_tile<S, static_cast<int>(I / S::DOT_C) + 1, static_cast<int>(I % S::DOT_C) + 1>),
-   ...);
-  return t;
+// A dot tile holds DOT_R x DOT_C accumulators; narrower tiles (the last columns, or a product
+// with n < DOT_C) take more rows instead, so the FMAs keep the same number of independent chains
+// and the tree sums stay full.
+template <class S>
+constexpr int dot_rows(int nc) {
+  return S::DOT_R * S::DOT_C / nc;
 }
 
+// dot_tile<S, R, NC> for the R rows up to dot_rows(NC).
+template <class S>
+struct DotTiles {
+  using Fn = DotTile<S>;
+  template <int R, int NC>
+  static constexpr bool fits = R <= dot_rows<S>(NC);
+  template <int R, int NC>
+  static constexpr Fn kernel() {
+    return &dot_tile<S, R, NC>;
+  }
+};
+
 // C[m x n] := alpha * A * B + beta * C with A rows and B columns contiguous; see kernel.hpp.
+// Column tiles outside (the plan is chosen for small n), rows shared evenly between the fewest
+// tiles of dot_rows(nc) rows: every element's arithmetic is the same in any tile.
 template <class S>
 void dot(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typename S::T* a, int64_t rs_a,
          const typename S::T* b, int64_t cs_b, typename S::T beta, typename S::T* c, int64_t rs_c,
          int64_t cs_c) {
-  static constexpr auto table = make_dot_table<S>(std::make_index_sequence<S::DOT_R * S::DOT_C>{});
-  for (int64_t i0 = 0; i0 < m; i0 += S::DOT_R) {
-    const int64_t r = m - i0 < S::DOT_R ? m - i0 : S::DOT_R;
-    for (int64_t j0 = 0; j0 < n; j0 += S::DOT_C) {
-      const int64_t nc = n - j0 < S::DOT_C ? n - j0 : S::DOT_C;
+  static constexpr auto table = KernelTable<DotTiles<S>, S::DOT_R * S::DOT_C, S::DOT_C>::make();
+  for (int64_t j0 = 0; j0 < n; j0 += S::DOT_C) {
+    const int64_t nc = n - j0 < S::DOT_C ? n - j0 : S::DOT_C;
+    const int64_t rows = dot_rows<S>(static_cast<int>(nc));
+    const int64_t tiles = (m + rows - 1) / rows;
+    for (int64_t t = 0; t < tiles; ++t) {
+      const int64_t i0 = m * t / tiles, r = m * (t + 1) / tiles - i0;
       table.f[r - 1][nc - 1](k, alpha, a + i0 * rs_a, rs_a, b + j0 * cs_b, cs_b, beta,
                              c + i0 * rs_c + j0 * cs_c, rs_c, cs_c);
     }
@@ -561,14 +674,14 @@ void transpose_copy(int64_t rows, int64_t cols, const typename S::T* src, int64_
   constexpr int W = S::W;
   using Block = BlockTranspose<typename S::T, W>;
   const int64_t rows_w = rows / W * W, cols_w = cols / W * W;
-  for (int64_t r = 0; r < rows_w; r += W) {
+  for (int64_t r = 0; r < rows_w; r += W)
     for (int64_t c = 0; c < cols_w; c += W)
       Block::block(src + r * lds + c, lds, dst + c * ldd + r, ldd);
-    for (int64_t c = cols_w; c < cols; ++c)
-      for (int64_t i = r; i < r + W; ++i) dst[c * ldd + i] = src[i * lds + c];
-  }
-  for (int64_t r = rows_w; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) dst[c * ldd + r] = src[r * lds + c];
+  // The edges a row of dst at a time (long unit-stride runs when the operand is narrow).
+  for (int64_t c = cols_w; c < cols; ++c)
+    for (int64_t r = 0; r < rows; ++r) dst[c * ldd + r] = src[r * lds + c];
+  for (int64_t c = 0; c < cols_w; ++c)
+    for (int64_t r = rows_w; r < rows; ++r) dst[c * ldd + r] = src[r * lds + c];
 }
 
 // The Kernels<T> record for one traits type.
