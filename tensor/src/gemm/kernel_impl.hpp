@@ -129,45 +129,45 @@ void micro_kernel(int64_t kc, typename S::T alpha, const typename S::T* a, const
 
 // ---- packing ---------------------------------------------------------------------------------
 
-// dst[q * ld + i] = src[i * rs + q] for i, q < 8: an 8 x 8 transpose in registers (unpack
-// pairs, then pairs of pairs, then halves), as the compiler does not find one in the scalar loop
-// (it moved one element at a time: half of the packing time of the MLP's forward, whose B is a
-// weight matrix read transposed). GCC (12+) and clang both have __builtin_shufflevector.
-template <class T>
-struct Vec8;  // eight T as one GCC/clang vector (the attribute cannot take a dependent type)
-template <>
-struct Vec8<float> {
-  using type = float __attribute__((vector_size(32)));
-};
-template <>
-struct Vec8<double> {
-  using type = double __attribute__((vector_size(64)));
-};
+// dst[c * ldd + r] = src[r * lds + c] for r, c < N: an N x N transpose in registers, as the
+// compiler does not find one in a scalar loop (it moves one element at a time). log2(N) stages,
+// each swapping one bit of the row index with the same bit of the column index through
+// two-operand shuffles (__builtin_shufflevector: GCC 12+ and clang), so every ISA file compiles
+// it with its own instructions. Templated on the ISA's traits S, not on T alone, so each ISA's
+// copy has internal linkage (see the ODR note above).
+template <class S, int N, class T = typename S::T>
+struct BlockTranspose {
+  typedef T VX __attribute__((vector_size(N * sizeof(T))));  // (GCC takes the attribute only here)
 
-// Templated on the ISA's traits S, not on T alone, so each ISA's copy has internal linkage.
-template <class S>
-void transpose_8x8(const typename S::T* src, int64_t rs, typename S::T* dst, int64_t ld) {
-  using V8 = typename Vec8<typename S::T>::type;
-  V8 r[8];
-  for (int i = 0; i < 8; ++i) __builtin_memcpy(&r[i], src + i * rs, sizeof(V8));
-  V8 t[8], u[8];
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
-    t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+  // Rows x and y = x's row with bit B set: element c of the new x takes y's c ^ B when c has
+  // bit B, and of the new y x's c ^ B when it has not.
+  template <int B, std::size_t... C>
+  static void swap_bit(VX& x, VX& y, std::index_sequence<C...>) {
+    const VX lo = __builtin_shufflevector(x, y, ((C & B) ? N + (C ^ B) : C)...);
+    const VX hi = __builtin_shufflevector(x, y, ((C & B) ? N + C : (C ^ B))...);
+    x = lo;
+    y = hi;
   }
-  for (int i = 0; i < 8; i += 4) {
-    u[i] = __builtin_shufflevector(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
-    u[i + 1] = __builtin_shufflevector(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
-    u[i + 2] = __builtin_shufflevector(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
-    u[i + 3] = __builtin_shufflevector(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+
+  template <int B>
+  static void stage(VX (&r)[N]) {
+    if constexpr (B < N) {
+#pragma GCC unroll 16
+      for (int i = 0; i < N; ++i)
+        if ((i & B) == 0) swap_bit<B>(r[i], r[i | B], std::make_index_sequence<N>{});
+      stage<B * 2>(r);
+    }
   }
-  for (int q = 0; q < 4; ++q) {
-    const V8 lo = __builtin_shufflevector(u[q], u[q + 4], 0, 1, 2, 3, 8, 9, 10, 11);
-    const V8 hi = __builtin_shufflevector(u[q], u[q + 4], 4, 5, 6, 7, 12, 13, 14, 15);
-    __builtin_memcpy(dst + q * ld, &lo, sizeof(V8));
-    __builtin_memcpy(dst + (q + 4) * ld, &hi, sizeof(V8));
+
+  static void block(const T* src, int64_t lds, T* dst, int64_t ldd) {
+    VX r[N];
+#pragma GCC unroll 16
+    for (int i = 0; i < N; ++i) __builtin_memcpy(&r[i], src + i * lds, sizeof(VX));
+    stage<1>(r);
+#pragma GCC unroll 16
+    for (int i = 0; i < N; ++i) __builtin_memcpy(dst + i * ldd, &r[i], sizeof(VX));
   }
-}
+};
 
 // One micro-panel of width R (R = MR for A, NR for B): dst[p * R + r] = src[r * rs_r + p * rs_p]
 // for r < rows, zero for rows <= r < R, p < kc (the formats of kernel.hpp). Compiled per ISA with
@@ -189,7 +189,8 @@ void pack_panel(int64_t kc, int64_t rows, const typename S::T* src, int64_t rs_r
     int64_t p = 0;
     for (; p + 8 <= kc; p += 8) {
       int r = 0;
-      for (; r + 8 <= R; r += 8) transpose_8x8<S>(src + r * rs_r + p, rs_r, dst + p * R + r, R);
+      for (; r + 8 <= R; r += 8)
+        BlockTranspose<S, 8>::block(src + r * rs_r + p, rs_r, dst + p * R + r, R);
       for (; r < R; ++r) {  // R = 12 (an A panel): the last 4 rows
         const T* s = src + r * rs_r + p;
 #pragma GCC unroll 8
@@ -490,8 +491,8 @@ void rowbcast(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typena
 // vectors whose lane i holds the sum of the lanes of accumulator i. Each stage halves the lanes
 // left per accumulator, adding lane o to lane o + h as S::hsum does on x86 (halves, then
 // quarters, ...), so every element gets the same bits as through hsum, in any tile; but a stage
-// serves two accumulators per pair of shuffles instead of one.
-template <class T, int W>
+// serves two accumulators per pair of shuffles instead of one. (On S for internal linkage.)
+template <class S, int W = S::W, class T = typename S::T>
 struct TreeSum {
   typedef T VX __attribute__((vector_size(W * sizeof(T))));  // (GCC takes the attribute only here)
 
@@ -563,7 +564,7 @@ void dot_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64_t rs
       for (int j = 0; j < NC; ++j) acc[i][j] = S::fma(ai, bv[j], acc[i][j]);
     }
   }
-  using Tree = TreeSum<T, W>;
+  using Tree = TreeSum<S>;
   typename Tree::VX sums[R * NC];
   static_assert(sizeof(sums) == sizeof(acc));
   __builtin_memcpy(sums, acc, sizeof(acc));
@@ -630,49 +631,13 @@ void dot(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typename S:
 // ---- transposing copy ------------------------------------------------------------------------
 
 // dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols: what the small path uses to lay a
-// transposed operand out in contiguous rows. W x W blocks are transposed in registers: log2(W)
-// stages, each swapping one bit of the row index with the same bit of the column index through
-// two-operand shuffles (GCC/clang vector extensions, so every ISA file compiles it with its own
-// instructions); the edges are copied one element at a time.
-template <class T, int W>
-struct BlockTranspose {
-  typedef T VX __attribute__((vector_size(W * sizeof(T))));  // (GCC takes the attribute only here)
-
-  // Rows x and y = x's row with bit B set: element c of the new x takes y's c ^ B when c has
-  // bit B, and of the new y x's c ^ B when it has not.
-  template <int B, std::size_t... C>
-  static void swap_bit(VX& x, VX& y, std::index_sequence<C...>) {
-    const VX lo = __builtin_shufflevector(x, y, ((C & B) ? W + (C ^ B) : C)...);
-    const VX hi = __builtin_shufflevector(x, y, ((C & B) ? W + C : (C ^ B))...);
-    x = lo;
-    y = hi;
-  }
-
-  template <int B>
-  static void stage(VX (&r)[W]) {
-    if constexpr (B < W) {
-#pragma GCC unroll 16
-      for (int i = 0; i < W; ++i)
-        if ((i & B) == 0) swap_bit<B>(r[i], r[i | B], std::make_index_sequence<W>{});
-      stage<B * 2>(r);
-    }
-  }
-
-  static void block(const T* src, int64_t lds, T* dst, int64_t ldd) {
-    VX r[W];
-#pragma GCC unroll 16
-    for (int i = 0; i < W; ++i) __builtin_memcpy(&r[i], src + i * lds, sizeof(VX));
-    stage<1>(r);
-#pragma GCC unroll 16
-    for (int i = 0; i < W; ++i) __builtin_memcpy(dst + i * ldd, &r[i], sizeof(VX));
-  }
-};
-
+// transposed operand out in contiguous rows. W x W blocks are transposed in registers
+// (BlockTranspose); the edges are copied one element at a time.
 template <class S>
 void transpose_copy(int64_t rows, int64_t cols, const typename S::T* src, int64_t lds,
                     typename S::T* dst, int64_t ldd) {
   constexpr int W = S::W;
-  using Block = BlockTranspose<typename S::T, W>;
+  using Block = BlockTranspose<S, W>;
   const int64_t rows_w = rows / W * W, cols_w = cols / W * W;
   for (int64_t r = 0; r < rows_w; r += W)
     for (int64_t c = 0; c < cols_w; c += W)
