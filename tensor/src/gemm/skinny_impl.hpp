@@ -222,9 +222,18 @@ void skinny_outer_p(int64_t rows, int64_t q, const typename S::T* a, int64_t lda
     const int64_t rn = rows - r0 < kChunkRows ? rows - r0 : kChunkRows;
     for (int64_t j0 = 0; j0 < q; j0 += NV * W) {
       const int64_t jn = q - j0 < NV * W ? q - j0 : NV * W;
-      skinny_outer_block<S, P, NV, Tanh>(rn, a + r0 * lda, lda, x + r0 * ldx + j0, ldx,
-                                         Tanh ? y + r0 * ldy + j0 : nullptr, ldy, jn, acc + j0, q,
-                                         x_sums != nullptr ? x_sums + j0 : nullptr, r0 == 0);
+      // A block of one vector or less (a layer with one or a few outputs) takes the one-vector
+      // kernel: the wide one would multiply-add NV - 1 vectors of zeros for every row.
+      auto block = [&]<int NB>() {
+        skinny_outer_block<S, P, NB, Tanh>(rn, a + r0 * lda, lda, x + r0 * ldx + j0, ldx,
+                                           Tanh ? y + r0 * ldy + j0 : nullptr, ldy, jn, acc + j0, q,
+                                           x_sums != nullptr ? x_sums + j0 : nullptr, r0 == 0);
+      };
+      if (jn <= W) {
+        block.template operator()<1>();
+      } else {
+        block.template operator()<NV>();
+      }
     }
     if (a_sums != nullptr) {
       T part[P] = {};
