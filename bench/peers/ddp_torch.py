@@ -64,12 +64,12 @@ def timed(fn, iters):
     return (time.perf_counter() - t0) / iters
 
 
-def worker(rank, world, port, out, reps):
+def worker(rank, world, port, out, reps, models):
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
                             world_size=world)
     results = []
-    for which in ("seed", "mlp"):
+    for which in models:
         net, x, y, loss_fn = make_model(which, world, rank)
         ddp = nn.parallel.DistributedDataParallel(net)
         opt = torch.optim.SGD(ddp.parameters(), lr=0.01)
@@ -106,12 +106,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--world", type=int, default=1)
     ap.add_argument("--repetitions", type=int, default=1)
+    ap.add_argument("--models", default="seed,mlp", help="comma-separated: seed, mlp")
     args = ap.parse_args()
+    models = args.models.split(",")
+    if not models or any(m not in ITERS for m in models):
+        ap.error(f"--models: expected a comma-separated list of {', '.join(ITERS)}")
     with socket.socket() as s:  # a free port for the rendezvous
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     out = f"/tmp/ddp_torch_{os.getpid()}.jsonl"
-    mp.spawn(worker, args=(args.world, port, out, args.repetitions), nprocs=args.world, join=True)
+    mp.spawn(worker, args=(args.world, port, out, args.repetitions, models), nprocs=args.world, join=True)
     with open(out) as f:
         print(f.read(), end="")
     os.remove(out)
