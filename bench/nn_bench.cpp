@@ -15,6 +15,7 @@
 #include "../examples/digits/model.hpp"
 #include "../tests/alloc_counter.hpp"  // replaces global operator new in this binary
 #include "affine/affine.hpp"
+#include "one_blas_thread.hpp"
 
 #ifdef AFFINE_HAVE_LIBTORCH
 #include <torch/torch.h>
@@ -139,4 +140,11 @@ BENCHMARK(DigitsStep_affine)->Unit(benchmark::kMicrosecond);
 BENCHMARK(DigitsStep_libtorch)->Unit(benchmark::kMicrosecond);
 #endif
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  affine::bench::reexec_with_one_blas_thread(argv);  // libtorch's peer rows on one thread
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -8,11 +8,17 @@ Conv2dStep/<batch>/<in>/<out>/<size>: forward and backward (dx, dW, db) of a 3x3
 with padding 1; DigitsStep: one Adam step of examples/digits' CNN on a batch of 32 8x8 images.
 """
 import argparse
+import os
 import time
 
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+# One BLAS thread: torch.set_num_threads(1) does not reach the OpenBLAS that Debian's torch calls
+# for its GEMMs, which starts its own threads when it loads. Set before torch loads it.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 
 def per_step(fn, min_seconds=1.0):
