@@ -244,6 +244,32 @@ struct KernelTable {
 
 // ---- small path: rowbcast (vectorised along j) ----------------------------------------------
 
+// acc[R][NV] += A[R x k] B[k x NV vectors], `last` = lanes used in B's last vector. kUnitRows
+// (rs_a == 1, the A^T of a tn product) gives the broadcasts constant offsets; a run-time row
+// stride costs an index register per row, which for tall tiles spill.
+template <class S, int R, int NV, bool kUnitRows>
+inline void rowbcast_steps(typename S::V (&acc)[R][NV], int64_t k, const typename S::T* a,
+                           int64_t rs_a, int64_t cs_a, const typename S::T* b, int64_t rs_b,
+                           int64_t last) {
+  using V = typename S::V;
+  constexpr int W = S::W;
+  const bool partial = last < W;
+  for (int64_t p = 0; p < k; ++p) {
+    const typename S::T* bp = b + p * rs_b;
+    V bv[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV - 1; ++v) bv[v] = S::load(bp + v * W);
+    bv[NV - 1] = partial ? S::loadn(bp + (NV - 1) * W, last) : S::load(bp + (NV - 1) * W);
+    const typename S::T* ap = a + p * cs_a;
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      const V ai = S::bcast(ap[kUnitRows ? i : i * rs_a]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[i][v] = S::fma(ai, bv[v], acc[i][v]);
+    }
+  }
+}
+
 // One R x nv-vector tile of C; `last` = lanes used in the last vector (1..W).
 template <class S, int R, int NV>
 void rowbcast_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64_t rs_a,
@@ -258,19 +284,10 @@ void rowbcast_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64
     for (int v = 0; v < NV; ++v) acc[i][v] = S::zero();
   }
   const bool partial = last < W;
-  for (int64_t p = 0; p < k; ++p) {
-    const typename S::T* bp = b + p * rs_b;
-    V bv[NV];
-#pragma GCC unroll 8
-    for (int v = 0; v < NV - 1; ++v) bv[v] = S::load(bp + v * W);
-    bv[NV - 1] = partial ? S::loadn(bp + (NV - 1) * W, last) : S::load(bp + (NV - 1) * W);
-    const typename S::T* ap = a + p * cs_a;
-#pragma GCC unroll 16
-    for (int i = 0; i < R; ++i) {
-      const V ai = S::bcast(ap[i * rs_a]);
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) acc[i][v] = S::fma(ai, bv[v], acc[i][v]);
-    }
+  if (rs_a == 1) {
+    rowbcast_steps<S, R, NV, true>(acc, k, a, 1, cs_a, b, rs_b, last);
+  } else {
+    rowbcast_steps<S, R, NV, false>(acc, k, a, rs_a, cs_a, b, rs_b, last);
   }
   const V va = S::bcast(alpha);
   if (cs_c == 1 && beta == typename S::T(0)) {

@@ -5,6 +5,7 @@
 // model in SIMD operations picks the cheapest. The choice depends only on shapes and strides,
 // never on the thread count, so results stay bit-identical across thread counts.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 #include "affine/tensor/parallel.hpp"
@@ -40,18 +41,22 @@ struct Problem {
   }
 };
 
+// Vectors of 2^w_shift lanes that hold n elements: a shift, not a division (this runs per call,
+// and the smallest calls take a fraction of a microsecond).
+int64_t vectors(int64_t n, int w_shift) { return (n + (int64_t{1} << w_shift) - 1) >> w_shift; }
+
 template <class T>
-double cost_rowbcast(const Problem<T>& p, int64_t w) {
-  double cost = double(p.m) * double((p.n + w - 1) / w) * double(p.k);
+double cost_rowbcast(const Problem<T>& p, int w_shift) {
+  double cost = double(p.m) * double(vectors(p.n, w_shift)) * double(p.k);
   if (p.cs_b != 1) cost += kScalarCost * double(p.k) * double(p.n);  // pack B rows
   if (p.cs_c != 1) cost += kScalarCost * double(p.m) * double(p.n);  // scalar stores
   return cost;
 }
 
 template <class T>
-double cost_dot(const Problem<T>& p, int64_t w) {
+double cost_dot(const Problem<T>& p, int w_shift) {
   if (p.cs_a != 1) return 1e300;
-  double cost = double(p.m) * double(p.n) * (double((p.k + w - 1) / w) + kHsumCost);
+  double cost = double(p.m) * double(p.n) * (double(vectors(p.k, w_shift)) + kHsumCost);
   if (p.rs_b != 1) cost += kScalarCost * double(p.k) * double(p.n);  // pack B columns
   return cost;
 }
@@ -141,9 +146,9 @@ bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs
   const Kernels<T>& kern = active_kernels_for<T>();
   const Problem<T> p{m, n, k, a, rs_a, cs_a, b, rs_b, cs_b, c, rs_c, cs_c};
   const Problem<T> pt = p.transposed();
-  const int64_t w = kern.vec;
-  const double costs[4] = {cost_rowbcast(p, w), cost_rowbcast(pt, w), cost_dot(p, w),
-                           cost_dot(pt, w)};
+  const int w_shift = std::countr_zero(static_cast<unsigned>(kern.vec));  // vec: a power of 2
+  const double costs[4] = {cost_rowbcast(p, w_shift), cost_rowbcast(pt, w_shift),
+                           cost_dot(p, w_shift), cost_dot(pt, w_shift)};
   const int best = static_cast<int>(std::min_element(costs, costs + 4) - costs);
   switch (best) {
     case 0:
