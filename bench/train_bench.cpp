@@ -2,9 +2,10 @@
 // SGD (lr 0.1, no momentum), float32, 1 thread. bench/peers/moons_torch.py runs the same network,
 // data, batch and optimizer in PyTorch; bench/train_report runs both and prints the ratios.
 // When CMake finds Debian's libtorch-dev, BM_TrainStep_libtorch runs the same step with its C++
-// frontend (1 thread, the same batches, PyTorch's default init) in this binary. Run it with
-// OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 (bench/train_report sets them): torch::set_num_threads
-// does not reach the OpenBLAS that Debian's libtorch calls, which otherwise starts its own thread.
+// frontend (1 thread, the same batches, PyTorch's default init) in this binary. The binary
+// re-executes itself with OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 (bench/one_blas_thread.hpp):
+// torch::set_num_threads does not reach the OpenBLAS that Debian's libtorch calls, which
+// otherwise starts its own thread.
 //
 //   build/bench/train_bench --benchmark_counters_tabular=true
 //
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include "affine/affine.hpp"
+#include "one_blas_thread.hpp"
 #ifdef AFFINE_HAVE_LIBTORCH
 #include <torch/torch.h>
 #endif
@@ -211,6 +213,7 @@ int peak_rss_run(int64_t batch) {
 }  // namespace affine
 
 int main(int argc, char** argv) {
+  affine::bench::reexec_with_one_blas_thread(argv);  // libtorch's rows on one thread
   const char* flag = "--peak_rss_batch=";
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], flag, std::strlen(flag)) == 0) {
