@@ -1,6 +1,7 @@
 // The optimizer update loops (optim_kernels_impl.hpp) at the baseline ISA, the dispatcher (this
 // file is compiled for every target) and the entry points of affine/tensor/internal/.
 #include "affine/tensor/parallel.hpp"
+#include "isa_table.hpp"
 #include "optim_kernels.hpp"
 #include "optim_kernels_impl.hpp"
 
@@ -13,19 +14,7 @@ const Table& table_generic() {
 }
 
 const Table& active() {
-  static const Table& t = []() -> const Table& {
-#if defined(__x86_64__) || defined(_M_X64)
-    switch (active_isa()) {
-      case Isa::avx512:
-        return table_avx512();
-      case Isa::avx2:
-        return table_avx2();
-      case Isa::generic:
-        break;
-    }
-#endif
-    return table_generic();
-  }();
+  static const Table& t = AFFINE_ACTIVE_ISA_TABLE(table_);
   return t;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "affine/tensor/parallel.hpp"
+#include "isa_table.hpp"
 #include "vmath.hpp"
 #include "vmath_impl.hpp"
 
@@ -85,19 +86,7 @@ const Table& table_generic() {
 }
 
 const Table& active() {
-  static const Table& t = []() -> const Table& {
-#if defined(__x86_64__) || defined(_M_X64)
-    switch (active_isa()) {
-      case Isa::avx512:
-        return table_avx512();
-      case Isa::avx2:
-        return table_avx2();
-      case Isa::generic:
-        break;
-    }
-#endif
-    return table_generic();
-  }();
+  static const Table& t = AFFINE_ACTIVE_ISA_TABLE(table_);
   return t;
 }
 

@@ -15,6 +15,7 @@
 #include "affine/tensor/gemm.hpp"
 #include "affine/tensor/parallel.hpp"
 #include "cpu.hpp"
+#include "isa_table.hpp"
 #include "kernel.hpp"
 #include "parallel_for.hpp"
 
@@ -22,19 +23,7 @@ namespace affine {
 namespace detail::gemm {
 
 const IsaKernels& active_kernels() {
-  static const IsaKernels& k = []() -> const IsaKernels& {
-#if defined(__x86_64__) || defined(_M_X64)
-    switch (active_isa()) {
-      case Isa::avx512:
-        return kernels_avx512();
-      case Isa::avx2:
-        return kernels_avx2();
-      case Isa::generic:
-        break;
-    }
-#endif
-    return kernels_generic();
-  }();
+  static const IsaKernels& k = AFFINE_ACTIVE_ISA_TABLE(kernels_);
   return k;
 }
 

@@ -2,25 +2,14 @@
 #include "linalg/leaf.hpp"
 
 #include "affine/tensor/parallel.hpp"
+#include "isa_table.hpp"
 
 namespace affine::detail::linalg {
 
 namespace {
 
 const LeafTable& active_table() {
-  static const LeafTable& t = []() -> const LeafTable& {
-#if defined(__x86_64__) || defined(_M_X64)
-    switch (active_isa()) {
-      case Isa::avx512:
-        return leaf_table_avx512();
-      case Isa::avx2:
-        return leaf_table_avx2();
-      case Isa::generic:
-        break;
-    }
-#endif
-    return leaf_table_generic();
-  }();
+  static const LeafTable& t = AFFINE_ACTIVE_ISA_TABLE(leaf_table_);
   return t;
 }
 
