@@ -21,6 +21,8 @@
 #include "affine/tensor/gemm.hpp"
 #include "affine/tensor/parallel.hpp"
 #include "gemm/kernel.hpp"
+#include "gemm/parallel_threshold.hpp"
+#include "parallel_for.hpp"
 
 namespace {
 
@@ -239,4 +241,27 @@ TEST(GemmBlocking, TuneRefusesABadBudget) {
           << e.what();
     }
   }
+}
+
+// The thread thresholds come from two measurements of this machine (parallel_threshold.hpp): they
+// must be physically sensible numbers, and the split must cost more the more often it syncs.
+TEST(GemmParallelThreshold, MeasuredOnThisMachine) {
+  namespace gemm = affine::detail::gemm;
+  const double rate_f = gemm::multiply_add_rate<float>();
+  const double rate_d = gemm::multiply_add_rate<double>();
+  EXPECT_GT(rate_f, 1e7);  // slower than 10 M multiply-adds per second: the timing is broken
+  EXPECT_LT(rate_f, 1e13);
+  EXPECT_GT(rate_d, 1e7);
+  EXPECT_LT(rate_d, 1.5 * rate_f) << "double lanes are half as many as float lanes";
+
+  ThreadGuard guard;
+  affine::set_num_threads(2);
+  const double trip = affine::detail::parallel_round_trip_seconds();
+  EXPECT_GT(trip, 0.0);
+  EXPECT_LT(trip, 0.1);
+  const int64_t one = gemm::parallel_min_work<float>(1), four = gemm::parallel_min_work<float>(4);
+  EXPECT_GT(one, 0);
+  EXPECT_GE(four, 3 * one);
+  // A job at the threshold saves twice the fork-joins it pays (the header's rule), in seconds.
+  EXPECT_NEAR(double(one) * 0.5 / rate_f, 2.0 * trip, 1e-3 * trip + 1e-12);
 }

@@ -7,6 +7,7 @@
 // back. Nobody spins: on a shared 2-core machine a spinning worker steals the core a neighbour
 // (or our own caller) needs, which is how OpenMP-based peers collapse under contention.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -52,6 +53,35 @@ class Pool {
       run_serial(n_tasks, fn, ctx);
       return;
     }
+    run_owned(n_tasks, helpers_wanted, fn, ctx);
+  }
+
+  // One fork-join of an empty job with one helper, in seconds; < 0 when another user thread holds
+  // the pool (the sample would measure nothing).
+  double round_trip_sample() {
+    std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
+    if (!busy.owns_lock()) return -1;
+    const auto t0 = std::chrono::steady_clock::now();
+    run_owned(
+        2, 1, [](void*, int64_t) {}, nullptr);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+
+  static void run_serial(int64_t n_tasks, TaskFn fn, void* ctx) {
+    const bool was_inside = t_inside_task;
+    t_inside_task = true;
+    try {
+      for (int64_t t = 0; t < n_tasks; ++t) fn(ctx, t);
+    } catch (...) {
+      t_inside_task = was_inside;
+      throw;
+    }
+    t_inside_task = was_inside;
+  }
+
+ private:
+  // run() once the caller holds busy_.
+  void run_owned(int64_t n_tasks, int helpers_wanted, TaskFn fn, void* ctx) {
     grow(helpers_wanted);
     {
       std::lock_guard<std::mutex> lock(m_);
@@ -75,19 +105,6 @@ class Pool {
     }
   }
 
-  static void run_serial(int64_t n_tasks, TaskFn fn, void* ctx) {
-    const bool was_inside = t_inside_task;
-    t_inside_task = true;
-    try {
-      for (int64_t t = 0; t < n_tasks; ++t) fn(ctx, t);
-    } catch (...) {
-      t_inside_task = was_inside;
-      throw;
-    }
-    t_inside_task = was_inside;
-  }
-
- private:
   void grow(int helpers) {
     while (static_cast<int>(threads_.size()) < helpers) {
       const int index = static_cast<int>(threads_.size());
@@ -162,6 +179,24 @@ void parallel_run(int64_t n_tasks, int max_threads, TaskFn fn, void* ctx) {
     return;
   }
   pool().run(n_tasks, threads - 1, fn, ctx);
+}
+
+double parallel_round_trip_seconds() {
+  // The fastest of a few samples within ~2 ms: the hardware's and the OS's cost, not a passing
+  // burst of load from a neighbour (which would otherwise pin this process's choice for good).
+  static std::atomic<double> cached{0.0};
+  if (const double c = cached.load(std::memory_order_relaxed); c > 0) return c;
+  if (t_inside_task) return 0.0;  // nested: runs serially whatever the threshold says
+  double best = -1;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 64; ++i) {
+    const double s = pool().round_trip_sample();
+    if (s < 0) return 0.0;  // pool busy: this caller runs serially anyway; measure next time
+    if (i >= 2 && (best < 0 || s < best)) best = s;  // the first two start the thread
+    if (i >= 8 && std::chrono::steady_clock::now() - start > std::chrono::milliseconds(2)) break;
+  }
+  cached.store(best, std::memory_order_relaxed);
+  return best;
 }
 
 }  // namespace detail

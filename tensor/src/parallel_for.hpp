@@ -22,6 +22,12 @@ namespace affine::detail {
 /// Type-erased task body: fn(ctx, task).
 using TaskFn = void (*)(void* ctx, int64_t task);
 
+/// What one fork-join of the pool costs on this machine, in seconds: the fastest of a few empty
+/// two-thread jobs, measured on the first call and kept for the process (~50 us once). 0 when it
+/// cannot be measured now (called from inside a task, or while another user thread holds the
+/// pool); such callers run serially anyway, and a later call measures.
+double parallel_round_trip_seconds();
+
 /// The engine behind parallel_for: at most max_threads threads (the caller included).
 void parallel_run(int64_t n_tasks, int max_threads, TaskFn fn, void* ctx);
 

@@ -18,6 +18,7 @@
 #include "isa_table.hpp"
 #include "kernel.hpp"
 #include "parallel_for.hpp"
+#include "parallel_threshold.hpp"
 
 namespace affine {
 namespace detail::gemm {
@@ -149,10 +150,6 @@ template const Blocking& gemm_blocking<double>();
 
 namespace {
 
-// Below this many multiply-adds (for 16-lane kernels, see parallel_min_work) a second thread
-// costs more to wake than it saves.
-constexpr int64_t kParallelMinWork = int64_t{1} << 21;
-
 // A[mc x kc] (through rs, cs) -> ceil(mc / mr) micro-panels of mr x kc, column-major inside,
 // zero rows below the edge (kernel.hpp).
 template <class T>
@@ -182,8 +179,14 @@ void gemm_packed(const Blocking& blk, int64_t m, int64_t n, int64_t k, T alpha, 
   const Kernels<T>& kern = active_kernels_for<T>();
   const int64_t mr = blk.mr, nr = blk.nr;
 
+  const int64_t nc_max = std::min(blk.nc, round_up(n, nr));
+  const int64_t kc_max = std::min(blk.kc, k);
+
+  // Two fork-joins per (jc, pc) step: packing B, then the A blocks.
   int threads = num_threads();
-  if (m * n * k < parallel_min_work(kParallelMinWork, kern.vec)) threads = 1;
+  if (threads > 1 &&
+      m * n * k < parallel_min_work<T>(2 * ceil_div(n, nc_max) * ceil_div(k, kc_max)))
+    threads = 1;
 
   // Threads share out A blocks (the ic loop), plus B micro-panels (the jr loop) when there are
   // fewer A blocks than threads. With more threads, mc shrinks so every thread gets a block;
@@ -194,8 +197,6 @@ void gemm_packed(const Blocking& blk, int64_t m, int64_t n, int64_t k, T alpha, 
     mc = round_up(ceil_div(m, blocks), mr);
   }
   const int64_t n_ic = ceil_div(m, mc);
-  const int64_t nc_max = std::min(blk.nc, round_up(n, nr));
-  const int64_t kc_max = std::min(blk.kc, k);
   T* bpack = static_cast<T*>(scratch(kScratchB, kc_max * nc_max * int64_t{sizeof(T)}));
 
   // Loop 5 (jc): a column panel of B and C, nc wide, sized so packed B stays in L3.

@@ -139,12 +139,6 @@ const Kernels<T>& active_kernels_for() {
   }
 }
 
-/// Below this many multiply-adds a kernel `vec` lanes wide runs on one thread. Waking a worker
-/// costs a fixed time, while a core's rate in multiply-adds grows with the vector width, so a
-/// threshold set for 16-lane kernels (AVX-512 float, where it was measured) scales by vec / 16:
-/// an AVX2 or a float64 kernel needs half the work to pay for a second thread.
-inline int64_t parallel_min_work(int64_t at_16_lanes, int vec) { return at_16_lanes * vec / 16; }
-
 /// Cache blocking of the packed path (the BLIS parameters). mr/nr come from the kernel; kc, mc
 /// and nc from the cache sizes, see blocking_for() in gemm.cpp for the reasoning.
 struct Blocking {

@@ -22,6 +22,7 @@
 #include "affine/tensor/ops.hpp"
 #include "cpu.hpp"
 #include "gemm/kernel.hpp"
+#include "gemm/parallel_threshold.hpp"
 #include "parallel_for.hpp"
 #include "vmath.hpp"
 
@@ -39,9 +40,6 @@ constexpr int64_t kStackElems = 4096;  // in * out staged on the stack (32 KiB i
 // Rows per task: forward and dX blocks (independent rows), and dW/db partial sums.
 constexpr int64_t kRowBlock = 1024;
 constexpr int64_t kTaskRows = 4096;
-// Below this many multiply-adds (for 16-lane kernels, see parallel_min_work) a layer runs on
-// one thread.
-constexpr int64_t kParallelMinWork = int64_t{1} << 18;
 
 std::string shp(const Shape& s) { return to_string(s); }
 
@@ -50,8 +48,12 @@ bool unit_rows(const Tensor& t) {
   return t.rank() == 2 && (t.shape()[1] <= 1 || t.strides()[1] == 1);
 }
 
-int threads_for(int64_t work, int vec) {
-  return work >= detail::gemm::parallel_min_work(kParallelMinWork, vec) ? num_threads() : 1;
+// Threads for one fork-join over `work` multiply-adds. parallel_min_work counts them at the
+// micro-kernel's rate, which these memory-bound kernels do not reach, so it errs towards one
+// thread.
+template <class T>
+int threads_for(int64_t work) {
+  return num_threads() > 1 && work >= detail::gemm::parallel_min_work<T>(1) ? num_threads() : 1;
 }
 
 // Runs fn(r0, r1) over [0, rows) in blocks of `block` rows (the split depends on rows only).
@@ -201,7 +203,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                 ? kRowBlock
                                 : std::max<int64_t>(1, detail::cache_sizes().l1d / 2 /
                                                            (out_f * int64_t{sizeof(T)}));
-        for_row_blocks(rows, kRowBlock, threads_for(rows * in_f * out_f, kern.vec),
+        for_row_blocks(rows, kRowBlock, threads_for<T>(rows * in_f * out_f),
                        [&](int64_t r0, int64_t r1) {
                          for (int64_t s0 = r0; s0 < r1; s0 += sub) {
                            const int64_t sn = std::min(r1, s0 + sub) - s0;
@@ -272,7 +274,7 @@ TwoLayer linear_tanh_linear(const Tensor& x, const Tensor& w1, const Tensor& b1,
     // then z = h W2^T + b2 (the dot kernel, one row of h against each row of W2) while h is
     // still in L1.
     const int64_t sub = l1_rows(hid, sizeof(T));
-    for_row_blocks(rows, kRowBlock, threads_for(rows * hid * (in_f + out_f), kern.vec),
+    for_row_blocks(rows, kRowBlock, threads_for<T>(rows * hid * (in_f + out_f)),
                    [&](int64_t r0, int64_t r1) {
                      for (int64_t s0 = r0; s0 < r1; s0 += sub) {
                        const int64_t sn = std::min(r1, s0 + sub) - s0;
@@ -312,7 +314,7 @@ void linear_backward_input(const Tensor& g, const Tensor& w, Tensor& dx, bool ac
       T* pd = dx.data<T>();
       const SkinnyMode mode = with_tanh ? SkinnyMode::tanh_grad
                                         : (accumulate ? SkinnyMode::accumulate : SkinnyMode::set);
-      for_row_blocks(rows, kRowBlock, threads_for(rows * in_f * out_f, kern.vec),
+      for_row_blocks(rows, kRowBlock, threads_for<T>(rows * in_f * out_f),
                      [&](int64_t r0, int64_t r1) {
                        kern.skinny_product(r1 - r0, out_f, in_f, pg + r0 * ldg, ldg, pw, nullptr,
                                            mode, py != nullptr ? py + r0 * in_f : nullptr, in_f,
@@ -355,7 +357,7 @@ void linear_backward_params(const Tensor& g, const Tensor& x, Tensor* dw, bool a
       T* buf =
           static_cast<T*>(gemm::scratch(gemm::kScratchLinear, tasks * part * int64_t{sizeof(T)}));
       const bool want_b = db != nullptr;
-      detail::parallel_for(tasks, threads_for(rows * in_f * out_f, kern.vec), [&](int64_t t) {
+      detail::parallel_for(tasks, threads_for<T>(rows * in_f * out_f), [&](int64_t t) {
         const int64_t r0 = t * kTaskRows;
         const int64_t rn = std::min(rows, r0 + kTaskRows) - r0;
         T* acc = buf + t * part;
@@ -430,42 +432,41 @@ void linear_tanh_linear_backward(const Tensor& gz, const Tensor& x, const Tensor
     T* buf =
         static_cast<T*>(gemm::scratch(gemm::kScratchLinear, tasks * part * int64_t{sizeof(T)}));
     constexpr int64_t kChunk = gemm::kSkinnyChunkRows;
-    detail::parallel_for(
-        tasks, threads_for(rows * hid * (in_f + 2 * out_f), kern.vec), [&](int64_t t) {
-          const int64_t r0 = t * kTaskRows;
-          const int64_t rn = std::min(rows, r0 + kTaskRows) - r0;
-          T* acc = buf + t * part;
-          // This worker's chunk of dz (when not stored whole) and one chunk's partial sums.
-          T* scratch = static_cast<T*>(
-              gemm::scratch(gemm::kScratchLinearBlock, (kChunk * hid + part) * int64_t{sizeof(T)}));
-          T* blk = scratch + kChunk * hid;
-          // Each chunk of rows through every pass while it is in L1/L2: dz, then the sums.
-          for (int64_t c0 = r0; c0 < r0 + rn || c0 == r0; c0 += kChunk) {
-            const int64_t cn = std::min(r0 + rn, c0 + kChunk) - c0;
-            T* sums = c0 == r0 ? acc : blk;
-            // One pass over the chunk's h with dz in registers when the widths allow, else
-            // three kernels through dz in the scratch chunk. The same sums either way.
-            if (kern.skinny_tanh_layers(cn, out_f, in_f, hid, pg + c0 * ldg, ldg, pw2,
-                                        ph + c0 * hid, px + c0 * ldx, ldx,
-                                        pdz != nullptr ? pdz + c0 * hid : nullptr, sums + part1,
-                                        sums + part1 + out_f * hid, sums, sums + in_f * hid)) {
-              if (sums == blk) {
-                for (int64_t i = 0; i < part; ++i) acc[i] += blk[i];
-              }
-              continue;
-            }
-            T* dzc = pdz != nullptr ? pdz + c0 * hid : scratch;
-            kern.skinny_product(cn, out_f, hid, pg + c0 * ldg, ldg, pw2, nullptr,
-                                SkinnyMode::tanh_grad, ph + c0 * hid, hid, dzc, hid);
-            kern.skinny_outer(cn, out_f, hid, pg + c0 * ldg, ldg, ph + c0 * hid, hid, nullptr, 0,
-                              sums + part1, sums + part1 + out_f * hid, nullptr);
-            kern.skinny_outer(cn, in_f, hid, px + c0 * ldx, ldx, dzc, hid, nullptr, 0, sums,
-                              nullptr, sums + in_f * hid);
-            if (sums == blk) {
-              for (int64_t i = 0; i < part; ++i) acc[i] += blk[i];
-            }
+    detail::parallel_for(tasks, threads_for<T>(rows * hid * (in_f + 2 * out_f)), [&](int64_t t) {
+      const int64_t r0 = t * kTaskRows;
+      const int64_t rn = std::min(rows, r0 + kTaskRows) - r0;
+      T* acc = buf + t * part;
+      // This worker's chunk of dz (when not stored whole) and one chunk's partial sums.
+      T* scratch = static_cast<T*>(
+          gemm::scratch(gemm::kScratchLinearBlock, (kChunk * hid + part) * int64_t{sizeof(T)}));
+      T* blk = scratch + kChunk * hid;
+      // Each chunk of rows through every pass while it is in L1/L2: dz, then the sums.
+      for (int64_t c0 = r0; c0 < r0 + rn || c0 == r0; c0 += kChunk) {
+        const int64_t cn = std::min(r0 + rn, c0 + kChunk) - c0;
+        T* sums = c0 == r0 ? acc : blk;
+        // One pass over the chunk's h with dz in registers when the widths allow, else
+        // three kernels through dz in the scratch chunk. The same sums either way.
+        if (kern.skinny_tanh_layers(cn, out_f, in_f, hid, pg + c0 * ldg, ldg, pw2, ph + c0 * hid,
+                                    px + c0 * ldx, ldx, pdz != nullptr ? pdz + c0 * hid : nullptr,
+                                    sums + part1, sums + part1 + out_f * hid, sums,
+                                    sums + in_f * hid)) {
+          if (sums == blk) {
+            for (int64_t i = 0; i < part; ++i) acc[i] += blk[i];
           }
-        });
+          continue;
+        }
+        T* dzc = pdz != nullptr ? pdz + c0 * hid : scratch;
+        kern.skinny_product(cn, out_f, hid, pg + c0 * ldg, ldg, pw2, nullptr, SkinnyMode::tanh_grad,
+                            ph + c0 * hid, hid, dzc, hid);
+        kern.skinny_outer(cn, out_f, hid, pg + c0 * ldg, ldg, ph + c0 * hid, hid, nullptr, 0,
+                          sums + part1, sums + part1 + out_f * hid, nullptr);
+        kern.skinny_outer(cn, in_f, hid, px + c0 * ldx, ldx, dzc, hid, nullptr, 0, sums, nullptr,
+                          sums + in_f * hid);
+        if (sums == blk) {
+          for (int64_t i = 0; i < part; ++i) acc[i] += blk[i];
+        }
+      }
+    });
     for (int64_t t = 1; t < tasks; ++t) {  // fixed order: task 0, then 1, 2, ...
       for (int64_t i = 0; i < part; ++i) buf[i] += buf[t * part + i];
     }

@@ -12,6 +12,7 @@
 #include "cpu.hpp"
 #include "kernel.hpp"
 #include "parallel_for.hpp"
+#include "parallel_threshold.hpp"
 
 namespace affine::detail::gemm {
 namespace {
@@ -19,8 +20,6 @@ namespace {
 // Skinny: a dimension this small wastes most of a packed micro-tile.
 constexpr int64_t kSkinny = 4;
 constexpr int64_t kTinyK = 8;
-// Below this much work (for 16-lane kernels, see parallel_min_work) one thread does everything.
-constexpr int64_t kParallelMinWork = int64_t{1} << 20;
 // The cost of a horizontal sum (dot plan) and of a scalar copy, in vector FMAs.
 constexpr double kHsumCost = 4.0;
 constexpr double kScalarCost = 0.5;
@@ -62,9 +61,10 @@ double cost_dot(const Problem<T>& p, int w_shift) {
 }
 
 // Row blocks for threads: a multiple of 24 rows (every tile height divides it) per task.
-template <class F>
-void over_rows(int64_t m, int64_t work, int vec, const F& fn) {
-  const int threads = work >= parallel_min_work(kParallelMinWork, vec) ? num_threads() : 1;
+// One fork-join; below parallel_min_work one thread does everything.
+template <class T, class F>
+void over_rows(int64_t m, int64_t work, const F& fn) {
+  const int threads = num_threads() > 1 && work >= parallel_min_work<T>(1) ? num_threads() : 1;
   const int64_t blocks = (m + 23) / 24;
   const int64_t tasks = std::min<int64_t>(blocks, threads > 1 ? 4 * threads : 1);
   parallel_for(tasks, threads, [&](int64_t t) {
@@ -88,7 +88,7 @@ void run_rowbcast(const Kernels<T>& kern, const Problem<T>& p, T alpha, T beta) 
     b = buf;
     rs_b = p.n;
   }
-  over_rows(p.m, p.m * p.n * std::max<int64_t>(p.k, kTinyK), kern.vec, [&](int64_t r0, int64_t r1) {
+  over_rows<T>(p.m, p.m * p.n * std::max<int64_t>(p.k, kTinyK), [&](int64_t r0, int64_t r1) {
     kern.rowbcast(r1 - r0, p.n, p.k, alpha, p.a + r0 * p.rs_a, p.rs_a, p.cs_a, b, rs_b, beta,
                   p.c + r0 * p.rs_c, p.rs_c, p.cs_c);
   });
@@ -109,7 +109,7 @@ void run_dot(const Kernels<T>& kern, const Problem<T>& p, T alpha, T beta) {
     b = buf;
     cs_b = p.k;
   }
-  over_rows(p.m, p.m * p.n * p.k, kern.vec, [&](int64_t r0, int64_t r1) {
+  over_rows<T>(p.m, p.m * p.n * p.k, [&](int64_t r0, int64_t r1) {
     kern.dot(r1 - r0, p.n, p.k, alpha, p.a + r0 * p.rs_a, p.rs_a, b, cs_b, beta, p.c + r0 * p.rs_c,
              p.rs_c, p.cs_c);
   });

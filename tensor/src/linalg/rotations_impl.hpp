@@ -16,6 +16,7 @@
 #include <xmmintrin.h>
 #endif
 
+#include "gemm/parallel_threshold.hpp"
 #include "linalg/rotations.hpp"
 #include "parallel_for.hpp"
 
@@ -271,9 +272,11 @@ void apply(const RotationBatch<T>& batch, T* packed, int64_t strips, int64_t col
   constexpr int K = W / Lanes<T>::L;
   static_assert(K * Lanes<T>::L == W);
   const Schedule<T> sch = make_schedule(batch);
-  // Below ~64K element-rotations per strip a thread costs more to wake than it saves.
+  // Each element of a rotated pair costs a multiply and a multiply-add; one fork-join for all
+  // strips (gemm::parallel_min_work measures what a thread must save to be worth waking).
+  const int64_t work = strips * static_cast<int64_t>(batch.c.size()) * W * 2;
   const int threads =
-      static_cast<int64_t>(batch.c.size()) * W < (int64_t{1} << 16) ? 1 : num_threads();
+      num_threads() > 1 && work >= gemm::parallel_min_work<T>(1) ? num_threads() : 1;
   parallel_for(strips, threads, [&](int64_t k) {
     const FlushSubnormals ftz;
     T* z = packed + k * cols * W;
