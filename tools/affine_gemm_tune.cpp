@@ -1,19 +1,25 @@
 // affine-gemm-tune: measures which cache blocking makes affine's float32 GEMM fastest on this
 // machine and prints it as a line to export:
 //
-//   export $(affine-gemm-tune)        # or: affine-gemm-tune 8   (seconds to spend, default 5)
+//   export $(affine-gemm-tune)        # or: affine-gemm-tune --seconds 8   (default 5)
 //
 // The details go to stderr; stdout gets only AFFINE_GEMM_BLOCKING=mc,kc,nc. A candidate must beat
 // the cache-derived blocking by more than 2% to be chosen over it (less is measurement noise).
 // Run it on an idle machine, with the thread count you train with (AFFINE_NUM_THREADS).
+#include <CLI/CLI.hpp>
 #include <affine/affine.hpp>
 #include <cstdio>
-#include <cstdlib>
 #include <exception>
 
 int main(int argc, char** argv) {
+  CLI::App app{
+      "Measures which cache blocking (mc, kc, nc) makes affine's float32 GEMM fastest on "
+      "this machine; prints AFFINE_GEMM_BLOCKING=mc,kc,nc to export."};
+  double budget = 5.0;
+  app.add_option("seconds,--seconds", budget, "time to spend measuring, in (0, 600]")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
   try {
-    const double budget = argc > 1 ? std::atof(argv[1]) : 5.0;
     const affine::GemmTuning t = affine::gemm_tune(budget);
     std::fprintf(stderr, "affine-gemm-tune: float32 GEMM, %s kernels, %d thread(s)\n",
                  affine::isa_name(affine::active_isa()).data(), t.threads);
