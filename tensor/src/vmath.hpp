@@ -17,6 +17,10 @@
 //   log1p    log(1 + x) plus the first-order correction (x - (u - 1)) / u for the rounding of
 //            u = 1 + x.
 //   tanh     -expm1(-2|x|) / (2 + expm1(-2|x|)) with the sign of x; expm1 from the same P4.
+//            The quotient is a true division: on AVX-512 (Sapphire Rapids) the loop is bound
+//            by its ~23 vector operations on two ports, not by vdivps, and a reciprocal
+//            estimate plus a Newton step and a residual correction (6 operations for the
+//            division's 3) measured 15% slower.
 //   sigmoid  e = exp(-|x|); 1 / (1 + e) for x >= 0, e / (1 + e) for x < 0.
 //
 // Accuracy: maximum error in ulps of the result, against the float64 std:: function rounded to

@@ -35,8 +35,14 @@ struct Avx2 {
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   // max/min return their second operand when either is NaN, so x goes second, then first.
   static V clamp(V x, V lo, V hi) { return _mm256_min_ps(hi, _mm256_max_ps(lo, x)); }
+  static V clamp_hi(V x, V hi) { return _mm256_min_ps(hi, x); }
   static V abs(V x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
   static V orsign(V x, V s) { return _mm256_or_ps(x, _mm256_and_ps(s, _mm256_set1_ps(-0.0f))); }
+  static V copysign(V x, V s) {
+    const V sign = _mm256_set1_ps(-0.0f);
+    return _mm256_or_ps(_mm256_andnot_ps(sign, x), _mm256_and_ps(s, sign));
+  }
+  static V pow2(V, I n) { return as_float(shl<23>(iadd(n, seti(127)))); }
   static I as_int(V x) { return _mm256_castps_si256(x); }
   static V as_float(I i) { return _mm256_castsi256_ps(i); }
   static V cvt(I i) { return _mm256_cvtepi32_ps(i); }

@@ -35,11 +35,18 @@ struct Avx512 {
   static V clamp(V x, V lo, V hi) {
     return _mm512_maskz_min_ps(kAll, hi, _mm512_maskz_max_ps(kAll, lo, x));
   }
+  static V clamp_hi(V x, V hi) { return _mm512_maskz_min_ps(kAll, hi, x); }
   static V abs(V x) { return as_float(_mm512_and_epi32(as_int(x), seti(0x7FFFFFFF))); }
   static V orsign(V x, V s) {
     return as_float(_mm512_ternarylogic_epi32(as_int(x), as_int(s), seti(impl::kSignBit),
                                               0xF8));  // x | (s & sign)
   }
+  static V copysign(V x, V s) {
+    return as_float(_mm512_ternarylogic_epi32(seti(impl::kSignBit), as_int(s), as_int(x),
+                                              0xCA));  // sign ? s : x, bit by bit
+  }
+  // One vscalefps instead of building the exponent field with an add and a shift.
+  static V pow2(V nf, I) { return _mm512_maskz_scalef_ps(kAll, set(1.0f), nf); }
   static I as_int(V x) { return _mm512_castps_si512(x); }
   static V as_float(I i) { return _mm512_castsi512_ps(i); }
   static V cvt(I i) { return _mm512_maskz_cvtepi32_ps(kAll, i); }

@@ -32,11 +32,17 @@ struct Scalar {
     const V y = select(x < lo, lo, x);
     return select(y > hi, hi, y);
   }
+  static V clamp_hi(V x, V hi) { return select(x > hi, hi, x); }
   static V abs(V x) { return std::bit_cast<V>(std::bit_cast<uint32_t>(x) & 0x7FFFFFFFu); }
   static V orsign(V x, V s) {
     return std::bit_cast<V>(std::bit_cast<uint32_t>(x) |
                             (std::bit_cast<uint32_t>(s) & 0x80000000u));
   }
+  static V copysign(V x, V s) {
+    return std::bit_cast<V>((std::bit_cast<uint32_t>(x) & 0x7FFFFFFFu) |
+                            (std::bit_cast<uint32_t>(s) & 0x80000000u));
+  }
+  static V pow2(V, I n) { return as_float(shl<23>(iadd(n, 127))); }
   static I as_int(V x) { return std::bit_cast<I>(x); }
   static V as_float(I i) { return std::bit_cast<V>(i); }
   static V cvt(I i) { return static_cast<V>(i); }

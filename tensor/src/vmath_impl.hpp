@@ -14,8 +14,9 @@
 //   W                    lanes per V (1 for the portable policy)
 //   set(float), seti(int32)
 //   add sub mul div; fma(a, b, c) = a*b + c (fused where the ISA has it)
-//   clamp(x, lo, hi)     NaN in, NaN out
-//   abs(x), orsign(x, s) = x | (sign bit of s)
+//   clamp(x, lo, hi)     NaN in, NaN out; clamp_hi(x, hi) = min(x, hi), NaN in, NaN out
+//   abs(x), orsign(x, s) = x | (sign bit of s), copysign(x, s) = |x| with the sign bit of s
+//   pow2(nf, ni)         2^n exactly for n in [-126, 127] given as float (nf) and int32 (ni)
 //   as_int, as_float     bit casts; cvt(I) int32 -> float
 //   iadd isub (wrapping), sra<k> (arithmetic), shl<k>
 //   lt ge eq (ordered compares), select(m, a, b) = m ? a : b
@@ -199,17 +200,21 @@ template <class S>
 inline typename S::V tanh(typename S::V x) {
   using V = typename S::V;
   using I = typename S::I;
-  const V a = S::clamp(S::abs(x), S::set(0.0f), S::set(kTanhClamp));
+  // |x| >= 0 already: only the upper clamp is needed (and it keeps NaN).
+  const V a = S::clamp_hi(S::abs(x), S::set(kTanhClamp));
   const V y = S::mul(a, S::set(-2.0f));  // exact; y in [-20, 0]
   V nf;
   I ni;
   const V r = reduce_ln2<S>(y, nf, ni);
-  // expm1(y) = 2^n expm1(r) + (2^n - 1); n in [-29, 0], so 2^n is a normal float built directly
-  // from the exponent bits, and 2^n - 1 is exact for n >= -24 (rounds harmlessly to -1 below).
-  const V s = S::as_float(S::template shl<23>(S::iadd(ni, S::seti(127))));
+  // expm1(y) = 2^n expm1(r) + (2^n - 1); n in [-29, 0], so 2^n is a normal float, and 2^n - 1
+  // is exact for n >= -24 (rounds harmlessly to -1 below).
+  const V s = S::pow2(nf, ni);
   const V u = S::fma(s, expm1_reduced<S>(r), S::sub(s, S::set(1.0f)));
-  const V t = S::div(S::sub(S::set(0.0f), u), S::add(u, S::set(2.0f)));
-  return S::orsign(S::abs(t), x);
+  // -u / (2 + u) computed as u / (-2 - u): the same magnitude bit for bit (negating is exact
+  // and round-to-nearest is symmetric), one operation fewer; copysign then gives the result the
+  // sign of x whatever the sign of the quotient (u = +0 makes it -0).
+  const V t = S::div(u, S::sub(S::set(-2.0f), u));
+  return S::copysign(t, x);
 }
 
 // ---- sigmoid --------------------------------------------------------------------------------
