@@ -11,6 +11,7 @@
 
 #include "affine/autograd/ops.hpp"
 #include "affine/tensor/internal/dispatch.hpp"
+#include "affine/tensor/internal/nn_kernels.hpp"
 #include "affine/tensor/internal/scalar_math.hpp"
 #include "affine/tensor/ops.hpp"
 #include "kernels.hpp"
@@ -109,7 +110,11 @@ Var binary_cross_entropy(const Var& p, const Var& y, Reduction reduction) {
     using T = AFFINE_T(tag);
     const Tensor c = pv.contiguous();
     const T* d = c.data<T>();
-    for (int64_t i = 0; i < c.numel(); ++i) {
+    // One branch-free pass (it vectorises) before looking for the first bad value.
+    const int64_t n = c.numel();
+    bool all_ok = true;
+    for (int64_t i = 0; i < n; ++i) all_ok &= (d[i] >= 0) & (d[i] <= 1);
+    for (int64_t i = 0; !all_ok && i < n; ++i) {
       if (!(d[i] >= 0 && d[i] <= 1)) {
         throw Error(std::string(op) + ": input values must be probabilities in [0, 1], found " +
                     std::to_string(static_cast<double>(d[i])) + " at flat index " +
@@ -117,10 +122,7 @@ Var binary_cross_entropy(const Var& p, const Var& y, Reduction reduction) {
       }
     }
   });
-  Tensor l = zip<2>(op, pv.shape(), {&pv, &yv}, [](auto pe, auto ye) {
-    using T = decltype(pe);
-    return -(ye * clamped_log<T>(pe) + (1 - ye) * clamped_log<T>(1 - pe));
-  });
+  Tensor l = detail::binary_cross_entropy_forward(pv, yv);
   return record_loss(op, p, y, std::move(l), reduction, &bce_backward);
 }
 

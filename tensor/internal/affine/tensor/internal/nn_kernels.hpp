@@ -91,4 +91,9 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight
 /// 1 / (1 - p); one gen.uniform() draw per element in row-major order.
 Tensor dropout_mask(const Shape& shape, DType dtype, double p, Generator& gen);
 
+/// Elementwise binary cross-entropy -(y max(log p, -100) + (1 - y) max(log(1 - p), -100)) of p
+/// and y, one shape and float dtype (the caller checks both): PyTorch's BCELoss before reduction.
+/// float32 takes the logs from the vectorised log (vmath, <= 1 ulp), float64 from std::log.
+Tensor binary_cross_entropy_forward(const Tensor& p, const Tensor& y);
+
 }  // namespace affine::detail
