@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <limits>
 
 #include "affine/tensor/parallel.hpp"
 #include "cpu.hpp"
@@ -20,9 +21,11 @@ namespace {
 // Skinny: a dimension this small wastes most of a packed micro-tile.
 constexpr int64_t kSkinny = 4;
 constexpr int64_t kTinyK = 8;
-// The cost of a horizontal sum (dot plan) and of a scalar copy, in vector FMAs.
-constexpr double kHsumCost = 4.0;
-constexpr double kScalarCost = 0.5;
+// The cost of a horizontal sum (dot plan) and of a scalar copy, in half vector FMAs: integers,
+// as the plan is chosen on every call and the smallest calls take ~20 ns.
+constexpr int64_t kFmaCost = 2;
+constexpr int64_t kHsumCost = 8;
+constexpr int64_t kScalarCost = 1;
 
 // One operand problem description, so the transposed plans are just a swap.
 template <class T>
@@ -45,18 +48,18 @@ struct Problem {
 int64_t vectors(int64_t n, int w_shift) { return (n + (int64_t{1} << w_shift) - 1) >> w_shift; }
 
 template <class T>
-double cost_rowbcast(const Problem<T>& p, int w_shift) {
-  double cost = double(p.m) * double(vectors(p.n, w_shift)) * double(p.k);
-  if (p.cs_b != 1) cost += kScalarCost * double(p.k) * double(p.n);  // pack B rows
-  if (p.cs_c != 1) cost += kScalarCost * double(p.m) * double(p.n);  // scalar stores
+int64_t cost_rowbcast(const Problem<T>& p, int w_shift) {
+  int64_t cost = kFmaCost * p.m * vectors(p.n, w_shift) * p.k;
+  if (p.cs_b != 1) cost += kScalarCost * p.k * p.n;  // pack B rows
+  if (p.cs_c != 1) cost += kScalarCost * p.m * p.n;  // scalar stores
   return cost;
 }
 
 template <class T>
-double cost_dot(const Problem<T>& p, int w_shift) {
-  if (p.cs_a != 1) return 1e300;
-  double cost = double(p.m) * double(p.n) * (double(vectors(p.k, w_shift)) + kHsumCost);
-  if (p.rs_b != 1) cost += kScalarCost * double(p.k) * double(p.n);  // pack B columns
+int64_t cost_dot(const Problem<T>& p, int w_shift) {
+  if (p.cs_a != 1) return std::numeric_limits<int64_t>::max();
+  int64_t cost = p.m * p.n * (kFmaCost * vectors(p.k, w_shift) + kHsumCost);
+  if (p.rs_b != 1) cost += kScalarCost * p.k * p.n;  // pack B columns
   return cost;
 }
 
@@ -65,6 +68,10 @@ double cost_dot(const Problem<T>& p, int w_shift) {
 template <class T, class F>
 void over_rows(int64_t m, int64_t work, const F& fn) {
   const int threads = num_threads() > 1 && work >= parallel_min_work<T>(1) ? num_threads() : 1;
+  if (threads <= 1) {  // the tiny products: no task arithmetic (divisions) for one task
+    fn(int64_t{0}, m);
+    return;
+  }
   const int64_t blocks = (m + 23) / 24;
   const int64_t tasks = std::min<int64_t>(blocks, threads > 1 ? 4 * threads : 1);
   parallel_for(tasks, threads, [&](int64_t t) {
@@ -140,15 +147,14 @@ template <class T>
 bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a,
                 const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t rs_c, int64_t cs_c) {
   const bool skinny = k <= kTinyK || m <= kSkinny || n <= kSkinny;
-  const int64_t limit = small_max_work<T>(cs_b == 1 && cs_c == 1);
-  if (!skinny && m * n * k > limit) return false;
+  if (!skinny && m * n * k > small_max_work<T>(cs_b == 1 && cs_c == 1)) return false;
 
   const Kernels<T>& kern = active_kernels_for<T>();
   const Problem<T> p{m, n, k, a, rs_a, cs_a, b, rs_b, cs_b, c, rs_c, cs_c};
   const Problem<T> pt = p.transposed();
   const int w_shift = std::countr_zero(static_cast<unsigned>(kern.vec));  // vec: a power of 2
-  const double costs[4] = {cost_rowbcast(p, w_shift), cost_rowbcast(pt, w_shift),
-                           cost_dot(p, w_shift), cost_dot(pt, w_shift)};
+  const int64_t costs[4] = {cost_rowbcast(p, w_shift), cost_rowbcast(pt, w_shift),
+                            cost_dot(p, w_shift), cost_dot(pt, w_shift)};
   const int best = static_cast<int>(std::min_element(costs, costs + 4) - costs);
   switch (best) {
     case 0:
