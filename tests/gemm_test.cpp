@@ -274,6 +274,28 @@ TEST(Gemm, DotTilesEveryHeight) {
       }
 }
 
+// Two columns of C with ldc = 2 (the batch-32 layer shapes' dW and dX): the transposed plan
+// computes C^T, whose two-row tiles are interleaved in registers and stored whole (rowbcast);
+// the dot plan stores a tile's sums as whole vectors. Rows around the vector width and the tile
+// width (up to 8 vectors: 128 floats), every transpose, alpha 1 and not, beta 0 and not, with and
+// without padding (which takes the strided stores instead).
+TEST(Gemm, TwoColumnsStoredWhole) {
+  ThreadGuard guard;
+  uint32_t seed = 1300;
+  int count = 0;
+  for (int64_t m : {1, 7, 8, 9, 15, 16, 17, 33, 100, 127, 129})
+    for (int64_t k : {5, 32, 100})
+      for (int t = 0; t < 4; ++t) {
+        Case c = shaped(t, m, 2, k);
+        c.alpha = count % 2 ? 1.0 : -0.7;
+        c.beta = kBetas[(count / 2) % 3];
+        c.pad = count % 5 == 4 ? 1 : 0;
+        ++count;
+        run_case<float>(c, ++seed);
+        run_case<double>(c, ++seed);
+      }
+}
+
 // Sizes one either side of each blocking parameter, plus a large odd case, with 1-3 threads;
 // every thread count must give the same bits.
 template <class T>

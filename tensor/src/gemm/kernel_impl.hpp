@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "kernel.hpp"
@@ -242,6 +243,18 @@ struct KernelTable {
   static constexpr KernelTable make() { return make(std::make_index_sequence<NA * NB>{}); }
 };
 
+// Makes the compiler hold v in a register. GCC folds a load into every FMA that uses it (a
+// memory operand each): a dot tile then loads each vector of A once per column (an 8 x 2 tile
+// issues 18 loads for 16 FMAs, more than the two vector loads a cycle an x86 core does), a
+// rowbcast tile each vector of B once per row. No code is emitted. (The portable ISA's vectors are
+// structs, left to the compiler.)
+template <class V>
+inline void in_register([[maybe_unused]] V& v) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(_M_X64))
+  if constexpr (!std::is_class_v<V>) asm("" : "+v"(v));
+#endif
+}
+
 // ---- small path: rowbcast (vectorised along j) ----------------------------------------------
 
 // acc[R][NV] += A[R x k] B[k x NV vectors], `last` = lanes used in B's last vector. kUnitRows
@@ -260,6 +273,10 @@ inline void rowbcast_steps(typename S::V (&acc)[R][NV], int64_t k, const typenam
 #pragma GCC unroll 8
     for (int v = 0; v < NV - 1; ++v) bv[v] = S::load(bp + v * W);
     bv[NV - 1] = partial ? S::loadn(bp + (NV - 1) * W, last) : S::load(bp + (NV - 1) * W);
+    if constexpr (R > 1) {
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) in_register(bv[v]);  // loaded once, not once per row
+    }
     const typename S::T* ap = a + p * cs_a;
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
@@ -269,6 +286,30 @@ inline void rowbcast_steps(typename S::V (&acc)[R][NV], int64_t k, const typenam
     }
   }
 }
+
+// Two vectors' lanes interleaved: lo = x0 y0 x1 y1 ... (the first halves), hi = the second
+// halves. Two-operand shuffles, as TreeSum; on S for internal linkage.
+template <class S, int W = S::W, class T = typename S::T>
+struct Zip {
+  typedef T VX __attribute__((vector_size(W * sizeof(T))));  // (GCC takes the attribute only here)
+  using V = typename S::V;
+  static_assert(sizeof(VX) == sizeof(V));
+
+  template <std::size_t... L>
+  static void zip(const VX& x, const VX& y, VX& lo, VX& hi, std::index_sequence<L...>) {
+    lo = __builtin_shufflevector(x, y, ((L % 2) ? W + L / 2 : L / 2)...);
+    hi = __builtin_shufflevector(x, y, ((L % 2) ? W + W / 2 + L / 2 : W / 2 + L / 2)...);
+  }
+
+  static void zip(const V& x, const V& y, V& lo, V& hi) {
+    VX vx, vy, vlo, vhi;
+    __builtin_memcpy(&vx, &x, sizeof(V));
+    __builtin_memcpy(&vy, &y, sizeof(V));
+    zip(vx, vy, vlo, vhi, std::make_index_sequence<W>{});
+    __builtin_memcpy(&lo, &vlo, sizeof(V));
+    __builtin_memcpy(&hi, &vhi, sizeof(V));
+  }
+};
 
 // One R x nv-vector tile of C; `last` = lanes used in the last vector (1..W).
 template <class S, int R, int NV>
@@ -306,6 +347,31 @@ void rowbcast_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64
       }
     }
     return;
+  }
+  if constexpr (R == 2) {
+    if (rs_c == 1 && cs_c == 2) {
+      // C^T of a product with n = 2 and ldc = 2 (the transposed plan): the tile is one run of
+      // memory holding the two rows' lanes alternately, so the rows are interleaved in
+      // registers and stored as whole vectors, not 2 x nj scalars. The scaling is per lane,
+      // so scaling after the interleave rounds every element as the path below does.
+      const V vb = S::bcast(beta);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) {
+        V lo, hi;
+        Zip<S>::zip(acc[0][v], acc[1][v], lo, hi);
+        typename S::T* cv = c + int64_t{2} * v * W;
+        if (v < NV - 1 || last == W) {
+          store_row<S>(lo, va, beta, vb, cv, 1, W);
+          store_row<S>(hi, va, beta, vb, cv + W, 1, W);
+        } else if (2 * last <= W) {
+          store_row<S>(lo, va, beta, vb, cv, 1, 2 * last);
+        } else {
+          store_row<S>(lo, va, beta, vb, cv, 1, W);
+          store_row<S>(hi, va, beta, vb, cv + W, 1, 2 * last - W);
+        }
+      }
+      return;
+    }
   }
   if (cs_c != 1) {
     // Strided C (a transposed output view, the transposed plans): scale the whole tile into a
@@ -466,7 +532,11 @@ void rowbcast(int64_t m, int64_t n, int64_t k, typename S::T alpha, const typena
   constexpr int W = S::W;
   if (k <= kTinyK) {
     static constexpr auto tiny = KernelTable<RowBcastTinyKs<S>, kTinyK, S::RB_NV>::make();
-    const int64_t chunk = int64_t{tinyk_nv<S>(static_cast<int>(k))} * W;
+    // (A table, not tinyk_nv(k): that is a division, and the tiniest calls take ~20 ns.)
+    static constexpr int chunk_nv[kTinyK] = {tinyk_nv<S>(1), tinyk_nv<S>(2), tinyk_nv<S>(3),
+                                             tinyk_nv<S>(4)};
+    static_assert(kTinyK == 4, "chunk_nv lists every k up to kTinyK");
+    const int64_t chunk = int64_t{chunk_nv[k - 1]} * W;
     for (int64_t j0 = 0; j0 < n; j0 += chunk) {
       const int64_t nj = n - j0 < chunk ? n - j0 : chunk;
       const int64_t nv = (nj + W - 1) / W;
@@ -564,7 +634,8 @@ void dot_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64_t rs
     for (int j = 0; j < NC; ++j) bv[j] = S::load(b + j * cs_b + p);
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
-      const V ai = S::load(a + i * rs_a + p);
+      V ai = S::load(a + i * rs_a + p);
+      if constexpr (NC > 1) in_register(ai);
 #pragma GCC unroll 8
       for (int j = 0; j < NC; ++j) acc[i][j] = S::fma(ai, bv[j], acc[i][j]);
     }
@@ -586,6 +657,21 @@ void dot_tile(int64_t k, typename S::T alpha, const typename S::T* a, int64_t rs
   static_assert(sizeof(sums) == sizeof(acc));
   __builtin_memcpy(sums, acc, sizeof(acc));
   Tree::sums(sums, R * NC);
+  if (cs_c == 1 && rs_c == NC) {
+    // The tile's C is one run of R * NC elements in the order of the sums (C of a product with
+    // n <= DOT_C and ldc = n: n = 2 puts a whole 8 x 2 tile in one vector), so whole vectors are
+    // scaled and stored instead of R * NC lanes extracted one by one. store_row's arithmetic is
+    // the scalar path's below (alpha * sum rounded once, then beta * c added in one fma).
+    const V va = S::bcast(alpha), vb = S::bcast(beta);
+#pragma GCC unroll 8
+    for (int v = 0; v * W < R * NC; ++v) {
+      V sum;
+      static_assert(sizeof(sum) == sizeof(sums[v]));
+      __builtin_memcpy(&sum, &sums[v], sizeof(sum));
+      store_row<S>(sum, va, beta, vb, c + v * W, 1, R * NC - v * W);
+    }
+    return;
+  }
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i) {
 #pragma GCC unroll 8
