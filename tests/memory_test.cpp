@@ -189,6 +189,56 @@ TEST_F(Memory, CreatingATensorCallsNoOperatorNewOnceWarm) {
   EXPECT_EQ(news, 0u);
 }
 
+// from_blob: the caller's memory, viewed in place; affine neither counts, caches nor frees it, and
+// releases the owner with the last view.
+TEST_F(Memory, FromBlobViewsBorrowedMemoryAndReleasesItsOwnerWithTheLastView) {
+  auto block = std::make_shared<std::vector<float>>(32, 1.0F);  // not 64-byte aligned in general
+  alignas(64) static float aligned[16];
+  std::fill(std::begin(aligned), std::end(aligned), 2.0F);
+  std::weak_ptr<std::vector<float>> watch = block;
+  const MemoryStats before = memory_stats();
+  Tensor view;
+  {
+    const Tensor t = Tensor::from_blob(aligned, {4, 4}, DType::f32, block);
+    block.reset();
+    EXPECT_EQ(t.data<float>(), aligned);
+    EXPECT_TRUE(t.is_contiguous());
+    EXPECT_EQ(total(t), 32.0);
+    view = t.narrow(0, 1, 2);
+    view.fill_(3.0);  // writes go to the caller's memory
+  }
+  EXPECT_EQ(aligned[3], 2.0F);
+  EXPECT_EQ(aligned[4], 3.0F);
+  EXPECT_EQ(aligned[11], 3.0F);
+  EXPECT_FALSE(watch.expired());  // a view still holds the storage
+  view = Tensor();
+  EXPECT_TRUE(watch.expired());
+  EXPECT_EQ(memory_stats().bytes_in_use, before.bytes_in_use);
+  EXPECT_EQ(memory_stats().system_allocations, before.system_allocations);
+
+  EXPECT_EQ(Tensor::from_blob(nullptr, {0, 3}, DType::f64, nullptr).numel(), 0);
+  const auto message = [](auto f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message([] {
+              Tensor::from_blob(nullptr, {2}, DType::f32, nullptr);
+            }).find("Tensor::from_blob: null data for shape [2]"),
+            std::string::npos);
+  EXPECT_NE(message([] {
+              Tensor::from_blob(aligned + 1, {2}, DType::f32, nullptr);
+            }).find("Tensor::from_blob: data is not 64-byte aligned (address % 64 = 4)"),
+            std::string::npos);
+  EXPECT_NE(message([] {
+              Tensor::from_blob(aligned, {-1}, DType::f32, nullptr);
+            }).find("Tensor::from_blob"),
+            std::string::npos);
+}
+
 TEST_F(Memory, AlignedAndDistinctAcrossReuse) {
   std::vector<Tensor> live;
   for (int round = 0; round < 3; ++round) {

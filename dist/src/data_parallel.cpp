@@ -132,20 +132,22 @@ class DataParallel::Reducer : public BackwardObserver {
       b.numel += p->value.numel();
       b.bytes += bytes;
     }
-    for (Bucket& b : buckets_) {
+    std::vector<std::pair<int64_t, DType>> layout;
+    for (const Bucket& b : buckets_) {
       if (b.numel > INT_MAX) {
         throw Error(std::string(kOp) + ": a bucket of " + std::to_string(b.numel) +
                     " elements exceeds MPI's int count; lower bucket_bytes");
       }
-      b.buffer = Tensor::zeros({b.numel}, b.dtype);
+      layout.emplace_back(b.numel, b.dtype);
+    }
+    // With shared memory the buckets (and so the gradients) live where the other ranks read them.
+    if (options.shared_memory) shared_ = detail::SharedMean::create(world, layout, kOp);
+    for (size_t i = 0; i < buckets_.size(); ++i) {
+      Bucket& b = buckets_[i];
+      b.buffer = shared_ ? shared_->buffer(i) : Tensor::zeros({b.numel}, b.dtype);
       for (Parameter* p : b.params) bind(*p);
     }
     requests_.assign(buckets_.size(), MPI_REQUEST_NULL);
-    if (options.shared_memory) {
-      std::vector<Tensor> buffers;
-      for (const Bucket& b : buckets_) buffers.push_back(b.buffer);
-      shared_ = detail::SharedMean::create(world, buffers, kOp);
-    }
   }
 
   ~Reducer() override {
@@ -179,12 +181,10 @@ class DataParallel::Reducer : public BackwardObserver {
   void backward_done() override {
     if (shared_) {
       // All buckets at once: with no core to spare, starting them earlier would not overlap.
-      std::vector<Tensor> buffers;
       for (Bucket& b : buckets_) {
         for (Parameter* p : b.params) bind(*p);  // parameters the walk never reached
-        buffers.push_back(b.buffer);
       }
-      shared_->mean(buffers);
+      shared_->mean();
       return;
     }
     launch(true);

@@ -1,12 +1,19 @@
-// The mean across ranks through a shared-memory window (see shared_mean.hpp for the scheme).
+// Buffers in memory shared by the ranks of one machine, averaged in place (see shared_mean.hpp).
 #include "shared_mean.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <exception>
+#include <random>
 #include <string>
 #include <utility>
 
+#include "affine/dist/collectives.hpp"
 #include "affine/tensor/error.hpp"
 #include "comm.hpp"
 
@@ -14,40 +21,74 @@ namespace affine::dist::detail {
 
 namespace {
 
-constexpr size_t kAlign = 64;          // each buffer starts on a cache line of its segment
+constexpr size_t kAlign = 64;          // each buffer starts on a cache line (Tensor::from_blob)
 constexpr int64_t kChunkBytes = 8192;  // a slice is summed in chunks that stay in L1
 
-// Elements [lo, hi) of one buffer: the sum of from[0..N) in rank order (the same sum on every
-// rank), divided by N as the allreduce path does, written to every to[r].
+// Elements [lo, hi) of one buffer, whose copy on rank r is at[r]: the sum over the ranks in rank
+// order (the same sum on every rank), divided by N as the allreduce path does, written to every
+// rank's copy.
 template <class T>
-void mean_range(const std::vector<const char*>& from, const std::vector<char*>& to, int64_t lo,
-                int64_t hi) {
+void mean_range(const std::vector<char*>& at, int64_t lo, int64_t hi) {
   constexpr int64_t kChunk = kChunkBytes / static_cast<int64_t>(sizeof(T));
-  const auto n = static_cast<T>(from.size());
+  const auto n = static_cast<T>(at.size());
   T sum[kChunk];
   for (int64_t c = lo; c < hi; c += kChunk) {
     const int64_t len = std::min(kChunk, hi - c);
-    const T* first = reinterpret_cast<const T*>(from[0]) + c;
+    const T* first = reinterpret_cast<const T*>(at[0]) + c;
     std::copy(first, first + len, sum);
-    for (size_t r = 1; r < from.size(); ++r) {
-      const T* p = reinterpret_cast<const T*>(from[r]) + c;
+    for (size_t r = 1; r < at.size(); ++r) {
+      const T* p = reinterpret_cast<const T*>(at[r]) + c;
       for (int64_t i = 0; i < len; ++i) sum[i] += p[i];
     }
     for (int64_t i = 0; i < len; ++i) sum[i] /= n;
-    for (char* dst : to) {
+    for (char* dst : at) {
       std::memcpy(reinterpret_cast<T*>(dst) + c, sum, static_cast<size_t>(len) * sizeof(T));
     }
   }
 }
 
+// The shared mapping; unmapped when the last buffer viewing it is gone.
+struct Mapping {
+  void* base = MAP_FAILED;
+  size_t bytes = 0;
+  Mapping() = default;
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  ~Mapping() {
+    if (base != MAP_FAILED) munmap(base, bytes);
+  }
+};
+
+// Maps the shared-memory object name (creating it, bytes long, when create); null on failure.
+std::shared_ptr<Mapping> map_shared(const std::string& name, size_t bytes, bool create) {
+  const int fd = shm_open(name.c_str(), create ? O_RDWR | O_CREAT | O_EXCL : O_RDWR, 0600);
+  if (fd < 0) return nullptr;
+  auto m = std::make_shared<Mapping>();
+  if (!create || ftruncate(fd, static_cast<off_t>(bytes)) == 0) {
+    m->base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    m->bytes = bytes;
+  }
+  close(fd);
+  if (m->base == MAP_FAILED) return nullptr;
+  return m;
+}
+
+// A name no other job on this machine uses: rank 0's pid and 64 random bits.
+std::string unique_name() {
+  std::random_device rd;
+  const uint64_t r = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return "/affine-dist-" + std::to_string(getpid()) + "-" + std::to_string(r);
+}
+
 }  // namespace
 
 std::unique_ptr<SharedMean> SharedMean::create(const World& world,
-                                               const std::vector<Tensor>& buffers, const char* op) {
+                                               const std::vector<std::pair<int64_t, DType>>& layout,
+                                               const char* op) {
   if (world.size() < 2) return nullptr;
-  for (const Tensor& b : buffers) {
+  for (const auto& [numel, dtype] : layout) {
     // The same answer on every rank: the buffers' dtypes are the same everywhere.
-    if (b.dtype() != DType::f32 && b.dtype() != DType::f64) return nullptr;
+    if (dtype != DType::f32 && dtype != DType::f64) return nullptr;
   }
   std::unique_ptr<SharedMean> s(new SharedMean(world, op));
   check(world,
@@ -59,108 +100,76 @@ std::unique_ptr<SharedMean> SharedMean::create(const World& world,
   // communicator holds all of them.
   if (node_size != world.size()) return nullptr;  // the destructor frees node_
   MPI_Comm_set_errhandler(s->node_, MPI_ERRORS_RETURN);
-  size_t bytes = 0;
-  for (const Tensor& b : buffers) {
-    s->offsets_.push_back(bytes);
-    s->numels_.push_back(b.numel());
-    s->dtypes_.push_back(b.dtype());
-    bytes +=
-        (static_cast<size_t>(b.numel()) * dtype_size(b.dtype()) + kAlign - 1) / kAlign * kAlign;
+  size_t segment = 0;
+  for (const auto& [numel, dtype] : layout) {
+    s->offsets_.push_back(segment);
+    segment += (static_cast<size_t>(numel) * dtype_size(dtype) + kAlign - 1) / kAlign * kAlign;
   }
-  char* mine = nullptr;
-  check(world,
-        MPI_Win_allocate_shared(static_cast<MPI_Aint>(std::max<size_t>(bytes, kAlign)), 1,
-                                MPI_INFO_NULL, s->node_, &mine, &s->win_),
-        op);
-  for (int r = 0; r < node_size; ++r) {
-    MPI_Aint size = 0;
-    int unit = 0;
-    char* base = nullptr;
-    check(world, MPI_Win_shared_query(s->win_, r, &size, &unit, &base), op);
-    s->segments_.push_back(base);
+  const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  segment = std::max<size_t>((segment + page - 1) / page * page, page);
+  const size_t bytes = segment * static_cast<size_t>(world.size());
+  // Rank 0 creates the object and names it; the others map it; then all agree it worked.
+  std::shared_ptr<Mapping> mapping;
+  std::string name;
+  if (world.rank() == 0) {
+    name = unique_name();
+    mapping = map_shared(name, bytes, true);
+    if (!mapping) {
+      shm_unlink(name.c_str());  // harmless when it was never created
+      name.clear();
+    }
   }
-  // One passive-target epoch for the window's life: loads and stores go straight to memory,
-  // ordered by MPI_Win_sync around the barriers.
-  check(world, MPI_Win_lock_all(MPI_MODE_NOCHECK, s->win_), op);
+  broadcast(world, name, 0);
+  if (world.rank() != 0 && !name.empty()) mapping = map_shared(name, bytes, false);
+  Tensor mapped = Tensor::from_vector(std::vector<int64_t>{mapping ? 1 : 0});
+  all_reduce(world, mapped, ReduceOp::min);  // also: every rank has opened the name by now
+  if (world.rank() == 0 && !name.empty()) shm_unlink(name.c_str());
+  if (mapped.data<int64_t>()[0] == 0) return nullptr;
+  char* base = static_cast<char*>(mapping->base);
+  for (int r = 0; r < world.size(); ++r)
+    s->segments_.push_back(base + segment * static_cast<size_t>(r));
+  for (size_t i = 0; i < layout.size(); ++i) {
+    s->buffers_.push_back(
+        Tensor::from_blob(s->segments_[static_cast<size_t>(world.rank())] + s->offsets_[i],
+                          {layout[i].first}, layout[i].second, mapping));
+  }
   return s;
 }
 
 SharedMean::~SharedMean() {
-  // Freeing is collective: skip it while unwinding or after a failed collective (the World then
-  // aborts every rank), so a lone rank never waits here for peers that will not come.
+  // Freeing a communicator is collective: skip it while unwinding or after a failed collective
+  // (the World then aborts every rank), so a lone rank never waits here for peers that will not
+  // come. The mapping stays until the last buffer viewing it is gone.
   const bool alone = std::uncaught_exceptions() > 0 || world_.impl().broken;
-  if (win_ != MPI_WIN_NULL && !alone) {
-    MPI_Win_unlock_all(win_);
-    MPI_Win_free(&win_);
-  }
   if (node_ != MPI_COMM_NULL && !alone) MPI_Comm_free(&node_);
 }
 
 void SharedMean::barrier() {
-  check(world_, MPI_Win_sync(win_), op_);
+  // Stores before the barrier are visible to every rank's loads after it.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   MPI_Request req = MPI_REQUEST_NULL;
   check(world_, MPI_Ibarrier(node_, &req), op_);
   wait(world_, req, op_);
-  check(world_, MPI_Win_sync(win_), op_);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 
-void SharedMean::mean(std::vector<Tensor>& buffers) {
-  if (buffers.size() != numels_.size()) {
-    throw Error(std::string(op_) + ": shared-memory mean of " + std::to_string(buffers.size()) +
-                " buffers, made for " + std::to_string(numels_.size()));
-  }
-  for (size_t i = 0; i < buffers.size(); ++i) {
-    const Tensor& b = buffers[i];
-    if (b.numel() != numels_[i] || b.dtype() != dtypes_[i] || !b.is_contiguous()) {
-      throw Error(std::string(op_) + ": shared-memory mean: buffer " + std::to_string(i) +
-                  " is not the contiguous " + std::string(dtype_name(dtypes_[i])) + " of " +
-                  std::to_string(numels_[i]) + " elements it was made for");
-    }
-  }
-  // Rank r sums slice r of every buffer. It reads its own slice from its own buffer and writes
-  // the mean there directly, so only the other slices travel through its segment.
-  const int rank = world_.rank();
+void SharedMean::mean() {
   const auto size = static_cast<size_t>(world_.size());
-  const auto me = static_cast<size_t>(rank);
-  const auto slice = [&](size_t i, size_t r) {  // [first, last) of rank r's slice of buffer i
-    return std::pair<int64_t, int64_t>{numels_[i] * static_cast<int64_t>(r) / world_.size(),
-                                       numels_[i] * static_cast<int64_t>(r + 1) / world_.size()};
-  };
-  // Copies the other ranks' slices of buffer i between the buffer and this rank's segment.
-  const auto copy_others = [&](size_t i, bool into_segment) {
-    const size_t esize = dtype_size(dtypes_[i]);
-    char* buf = static_cast<char*>(raw(buffers[i]));
-    char* seg = segments_[me] + offsets_[i];
-    for (size_t r = 0; r < size; ++r) {
-      if (r == me) continue;
-      const auto [lo, hi] = slice(i, r);
-      const size_t at = static_cast<size_t>(lo) * esize,
-                   bytes = static_cast<size_t>(hi - lo) * esize;
-      if (into_segment) {
-        std::memcpy(seg + at, buf + at, bytes);
-      } else {
-        std::memcpy(buf + at, seg + at, bytes);
-      }
-    }
-  };
-  for (size_t i = 0; i < buffers.size(); ++i) copy_others(i, true);
-  barrier();  // every segment holds its rank's buffers (but for that rank's own slice)
-  std::vector<const char*> from(size);
-  std::vector<char*> to(size);
-  for (size_t i = 0; i < buffers.size(); ++i) {
-    for (size_t r = 0; r < size; ++r) {
-      from[r] = r == me ? static_cast<const char*>(raw(buffers[i])) : segments_[r] + offsets_[i];
-      to[r] = r == me ? static_cast<char*>(raw(buffers[i])) : segments_[r] + offsets_[i];
-    }
-    const auto [lo, hi] = slice(i, me);
-    if (dtypes_[i] == DType::f32) {
-      mean_range<float>(from, to, lo, hi);
+  const auto me = static_cast<size_t>(world_.rank());
+  barrier();  // every rank's buffers are final
+  std::vector<char*> at(size);
+  for (size_t i = 0; i < buffers_.size(); ++i) {
+    for (size_t r = 0; r < size; ++r) at[r] = segments_[r] + offsets_[i];
+    const int64_t numel = buffers_[i].numel();
+    const int64_t lo = numel * static_cast<int64_t>(me) / world_.size();
+    const int64_t hi = numel * static_cast<int64_t>(me + 1) / world_.size();
+    if (buffers_[i].dtype() == DType::f32) {
+      mean_range<float>(at, lo, hi);
     } else {
-      mean_range<double>(from, to, lo, hi);
+      mean_range<double>(at, lo, hi);
     }
   }
   barrier();  // every slice's mean is in every segment
-  for (size_t i = 0; i < buffers.size(); ++i) copy_others(i, false);
 }
 
 }  // namespace affine::dist::detail

@@ -106,4 +106,10 @@ inline std::shared_ptr<Storage> make_storage(size_t bytes) {
   return std::allocate_shared<Storage>(PoolAllocator<Storage>{}, bytes);
 }
 
+/// Storage over borrowed memory (Tensor::from_blob), its control block from the same pool.
+inline std::shared_ptr<Storage> make_borrowed_storage(void* data, size_t bytes,
+                                                      std::shared_ptr<void> owner) {
+  return std::allocate_shared<Storage>(PoolAllocator<Storage>{}, data, bytes, std::move(owner));
+}
+
 }  // namespace affine::detail

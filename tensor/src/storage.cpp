@@ -295,7 +295,16 @@ void slot_deallocate(void* p) noexcept {
 
 Storage::Storage(size_t n) : data(storage_acquire(n)), bytes(n) {}
 
-Storage::~Storage() { storage_release(data, bytes); }
+// Storage's control block (two counts, a vtable pointer and the Storage) must fit a pool slot,
+// or every tensor's control block would come from operator new.
+static_assert(sizeof(Storage) + 24 <= kSlotBytes, "Storage outgrew the control-block pool slot");
+
+Storage::Storage(void* borrowed, size_t n, std::shared_ptr<void> keep)
+    : data(borrowed), bytes(n), owner(std::move(keep)) {}
+
+Storage::~Storage() {
+  if (!owner) storage_release(data, bytes);
+}
 
 }  // namespace affine::detail
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -176,6 +177,30 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
   }
   Tensor t;
   t.storage_ = detail::make_storage(bytes);  // cached buffer, pooled control block
+  t.shape_ = shape;
+  t.strides_ = contiguous_strides(shape);
+  t.numel_ = n;
+  t.dtype_ = dtype;
+  return t;
+}
+
+Tensor Tensor::from_blob(void* data, const Shape& shape, DType dtype, std::shared_ptr<void> owner) {
+  const int64_t n = shape_numel(shape, "Tensor::from_blob");
+  size_t bytes = 0;
+  if (__builtin_mul_overflow(static_cast<size_t>(n), dtype_size(dtype), &bytes)) {
+    throw Error("Tensor::from_blob: shape " + to_string(shape) + " of " +
+                std::string(dtype_name(dtype)) + " needs more bytes than can be addressed");
+  }
+  if (data == nullptr && n > 0) {
+    throw Error("Tensor::from_blob: null data for shape " + to_string(shape));
+  }
+  // Kernels may assume storage starts on a 64-byte line, as the cache's buffers do.
+  if (reinterpret_cast<uintptr_t>(data) % 64 != 0) {
+    throw Error("Tensor::from_blob: data is not 64-byte aligned (address % 64 = " +
+                std::to_string(reinterpret_cast<uintptr_t>(data) % 64) + ")");
+  }
+  Tensor t;
+  t.storage_ = detail::make_borrowed_storage(data, bytes, std::move(owner));
   t.shape_ = shape;
   t.strides_ = contiguous_strides(shape);
   t.numel_ = n;

@@ -195,6 +195,38 @@ TEST(DataParallel, SharedMemoryMeanEqualsTheAllreduce) {
   }
 }
 
+TEST(DataParallel, GradientsStayValidAfterTheDataParallelIsGone) {
+  // With shared memory the gradients live in a mapping shared by the ranks; a parameter's .grad
+  // must outlive the DataParallel that put it there (reading it after an unmap would crash) and
+  // keep the averaged values, the same on every rank.
+  const Data d = moons(DType::f64);
+  auto net = seed_net(DType::f64);
+  const int64_t r = world().rank();
+  std::vector<Tensor> grads;
+  {
+    dist::DataParallel ddp(world(), *net);
+    nn::optim::SGD opt(net->parameters(), {.lr = 0.1});
+    Tape tape;
+    step(ddp, opt, tape, d, {3 * r, 3 * r + 1, 3 * r + 2});
+    for (Parameter* p : net->parameters()) grads.push_back(p->grad.clone());
+  }
+  std::vector<Tensor> after;
+  for (Parameter* p : net->parameters()) after.push_back(p->grad);
+  EXPECT_EQ(max_abs_diff(after, grads), 0.0);
+  EXPECT_TRUE(same_on_every_rank(after));
+  // A new DataParallel takes the gradients over: accumulated locally, then averaged again.
+  dist::DataParallel again(world(), *net);
+  Tape tape;
+  binary_cross_entropy(again(tape.leaf(nn::data::take_rows(d.x, {r}), false)),
+                       Var(nn::data::take_rows(d.y, {r})))
+      .backward();
+  std::vector<Tensor> next;
+  for (Parameter* p : net->parameters()) next.push_back(p->grad);
+  EXPECT_TRUE(same_on_every_rank(next));
+  EXPECT_GT(max_abs_diff(next, grads), 0.0);
+  EXPECT_EQ(max_abs_diff(after, grads), 0.0);  // the old buffers are still mapped, unchanged
+}
+
 TEST(DataParallel, DifferentOptionsOnDifferentRanksAreAnError) {
   // Different buckets or averaging paths would pair unrelated collectives across ranks.
   const auto& w = world();

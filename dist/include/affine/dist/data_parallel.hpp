@@ -24,8 +24,8 @@
 // starts with a non-blocking MPI allreduce, so communication overlaps the rest of backward.
 // Buckets start in index order on every rank, as MPI requires. When the walk ends, the remaining
 // buckets start, all are awaited (bounded by World::timeout()) and divided by size(). With
-// shared_memory (the default) and every rank on one machine, the buckets are instead averaged
-// together when the walk ends, through a shared-memory window (see DataParallelOptions).
+// shared_memory (the default) and every rank on one machine, the buckets live in memory shared by
+// the ranks and are averaged together in place when the walk ends (see DataParallelOptions).
 //
 // Every rank must pass the same options (checked at construction, as the model's layout).
 #pragma once
@@ -49,11 +49,13 @@ struct DataParallelOptions {
   /// Before each synchronised forward, copy rank 0's buffers (e.g. running statistics) to every
   /// rank, as PyTorch's broadcast_buffers.
   bool broadcast_buffers = true;
-  /// When every rank runs on one machine, average the gradients after backward through an MPI-3
-  /// shared-memory window (each rank sums its share of every bucket straight from the others'
-  /// memory) instead of MPI's non-blocking allreduce. Faster when the ranks fill the cores (no
-  /// core is left to move a non-blocking allreduce during backward); the same result bit for bit
-  /// on 2 ranks, and in rank order (deterministic) on more. Ignored across machines.
+  /// When every rank runs on one machine, keep the gradient buckets (the parameters' .grad) in
+  /// memory shared by the ranks and average them after backward in place (each rank sums its
+  /// share of every bucket straight from the others' memory) instead of MPI's non-blocking
+  /// allreduce. Faster when the ranks fill the cores (no core is left to move a non-blocking
+  /// allreduce during backward, and nothing is copied); the same result bit for bit on 2 ranks,
+  /// and in rank order (deterministic) on more. Ignored across machines, or where shared memory
+  /// cannot be mapped (then uses_shared_memory() is false).
   bool shared_memory = true;
 };
 

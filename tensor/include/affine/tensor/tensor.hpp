@@ -56,6 +56,11 @@ class AFFINE_API Tensor {
   static Tensor from_vector(const std::vector<float>& values);
   static Tensor from_vector(const std::vector<double>& values);
   static Tensor from_vector(const std::vector<int64_t>& values);
+  /// A contiguous tensor over memory the caller provides (PyTorch's from_blob): data, 64-byte
+  /// aligned, holds shape's elements; affine never frees or copies it, and keeps owner (what keeps
+  /// data valid) alive until the last view of the tensor is gone. data may be null only when
+  /// shape has no elements.
+  static Tensor from_blob(void* data, const Shape& shape, DType dtype, std::shared_ptr<void> owner);
   /// Values converted to dtype, in a tensor of the given shape: Tensor::of({1, 2, 3, 4}, {2, 2}).
   static Tensor of(std::initializer_list<double> values, const Shape& shape,
                    DType dtype = DType::f32);

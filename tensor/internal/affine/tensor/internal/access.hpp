@@ -13,9 +13,12 @@
 namespace affine {
 
 namespace detail {
-/// A 64-byte aligned heap buffer. Tensors hold it through std::shared_ptr.
+/// A 64-byte aligned heap buffer (from the cache), or memory borrowed from an owner
+/// (Tensor::from_blob). Tensors hold it through std::shared_ptr.
 struct Storage {
   explicit Storage(size_t bytes);
+  /// Borrows bytes at data: never freed or cached; owner is released with the storage.
+  Storage(void* data, size_t bytes, std::shared_ptr<void> owner);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -23,6 +26,8 @@ struct Storage {
   size_t bytes = 0;
   /// Counts in-place modifications of the buffer (Tensor::version), shared by every view.
   std::atomic<uint64_t> version{0};
+  /// Non-null for borrowed memory: what keeps data valid.
+  std::shared_ptr<void> owner;
 };
 }  // namespace detail
 
