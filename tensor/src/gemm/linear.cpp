@@ -40,6 +40,13 @@ constexpr int64_t kStackElems = 4096;  // in * out staged on the stack (32 KiB i
 // Rows per task: forward and dX blocks (independent rows), and dW/db partial sums.
 constexpr int64_t kRowBlock = 1024;
 constexpr int64_t kTaskRows = 4096;
+// Rows of the two-layer forward taken through the product and the tanh together: few enough
+// that the product's stores into h (lines not in L1: h is [rows, hidden], kept for the backward)
+// are still in flight while the tanh's arithmetic on the rows before runs, so the two overlap
+// instead of the product waiting on its stores alone (4 rows of 100 floats: 28 vector stores,
+// well within a store buffer). Batch 1,000 on the Xeon: the step ~5% faster than one product and
+// one tanh per L1 block; 1 and 2 rows were slower (call overhead).
+constexpr int64_t kTanhRows = 4;
 
 std::string shp(const Shape& s) { return to_string(s); }
 
@@ -280,9 +287,12 @@ TwoLayer linear_tanh_linear(const Tensor& x, const Tensor& w1, const Tensor& b1,
                        const int64_t sn = std::min(r1, s0 + sub) - s0;
                        T* hb = ph + s0 * hid;
                        T* zb = pz + s0 * out_f;
-                       kern.skinny_product(sn, in_f, hid, px + s0 * ldx, ldx, w1t, pb1,
-                                           SkinnyMode::set, nullptr, 0, hb, hid);
-                       activate(hb, sn * hid, LinearActivation::tanh);
+                       for (int64_t g0 = 0; g0 < sn; g0 += kTanhRows) {
+                         const int64_t gn = std::min(sn, g0 + kTanhRows) - g0;
+                         kern.skinny_product(gn, in_f, hid, px + (s0 + g0) * ldx, ldx, w1t, pb1,
+                                             SkinnyMode::set, nullptr, 0, hb + g0 * hid, hid);
+                         activate(hb + g0 * hid, gn * hid, LinearActivation::tanh);
+                       }
                        if (pb2 != nullptr) {
                          for (int64_t r = 0; r < sn; ++r) {
                            std::memcpy(zb + r * out_f, pb2, sizeof(T) * size_t(out_f));
