@@ -42,7 +42,8 @@ struct Avx2 {
     const V sign = _mm256_set1_ps(-0.0f);
     return _mm256_or_ps(_mm256_andnot_ps(sign, x), _mm256_and_ps(s, sign));
   }
-  static V pow2(V, I n) { return as_float(shl<23>(iadd(n, seti(127)))); }
+  // The exponent field of 2^(n+1) plus 256 << 23, which is the sign bit.
+  static V minus2_pow2(V, I n) { return as_float(shl<23>(iadd(n, seti(128 + 256)))); }
   static I as_int(V x) { return _mm256_castps_si256(x); }
   static V as_float(I i) { return _mm256_castsi256_ps(i); }
   static V cvt(I i) { return _mm256_cvtepi32_ps(i); }

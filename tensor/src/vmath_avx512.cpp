@@ -45,8 +45,8 @@ struct Avx512 {
     return as_float(_mm512_ternarylogic_epi32(seti(impl::kSignBit), as_int(s), as_int(x),
                                               0xCA));  // sign ? s : x, bit by bit
   }
-  // One vscalefps instead of building the exponent field with an add and a shift.
-  static V pow2(V nf, I) { return _mm512_maskz_scalef_ps(kAll, set(1.0f), nf); }
+  // One vscalefps instead of building the exponent field (and sign) with an add and a shift.
+  static V minus2_pow2(V nf, I) { return _mm512_maskz_scalef_ps(kAll, set(-2.0f), nf); }
   static I as_int(V x) { return _mm512_castps_si512(x); }
   static V as_float(I i) { return _mm512_castsi512_ps(i); }
   static V cvt(I i) { return _mm512_maskz_cvtepi32_ps(kAll, i); }

@@ -42,7 +42,8 @@ struct Scalar {
     return std::bit_cast<V>((std::bit_cast<uint32_t>(x) & 0x7FFFFFFFu) |
                             (std::bit_cast<uint32_t>(s) & 0x80000000u));
   }
-  static V pow2(V, I n) { return as_float(shl<23>(iadd(n, 127))); }
+  // The exponent field of 2^(n+1) plus 256 << 23, which is the sign bit.
+  static V minus2_pow2(V, I n) { return as_float(shl<23>(iadd(n, 128 + 256))); }
   static I as_int(V x) { return std::bit_cast<I>(x); }
   static V as_float(I i) { return std::bit_cast<V>(i); }
   static V cvt(I i) { return static_cast<V>(i); }

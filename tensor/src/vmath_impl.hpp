@@ -16,7 +16,7 @@
 //   add sub mul div; fma(a, b, c) = a*b + c (fused where the ISA has it)
 //   clamp(x, lo, hi)     NaN in, NaN out; clamp_hi(x, hi) = min(x, hi), NaN in, NaN out
 //   abs(x), orsign(x, s) = x | (sign bit of s), copysign(x, s) = |x| with the sign bit of s
-//   pow2(nf, ni)         2^n exactly for n in [-126, 127] given as float (nf) and int32 (ni)
+//   minus2_pow2(nf, ni)  -2 * 2^n exactly for n in [-127, 126] given as float (nf) and int32 (ni)
 //   as_int, as_float     bit casts; cvt(I) int32 -> float
 //   iadd isub (wrapping), sra<k> (arithmetic), shl<k>
 //   lt ge eq (ordered compares), select(m, a, b) = m ? a : b
@@ -193,28 +193,45 @@ inline typename S::V log1p(typename S::V x) {
 
 // ---- tanh -----------------------------------------------------------------------------------
 
+// tanh's expm1 works on rho = -r / 2 instead of r, which saves the multiplication y = -2|x|:
+// Q(rho) = -2 P(-2 rho), i.e. Q_k = (-2)^(k+1) P_k (exact powers of two), so each Horner step,
+// rho * rho and the final fma are the ones on r scaled by a power of two and round the same:
+// rho + rho^2 Q(rho) = expm1(r) / -2 bit for bit.
+inline constexpr float kTanhQ0 = -2 * kExpP0;
+inline constexpr float kTanhQ1 = 4 * kExpP1;
+inline constexpr float kTanhQ2 = -8 * kExpP2;
+inline constexpr float kTanhQ3 = 16 * kExpP3;
+inline constexpr float kTanhQ4 = -32 * kExpP4;
+
 /// tanh |x| = -expm1(-2|x|) / (2 + expm1(-2|x|)). One formula for all x: expm1 keeps full
 /// relative accuracy near 0 (where 1 - 2/(e^2x + 1) would cancel), and for large |x| the ratio
 /// rounds to exactly 1. The sign is copied from x, so tanh(-x) = -tanh(x) bit for bit.
 template <class S>
 inline typename S::V tanh(typename S::V x) {
   using V = typename S::V;
-  using I = typename S::I;
   // |x| >= 0 already: only the upper clamp is needed (and it keeps NaN).
   const V a = S::clamp_hi(S::abs(x), S::set(kTanhClamp));
-  const V y = S::mul(a, S::set(-2.0f));  // exact; y in [-20, 0]
-  V nf;
-  I ni;
-  const V r = reduce_ln2<S>(y, nf, ni);
-  // expm1(y) = 2^n expm1(r) + (2^n - 1); n in [-29, 0], so 2^n is a normal float, and 2^n - 1
-  // is exact for n >= -24 (rounds harmlessly to -1 below).
-  const V s = S::pow2(nf, ni);
-  const V u = S::fma(s, expm1_reduced<S>(r), S::sub(s, S::set(1.0f)));
+  // reduce_ln2 of y = -2a (n in [-29, 0]) written on a: the same n, and rho = -r / 2 exactly
+  // (a + n ln2hi / 2 is exact as y - n ln2hi is; the ln2lo step rounds the same, scaled).
+  const V t = S::fma(a, S::set(-2 * kLog2e), S::set(kShifter));
+  const V nf = S::sub(t, S::set(kShifter));
+  const typename S::I ni = S::isub(S::as_int(t), S::seti(kShifterBits));
+  V rho = S::fma(nf, S::set(kLn2Hi / 2), a);
+  rho = S::fma(nf, S::set(kLn2Lo / 2), rho);
+  V q = S::fma(S::set(kTanhQ4), rho, S::set(kTanhQ3));
+  q = S::fma(q, rho, S::set(kTanhQ2));
+  q = S::fma(q, rho, S::set(kTanhQ1));
+  q = S::fma(q, rho, S::set(kTanhQ0));
+  const V e = S::fma(S::mul(rho, rho), q, rho);  // expm1(r) / -2
+  // expm1(y) = 2^n expm1(r) + (2^n - 1) = (-2 * 2^n) e + (2^n - 1); 2^n is a normal float and
+  // 2^n - 1 is exact for n >= -24 (rounds harmlessly to -1 below); -0.5 (-2 * 2^n) is exact.
+  const V s2 = S::minus2_pow2(nf, ni);
+  const V u = S::fma(s2, e, S::fma(s2, S::set(-0.5f), S::set(-1.0f)));
   // -u / (2 + u) computed as u / (-2 - u): the same magnitude bit for bit (negating is exact
   // and round-to-nearest is symmetric), one operation fewer; copysign then gives the result the
   // sign of x whatever the sign of the quotient (u = +0 makes it -0).
-  const V t = S::div(u, S::sub(S::set(-2.0f), u));
-  return S::copysign(t, x);
+  const V tq = S::div(u, S::sub(S::set(-2.0f), u));
+  return S::copysign(tq, x);
 }
 
 // ---- sigmoid --------------------------------------------------------------------------------
