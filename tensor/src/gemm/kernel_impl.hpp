@@ -301,6 +301,18 @@ struct Zip {
     hi = __builtin_shufflevector(x, y, ((L % 2) ? W + W / 2 + L / 2 : W / 2 + L / 2)...);
   }
 
+  // The inverse, from memory: even[l] = src[2 l], odd[l] = src[2 l + 1] for l < W.
+  template <std::size_t... L>
+  static void unzip(const T* src, T* even, T* odd, std::index_sequence<L...>) {
+    VX x, y;
+    __builtin_memcpy(&x, src, sizeof(VX));
+    __builtin_memcpy(&y, src + W, sizeof(VX));
+    const VX e = __builtin_shufflevector(x, y, (2 * L)...);
+    const VX o = __builtin_shufflevector(x, y, (2 * L + 1)...);
+    __builtin_memcpy(even, &e, sizeof(VX));
+    __builtin_memcpy(odd, &o, sizeof(VX));
+  }
+
   static void zip(const V& x, const V& y, V& lo, V& hi) {
     VX vx, vy, vlo, vhi;
     __builtin_memcpy(&vx, &x, sizeof(V));
@@ -749,6 +761,18 @@ template <class S>
 void transpose_copy(int64_t rows, int64_t cols, const typename S::T* src, int64_t lds,
                     typename S::T* dst, int64_t ldd) {
   constexpr int W = S::W;
+  if (cols == 2 && lds == 2) {
+    // Two columns stored by rows (the weights or inputs of a layer with two inputs): W rows at
+    // a time are de-interleaved with two loads and two stores, not 2 W scalar copies.
+    int64_t r = 0;
+    for (; r + W <= rows; r += W)
+      Zip<S>::unzip(src + 2 * r, dst + r, dst + ldd + r, std::make_index_sequence<W>{});
+    for (; r < rows; ++r) {
+      dst[r] = src[2 * r];
+      dst[ldd + r] = src[2 * r + 1];
+    }
+    return;
+  }
   using Block = BlockTranspose<S, W>;
   const int64_t rows_w = rows / W * W, cols_w = cols / W * W;
   for (int64_t r = 0; r < rows_w; r += W)
