@@ -24,11 +24,27 @@ namespace {
 constexpr size_t kAlign = 64;          // each buffer starts on a cache line (Tensor::from_blob)
 constexpr int64_t kChunkBytes = 8192;  // a slice is summed in chunks that stay in L1
 
+// Two ranks: one pass, each element read from both copies and its mean stored to both. Measured
+// on the Xeon for the MLP's 7.45 MB (thread CPU time per rank, 2 ranks, loaded machine): 0.71-0.79
+// ms, against 0.97-1.08 ms for the chunked loop below (which sums into an L1 buffer, then copies it
+// out to every rank). x * 0.5 is x / 2 exactly (a power of two), so the bits are the allreduce's.
+template <class T>
+void mean_of_two(T* __restrict a, T* __restrict b, int64_t lo, int64_t hi) {
+  for (int64_t k = lo; k < hi; ++k) {
+    const T m = (a[k] + b[k]) * T(0.5);
+    a[k] = m;
+    b[k] = m;
+  }
+}
+
 // Elements [lo, hi) of one buffer, whose copy on rank r is at[r]: the sum over the ranks in rank
 // order (the same sum on every rank), divided by N as the allreduce path does, written to every
 // rank's copy.
 template <class T>
 void mean_range(const std::vector<char*>& at, int64_t lo, int64_t hi) {
+  if (at.size() == 2) {
+    return mean_of_two(reinterpret_cast<T*>(at[0]), reinterpret_cast<T*>(at[1]), lo, hi);
+  }
   constexpr int64_t kChunk = kChunkBytes / static_cast<int64_t>(sizeof(T));
   const auto n = static_cast<T>(at.size());
   T sum[kChunk];
