@@ -175,7 +175,7 @@ TEST(DataParallel, SmallBucketsGiveTheSameResult) {
 }
 
 TEST(DataParallel, SharedMemoryMeanEqualsTheAllreduce) {
-  // Under mpirun on one machine the default averages through a shared-memory window (the
+  // Under mpirun on one machine the default averages the gradients in shared memory (the
   // Equivalence tests run that path); MPI's allreduce must give the same parameters: bit for bit
   // on 2 ranks ((a + b) / 2 either way), to rounding on more (MPI may add in another order).
   auto net = seed_net(DType::f64);
