@@ -53,15 +53,20 @@ int64_t parallel_min_work(int64_t syncs) {
   thread_local int cached_threads = 0;
   thread_local int64_t cached_syncs = -1, cached_work = 0;
   const int t = std::max(2, num_threads());
-  if (t != cached_threads || syncs != cached_syncs) {
-    const double paid = double(syncs) * parallel_round_trip_seconds();
-    const double saved_per_madd = (1.0 - 1.0 / t) / multiply_add_rate<T>();
-    const double work = 2.0 * paid / saved_per_madd;
-    cached_work = work >= 9e18 ? INT64_MAX : static_cast<int64_t>(std::ceil(work));
+  if (t == cached_threads && syncs == cached_syncs) return cached_work;
+  // A round trip of 0 means "not measured yet" (asked from inside a task, or while the pool was
+  // busy): the answer 0 is right for this call, which runs serially anyway, but must not be kept.
+  const double trip = parallel_round_trip_seconds();
+  const double paid = double(syncs) * trip;
+  const double saved_per_madd = (1.0 - 1.0 / t) / multiply_add_rate<T>();
+  const double work = 2.0 * paid / saved_per_madd;
+  const int64_t answer = work >= 9e18 ? INT64_MAX : static_cast<int64_t>(std::ceil(work));
+  if (trip > 0) {
+    cached_work = answer;
     cached_threads = t;
     cached_syncs = syncs;
   }
-  return cached_work;
+  return answer;
 }
 template int64_t parallel_min_work<float>(int64_t);
 template int64_t parallel_min_work<double>(int64_t);
