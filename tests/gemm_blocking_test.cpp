@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "affine/tensor/error.hpp"
@@ -270,4 +272,33 @@ TEST(GemmParallelThreshold, MeasuredOnThisMachine) {
   EXPECT_NEAR(saved_at_threshold, 2.0 * trip, 1e-2 * trip + 0.5 / rate_f)
       << "one = " << one << ", four = " << four << ", rate_f = " << rate_f << ", trip = " << trip
       << ", threads = " << affine::num_threads();
+}
+
+// A threshold asked for inside a pool task, before the process has measured a round trip, is 0
+// for that call (it runs serially anyway) but must not be kept: the same thread's next question,
+// outside any task, must get the measured threshold. Exits 0 if so, 1 if the 0 was kept, 2 if the
+// situation was not provoked (the calling thread ran no task, or its tasks saw a measurement).
+[[noreturn]] void ask_inside_a_task_then_outside() {
+  namespace gemm = affine::detail::gemm;
+  affine::set_num_threads(2);
+  const auto caller = std::this_thread::get_id();
+  std::atomic<int> caller_tasks{0};
+  std::atomic<int> caller_zeros{0};
+  // Enough tasks that the calling thread (which runs tasks too) takes some.
+  affine::detail::parallel_for(256, 2, [&](int64_t) {
+    const int64_t w = gemm::parallel_min_work<float>(1);
+    if (std::this_thread::get_id() == caller) {
+      caller_tasks.fetch_add(1);
+      if (w == 0) caller_zeros.fetch_add(1);
+    }
+  });
+  if (caller_tasks.load() == 0 || caller_zeros.load() == 0) std::_Exit(2);
+  std::_Exit(gemm::parallel_min_work<float>(1) > 0 ? 0 : 1);
+}
+
+// Run in a fresh process (the death-test machinery re-executes the binary), since the round trip
+// is measured once per process.
+TEST(GemmParallelThreshold, AnUnmeasuredAnswerIsNotKept) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(ask_inside_a_task_then_outside(), ::testing::ExitedWithCode(0), "");
 }
