@@ -19,6 +19,7 @@ struct Avx2 {
   using I = __m256i;
   using M = __m256;
   static constexpr int W = 8;
+  static constexpr bool kFusedFma = true;  // fma(a, b, c) rounds once
   static __m256i mask(int64_t n) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kTailMask + 8 - n));
   }

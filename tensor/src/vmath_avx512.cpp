@@ -16,6 +16,7 @@ struct Avx512 {
   using I = __m512i;
   using M = __mmask16;
   static constexpr int W = 16;
+  static constexpr bool kFusedFma = true;  // fma(a, b, c) rounds once
   static constexpr __mmask16 kAll = 0xFFFF;
   static __mmask16 mask(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
   static V load(const float* p) { return _mm512_loadu_ps(p); }

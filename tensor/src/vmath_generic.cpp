@@ -18,6 +18,7 @@ struct Scalar {
   using I = int32_t;
   using M = bool;
   static constexpr int W = 1;
+  static constexpr bool kFusedFma = false;  // fma(a, b, c) rounds once
   static V set(float v) { return v; }
   static I seti(int32_t v) { return v; }
   static V add(V a, V b) { return a + b; }

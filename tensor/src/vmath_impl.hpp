@@ -41,6 +41,8 @@ inline constexpr float kLog2e = 0x1.715476p+0f;
 // relative error below 3e-10 for |n| <= 150.
 inline constexpr float kLn2Hi = 0x1.63p-1f;        // 0.693359375
 inline constexpr float kLn2Lo = -0x1.bd0106p-13f;  // -2.12194440e-4
+// ln 2 rounded to float (1.9e-9 above it), for tanh's one-step reduction.
+inline constexpr float kLn2F = 0x1.62e430p-1f;
 // Adding 1.5 * 2^23 to |t| < 2^22 rounds t to an integer (round to nearest even, in the FPU's
 // current mode) and leaves that integer in the low mantissa bits: one add gives both round(t) as
 // a float and, by subtracting the bit patterns, as an int32. No float -> int conversion, so a NaN
@@ -211,13 +213,24 @@ inline typename S::V tanh(typename S::V x) {
   using V = typename S::V;
   // |x| >= 0 already: only the upper clamp is needed (and it keeps NaN).
   const V a = S::clamp_hi(S::abs(x), S::set(kTanhClamp));
-  // reduce_ln2 of y = -2a (n in [-29, 0]) written on a: the same n, and rho = -r / 2 exactly
-  // (a + n ln2hi / 2 is exact as y - n ln2hi is; the ln2lo step rounds the same, scaled).
+  // reduce_ln2 of y = -2a (n in [-29, 0]) written on a: the same n, and rho = -r / 2.
   const V t = S::fma(a, S::set(-2 * kLog2e), S::set(kShifter));
   const V nf = S::sub(t, S::set(kShifter));
   const typename S::I ni = S::isub(S::as_int(t), S::seti(kShifterBits));
-  V rho = S::fma(nf, S::set(kLn2Hi / 2), a);
-  rho = S::fma(nf, S::set(kLn2Lo / 2), rho);
+  V rho;
+  if constexpr (S::kFusedFma) {
+    // One step, a + n (ln2 rounded to float) / 2 rounded once: that ln2 is 1.9e-9 off, which
+    // moves rho by at most 29 * 1e-9, and only where n != 0, where 2^n shrinks what it moves in
+    // the result (under 0.1 ulp): the exhaustive test finds the same worst case, 2 ulp at
+    // |x| ~ 0.015 (n = 0, rho = a exactly). The loop is bound by its vector operations about as
+    // much as by the divider, so dropping one of ~20 made it 12% faster on Sapphire Rapids.
+    rho = S::fma(nf, S::set(kLn2F / 2), a);
+  } else {
+    // Without a fused multiply-add n ln2 would be rounded before the add (3 ulp at x = 4.5):
+    // Cody-Waite's two steps, a + n ln2hi / 2 exact as y - n ln2hi is, then the ln2lo step.
+    rho = S::fma(nf, S::set(kLn2Hi / 2), a);
+    rho = S::fma(nf, S::set(kLn2Lo / 2), rho);
+  }
   V q = S::fma(S::set(kTanhQ4), rho, S::set(kTanhQ3));
   q = S::fma(q, rho, S::set(kTanhQ2));
   q = S::fma(q, rho, S::set(kTanhQ1));
