@@ -52,8 +52,10 @@ using DotKernel = void (*)(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
 /// added to the running total (float32 error grows with the chunk length plus the chunk count).
 inline constexpr int64_t kSkinnyChunkRows = 128;
 
-/// What the skinny product writes: c = bias + a B, c += a B, or c = (a B) * (1 - y^2).
-enum class SkinnyMode { set, accumulate, tanh_grad };
+/// What the skinny product writes: c = bias + a B, c += a B, c = (a B) * (1 - y^2), or
+/// c = tanh(bias + a B) (vmath's tanh applied in registers: the same bits as a set product
+/// followed by vmath's tanh over the array; std::tanh per element in double).
+enum class SkinnyMode { set, accumulate, tanh_grad, tanh };
 
 /// Skinny kernels (skinny_impl.hpp): c[r, :m] (op)= bias + a[r, :k] B for r < rows, k <= 8,
 /// B [k, m] contiguous, a/c/y with unit column stride and row strides lda/ldc/ldy.

@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include "kernel_impl.hpp"
+#include "vmath_policy_avx512.hpp"
 
 namespace affine::detail::gemm {
 namespace {
@@ -42,6 +43,8 @@ struct F512 {
   static T fma1(T a, T b, T c) {
     return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
   }
+  // vmath's tanh (the same code as its array loop, so the same bits) on a vector in registers.
+  static V tanh(V x) { return vmath::impl::tanh<vmath::Avx512>(x); }
 };
 
 struct D512 {

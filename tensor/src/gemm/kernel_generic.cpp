@@ -6,6 +6,7 @@
 // accumulators plus B and a broadcast, which fits the 16 registers of baseline x86-64.
 // No fused multiply-add: fma(a, b, c) is a * b + c, rounded twice, identically everywhere.
 #include "kernel_impl.hpp"
+#include "vmath_policy_generic.hpp"
 
 namespace affine::detail::gemm {
 namespace {
@@ -66,6 +67,11 @@ struct FPortable : Portable<float, 8> {
   static constexpr int PREFETCH = 0;
   static constexpr int RB_R = 4, RB_NV = 2, RB_REGS = 7, RB_NV_DEEP = 1;
   static constexpr int DOT_R = 2, DOT_C = 2;
+  // vmath's portable tanh lane by lane (the same scalar code as its array loop, so the same bits).
+  static V tanh(V x) {
+    for (int l = 0; l < W; ++l) x.v[l] = vmath::impl::tanh<vmath::Scalar>(x.v[l]);
+    return x;
+  }
 };
 
 struct DPortable : Portable<double, 4> {

@@ -40,13 +40,6 @@ constexpr int64_t kStackElems = 4096;  // in * out staged on the stack (32 KiB i
 // Rows per task: forward and dX blocks (independent rows), and dW/db partial sums.
 constexpr int64_t kRowBlock = 1024;
 constexpr int64_t kTaskRows = 4096;
-// Rows of the two-layer forward taken through the product and the tanh together: few enough
-// that the product's stores into h (lines not in L1: h is [rows, hidden], kept for the backward)
-// are still in flight while the tanh's arithmetic on the rows before runs, so the two overlap
-// instead of the product waiting on its stores alone (4 rows of 100 floats: 28 vector stores,
-// well within a store buffer). Batch 1,000 on the Xeon: the step ~5% faster than one product and
-// one tanh per L1 block; 1 and 2 rows were slower (call overhead).
-constexpr int64_t kTanhRows = 4;
 
 std::string shp(const Shape& s) { return to_string(s); }
 
@@ -204,9 +197,12 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
         const T* px = x2.data<T>();
         const int64_t ldx = x2.strides()[0];
         T* po = out.data<T>();
-        // With an activation, rows go in sub-blocks that fill half of L1, so the activation
-        // reads what the product just wrote from L1, not L2 or memory.
-        const int64_t sub = activation == LinearActivation::none
+        // tanh is applied by the kernel to each vector before it is stored. Other activations
+        // follow in row sub-blocks that fill half of L1, so they read what the product just
+        // wrote from L1, not L2 or memory.
+        const bool in_kernel = activation == LinearActivation::tanh;
+        const LinearActivation after = in_kernel ? LinearActivation::none : activation;
+        const int64_t sub = after == LinearActivation::none
                                 ? kRowBlock
                                 : std::max<int64_t>(1, detail::cache_sizes().l1d / 2 /
                                                            (out_f * int64_t{sizeof(T)}));
@@ -215,8 +211,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
                          for (int64_t s0 = r0; s0 < r1; s0 += sub) {
                            const int64_t sn = std::min(r1, s0 + sub) - s0;
                            kern.skinny_product(sn, in_f, out_f, px + s0 * ldx, ldx, wt, pb,
-                                               SkinnyMode::set, nullptr, 0, po + s0 * out_f, out_f);
-                           activate(po + s0 * out_f, sn * out_f, activation);
+                                               in_kernel ? SkinnyMode::tanh : SkinnyMode::set,
+                                               nullptr, 0, po + s0 * out_f, out_f);
+                           activate(po + s0 * out_f, sn * out_f, after);
                          }
                        });
       });
@@ -287,12 +284,8 @@ TwoLayer linear_tanh_linear(const Tensor& x, const Tensor& w1, const Tensor& b1,
                        const int64_t sn = std::min(r1, s0 + sub) - s0;
                        T* hb = ph + s0 * hid;
                        T* zb = pz + s0 * out_f;
-                       for (int64_t g0 = 0; g0 < sn; g0 += kTanhRows) {
-                         const int64_t gn = std::min(sn, g0 + kTanhRows) - g0;
-                         kern.skinny_product(gn, in_f, hid, px + (s0 + g0) * ldx, ldx, w1t, pb1,
-                                             SkinnyMode::set, nullptr, 0, hb + g0 * hid, hid);
-                         activate(hb + g0 * hid, gn * hid, LinearActivation::tanh);
-                       }
+                       kern.skinny_product(sn, in_f, hid, px + s0 * ldx, ldx, w1t, pb1,
+                                           SkinnyMode::tanh, nullptr, 0, hb, hid);
                        if (pb2 != nullptr) {
                          for (int64_t r = 0; r < sn; ++r) {
                            std::memcpy(zb + r * out_f, pb2, sizeof(T) * size_t(out_f));

@@ -8,7 +8,8 @@
 // kernels do each step in one pass over the rows:
 //  - product: c[r, :] = bias + a[r, :k] B for k <= kSkinny (B [k, m] contiguous), vectorised
 //    along m; or c[r, :] += a[r, :k] B; or c[r, :] = (a[r, :k] B) * (1 - y[r, :]^2), the
-//    gradient through a tanh whose output is y.
+//    gradient through a tanh whose output is y; or c[r, :] = tanh(bias + a[r, :k] B), the
+//    tanh applied while the vector is in registers (S::tanh, vmath's code).
 //  - outer: acc[i, j] = sum_r a[r, i] x[r, j] for i < p <= kSkinny, with the column sums of a
 //    and of x in the same pass (dW and db of a skinny layer). With y, x[r, j] is replaced by
 //    x[r, j] (1 - y[r, j]^2) on load: dW and db of a layer followed by a tanh of output y, from
@@ -20,6 +21,7 @@
 // kChunkRows + rows / kChunkRows, not with rows. Every order is fixed by the shapes alone.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <utility>
 
@@ -88,6 +90,8 @@ void skinny_product_block(int64_t rows, int64_t nlast, const typename S::T* a, i
       } else if constexpr (M == SkinnyMode::tanh_grad) {
         const V yv = load(y + r * ldy + v * W, v);
         acc = S::mul(acc, S::fma(S::mul(minus_one, yv), yv, one));  // (G W) (1 - y^2)
+      } else if constexpr (M == SkinnyMode::tanh) {
+        acc = S::tanh(acc);
       }
       if (v < NV - 1 || last_full) {
         S::store(cr + v * W, acc);
@@ -133,6 +137,16 @@ void skinny_product(int64_t rows, int64_t k, int64_t m, const typename S::T* a, 
         return;
       case SkinnyMode::tanh_grad:
         skinny_product_k<S, K, SkinnyMode::tanh_grad>(rows, m, a, lda, b, bias, y, ldy, c, ldc);
+        return;
+      case SkinnyMode::tanh:
+        if constexpr (requires(typename S::V v) { S::tanh(v); }) {
+          skinny_product_k<S, K, SkinnyMode::tanh>(rows, m, a, lda, b, bias, y, ldy, c, ldc);
+        } else {  // double: no vector tanh; std::tanh on the rows just written
+          skinny_product_k<S, K, SkinnyMode::set>(rows, m, a, lda, b, bias, y, ldy, c, ldc);
+          for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t j = 0; j < m; ++j) c[r * ldc + j] = std::tanh(c[r * ldc + j]);
+          }
+        }
         return;
     }
   });
