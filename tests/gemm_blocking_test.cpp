@@ -284,14 +284,18 @@ TEST(GemmParallelThreshold, MeasuredOnThisMachine) {
   const auto caller = std::this_thread::get_id();
   std::atomic<int> caller_tasks{0};
   std::atomic<int> caller_zeros{0};
-  // Enough tasks that the calling thread (which runs tasks too) takes some.
-  affine::detail::parallel_for(256, 2, [&](int64_t) {
-    const int64_t w = gemm::parallel_min_work<float>(1);
-    if (std::this_thread::get_id() == caller) {
-      caller_tasks.fetch_add(1);
-      if (w == 0) caller_zeros.fetch_add(1);
-    }
-  });
+  // The calling thread runs tasks too, but on a loaded machine the worker may take them all
+  // while the caller waits for a core: repeat until the caller has run one (nothing measures
+  // the round trip meanwhile, as every question is asked inside a task).
+  for (int attempt = 0; attempt < 1000 && caller_tasks.load() == 0; ++attempt) {
+    affine::detail::parallel_for(256, 2, [&](int64_t) {
+      const int64_t w = gemm::parallel_min_work<float>(1);
+      if (std::this_thread::get_id() == caller) {
+        caller_tasks.fetch_add(1);
+        if (w == 0) caller_zeros.fetch_add(1);
+      }
+    });
+  }
   if (caller_tasks.load() == 0 || caller_zeros.load() == 0) std::_Exit(2);
   std::_Exit(gemm::parallel_min_work<float>(1) > 0 ? 0 : 1);
 }

@@ -189,7 +189,9 @@ TEST(DataParallel, SharedMemoryMeanEqualsTheAllreduce) {
     if (world().size() == 2) {
       EXPECT_EQ(max_abs_diff(a, b), 0.0) << dtype_name(dtype);
     } else {
-      EXPECT_LE(max_abs_diff(a, b), dtype == DType::f64 ? 1e-12 : 1e-6) << dtype_name(dtype);
+      // float32 Adam: the bound of the Equivalence cases, for the reason given there (MPI's
+      // order of the 4 ranks' sums measured 1.1e-6 once tanh's rounding moved).
+      EXPECT_LE(max_abs_diff(a, b), dtype == DType::f64 ? 1e-12 : 5e-6) << dtype_name(dtype);
     }
     EXPECT_TRUE(same_on_every_rank(a));
   }
