@@ -10,8 +10,10 @@
 // No step relies on the FP environment: nothing traps, and with the default rounding mode and
 // no FTZ/DAZ the results are the same on every x86-64 for a given ISA.
 //
-// Policy S provides (V: floats, I: int32 lanes, M: lane mask):
+// Policy S (vmath_policy_<isa>.hpp, also used by the GEMM family's kernels of that ISA to apply
+// tanh in registers) provides (V: floats, I: int32 lanes, M: lane mask):
 //   W                    lanes per V (1 for the portable policy)
+//   kFusedFma            true when fma(a, b, c) rounds once (tanh's one-step reduction needs it)
 //   set(float), seti(int32)
 //   add sub mul div; fma(a, b, c) = a*b + c (fused where the ISA has it)
 //   clamp(x, lo, hi)     NaN in, NaN out; clamp_hi(x, hi) = min(x, hi), NaN in, NaN out

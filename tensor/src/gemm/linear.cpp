@@ -3,7 +3,8 @@
 // view, never a copy) with the bias pre-filled so the GEMM accumulates onto it (beta = 1).
 // Skinny layers (in or out features <= kSkinny, as in the seed's 2-100-2-1 network) take the
 // skinny kernels of the active ISA (skinny_impl.hpp): they are memory-bound, so the passes they
-// save (bias copy, separate column sums, tanh' after dX) are most of their cost.
+// save (bias copy, separate column sums, tanh' after dX, tanh after the product) are most of
+// their cost.
 //
 // Threads: rows are split into blocks fixed by the shapes alone. Forward and dX rows are
 // independent; dW and db are summed per block of kTaskRows rows into partials that are added in
