@@ -265,9 +265,9 @@ TEST(GemmParallelThreshold, MeasuredOnThisMachine) {
   EXPECT_GT(one, 0);
   EXPECT_GE(four, 3 * one);
   // A job at the threshold saves twice the fork-joins it pays (the header's rule), in seconds; the
-  // threshold is that work rounded up to whole multiply-adds, each saving 0.5 / rate_f on 2 threads.
-  // (A CI run once saw the two sides 0.09% apart for a reason not found; 1% still catches a wrong
-  // factor in the rule, and the message has every input.)
+  // threshold is that work rounded up to whole multiply-adds, each saving 0.5 / rate_f on 2
+  // threads. (A CI run once saw the two sides 0.09% apart for a reason not found; 1% still catches
+  // a wrong factor in the rule, and the message has every input.)
   const double saved_at_threshold = double(one) * 0.5 / rate_f;
   EXPECT_NEAR(saved_at_threshold, 2.0 * trip, 1e-2 * trip + 0.5 / rate_f)
       << "one = " << one << ", four = " << four << ", rate_f = " << rate_f << ", trip = " << trip
