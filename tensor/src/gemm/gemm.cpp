@@ -215,7 +215,7 @@ void gemm_packed(const Blocking& blk, int64_t m, int64_t n, int64_t k, T alpha, 
   // the threads 1,080 and 968 rows). Block edges only move tile boundaries, which never changes
   // a result bit (kernel.hpp).
   const int64_t tiles = ceil_div(m, mr);
-  int64_t n_ic = ceil_div(tiles, std::max<int64_t>(1, blk.mc / mr));
+  int64_t n_ic = ceil_div(tiles, blk.mc / mr);  // blk.mc: whole tiles, at least one
   if (threads > 1) n_ic = round_up(n_ic, threads);
   n_ic = std::min(n_ic, tiles);
   // Rows [block_row(i), block_row(i + 1)) form A block i.
