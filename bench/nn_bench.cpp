@@ -15,7 +15,7 @@
 #include "../examples/digits/model.hpp"
 #include "../tests/alloc_counter.hpp"  // replaces global operator new in this binary
 #include "affine/affine.hpp"
-#include "one_blas_thread.hpp"
+#include "peer_env.hpp"
 
 #ifdef AFFINE_HAVE_LIBTORCH
 #include <torch/torch.h>
@@ -141,7 +141,7 @@ BENCHMARK(DigitsStep_libtorch)->Unit(benchmark::kMicrosecond);
 #endif
 
 int main(int argc, char** argv) {
-  affine::bench::reexec_with_one_blas_thread(argv);  // libtorch's peer rows on one thread
+  affine::bench::reexec_with_peer_env(argv);  // libtorch's peer rows: one thread, a kept heap
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

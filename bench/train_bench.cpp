@@ -3,9 +3,9 @@
 // data, batch and optimizer in PyTorch; bench/train_report runs both and prints the ratios.
 // When CMake finds Debian's libtorch-dev, BM_TrainStep_libtorch runs the same step with its C++
 // frontend (1 thread, the same batches, PyTorch's default init) in this binary. The binary
-// re-executes itself with OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 (bench/one_blas_thread.hpp):
-// torch::set_num_threads does not reach the OpenBLAS that Debian's libtorch calls, which
-// otherwise starts its own thread.
+// re-executes itself with one BLAS thread and a heap glibc keeps mapped (bench/peer_env.hpp):
+// torch::set_num_threads does not reach the OpenBLAS that Debian's libtorch calls, and glibc's
+// trimming made libtorch's step up to 6x slower from one process to the next on a VM.
 //
 //   build/bench/train_bench --benchmark_counters_tabular=true
 //
@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "affine/affine.hpp"
-#include "one_blas_thread.hpp"
+#include "peer_env.hpp"
 #ifdef AFFINE_HAVE_LIBTORCH
 #include <torch/torch.h>
 #endif
@@ -213,7 +213,7 @@ int peak_rss_run(int64_t batch) {
 }  // namespace affine
 
 int main(int argc, char** argv) {
-  affine::bench::reexec_with_one_blas_thread(argv);  // libtorch's rows on one thread
+  affine::bench::reexec_with_peer_env(argv);  // libtorch's rows: one thread, a kept heap
   const char* flag = "--peak_rss_batch=";
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], flag, std::strlen(flag)) == 0) {
