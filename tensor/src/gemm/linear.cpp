@@ -147,6 +147,19 @@ int64_t l1_rows(int64_t width, int64_t elem_bytes) {
       1, detail::cache_sizes().l1d / 2 / std::max<int64_t>(1, width * elem_bytes));
 }
 
+// dst[r * width + j] = row[j] for r < rows, in doubling copies: log2(rows) memcpy calls, not
+// one per row (a 1,000-row block of a 2-wide layer spent 2 us in 1,000 8-byte calls).
+template <class T>
+void repeat_row(const T* row, int64_t width, int64_t rows, T* dst) {
+  if (rows <= 0 || width <= 0) return;
+  std::memcpy(dst, row, sizeof(T) * size_t(width));
+  for (int64_t done = 1; done < rows;) {
+    const int64_t n = std::min(done, rows - done);
+    std::memcpy(dst + done * width, dst, sizeof(T) * size_t(n * width));
+    done += n;
+  }
+}
+
 // The partial sums of one skinny dW/db pass (per task: acc then the bias sums, task order
 // reduced by the caller) written to dw [out, in] and db: acc is [in, out] when small_in, else
 // [out, in].
@@ -287,11 +300,7 @@ TwoLayer linear_tanh_linear(const Tensor& x, const Tensor& w1, const Tensor& b1,
                        T* zb = pz + s0 * out_f;
                        kern.skinny_product(sn, in_f, hid, px + s0 * ldx, ldx, w1t, pb1,
                                            SkinnyMode::tanh, nullptr, 0, hb, hid);
-                       if (pb2 != nullptr) {
-                         for (int64_t r = 0; r < sn; ++r) {
-                           std::memcpy(zb + r * out_f, pb2, sizeof(T) * size_t(out_f));
-                         }
-                       }
+                       if (pb2 != nullptr) repeat_row(pb2, out_f, sn, zb);
                        kern.dot(sn, out_f, hid, T(1), hb, hid, pw2, hid,
                                 pb2 != nullptr ? T(1) : T(0), zb, out_f, 1);
                      }
