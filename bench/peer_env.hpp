@@ -15,7 +15,9 @@
 // and 2,500 us in the next. glibc reads MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_ and
 // MALLOC_MMAP_THRESHOLD_ when it starts, so they are set here and the program re-executed: the
 // heap then stays mapped, as a long-running trainer's would, and the peer's time is its work.
-// Blocks above 32 MiB (glibc's largest mmap threshold) are still mapped per allocation.
+// Blocks above 32 MiB (glibc's largest mmap threshold) are still mapped per allocation; with
+// glibc.malloc.hugetlb=1 they are mapped in transparent huge pages, 512 times fewer faults (PyTorch
+// DDP's 1-process seed step on that VM: 155 ms without, 66 ms with).
 // affine's own tensors come from its caching allocator and are unaffected.
 #pragma once
 
@@ -32,6 +34,7 @@ inline constexpr const char* kPeerEnv[][2] = {
     {"OPENBLAS_NUM_THREADS", "1"},       {"OMP_NUM_THREADS", "1"},
     {"MKL_NUM_THREADS", "1"},            {"MALLOC_TRIM_THRESHOLD_", "4294967296"},
     {"MALLOC_TOP_PAD_", "268435456"},    {"MALLOC_MMAP_THRESHOLD_", "33554432"},
+    {"GLIBC_TUNABLES", "glibc.malloc.hugetlb=1"},
 };
 
 /// Re-executes this program with kPeerEnv set unless it already is (then returns). Call first
