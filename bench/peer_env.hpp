@@ -31,9 +31,12 @@ namespace affine::bench {
 /// The variables and values peer_env() sets; bench/train_report and bench/dist_report set the
 /// same for their Python children.
 inline constexpr const char* kPeerEnv[][2] = {
-    {"OPENBLAS_NUM_THREADS", "1"},       {"OMP_NUM_THREADS", "1"},
-    {"MKL_NUM_THREADS", "1"},            {"MALLOC_TRIM_THRESHOLD_", "4294967296"},
-    {"MALLOC_TOP_PAD_", "268435456"},    {"MALLOC_MMAP_THRESHOLD_", "33554432"},
+    {"OPENBLAS_NUM_THREADS", "1"},
+    {"OMP_NUM_THREADS", "1"},
+    {"MKL_NUM_THREADS", "1"},
+    {"MALLOC_TRIM_THRESHOLD_", "4294967296"},
+    {"MALLOC_TOP_PAD_", "268435456"},
+    {"MALLOC_MMAP_THRESHOLD_", "33554432"},
     {"GLIBC_TUNABLES", "glibc.malloc.hugetlb=1"},
 };
 
