@@ -28,8 +28,8 @@
 
 namespace affine::bench {
 
-/// The variables and values peer_env() sets; bench/train_report and bench/dist_report set the
-/// same for their Python children.
+/// The variables and values reexec_with_peer_env() sets; bench/peer_env.py holds the same for the
+/// Python children of bench/train_report and bench/dist_report.
 inline constexpr const char* kPeerEnv[][2] = {
     {"OPENBLAS_NUM_THREADS", "1"},
     {"OMP_NUM_THREADS", "1"},

@@ -148,7 +148,7 @@ int64_t l1_rows(int64_t width, int64_t elem_bytes) {
 }
 
 // dst[r * width + j] = row[j] for r < rows, in doubling copies: log2(rows) memcpy calls, not
-// one per row (a 1,000-row block of a 2-wide layer spent 2 us in 1,000 8-byte calls).
+// one per row (1,000 8-byte calls for a 1,000-row block of a 2-wide layer: 1.4 us of the step).
 template <class T>
 void repeat_row(const T* row, int64_t width, int64_t rows, T* dst) {
   if (rows <= 0 || width <= 0) return;
