@@ -44,9 +44,11 @@ cmake --build build/release -j "$jobs"
 ctest --test-dir build/release -j "$jobs" --output-on-failure --timeout 600
 
 stage "sanitizer build (address;undefined) and tests"
+# -g1 (line tables only): the sanitizers' stack traces keep every function, file and line, and the
+# build takes about a third less time than with full debug information (-g).
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DAFFINE_SANITIZE="address;undefined" -DAFFINE_BUILD_BENCH=OFF -DAFFINE_BUILD_EXAMPLES=OFF \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" >/dev/null
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" >/dev/null
 cmake --build build/asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir build/asan -j "$jobs" --output-on-failure --timeout 900
@@ -80,7 +82,7 @@ stage "clang build (-Werror), the file-reader fuzzers, the same bits from g++ an
 CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DAFFINE_WERROR=ON -DAFFINE_BUILD_FUZZERS=ON -DAFFINE_SANITIZE="address;undefined" \
   -DAFFINE_BUILD_TESTS=OFF -DAFFINE_BUILD_BENCH=OFF -DAFFINE_BUILD_EXAMPLES=OFF \
-  -DAFFINE_INSTALL=OFF >/dev/null
+  -DAFFINE_INSTALL=OFF -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1" >/dev/null
 AFFINE_FUZZ_BUILD_DIR="$root/build/fuzz" fuzz/run.sh 60 safetensors npy
 # The kernels promise the same bits from any compiler (-ffp-contract=off, explicit fma): the same
 # program built by g++ (Release) and clang++ (this build) must print the same hashes at every ISA,
