@@ -234,6 +234,12 @@ TEST(Gradcheck, Linear) {
             {x, w, w2}));
   EXPECT_TRUE(check([](const auto& v) { return linear_tanh_linear(v[0], v[1], v[2], v[3], v[4]); },
                     {N({2, 3, 3}, 80), w, b, w2, b2}));
+  // ... and with an activation after the second layer.
+  for (const LinearActivation act : {LinearActivation::tanh, LinearActivation::sigmoid}) {
+    EXPECT_TRUE(
+        check([&](const auto& v) { return linear_tanh_linear(v[0], v[1], v[2], v[3], v[4], act); },
+              {x, w, b, w2, b2}));
+  }
   // linear equals matmul with the transposed weight plus the bias.
   Tape t;
   const Var xv = t.leaf(x), wv = t.leaf(w), bv = t.leaf(b);

@@ -287,6 +287,69 @@ TEST(Linear, TanhBetweenTwoLayersAsOneOpGivesTheUnfusedGradients) {
   }
 }
 
+// With an activation after the second layer (nn::Sequential's Linear, Tanh, Linear, Tanh), the
+// one op's gradients equal those of the activation op recorded after it, bit for bit: the
+// gradient through the activation is formed a chunk of rows at a time inside the op with the
+// activation op's own kernels. Also when the gradient reaching the op is a strided view (the loss
+// reads z transposed, or beside another column: concat's backward hands each input a column
+// slice), and for every thread count (the result is compared across 1 and 2).
+TEST(Linear, TanhBetweenTwoLayersWithAnActivationAfterGivesTheUnfusedGradients) {
+  struct Case4 {
+    int64_t rows, in, hid, out;
+  };
+  const std::vector<Case4> cases = {{300, 2, 100, 2}, {9000, 3, 20, 1}, {7, 12, 9, 10}};
+  const std::vector<std::pair<LinearActivation, Var (*)(const Var&)>> acts = {
+      {LinearActivation::tanh, [](const Var& v) { return tanh(v); }},
+      {LinearActivation::sigmoid, [](const Var& v) { return sigmoid(v); }},
+      {LinearActivation::relu, [](const Var& v) { return relu(v); }}};
+  uint64_t seed = 400;
+  for (const DType dt : {DType::f32, DType::f64}) {
+    for (const Case4& c : cases) {
+      for (const auto& [act, act_op] : acts) {
+        for (const int layout : {0, 1, 2}) {  // z read as is, transposed, beside a column
+          const bool transposed = layout == 1;
+          SCOPED_TRACE(std::to_string(c.rows) + " rows " + std::to_string(c.in) + "-" +
+                       std::to_string(c.hid) + "-" + std::to_string(c.out) + " activation " +
+                       std::to_string(static_cast<int>(act)) + " layout " + std::to_string(layout) +
+                       " " + std::string(dtype_name(dt)));
+          const Tensor x = R({c.rows, c.in}, seed++, dt, -2, 2);
+          const Tensor w1 = R({c.hid, c.in}, seed++, dt), b1 = R({c.hid}, seed++, dt);
+          const Tensor w2 = R({c.out, c.hid}, seed++, dt, -2, 2), b2 = R({c.out}, seed++, dt);
+          const Tensor up = R({c.rows, c.out}, seed++, dt);
+          auto run = [&](bool fused, int threads) {
+            set_num_threads(threads);
+            Tape tape;
+            const Var vx = tape.leaf(x), v1 = tape.leaf(w1), v2 = tape.leaf(w2);
+            const Var vb1 = tape.leaf(b1), vb2 = tape.leaf(b2);
+            const Var z = fused ? linear_tanh_linear(vx, v1, vb1, v2, vb2, act)
+                                : act_op(linear(tanh(linear(vx, v1, vb1)), v2, vb2));
+            if (transposed) {
+              tape.backward(transpose(z, 0, 1), up.t().contiguous());
+            } else if (layout == 2) {
+              const Tensor extra = Tensor::ones({c.rows, 1}, dt);
+              tape.backward(concat({z, tape.leaf(extra)}, 1), concat({up, extra}, 1));
+            } else {
+              tape.backward(z, up);
+            }
+            set_num_threads(1);
+            return std::vector<Tensor>{z.value(),  v1.grad(),  v2.grad(),
+                                       vb1.grad(), vb2.grad(), vx.grad()};
+          };
+          const std::vector<Tensor> two = run(false, 1), one = run(true, 1), par = run(true, 2);
+          const double tol = dt == DType::f32 ? 1e-6 : 1e-14;
+          EXPECT_TRUE(allclose(one[0], two[0], tol, tol)) << "output";
+          for (size_t i = 1; i < two.size(); ++i) {
+            EXPECT_TRUE(allclose(one[i], two[i], 0, 0)) << "gradient " << i;
+          }
+          for (size_t i = 0; i < one.size(); ++i) {
+            EXPECT_TRUE(allclose(par[i], one[i], 0, 0)) << "2 threads, result " << i;
+          }
+        }
+      }
+    }
+  }
+}
+
 // A row's output and its contribution do not depend on the rows around it: the same rows give
 // the same bits at any offset in batches of any size (data-parallel shards rely on it).
 TEST(Linear, TanhBetweenTwoLayersRowResultsDoNotDependOnTheBatch) {
@@ -328,6 +391,11 @@ TEST(Linear, TanhBetweenTwoLayersBadInputsNameTheShapes) {
             }).find("bias [4] does not match weight [5, 3]"),
             std::string::npos);
   EXPECT_NE(test::error_of([&] { linear_tanh_linear(x, w1, b1, Var(), Var()); }).find("linear"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([&] {
+              linear_tanh_linear(x, w1, b1, tape.leaf(Tensor::zeros({2, 5})), Var(),
+                                 static_cast<LinearActivation>(7));
+            }).find("linear: unknown activation 7"),
             std::string::npos);
   EXPECT_NE(test::error_of([&] {
               linear_tanh_linear(x, w1, b1, tape.leaf(Tensor::zeros({2, 5}, DType::f64)), Var());

@@ -170,8 +170,9 @@ static void tanh_linear_backward(TapeImpl& t, Node& n) {
 }
 
 // ---- linear_tanh_linear: two layers with a tanh between, one op --------------------------------
-// z = tanh(x W1^T + b1) W2^T + b2. Inputs x, W1, b1, W2, b2; saved[0] = x as [n, in], saved[1] =
-// W1, saved[2] = W2, saved[3] = h = the hidden tanh [n, hid]; dims = x's own shape.
+// z = act(tanh(x W1^T + b1) W2^T + b2). Inputs x, W1, b1, W2, b2; saved[0] = x as [n, in],
+// saved[1] = W1, saved[2] = W2, saved[3] = h = the hidden tanh [n, hid], saved[4] = z as
+// [n, out] when there is an activation; ints[0] = the activation; dims = x's own shape.
 
 static void linear_tanh_linear_backward(TapeImpl& t, Node& n) {
   const Tensor& x = n.saved[0];
@@ -205,7 +206,9 @@ static void linear_tanh_linear_backward(TapeImpl& t, Node& n) {
   out.accumulate_w2 = target[3] != nullptr;
   out.db2 = where(4);
   out.accumulate_b2 = target[4] != nullptr;
-  detail::linear_tanh_linear_backward(g, x, h, w1, w2, out);
+  const auto act = static_cast<LinearActivation>(n.ints[0]);
+  detail::linear_tanh_linear_backward(g, x, h, w1, w2, out,
+                                      act != LinearActivation::none ? &n.saved[4] : nullptr, act);
   for (size_t i = 0; i < 5; ++i) {
     if (!fresh[i].defined()) continue;
     t.accumulate(n.in[i],
@@ -213,7 +216,8 @@ static void linear_tanh_linear_backward(TapeImpl& t, Node& n) {
   }
 }
 
-Var linear_tanh_linear(const Var& x, const Var& w1, const Var& b1, const Var& w2, const Var& b2) {
+Var linear_tanh_linear(const Var& x, const Var& w1, const Var& b1, const Var& w2, const Var& b2,
+                       LinearActivation activation) {
   detail::require_defined("linear", x);
   detail::require_defined("linear", w1, "weight");
   detail::require_defined("linear", w2, "weight");
@@ -221,8 +225,9 @@ Var linear_tanh_linear(const Var& x, const Var& w1, const Var& b1, const Var& w2
   const Tensor& xv = x.value();
   detail::TwoLayer r =
       detail::linear_tanh_linear(xv, w1.value(), b1.defined() ? b1.value() : Tensor(), w2.value(),
-                                 b2.defined() ? b2.value() : Tensor());
+                                 b2.defined() ? b2.value() : Tensor(), activation);
   Tensor out = std::move(r.z);
+  const Tensor z2 = activation != LinearActivation::none ? out : Tensor();  // [n, out]
   if (xv.rank() != 2) {
     Shape s = xv.shape();
     s[s.size() - 1] = w2.value().shape()[0];
@@ -234,6 +239,8 @@ Var linear_tanh_linear(const Var& x, const Var& w1, const Var& b1, const Var& w2
   n.saved[1] = w1.value();
   n.saved[2] = w2.value();
   n.saved[3] = std::move(r.h);
+  n.saved[4] = z2;
+  n.ints[0] = static_cast<int64_t>(activation);
   n.dims = xv.shape();
   return rec.var;
 }

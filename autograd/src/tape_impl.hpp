@@ -111,7 +111,7 @@ struct Node {
   bool requires_grad = false;
   bool retain_grad = false;  ///< keep grad of a non-leaf after its VJP ran (Var::retain_grad)
   uint32_t consumers = 0;    ///< inputs slots of later nodes that name this node
-  std::array<SavedTensor, 4> saved;  ///< tensors the VJP needs (inputs, output, indices...)
+  std::array<SavedTensor, 5> saved;  ///< tensors the VJP needs (inputs, output, indices...)
   std::array<double, 2> scalar{};    ///< scalar arguments (exponent, clamp bounds, scale...)
   std::array<int64_t, 4> ints{};     ///< integer arguments (axis, keepdim, slice bounds...)
   Dims dims;                         ///< an axis list, permutation or shape

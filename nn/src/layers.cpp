@@ -59,7 +59,8 @@ Var Linear::forward(const Var& x, LinearActivation activation) {
   return reshape(linear(reshape(x, {-1, in_}), w, b, activation), out_shape);
 }
 
-Var Linear::forward_tanh_linear(Linear& first, Linear& second, const Var& x) {
+Var Linear::forward_tanh_linear(Linear& first, Linear& second, const Var& x,
+                                LinearActivation activation) {
   first.check_input(x.shape());
   Shape hidden = x.shape();
   hidden[hidden.size() - 1] = first.out_;
@@ -68,7 +69,7 @@ Var Linear::forward_tanh_linear(Linear& first, Linear& second, const Var& x) {
   const Var b1 = first.has_bias() ? bind_param(first.bias, x) : Var();
   const Var w2 = bind_param(second.weight, x);
   const Var b2 = second.has_bias() ? bind_param(second.bias, x) : Var();
-  return linear_tanh_linear(x, w1, b1, w2, b2);  // leading dimensions: kept by the op
+  return linear_tanh_linear(x, w1, b1, w2, b2, activation);  // leading dimensions: kept
 }
 
 std::string Linear::name() const {

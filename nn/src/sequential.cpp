@@ -44,8 +44,9 @@ LinearActivation fusable_activation(const Module& next) {
 }  // namespace
 
 // Runs of layers that are one op, so their intermediate results are never stored (the same
-// values either way): Linear, Tanh, Linear is linear_tanh_linear; a Linear followed by Tanh,
-// Sigmoid or ReLU is Linear::forward(x, activation). forward_to and forward_all return every
+// values either way): Linear, Tanh, Linear (and a Tanh, Sigmoid or ReLU after it) is
+// linear_tanh_linear; a Linear followed by Tanh, Sigmoid or ReLU is
+// Linear::forward(x, activation). forward_to and forward_all return every
 // layer's output, so they run the layers one by one.
 Var Sequential::forward(const Var& x) {
   Var h = x;
@@ -64,8 +65,10 @@ Var Sequential::forward(const Var& x) {
     const LinearActivation act = fusable_activation(*layers_[i + 1]);
     Linear* second = act == LinearActivation::tanh ? linear_at(i + 2) : nullptr;
     if (second != nullptr) {
-      h = Linear::forward_tanh_linear(*first, *second, h);
-      i += 2;
+      const LinearActivation after =
+          i + 3 < count ? fusable_activation(*layers_[i + 3]) : LinearActivation::none;
+      h = Linear::forward_tanh_linear(*first, *second, h, after);
+      i += after == LinearActivation::none ? 2 : 3;
     } else if (act != LinearActivation::none) {
       h = first->forward(h, act);
       ++i;

@@ -106,6 +106,56 @@ void activate(T* p, int64_t n, LinearActivation act) {
   }
 }
 
+// out := the gradient of an activation's input from g (its output's gradient) and y (its output),
+// on n contiguous elements, with the same kernels and formulas as the ops' own backward
+// (detail::tanh_backward and the others), so a fused activation's gradient has their bits.
+// relu' reads y > 0, which holds exactly where the input was > 0.
+template <class T>
+void activation_backward(const T* g, const T* y, T* out, int64_t n, LinearActivation act) {
+  switch (act) {
+    case LinearActivation::none:
+      if (out != g) std::memcpy(out, g, static_cast<size_t>(n) * sizeof(T));
+      return;
+    case LinearActivation::relu:
+      for (int64_t i = 0; i < n; ++i) out[i] = y[i] > T(0) ? g[i] : T(0);
+      return;
+    case LinearActivation::tanh:
+      if constexpr (sizeof(T) == 4) {
+        detail::vmath::active().tanh_backward(g, y, out, n);
+      } else {
+        for (int64_t i = 0; i < n; ++i) out[i] = g[i] * (T(1) - y[i] * y[i]);
+      }
+      return;
+    case LinearActivation::sigmoid:
+      if constexpr (sizeof(T) == 4) {
+        detail::vmath::active().sigmoid_backward(g, y, out, n);
+      } else {
+        for (int64_t i = 0; i < n; ++i) out[i] = g[i] * y[i] * (T(1) - y[i]);
+      }
+      return;
+  }
+}
+
+void check_activation(LinearActivation act) {
+  if (act != LinearActivation::none && act != LinearActivation::relu &&
+      act != LinearActivation::tanh && act != LinearActivation::sigmoid) {
+    throw Error("linear: unknown activation " + std::to_string(static_cast<int>(act)));
+  }
+}
+
+// activation_backward over rows x cols: g with row stride ldg, y and out contiguous.
+template <class T>
+void activation_backward_rows(const T* g, int64_t ldg, const T* y, T* out, int64_t rows,
+                              int64_t cols, LinearActivation act) {
+  if (ldg == cols) {
+    activation_backward(g, y, out, rows * cols, act);
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    activation_backward(g + r * ldg, y + r * cols, out + r * cols, cols, act);
+  }
+}
+
 // The checks of linear(x, weight, bias) for an input of shape x_shape and dtype x_dtype.
 void check_linear(const Shape& x_shape, DType x_dtype, const Tensor& weight, const Tensor& bias) {
   if (!weight.defined()) throw Error("linear: undefined input or weight");
@@ -187,10 +237,7 @@ void store_param_sums(const T* buf, bool small_in, int64_t in_f, int64_t out_f, 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
               LinearActivation activation) {
   if (!x.defined() || !weight.defined()) throw Error("linear: undefined input or weight");
-  if (activation != LinearActivation::none && activation != LinearActivation::relu &&
-      activation != LinearActivation::tanh && activation != LinearActivation::sigmoid) {
-    throw Error("linear: unknown activation " + std::to_string(static_cast<int>(activation)));
-  }
+  check_activation(activation);
   check_linear(x.shape(), x.dtype(), weight, bias);
   const int64_t in_f = weight.shape()[1];
   const int64_t out_f = weight.shape()[0];
@@ -254,8 +301,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
 namespace detail {
 
 TwoLayer linear_tanh_linear(const Tensor& x, const Tensor& w1, const Tensor& b1, const Tensor& w2,
-                            const Tensor& b2) {
+                            const Tensor& b2, LinearActivation out_act) {
   if (!x.defined()) throw Error("linear: undefined input or weight");
+  check_activation(out_act);
   check_linear(x.shape(), x.dtype(), w1, b1);
   Shape h_shape = x.shape();
   h_shape[h_shape.size() - 1] = w1.shape()[0];
@@ -271,7 +319,7 @@ TwoLayer linear_tanh_linear(const Tensor& x, const Tensor& w1, const Tensor& b1,
                       (!b2.defined() || b2.is_contiguous());
   if (!skinny || rows == 0) {
     Tensor h = affine::linear(x2, w1, b1, LinearActivation::tanh);
-    Tensor z = affine::linear(h, w2, b2);
+    Tensor z = affine::linear(h, w2, b2, out_act);
     return {std::move(h), std::move(z)};
   }
   Tensor h = Tensor::empty({rows, hid}, x.dtype());
@@ -289,8 +337,8 @@ TwoLayer linear_tanh_linear(const Tensor& x, const Tensor& w1, const Tensor& b1,
     T* ph = h.data<T>();
     T* pz = z.data<T>();
     // Each L1-sized block of rows: h = tanh(x W1^T + b1) (written once, kept for backward),
-    // then z = h W2^T + b2 (the dot kernel, one row of h against each row of W2) while h is
-    // still in L1.
+    // then z = out_act(h W2^T + b2) (the dot kernel, one row of h against each row of W2) while
+    // h is still in L1.
     const int64_t sub = l1_rows(hid, sizeof(T));
     for_row_blocks(rows, kRowBlock, threads_for<T>(rows * hid * (in_f + out_f)),
                    [&](int64_t r0, int64_t r1) {
@@ -303,6 +351,7 @@ TwoLayer linear_tanh_linear(const Tensor& x, const Tensor& w1, const Tensor& b1,
                        if (pb2 != nullptr) repeat_row(pb2, out_f, sn, zb);
                        kern.dot(sn, out_f, hid, T(1), hb, hid, pw2, hid,
                                 pb2 != nullptr ? T(1) : T(0), zb, out_f, 1);
+                       activate(zb, sn * out_f, out_act);
                      }
                    });
   });
@@ -401,7 +450,16 @@ void linear_backward_params(const Tensor& g, const Tensor& x, Tensor* dw, bool a
 }
 
 void linear_tanh_linear_backward(const Tensor& gz, const Tensor& x, const Tensor& h,
-                                 const Tensor& w1, const Tensor& w2, const TwoLayerGrads& out) {
+                                 const Tensor& w1, const Tensor& w2, const TwoLayerGrads& out,
+                                 const Tensor* z, LinearActivation out_act) {
+  check_activation(out_act);
+  if (out_act != LinearActivation::none && (z == nullptr || !z->is_contiguous() ||
+                                            z->shape() != gz.shape() || z->dtype() != gz.dtype())) {
+    throw Error(
+        "linear: the output activation's backward needs the contiguous output of gz's "
+        "shape " +
+        shp(gz.shape()));
+  }
   const int64_t rows = gz.shape()[0];
   const int64_t out_f = w2.shape()[0];
   const int64_t hid = w1.shape()[0];
@@ -415,6 +473,17 @@ void linear_tanh_linear_backward(const Tensor& gz, const Tensor& x, const Tensor
   // dz = dLoss / d(x W1^T + b1) = (gz W2) (1 - h^2): stored whole only when dx needs it (or the
   // shapes are not skinny), else one chunk at a time in a worker's scratch.
   Tensor dz = out.dx != nullptr || !skinny ? Tensor::empty({rows, hid}, gz.dtype()) : Tensor();
+  if (!skinny && out_act != LinearActivation::none) {
+    // The gradient of the second product, gz through the activation, stored whole.
+    const Tensor gc = gz.contiguous();
+    Tensor g2 = Tensor::empty(gz.shape(), gz.dtype());
+    visit_float(gz.dtype(), "linear", [&](auto tag) {
+      using T = AFFINE_T(tag);
+      activation_backward(gc.data<T>(), z->data<T>(), g2.data<T>(), gc.numel(), out_act);
+    });
+    linear_tanh_linear_backward(g2, x, h, w1, w2, out);
+    return;
+  }
   if (!skinny) {
     linear_backward_input(gz, w2, dz, false, &h);
     if (out.dw2 != nullptr || out.db2 != nullptr) {
@@ -429,11 +498,12 @@ void linear_tanh_linear_backward(const Tensor& gz, const Tensor& x, const Tensor
   visit_float(gz.dtype(), "linear", [&](auto tag) {
     using T = AFFINE_T(tag);
     const auto& kern = gemm::active_kernels_for<T>();
-    const T* pg = gz.data<T>();
+    const T* pgz = gz.data<T>();
+    const T* py = out_act != LinearActivation::none ? z->data<T>() : nullptr;
     const T* px = x.data<T>();
     const T* ph = h.data<T>();
     const T* pw2 = w2.data<T>();
-    const int64_t ldg = gz.strides()[0];
+    const int64_t ldgz = gz.strides()[0];
     const int64_t ldx = x.strides()[0];
     T* pdz = dz.defined() ? dz.data<T>() : nullptr;
     // Per task of kTaskRows rows: layer 1's sums ([in, hid] = X^T dZ, then db1) and layer 2's
@@ -449,17 +519,28 @@ void linear_tanh_linear_backward(const Tensor& gz, const Tensor& x, const Tensor
       const int64_t r0 = t * kTaskRows;
       const int64_t rn = std::min(rows, r0 + kTaskRows) - r0;
       T* acc = buf + t * part;
-      // This worker's chunk of dz (when not stored whole) and one chunk's partial sums.
-      T* scratch = static_cast<T*>(
-          gemm::scratch(gemm::kScratchLinearBlock, (kChunk * hid + part) * int64_t{sizeof(T)}));
+      // This worker's chunk of dz (when not stored whole), one chunk's partial sums and one
+      // chunk's gradient through the output activation.
+      T* scratch = static_cast<T*>(gemm::scratch(
+          gemm::kScratchLinearBlock, (kChunk * hid + part + kChunk * out_f) * int64_t{sizeof(T)}));
       T* blk = scratch + kChunk * hid;
-      // Each chunk of rows through every pass while it is in L1/L2: dz, then the sums.
+      T* gact = blk + part;
+      // Each chunk of rows through every pass while it is in L1/L2: the gradient through the
+      // output activation, dz, then the sums.
       for (int64_t c0 = r0; c0 < r0 + rn || c0 == r0; c0 += kChunk) {
         const int64_t cn = std::min(r0 + rn, c0 + kChunk) - c0;
         T* sums = c0 == r0 ? acc : blk;
+        // gc: the chunk's gradient of the second product (gz itself without an activation).
+        const T* gc = pgz + c0 * ldgz;
+        int64_t ldg = ldgz;
+        if (py != nullptr) {
+          activation_backward_rows(gc, ldgz, py + c0 * out_f, gact, cn, out_f, out_act);
+          gc = gact;
+          ldg = out_f;
+        }
         // One pass over the chunk's h with dz in registers when the widths allow, else
         // three kernels through dz in the scratch chunk. The same sums either way.
-        if (kern.skinny_tanh_layers(cn, out_f, in_f, hid, pg + c0 * ldg, ldg, pw2, ph + c0 * hid,
+        if (kern.skinny_tanh_layers(cn, out_f, in_f, hid, gc, ldg, pw2, ph + c0 * hid,
                                     px + c0 * ldx, ldx, pdz != nullptr ? pdz + c0 * hid : nullptr,
                                     sums + part1, sums + part1 + out_f * hid, sums,
                                     sums + in_f * hid)) {
@@ -469,10 +550,10 @@ void linear_tanh_linear_backward(const Tensor& gz, const Tensor& x, const Tensor
           continue;
         }
         T* dzc = pdz != nullptr ? pdz + c0 * hid : scratch;
-        kern.skinny_product(cn, out_f, hid, pg + c0 * ldg, ldg, pw2, nullptr, SkinnyMode::tanh_grad,
+        kern.skinny_product(cn, out_f, hid, gc, ldg, pw2, nullptr, SkinnyMode::tanh_grad,
                             ph + c0 * hid, hid, dzc, hid);
-        kern.skinny_outer(cn, out_f, hid, pg + c0 * ldg, ldg, ph + c0 * hid, hid, nullptr, 0,
-                          sums + part1, sums + part1 + out_f * hid, nullptr);
+        kern.skinny_outer(cn, out_f, hid, gc, ldg, ph + c0 * hid, hid, nullptr, 0, sums + part1,
+                          sums + part1 + out_f * hid, nullptr);
         kern.skinny_outer(cn, in_f, hid, px + c0 * ldx, ldx, dzc, hid, nullptr, 0, sums, nullptr,
                           sums + in_f * hid);
         if (sums == blk) {

@@ -95,15 +95,17 @@ AFFINE_API Var linear(const Var& x, const Var& weight, const Var& bias = Var());
 /// Tanh, Sigmoid or ReLU this way. LinearActivation::none is linear(x, weight, bias).
 AFFINE_API Var linear(const Var& x, const Var& weight, const Var& bias,
                       LinearActivation activation);
-/// linear(tanh(linear(x, W1, b1)), W2, b2) recorded as ONE op: two layers with a tanh between
-/// them. For a narrow input and output (at most 8 features each, as the seed's 2-100-2) each
-/// block of rows goes through both layers while in cache: forward writes the hidden tanh once
-/// (saved for backward); backward is one pass over the rows giving dW2, db2, dW1, db1 (and dx)
-/// without storing the hidden layer's gradient, with the same sums as the unfused ops. Other
-/// shapes run the two layers' kernels in turn. nn::Sequential records Linear, Tanh, Linear this
-/// way. Biases may be undefined. Throws affine::Error naming "linear" and the shapes.
+/// linear(tanh(linear(x, W1, b1)), W2, b2, activation) recorded as ONE op: two layers with a
+/// tanh between them and an optional activation after. For a narrow input and output (at most 8
+/// features each, as the seed's 2-100-2) each block of rows goes through both layers while in
+/// cache: forward writes the hidden tanh once (saved for backward); backward is one pass over the
+/// rows giving dW2, db2, dW1, db1 (and dx) without storing the hidden layer's gradient, with the
+/// same sums as the unfused ops. Other shapes run the two layers' kernels in turn.
+/// nn::Sequential records Linear, Tanh, Linear (and a Tanh, Sigmoid or ReLU after) this way.
+/// Biases may be undefined. Throws affine::Error naming "linear" and the shapes.
 AFFINE_API Var linear_tanh_linear(const Var& x, const Var& w1, const Var& b1, const Var& w2,
-                                  const Var& b2);
+                                  const Var& b2,
+                                  LinearActivation activation = LinearActivation::none);
 
 // ---- softmax --------------------------------------------------------------------------------
 /// exp(a - max) / sum(exp(a - max)) along axis (stable for any input).

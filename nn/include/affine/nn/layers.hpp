@@ -45,10 +45,12 @@ class AFFINE_API Linear : public Module {
   /// pre-activation is never stored. Sequential::forward calls this for a Linear followed by
   /// Tanh, Sigmoid or ReLU. Same checks and errors as forward(x).
   Var forward(const Var& x, LinearActivation activation);
-  /// second(tanh(first(x))) recorded as one op (linear_tanh_linear): the hidden layer and its
-  /// gradient are never stored separately. Sequential::forward calls this for Linear, Tanh,
-  /// Linear. Same checks and errors as first.forward(x), then second's on [*, first.out].
-  static Var forward_tanh_linear(Linear& first, Linear& second, const Var& x);
+  /// activation(second(tanh(first(x)))) recorded as one op (linear_tanh_linear): the hidden
+  /// layer and its gradient are never stored separately. Sequential::forward calls this for
+  /// Linear, Tanh, Linear (and a Tanh, Sigmoid or ReLU after it). Same checks and errors as
+  /// first.forward(x), then second's on [*, first.out].
+  static Var forward_tanh_linear(Linear& first, Linear& second, const Var& x,
+                                 LinearActivation activation = LinearActivation::none);
   /// "Linear(in=2, out=100, bias=true)".
   std::string name() const override;
 

@@ -5,6 +5,7 @@
 // GEMM; results are bit-identical for any thread count.
 #pragma once
 
+#include "affine/tensor/linear.hpp"
 #include "affine/tensor/tensor.hpp"
 
 namespace affine::detail {
@@ -23,16 +24,17 @@ void linear_backward_input(const Tensor& g, const Tensor& w, Tensor& dx, bool ac
 void linear_backward_params(const Tensor& g, const Tensor& x, Tensor* dw, bool accumulate_w,
                             Tensor* db, bool accumulate_b, const Tensor* tanh_y = nullptr);
 
-/// h = tanh(x w1^T + b1) [n, hid] and z = h w2^T + b2 [n, out] for x [*, in] (taken as [n, in]),
-/// w1 [hid, in], w2 [out, hid], biases optional: the forward of autograd's linear_tanh_linear.
-/// With in and out <= 8 (the seed's 2-100-2), each L1-sized block of rows goes through both
-/// layers (h written once, read back from L1 for z); otherwise the two linear() calls. Checks as
-/// linear(), naming "linear".
+/// h = tanh(x w1^T + b1) [n, hid] and z = out_act(h w2^T + b2) [n, out] for x [*, in] (taken as
+/// [n, in]), w1 [hid, in], w2 [out, hid], biases optional: the forward of autograd's
+/// linear_tanh_linear. With in and out <= 8 (the seed's 2-100-2), each L1-sized block of rows goes
+/// through both layers (h written once, read back from L1 for z, the activation applied to the
+/// block as linear() applies it); otherwise the two linear() calls. Checks as linear(), naming
+/// "linear".
 struct TwoLayer {
   Tensor h, z;
 };
 TwoLayer linear_tanh_linear(const Tensor& x, const Tensor& w1, const Tensor& b1, const Tensor& w2,
-                            const Tensor& b2);
+                            const Tensor& b2, LinearActivation out_act = LinearActivation::none);
 
 /// Where linear_tanh_linear_backward writes (null: not wanted), and whether it adds to it.
 struct TwoLayerGrads {
@@ -49,11 +51,16 @@ struct TwoLayerGrads {
 };
 
 /// The gradients of linear_tanh_linear from gz [n, out] (x [n, in], h its saved [n, hid]):
-/// dz = (gz w2) (1 - h^2), dw2 = gz^T h, db2, dw1 = dz^T x, db1, dx = dz w1. Skinny shapes take
-/// one pass over the rows in chunks that stay in cache, dz never stored unless dx is wanted;
-/// the sums equal those of the two layers' own backward kernels bit for bit, for any thread count.
+/// dz = (gz w2) (1 - h^2), dw2 = gz^T h, db2, dw1 = dz^T x, db1, dx = dz w1. With an output
+/// activation, gz is the gradient of z = out_act(...) (its output, contiguous [n, out]) and goes
+/// through the activation's derivative first, with the bits of the activation op's own backward.
+/// Skinny shapes take one pass over the rows in chunks that stay in cache, dz never stored unless
+/// dx is wanted; the sums equal those of the two layers' own backward kernels bit for bit, for
+/// any thread count.
 void linear_tanh_linear_backward(const Tensor& gz, const Tensor& x, const Tensor& h,
-                                 const Tensor& w1, const Tensor& w2, const TwoLayerGrads& out);
+                                 const Tensor& w1, const Tensor& w2, const TwoLayerGrads& out,
+                                 const Tensor* z = nullptr,
+                                 LinearActivation out_act = LinearActivation::none);
 
 /// dst := the column sums of g [n, m] (accumulate: dst += them); dst [m] of g's dtype.
 void column_sums(const Tensor& g, Tensor& dst, bool accumulate);
