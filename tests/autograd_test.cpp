@@ -450,6 +450,52 @@ TEST(Autograd, BinaryCrossEntropyFloat32MatchesFloat64) {
                     "binary_cross_entropy", "flat index 37");
 }
 
+// A VJP whose incoming gradient is one value broadcast over the input (a mean loss's) gives the
+// bits of the same gradient handed over as a full tensor of that value: the fused backward loop
+// reads broadcast operands from a buffer of their value in spans of 256, so lengths around and
+// across a span (and [n, 1] columns, which coalesce into one run) are checked, in both dtypes,
+// through a binary (mul), a loss (binary_cross_entropy) and a three-operand VJP (mse_loss).
+TEST(Autograd, BroadcastGradientGivesTheBitsOfTheExpandedOne) {
+  for (const DType dt : {DType::f32, DType::f64}) {
+    for (const int64_t n : {1, 255, 256, 257, 300, 1000}) {
+      SCOPED_TRACE(std::to_string(n) + " " + std::string(dtype_name(dt)));
+      Generator gen(static_cast<uint64_t>(n));
+      const Tensor p = Tensor::uniform({n, 1}, 0.05, 0.95, gen, dt);
+      const Tensor y = Tensor::uniform({n, 1}, 0.0, 1.0, gen, dt);
+      const Tensor scale = Tensor::uniform({}, 0.5, 2.0, gen, dt);
+      // mean reduction: the loss's VJP gets scale / n broadcast over [n, 1] ...
+      auto grads = [&](bool mean, auto loss_fn) {
+        Tape tape;
+        const Var vp = tape.leaf(p), vy = tape.leaf(y);
+        if (mean) {
+          tape.backward(loss_fn(vp, vy, Reduction::mean), scale);
+        } else {
+          // ... or, per element, that same value as a full tensor.
+          const Tensor each = div(scale, static_cast<double>(n)).expand({n, 1}).contiguous();
+          tape.backward(loss_fn(vp, vy, Reduction::none), each);
+        }
+        return std::vector<Tensor>{vp.grad(), vy.grad()};
+      };
+      const auto bce = [](const Var& a, const Var& b, Reduction r) {
+        return binary_cross_entropy(a, b, r);
+      };
+      const auto mse = [](const Var& a, const Var& b, Reduction r) { return mse_loss(a, b, r); };
+      for (const bool use_bce : {true, false}) {
+        const std::vector<Tensor> a = use_bce ? grads(true, bce) : grads(true, mse);
+        const std::vector<Tensor> b = use_bce ? grads(false, bce) : grads(false, mse);
+        for (size_t i = 0; i < a.size(); ++i) {
+          EXPECT_TRUE(allclose(a[i], b[i], 0, 0)) << (use_bce ? "bce" : "mse") << " grad " << i;
+        }
+      }
+      // A binary op broadcasting its second operand: d(a * s)/da = g * s with s stride 0.
+      Tape tape;
+      const Var va = tape.leaf(p), vs = tape.leaf(scale);
+      tape.backward(mul(va, vs), y);
+      EXPECT_TRUE(allclose(va.grad(), mul(y, scale.expand({n, 1}).contiguous()), 0, 0));
+    }
+  }
+}
+
 // The backward observer (what dist::DataParallel uses to start sending gradients early): each
 // parameter is announced once, when the reverse walk passes its first leaf, with its gradient
 // already final; then backward_done; clear() removes the observer.
