@@ -350,6 +350,52 @@ TEST(Linear, TanhBetweenTwoLayersWithAnActivationAfterGivesTheUnfusedGradients) 
   }
 }
 
+// The kernels write dW and db straight into a Parameter's gradient (adding to it) and into a
+// fresh tensor for any other leaf (setting it): the two give the same bits, for linear, linear
+// with an activation and linear_tanh_linear, skinny (on either side) and general shapes, so
+// neither path can drift from the other (a Parameter's gradient starts at zero).
+TEST(Linear, ParameterGradientsEqualThoseOfPlainLeaves) {
+  struct Case3 {
+    int64_t rows, in, out;
+  };
+  uint64_t seed = 600;
+  for (const DType dt : {DType::f32, DType::f64}) {
+    for (const Case3& c : {Case3{300, 2, 100}, Case3{300, 100, 2}, Case3{9, 12, 10}}) {
+      SCOPED_TRACE(std::to_string(c.in) + " -> " + std::to_string(c.out) + " " +
+                   std::string(dtype_name(dt)));
+      const Tensor x = R({c.rows, c.in}, seed++, dt, -2, 2);
+      const std::vector<Tensor> values = {R({c.out, c.in}, seed++, dt), R({c.out}, seed++, dt),
+                                          R({3, c.out}, seed++, dt), R({3}, seed++, dt)};
+      for (int which = 0; which < 3; ++which) {  // linear, linear + tanh, linear_tanh_linear
+        auto grads = [&](bool as_params) {
+          Tape tape;
+          std::vector<Parameter> params;
+          for (const Tensor& v : values) params.emplace_back(v.clone());
+          std::vector<Var> p;
+          for (size_t i = 0; i < values.size(); ++i) {
+            p.push_back(as_params ? tape.param(params[i]) : tape.leaf(values[i]));
+          }
+          const Var vx = tape.leaf(x, false);
+          const Var z = which == 0   ? linear(vx, p[0], p[1])
+                        : which == 1 ? linear(vx, p[0], p[1], LinearActivation::tanh)
+                                     : linear_tanh_linear(vx, p[0], p[1], p[2], p[3],
+                                                          LinearActivation::sigmoid);
+          tape.backward(z, Tensor::ones(z.value().shape(), dt));
+          std::vector<Tensor> out;
+          for (size_t i = 0; i < (which == 2 ? 4u : 2u); ++i) {
+            out.push_back(as_params ? params[i].grad : p[i].grad());
+          }
+          return out;
+        };
+        const std::vector<Tensor> leaf = grads(false), param = grads(true);
+        for (size_t i = 0; i < leaf.size(); ++i) {
+          EXPECT_TRUE(allclose(param[i], leaf[i], 0, 0)) << "op " << which << " grad " << i;
+        }
+      }
+    }
+  }
+}
+
 // A row's output and its contribution do not depend on the rows around it: the same rows give
 // the same bits at any offset in batches of any size (data-parallel shards rely on it).
 TEST(Linear, TanhBetweenTwoLayersRowResultsDoNotDependOnTheBatch) {
