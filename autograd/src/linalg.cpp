@@ -15,7 +15,6 @@
 #include "affine/tensor/internal/access.hpp"
 #include "affine/tensor/internal/dispatch.hpp"
 #include "affine/tensor/internal/linear.hpp"
-#include "affine/tensor/internal/unary_backward.hpp"
 #include "affine/tensor/linear.hpp"
 #include "affine/tensor/ops.hpp"
 #include "tape_impl.hpp"
@@ -265,20 +264,8 @@ static void linear_act_backward(TapeImpl& t, Node& n) {
       !n.retain_grad && n.grad.is_contiguous() && TensorAccess::storage(n.grad).use_count() == 1;
   const Tensor g = grad_2d(n, x, w);
   Tensor dz = in_place ? g : Tensor::empty(y.shape(), y.dtype());
-  switch (act) {
-    case LinearActivation::tanh:
-      detail::tanh_backward(g, y, dz);
-      break;
-    case LinearActivation::sigmoid:
-      detail::sigmoid_backward(g, y, dz);
-      break;
-    case LinearActivation::relu:
-      detail::relu_backward(g, y, dz);
-      break;
-    case LinearActivation::none:
-      break;
-  }
-  linear_grads(t, n, act == LinearActivation::none ? g : dz, x, w);
+  detail::activation_backward(g, y, act, dz);
+  linear_grads(t, n, dz, x, w);
 }
 
 Var linear(const Var& x, const Var& weight, const Var& bias, LinearActivation activation) {

@@ -106,9 +106,9 @@ void activate(T* p, int64_t n, LinearActivation act) {
   }
 }
 
-// out := the gradient of an activation's input from g (its output's gradient) and y (its output),
-// on n contiguous elements, with the same kernels and formulas as the ops' own backward
-// (detail::tanh_backward and the others), so a fused activation's gradient has their bits.
+// detail::activation_backward on n contiguous elements through raw pointers, for a chunk of rows
+// inside a kernel's task (no Tensor per chunk): the same vmath kernels in float32 and the unary
+// table's formulas in float64, so the gradient has the ops' bits (linear_test checks it).
 // relu' reads y > 0, which holds exactly where the input was > 0.
 template <class T>
 void activation_backward(const T* g, const T* y, T* out, int64_t n, LinearActivation act) {
@@ -300,6 +300,24 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
 
 namespace detail {
 
+void activation_backward(const Tensor& g, const Tensor& y, LinearActivation act, Tensor& out) {
+  switch (act) {
+    case LinearActivation::none:
+      if (!out.shares_storage(g)) out.copy_(g);
+      return;
+    case LinearActivation::relu:  // y > 0 exactly where the input was > 0
+      relu_backward(g, y, out);
+      return;
+    case LinearActivation::tanh:
+      tanh_backward(g, y, out);
+      return;
+    case LinearActivation::sigmoid:
+      sigmoid_backward(g, y, out);
+      return;
+  }
+  check_activation(act);
+}
+
 TwoLayer linear_tanh_linear(const Tensor& x, const Tensor& w1, const Tensor& b1, const Tensor& w2,
                             const Tensor& b2, LinearActivation out_act) {
   if (!x.defined()) throw Error("linear: undefined input or weight");
@@ -456,9 +474,10 @@ void linear_tanh_linear_backward(const Tensor& gz, const Tensor& x, const Tensor
   if (out_act != LinearActivation::none && (z == nullptr || !z->is_contiguous() ||
                                             z->shape() != gz.shape() || z->dtype() != gz.dtype())) {
     throw Error(
-        "linear: the output activation's backward needs the contiguous output of gz's "
-        "shape " +
-        shp(gz.shape()));
+        "linear: the output activation's backward needs the op's contiguous output, of "
+        "the gradient's shape " +
+        shp(gz.shape()) + "; got " +
+        (z == nullptr || !z->defined() ? std::string("none") : shp(z->shape())));
   }
   const int64_t rows = gz.shape()[0];
   const int64_t out_f = w2.shape()[0];
@@ -475,12 +494,8 @@ void linear_tanh_linear_backward(const Tensor& gz, const Tensor& x, const Tensor
   Tensor dz = out.dx != nullptr || !skinny ? Tensor::empty({rows, hid}, gz.dtype()) : Tensor();
   if (!skinny && out_act != LinearActivation::none) {
     // The gradient of the second product, gz through the activation, stored whole.
-    const Tensor gc = gz.contiguous();
     Tensor g2 = Tensor::empty(gz.shape(), gz.dtype());
-    visit_float(gz.dtype(), "linear", [&](auto tag) {
-      using T = AFFINE_T(tag);
-      activation_backward(gc.data<T>(), z->data<T>(), g2.data<T>(), gc.numel(), out_act);
-    });
+    activation_backward(gz, *z, out_act, g2);
     linear_tanh_linear_backward(g2, x, h, w1, w2, out);
     return;
   }

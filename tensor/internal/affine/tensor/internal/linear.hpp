@@ -62,6 +62,11 @@ void linear_tanh_linear_backward(const Tensor& gz, const Tensor& x, const Tensor
                                  const Tensor* z = nullptr,
                                  LinearActivation out_act = LinearActivation::none);
 
+/// out := the gradient of act's input from g (its output's gradient) and y (its output): the
+/// activation ops' own backward (tanh_backward, sigmoid_backward, relu_backward; out := g for
+/// none). out has g's shape and dtype and may be g itself.
+void activation_backward(const Tensor& g, const Tensor& y, LinearActivation act, Tensor& out);
+
 /// dst := the column sums of g [n, m] (accumulate: dst += them); dst [m] of g's dtype.
 void column_sums(const Tensor& g, Tensor& dst, bool accumulate);
 
