@@ -46,6 +46,12 @@ struct F256 {
   }
   // vmath's tanh (the same code as its array loop, so the same bits) on a vector in registers.
   static V tanh(V x) { return vmath::impl::tanh<vmath::Avx2>(x); }
+  // Lane i of the result is lane idx[i] of v (any lane to any lane).
+  using Idx = __m256i;
+  static Idx load_idx(const int32_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  static V permute(V v, Idx idx) { return _mm256_permutevar8x32_ps(v, idx); }
 };
 
 struct D256 {

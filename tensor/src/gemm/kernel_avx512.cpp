@@ -45,6 +45,10 @@ struct F512 {
   }
   // vmath's tanh (the same code as its array loop, so the same bits) on a vector in registers.
   static V tanh(V x) { return vmath::impl::tanh<vmath::Avx512>(x); }
+  // Lane i of the result is lane idx[i] of v (any lane to any lane).
+  using Idx = __m512i;
+  static Idx load_idx(const int32_t* p) { return _mm512_loadu_si512(p); }
+  static V permute(V v, Idx idx) { return _mm512_permutexvar_ps(idx, v); }
 };
 
 struct D512 {

@@ -8,7 +8,8 @@
 // MR, NV (micro-kernel MR x NV*W), RB_R, RB_NV, RB_NV_DEEP, RB_REGS (rowbcast tile: at most RB_R
 // rows and RB_NV vectors, RB_NV_DEEP for deep products, RB_REGS registers for accumulators plus B),
 // DOT_R, DOT_C (dot tile: DOT_R x DOT_C accumulators, at most DOT_C columns), PREFETCH (k steps,
-// 0 = none).
+// 0 = none). Optional, used when present: tanh(v) (vmath's, in registers); Idx, load_idx(p) and
+// permute(v, idx) (lane i of the result is lane idx[i] of v).
 //
 // ODR note: every traits type is declared in an anonymous namespace of its ISA file, so each
 // instantiation below has internal linkage and an AVX-512 copy can never be linked into a

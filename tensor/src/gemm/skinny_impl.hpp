@@ -102,11 +102,87 @@ void skinny_product_block(int64_t rows, int64_t nlast, const typename S::T* a, i
   }
 }
 
+template <class S>
+concept LanePermute = requires(typename S::V v, typename S::Idx i, const int32_t* p) {
+  S::permute(v, S::load_idx(p));
+  S::tanh(v);
+};
+
+// The last `tail` <= W / 2 columns of c = tanh(bias + a B), G rows per vector: lane i holds row
+// r + i / L, column i % L, for L = tail rounded up to a power of two and G = W / L. A row's last
+// partial vector would otherwise pay for a whole vector's tanh (for 100 columns under AVX-512, 4
+// lanes of 16 in every row's seventh vector); here one tanh serves G rows. Lane i's a values come
+// from one load of the G rows (so (G - 1) lda + K <= W) by a permutation, and each element gets
+// the operations of skinny_product_block in the same order: the same bits. Rows left over (fewer
+// than G) go through that block.
+template <class S, int K>
+void skinny_tanh_tail(int64_t rows, int64_t tail, const typename S::T* a, int64_t lda,
+                      const typename S::T* b, int64_t ldb, const typename S::T* bias,
+                      typename S::T* c, int64_t ldc) {
+  using T = typename S::T;
+  using V = typename S::V;
+  using Idx = typename S::Idx;
+  constexpr int W = S::W;
+  int L = 1;
+  while (L < tail) L *= 2;
+  const int G = W / L;
+  T bias_l[W], b_l[K][W];
+  int32_t pick[K][W], rot[W];  // rot: G <= W groups, built one group at a time below
+  for (int i = 0; i < W; ++i) {
+    const int col = i % L;
+    bias_l[i] = col < tail && bias != nullptr ? bias[col] : T(0);
+    for (int t = 0; t < K; ++t) {
+      b_l[t][i] = col < tail ? b[t * ldb + col] : T(0);
+      pick[t][i] = static_cast<int32_t>((i / L) * lda + t);
+    }
+  }
+  const V bias_v = S::load(bias_l);
+  V b_v[K];
+  Idx pick_v[K];
+  for (int t = 0; t < K; ++t) {
+    b_v[t] = S::load(b_l[t]);
+    pick_v[t] = S::load_idx(pick[t]);
+  }
+  // rot_v[g] brings group g's lanes down to lanes 0..L-1 for its row's store.
+  Idx rot_v[W];
+  for (int g = 0; g < G; ++g) {
+    for (int i = 0; i < W; ++i) rot[i] = static_cast<int32_t>((i + g * L) % W);
+    rot_v[g] = S::load_idx(rot);
+  }
+  const int64_t span = (G - 1) * lda + K;
+  int64_t r = 0;
+  for (; r + G <= rows; r += G) {
+    const V rows_v = S::loadn(a + r * lda, span);
+    V acc = bias_v;
+#pragma GCC unroll 8
+    for (int t = 0; t < K; ++t) acc = S::fma(S::permute(rows_v, pick_v[t]), b_v[t], acc);
+    acc = S::tanh(acc);
+    S::storen(c + r * ldc, acc, tail);
+    for (int g = 1; g < G; ++g) S::storen(c + (r + g) * ldc, S::permute(acc, rot_v[g]), tail);
+  }
+  if (r < rows) {
+    skinny_product_block<S, K, SkinnyMode::tanh, 1>(rows - r, tail, a + r * lda, lda, b, ldb, bias,
+                                                    nullptr, 0, c + r * ldc, ldc);
+  }
+}
+
 template <class S, int K, SkinnyMode M>
 void skinny_product_k(int64_t rows, int64_t m, const typename S::T* a, int64_t lda,
                       const typename S::T* b, const typename S::T* bias, const typename S::T* y,
                       int64_t ldy, typename S::T* c, int64_t ldc) {
   constexpr int W = S::W;
+  const int64_t ldb = m;
+  if constexpr (M == SkinnyMode::tanh && LanePermute<S>) {
+    const int64_t tail = m % W;
+    int64_t lanes = 1;
+    while (lanes < tail) lanes *= 2;
+    if (tail > 0 && 2 * tail <= W && rows >= W / lanes && (W / lanes - 1) * lda + K <= W) {
+      const int64_t full = m - tail;
+      skinny_tanh_tail<S, K>(rows, tail, a, lda, b + full, ldb,
+                             bias != nullptr ? bias + full : nullptr, c + full, ldc);
+      m = full;
+    }
+  }
   // As many column vectors per block as leave room in the register file for B's K rows, the
   // bias, K broadcasts of a and the accumulator.
   constexpr int kFit = (S::RB_REGS - K - 2) / (K + 2);
@@ -116,7 +192,7 @@ void skinny_product_k(int64_t rows, int64_t m, const typename S::T* a, int64_t l
     const int64_t nv = left >= int64_t{NB} * W ? NB : (left + W - 1) / W;
     const int64_t nlast = left - (nv - 1) * W < W ? left - (nv - 1) * W : W;
     with_count<NB>(nv, [&]<int NV>() {
-      skinny_product_block<S, K, M, NV>(rows, nlast, a, lda, b + j, m,
+      skinny_product_block<S, K, M, NV>(rows, nlast, a, lda, b + j, ldb,
                                         bias != nullptr ? bias + j : nullptr,
                                         y != nullptr ? y + j : nullptr, ldy, c + j, ldc);
     });
