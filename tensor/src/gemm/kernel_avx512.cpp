@@ -30,6 +30,7 @@ struct F512 {
   static V bcast(T x) { return _mm512_set1_ps(x); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
   // maskz extracts: the plain ones (and the casts, and _mm512_reduce_add_*) trip GCC 12's
   // -Wuninitialized inside <immintrin.h>.
   static T hsum(V v) {
@@ -69,6 +70,7 @@ struct D512 {
   static V bcast(T x) { return _mm512_set1_pd(x); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+  static V add(V a, V b) { return _mm512_add_pd(a, b); }
   static T hsum(V v) {
     const __m256d h = _mm256_add_pd(_mm512_maskz_extractf64x4_pd(0xF, v, 0),
                                     _mm512_maskz_extractf64x4_pd(0xF, v, 1));

@@ -54,6 +54,11 @@ struct Portable {
     for (int l = 0; l < W; ++l) r.v[l] = a.v[l] * b.v[l];
     return r;
   }
+  static V add(V a, V b) {
+    V r;
+    for (int l = 0; l < W; ++l) r.v[l] = a.v[l] + b.v[l];
+    return r;
+  }
   static T hsum(V v) {
     T s = T(0);
     for (int l = 0; l < W; ++l) s += v.v[l];

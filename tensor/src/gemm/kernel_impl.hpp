@@ -4,7 +4,7 @@
 //
 // S provides: T (element), V (vector), W (elements per V), zero(), load(p), loadn(p, n) (first
 // n < W lanes, rest zero), store(p, v), storen(p, v, n), bcast(x), fma(a, b, c) = a * b + c,
-// mul(a, b), hsum(v), fma1(a, b, c) (scalar, rounding like fma), plus tile shapes:
+// mul(a, b), add(a, b), hsum(v), fma1(a, b, c) (scalar, rounding like fma), plus tile shapes:
 // MR, NV (micro-kernel MR x NV*W), RB_R, RB_NV, RB_NV_DEEP, RB_REGS (rowbcast tile: at most RB_R
 // rows and RB_NV vectors, RB_NV_DEEP for deep products, RB_REGS registers for accumulators plus B),
 // DOT_R, DOT_C (dot tile: DOT_R x DOT_C accumulators, at most DOT_C columns), PREFETCH (k steps,

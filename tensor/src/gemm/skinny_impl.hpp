@@ -86,7 +86,7 @@ void skinny_product_block(int64_t rows, int64_t nlast, const typename S::T* a, i
 #pragma GCC unroll 8
       for (int t = 0; t < K; ++t) acc = S::fma(av[t], bv[t][v], acc);
       if constexpr (M == SkinnyMode::accumulate) {
-        acc = S::fma(one, load(cr + v * W, v), acc);
+        acc = S::add(load(cr + v * W, v), acc);
       } else if constexpr (M == SkinnyMode::tanh_grad) {
         const V yv = load(y + r * ldy + v * W, v);
         acc = S::mul(acc, S::fma(S::mul(minus_one, yv), yv, one));  // (G W) (1 - y^2)
@@ -273,18 +273,16 @@ void skinny_outer_block(int64_t rows, const typename S::T* a, int64_t lda, const
       for (int v = 0; v < NV; ++v) acc_v[t][v] = S::fma(av, xv[v], acc_v[t][v]);
     }
     if (x_sums != nullptr) {
-      const V one = S::bcast(T(1));
 #pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) sum_v[v] = S::fma(one, xv[v], sum_v[v]);
+      for (int v = 0; v < NV; ++v) sum_v[v] = S::add(xv[v], sum_v[v]);
     }
   }
-  const V one = S::bcast(T(1));
   auto flush = [&](T* dst, V val, int64_t n) {
     if (n <= 0) return;
     if (n >= W) {
-      S::store(dst, first ? val : S::fma(one, S::load(dst), val));
+      S::store(dst, first ? val : S::add(S::load(dst), val));
     } else {
-      S::storen(dst, first ? val : S::fma(one, S::loadn(dst, n), val), n);
+      S::storen(dst, first ? val : S::add(S::loadn(dst, n), val), n);
     }
   };
   for (int v = 0; v < NV; ++v) {
@@ -407,7 +405,7 @@ void tanh_layers_block(int64_t rows, int64_t q, int64_t jn, const typename S::T*
       for (int t = 0; t < O; ++t) a2[t][v] = S::fma(gb[t], hv, a2[t][v]);
 #pragma GCC unroll 8
       for (int t = 0; t < P; ++t) a1[t][v] = S::fma(xb[t], dz, a1[t][v]);
-      s1[v] = S::fma(one, dz, s1[v]);
+      s1[v] = S::add(dz, s1[v]);
     }
   }
   auto put = [&](T* dst, V val, int v) {
@@ -492,16 +490,15 @@ void column_sums(int64_t rows, int64_t m, const typename S::T* g, int64_t ldg,
     return;
   }
   // Chunk by chunk of rows (each chunk's rows stay in cache while every column block passes).
-  const V one = S::bcast(T(1));
   for (int64_t r0 = 0; r0 < rows || r0 == 0; r0 += kChunkRows) {
     const int64_t r1 = rows - r0 < kChunkRows ? rows : r0 + kChunkRows;
     for (int64_t j = 0; j < m; j += W) {
       const int64_t n = m - j < W ? m - j : W;
       V part = S::zero();
       for (int64_t r = r0; r < r1; ++r) {
-        part = S::fma(one, n == W ? S::load(g + r * ldg + j) : S::loadn(g + r * ldg + j, n), part);
+        part = S::add(n == W ? S::load(g + r * ldg + j) : S::loadn(g + r * ldg + j, n), part);
       }
-      if (r0 != 0) part = S::fma(one, n == W ? S::load(sums + j) : S::loadn(sums + j, n), part);
+      if (r0 != 0) part = S::add(n == W ? S::load(sums + j) : S::loadn(sums + j, n), part);
       if (n == W) {
         S::store(sums + j, part);
       } else {
