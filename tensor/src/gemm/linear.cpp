@@ -218,17 +218,31 @@ void store_param_sums(const T* buf, bool small_in, int64_t in_f, int64_t out_f, 
                       bool accumulate_w, Tensor* db, bool accumulate_b) {
   if (dw != nullptr) {
     T* pd = dw->data<T>();
-    for (int64_t o = 0; o < out_f; ++o) {
+    // The long loop innermost, the flags outside it: with a skinny side of 1 to 8 a loop over it
+    // innermost ran a few iterations per test of the flags.
+    if (small_in) {  // buf is [in, out]: dW = buf^T
       for (int64_t k = 0; k < in_f; ++k) {
-        const T v = small_in ? buf[k * out_f + o] : buf[o * in_f + k];
-        pd[o * in_f + k] = accumulate_w ? pd[o * in_f + k] + v : v;
+        const T* src = buf + k * out_f;
+        if (accumulate_w) {
+          for (int64_t o = 0; o < out_f; ++o) pd[o * in_f + k] += src[o];
+        } else {
+          for (int64_t o = 0; o < out_f; ++o) pd[o * in_f + k] = src[o];
+        }
       }
+    } else if (accumulate_w) {  // buf is [out, in], dW's own layout
+      for (int64_t i = 0; i < out_f * in_f; ++i) pd[i] += buf[i];
+    } else {
+      std::copy(buf, buf + out_f * in_f, pd);
     }
   }
   if (db != nullptr) {
     T* pb = db->data<T>();
     const T* s = buf + in_f * out_f;
-    for (int64_t o = 0; o < out_f; ++o) pb[o] = accumulate_b ? pb[o] + s[o] : s[o];
+    if (accumulate_b) {
+      for (int64_t o = 0; o < out_f; ++o) pb[o] += s[o];
+    } else {
+      std::copy(s, s + out_f, pb);
+    }
   }
 }
 
