@@ -110,10 +110,18 @@ Var binary_cross_entropy(const Var& p, const Var& y, Reduction reduction) {
     using T = AFFINE_T(tag);
     const Tensor c = pv.contiguous();
     const T* d = c.data<T>();
-    // One branch-free pass (it vectorises) before looking for the first bad value.
+    // A branch-free count of the good values before looking for the first bad one. Counted in
+    // int32 a block at a time: that form vectorises (a bool &= did not, and cost 1% of a
+    // batch-1,000 training step).
     const int64_t n = c.numel();
+    constexpr int64_t kBlock = int64_t{1} << 20;
     bool all_ok = true;
-    for (int64_t i = 0; i < n; ++i) all_ok &= (d[i] >= 0) & (d[i] <= 1);
+    for (int64_t i0 = 0; i0 < n && all_ok; i0 += kBlock) {
+      const int64_t m = std::min(kBlock, n - i0);
+      int32_t good = 0;
+      for (int64_t i = i0; i < i0 + m; ++i) good += (d[i] >= T(0)) & (d[i] <= T(1));
+      all_ok = good == m;
+    }
     for (int64_t i = 0; !all_ok && i < n; ++i) {
       if (!(d[i] >= 0 && d[i] <= 1)) {
         throw Error(std::string(op) + ": input values must be probabilities in [0, 1], found " +
