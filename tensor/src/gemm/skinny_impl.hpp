@@ -106,33 +106,37 @@ void skinny_product_block(int64_t rows, int64_t nlast, const typename S::T* a, i
 template <class S>
 concept LanePermute = requires(typename S::V v, typename S::Idx i, const int32_t* p) {
   S::permute(v, S::load_idx(p));
-  S::tanh(v);
 };
 
-// The last `tail` <= W / 2 columns of c = tanh(bias + a B), G rows per vector: lane i holds row
-// r + i / L, column i % L, for L = tail rounded up to a power of two and G = W / L. A row's last
-// partial vector would otherwise pay for a whole vector's tanh (for 100 columns under AVX-512, 4
-// lanes of 16 in every row's seventh vector); here one tanh serves G rows. Lane i's a values come
-// from one load of the G rows (so (G - 1) lda + K <= W) by a permutation, and each element gets
-// the operations of skinny_product_block in the same order: the same bits. Rows left over (fewer
-// than G) go through that block.
-template <class S, int K>
-struct TanhTail {
+// The last `tail` <= W / 2 columns of c = bias + a B (tanh of it for M = tanh), G rows per
+// vector: lane i holds row r + i / L, column i % L, for L = tail rounded up to a power of two and
+// G = W / L. A row's last partial vector would otherwise cost a whole vector:
+//  - tanh: one tanh serves G rows (for 100 columns under AVX-512, 4 lanes of 16 in every row's
+//    seventh vector carried a whole vector's tanh);
+//  - set, for an output of L contiguous columns (Linear(2, 1)'s dX: 2 columns): the G rows are
+//    one contiguous vector, one store instead of G.
+// Lane i's a values come from one load of the G rows (so (G - 1) lda + K <= W) by a
+// permutation, and each element gets the operations of skinny_product_block in the same order:
+// the same bits. Rows left over (fewer than G) go through that block.
+template <class S, int K, SkinnyMode M>
+struct GroupedTail {
   using T = typename S::T;
   using V = typename S::V;
   using Idx = typename S::Idx;
   static constexpr int W = S::W;
 
-  /// Whether the tail of m columns can be grouped for a of leading dimension lda.
-  static bool applies(int64_t m, int64_t lda) {
+  /// Whether the tail of m columns can be grouped, for a and c of leading dimensions lda, ldc.
+  static bool applies(int64_t m, int64_t lda, int64_t ldc) {
     const int64_t tail = m % W;
     int64_t lanes = 1;
     while (lanes < tail) lanes *= 2;
-    return tail > 0 && 2 * tail <= W && (W / lanes - 1) * lda + K <= W;
+    const bool grouped = tail > 0 && 2 * tail <= W && (W / lanes - 1) * lda + K <= W;
+    if constexpr (M == SkinnyMode::tanh) return grouped;
+    return grouped && m == lanes && ldc == m;  // set: whole rows, contiguous
   }
 
   /// b and bias point at the tail's first column (b's rows ldb apart; bias may be null).
-  TanhTail(int64_t tail_, const T* b_, int64_t ldb_, const T* bias_, int64_t lda_)
+  GroupedTail(int64_t tail_, const T* b_, int64_t ldb_, const T* bias_, int64_t lda_)
       : tail(tail_), b(b_), ldb(ldb_), bias(bias_), lda(lda_) {
     while (L < tail) L *= 2;
     G = W / L;
@@ -152,7 +156,8 @@ struct TanhTail {
       b_v[t] = S::load(b_l[t]);
       pick_v[t] = S::load_idx(pick[t]);
     }
-    for (int g = 0; g < G; ++g) {  // rot_v[g] brings group g's lanes down to lanes 0..L-1
+    // rot_v[g] brings group g's lanes down to lanes 0..L-1 (for tanh's row-by-row stores).
+    for (int g = 0; M == SkinnyMode::tanh && g < G; ++g) {
       for (int i = 0; i < W; ++i) rot[i] = static_cast<int32_t>((i + g * L) % W);
       rot_v[g] = S::load_idx(rot);
     }
@@ -166,13 +171,17 @@ struct TanhTail {
       V acc = bias_v;
 #pragma GCC unroll 8
       for (int t = 0; t < K; ++t) acc = S::fma(S::permute(rows_v, pick_v[t]), b_v[t], acc);
-      acc = S::tanh(acc);
-      S::storen(c + r * ldc, acc, tail);
-      for (int g = 1; g < G; ++g) S::storen(c + (r + g) * ldc, S::permute(acc, rot_v[g]), tail);
+      if constexpr (M == SkinnyMode::tanh) {
+        acc = S::tanh(acc);
+        S::storen(c + r * ldc, acc, tail);
+        for (int g = 1; g < G; ++g) S::storen(c + (r + g) * ldc, S::permute(acc, rot_v[g]), tail);
+      } else {
+        S::store(c + r * ldc, acc);  // G rows of L = ldc columns
+      }
     }
     if (r < rows) {
-      skinny_product_block<S, K, SkinnyMode::tanh, 1>(rows - r, tail, a + r * lda, lda, b, ldb,
-                                                      bias, nullptr, 0, c + r * ldc, ldc);
+      skinny_product_block<S, K, M, 1>(rows - r, tail, a + r * lda, lda, b, ldb, bias, nullptr, 0,
+                                       c + r * ldc, ldc);
     }
   }
 
@@ -215,11 +224,11 @@ void skinny_product_k(int64_t rows, int64_t m, const typename S::T* a, int64_t l
                       int64_t ldy, typename S::T* c, int64_t ldc) {
   constexpr int W = S::W;
   const int64_t ldb = m;
-  if constexpr (M == SkinnyMode::tanh && LanePermute<S>) {
-    if (TanhTail<S, K>::applies(m, lda)) {
+  if constexpr ((M == SkinnyMode::tanh || M == SkinnyMode::set) && LanePermute<S>) {
+    if (GroupedTail<S, K, M>::applies(m, lda, ldc)) {
       const int64_t full = m - m % W;
-      const TanhTail<S, K> tail(m - full, b + full, ldb, bias != nullptr ? bias + full : nullptr,
-                                lda);
+      const GroupedTail<S, K, M> tail(m - full, b + full, ldb,
+                                      bias != nullptr ? bias + full : nullptr, lda);
       // A few rows at a time (about 8 KiB of c, whole groups), the full columns then the tail,
       // so each row's cache lines are completed while they are in L1. Done in two passes over
       // all the rows, a line left partly written until the second pass cost a read from memory
