@@ -9,7 +9,8 @@
 //  - product: c[r, :] = bias + a[r, :k] B for k <= kSkinny (B [k, m] contiguous), vectorised
 //    along m; or c[r, :] += a[r, :k] B; or c[r, :] = (a[r, :k] B) * (1 - y[r, :]^2), the
 //    gradient through a tanh whose output is y; or c[r, :] = tanh(bias + a[r, :k] B), the
-//    tanh applied while the vector is in registers (S::tanh, vmath's code).
+//    tanh applied while the vector is in registers (S::tanh, vmath's code). A narrow last
+//    partial vector is done several rows per vector (GroupedTail) where S can permute lanes.
 //  - outer: acc[i, j] = sum_r a[r, i] x[r, j] for i < p <= kSkinny, with the column sums of a
 //    and of x in the same pass (dW and db of a skinny layer). With y, x[r, j] is replaced by
 //    x[r, j] (1 - y[r, j]^2) on load: dW and db of a layer followed by a tanh of output y, from
@@ -229,10 +230,11 @@ void skinny_product_k(int64_t rows, int64_t m, const typename S::T* a, int64_t l
       const int64_t full = m - m % W;
       const GroupedTail<S, K, M> tail(m - full, b + full, ldb,
                                       bias != nullptr ? bias + full : nullptr, lda);
-      // A few rows at a time (about 8 KiB of c, whole groups), the full columns then the tail,
-      // so each row's cache lines are completed while they are in L1. Done in two passes over
-      // all the rows, a line left partly written until the second pass cost a read from memory
-      // once c outgrew the caches: 29 -> 34 ns per row at 100,000 rows of 100 columns.
+      // A few rows at a time (about 8 KiB of c, a quarter of the smallest x86 L1d; whole
+      // groups), the full columns then the tail, so each row's cache lines are completed while
+      // they are in L1. Done in two passes over all the rows, a line left partly written until
+      // the second pass cost a read from memory once c outgrew the caches: 29 -> 34 ns per row
+      // at 100,000 rows of 100 columns.
       const int64_t group = tail.G;
       const int64_t row_bytes = m * int64_t{sizeof(typename S::T)};
       const int64_t per = std::max<int64_t>(1, 8192 / (group * row_bytes)) * group;
