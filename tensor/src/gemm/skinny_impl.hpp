@@ -431,6 +431,11 @@ void tanh_layers_block(int64_t rows, int64_t q, int64_t jn, const typename S::T*
     for (int t = 0; t < P; ++t) a1[t][v] = S::zero();
     s1[v] = S::zero();
   }
+  // h is the one operand streamed from memory when the batch outgrows the caches (at 100,000
+  // rows of 100 it is 40 MB): its rows are requested about 4 KiB ahead, enough to cover the
+  // latency of memory at a core's bandwidth (one core read it at ~15 GB/s without, and the
+  // backward ran 8-18% faster at that size with; no change at 1,000 rows, where h is in L2).
+  const int64_t ahead = std::max<int64_t>(1, 4096 / (q * int64_t{sizeof(T)}));
   for (int64_t r = 0; r < rows; ++r) {
     V gb[O];
     V xb[P];
@@ -440,6 +445,7 @@ void tanh_layers_block(int64_t rows, int64_t q, int64_t jn, const typename S::T*
     for (int t = 0; t < P; ++t) xb[t] = S::bcast(x[r * ldx + t]);
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
+      if (r + ahead < rows) __builtin_prefetch(h + (r + ahead) * q + v * W, 0, 3);
       const V hv = load(h + r * q + v * W, v);
       V dz = S::zero();
 #pragma GCC unroll 8
