@@ -29,10 +29,12 @@ struct Case {
   int64_t rows, in, out;
 };
 // 2 -> 100, 2 -> 37 and 3 -> 21 end each row in a partial vector for every ISA's width, with 33, 9,
-// 7 and 1 rows.
+// 7 and 1 rows. 2 -> 2, 1 -> 4 and 2 -> 8 have rows of a few contiguous outputs, which the skinny
+// kernel packs several rows to a vector (with rows left over: 37, 21 and 9).
 const std::vector<Case> kCases = {{32, 2, 100}, {1000, 100, 2}, {33, 2, 1},     {7, 8, 9},
                                   {70, 9, 3},   {5, 64, 40},    {300, 3, 1024}, {0, 2, 3},
-                                  {33, 2, 100}, {9, 2, 37},     {7, 3, 21},     {1, 2, 100}};
+                                  {33, 2, 100}, {9, 2, 37},     {7, 3, 21},     {1, 2, 100},
+                                  {37, 2, 2},   {21, 1, 4},     {9, 2, 8}};
 
 TEST(Linear, MatchesMatmulPlusBiasInEveryPathAndDtype) {
   uint64_t seed = 1;
