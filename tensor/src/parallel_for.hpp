@@ -3,9 +3,11 @@
 //   detail::parallel_for(n_tasks, [&](int64_t task) { ... });           // up to num_threads()
 //   detail::parallel_for(n_tasks, max_threads, [&](int64_t task) { ... });
 //
-// Runs fn(t) for every t in [0, n_tasks) exactly once and returns when all have finished. Tasks
-// are handed out dynamically (an atomic counter), so a thread slowed down by a neighbour process
-// simply takes fewer tasks; results must therefore not depend on which thread runs a task.
+// Runs fn(t) for every t in [0, n_tasks) exactly once and returns when all have finished. Each
+// thread owns an equal contiguous range of task indices (the caller the first) and, when its own
+// are done, takes the others' from the back: the same indices go to the same thread from call to
+// call (so a core reads back the rows it wrote), while a thread slowed down by a neighbour process
+// still simply runs fewer tasks. Results must therefore not depend on which thread runs a task.
 // The caller runs tasks too. Workers sleep on a condition variable between calls (they never
 // spin), and a call allocates nothing once the pool has started. Nested calls (from inside a
 // task) and calls that find the pool busy with another user thread run serially on the caller.
