@@ -23,6 +23,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <utility>
@@ -126,11 +127,15 @@ struct GroupedTail {
   using Idx = typename S::Idx;
   static constexpr int W = S::W;
 
+  /// L: lanes per row, the tail rounded up to a power of two.
+  static int lanes_for(int64_t tail) {
+    return static_cast<int>(std::bit_ceil(static_cast<uint64_t>(std::max<int64_t>(1, tail))));
+  }
+
   /// Whether the tail of m columns can be grouped, for a and c of leading dimensions lda, ldc.
   static bool applies(int64_t m, int64_t lda, int64_t ldc) {
     const int64_t tail = m % W;
-    int64_t lanes = 1;
-    while (lanes < tail) lanes *= 2;
+    const int64_t lanes = lanes_for(tail);
     const bool grouped = tail > 0 && 2 * tail <= W && (W / lanes - 1) * lda + K <= W;
     if constexpr (M == SkinnyMode::tanh) return grouped;
     return grouped && m == lanes && ldc == m;  // set: whole rows, contiguous
@@ -138,10 +143,14 @@ struct GroupedTail {
 
   /// b and bias point at the tail's first column (b's rows ldb apart; bias may be null).
   GroupedTail(int64_t tail_, const T* b_, int64_t ldb_, const T* bias_, int64_t lda_)
-      : tail(tail_), b(b_), ldb(ldb_), bias(bias_), lda(lda_) {
-    while (L < tail) L *= 2;
-    G = W / L;
-    span = (G - 1) * lda + K;
+      : tail(tail_),
+        b(b_),
+        ldb(ldb_),
+        bias(bias_),
+        lda(lda_),
+        L(lanes_for(tail_)),
+        G(W / L),
+        span((G - 1) * lda + K) {
     T bias_l[W], b_l[K][W];
     int32_t pick[K][W], rot[W];
     for (int i = 0; i < W; ++i) {
@@ -191,8 +200,8 @@ struct GroupedTail {
   int64_t ldb;
   const T* bias;
   int64_t lda;
-  int L = 1, G = 1;
-  int64_t span = 0;
+  int L, G;
+  int64_t span;  // elements of a that one group's load reads
   V bias_v, b_v[K];
   Idx pick_v[K], rot_v[W];
 };
