@@ -450,6 +450,21 @@ TEST(Autograd, BinaryCrossEntropyFloat32MatchesFloat64) {
                     "binary_cross_entropy", "flat index 37");
 }
 
+// The [0, 1] check counts good values in blocks of 2^20: a bad value in a later block, or the
+// last element, is still found and named.
+TEST(Autograd, BinaryCrossEntropyFindsABadValuePastTheFirstBlock) {
+  const int64_t n = (int64_t{1} << 20) + 5;
+  for (const int64_t bad : {int64_t{1} << 20, n - 1}) {
+    std::vector<float> p(static_cast<size_t>(n), 0.5f), y(static_cast<size_t>(n), 1.0f);
+    p[static_cast<size_t>(bad)] = 1.5f;
+    Tape tape;
+    const std::string where = "found 1.500000 at flat index " + std::to_string(bad);
+    EXPECT_ERROR_WITH(binary_cross_entropy(tape.leaf(Tensor::from_vector(p, {n})),
+                                           Var(Tensor::from_vector(y, {n}))),
+                      "binary_cross_entropy", where.c_str());
+  }
+}
+
 // A VJP whose incoming gradient is one value broadcast over the input (a mean loss's) gives the
 // bits of the same gradient handed over as a full tensor of that value: the fused backward loop
 // reads broadcast operands from a buffer of their value in spans of 256, so lengths around and
