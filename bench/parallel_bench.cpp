@@ -11,8 +11,10 @@
 //     how long it has slept. <pool> is affine (detail::parallel_for), openmp (#pragma omp
 //     parallel for, static schedule; libgomp's threads spin for a while before they sleep) or
 //     serial (the 4 tasks on the caller: the time to beat, 4 T).
-// Counter round_trip_us (affine rows): parallel_round_trip_seconds(), the fastest of a few empty
-//     back-to-back jobs, measured once per process: what parallel_min_work charges per fork-join.
+// Counters hot_us, cold_us, spin_us (affine rows): parallel_pool_costs(), measured once per
+//     process when the pool starts: the fastest back-to-back empty fork-join, the median one
+//     after the helper slept 1 ms, and how long a waiting thread spins before it sleeps. What
+//     worth_threads (tensor/src/gemm/parallel_threshold.hpp) charges per fork-join.
 //
 // Needs 2 CPUs to mean anything; run it unpinned on an idle machine.
 #include <benchmark/benchmark.h>
@@ -50,7 +52,10 @@ void BM_ForkJoin(benchmark::State& state) {
   const int saved = affine::num_threads();
   affine::set_num_threads(kThreads);
   if constexpr (P == Pool::affine) {
-    state.counters["round_trip_us"] = affine::detail::parallel_round_trip_seconds() * 1e6;
+    const affine::detail::PoolCosts costs = affine::detail::parallel_pool_costs();
+    state.counters["hot_us"] = costs.hot * 1e6;
+    state.counters["cold_us"] = costs.cold * 1e6;
+    state.counters["spin_us"] = costs.spin * 1e6;
   }
   const auto run = [&] {
     if constexpr (P == Pool::affine) {

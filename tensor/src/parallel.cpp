@@ -1,11 +1,23 @@
 // The thread-count setting and the worker pool behind detail::parallel_for.
 //
-// Design: one process-wide pool of sleeping workers, grown on demand up to the largest thread
-// count ever asked for. A call publishes one job (function pointer, context, task count) under a
-// mutex, bumps a generation counter and wakes the workers it wants; the caller then sleeps until
-// the helpers report back. Nobody spins: on a shared 2-core machine a spinning worker steals the
-// core a neighbour (or our own caller) needs, which is how OpenMP-based peers collapse under
-// contention.
+// Design: one process-wide pool of workers, grown on demand up to the largest thread count ever
+// asked for. A call publishes one job (function pointer, context, task ranges) and bumps a
+// generation counter; workers see it, check in, run tasks, and report done. Numbers below are
+// from bench/parallel_bench on this project's 2-vCPU Zen 5 VM.
+//
+// - Spin, then sleep. A worker waiting for the next job spins as long as waking it would cost
+//   (measured when the pool starts: ~100-170 us here), then sleeps on a condition variable; the
+//   caller waits for its helpers the same way. A training step's jobs follow each other within
+//   microseconds, so its helpers stay awake: a fork-join costs ~1.5 us hot, not 11 us (before)
+//   or 100+ us after a sleep.
+// - Back off when the machine is busy. Spinning steals the core a neighbour needs, which is how
+//   OpenMP-based peers collapse under contention (1-4 ms for a 40 us job with the other core
+//   busy). A worker that the OS preempted (its involuntary context switches went up) stops the
+//   pool spinning for a number of jobs that doubles while preemptions recur.
+// - Do not wait for the late. The caller closes the job once every task is taken; a helper that
+//   checks in after that stays out, so a job never waits for a helper that slept too long.
+// - Stay off the caller's CPU. Linux may wake a helper on its waker's CPU and leave it there
+//   (move_off), where it runs only while the caller waits.
 //
 // Who runs which task: participant p (the caller is 0, helper i is i + 1) owns the p-th of
 // equal contiguous ranges of tasks and runs it front to back; a participant whose range is empty
@@ -23,9 +35,15 @@
 #include <cstdlib>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#if defined(__linux__)
+#include <sched.h>
+#include <sys/resource.h>
+#endif
 
 #include "affine/tensor/error.hpp"
 #include "affine/tensor/parallel.hpp"
@@ -91,8 +109,75 @@ class alignas(64) TaskRange {
   std::atomic<uint64_t> v_{0};
 };
 
+// Lets a spinning thread's sibling hyperthread (or the hypervisor) have the core for a moment.
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// How many times the OS has taken this thread off its core while it could still run (Linux);
+// -1 where that is not known.
+int64_t involuntary_switches() {
+#if defined(__linux__) && defined(RUSAGE_THREAD)
+  rusage ru{};
+  if (getrusage(RUSAGE_THREAD, &ru) == 0) return ru.ru_nivcsw;
+#endif
+  return -1;
+}
+
+// The CPU this thread runs on, or -1 where that is not known.
+int current_cpu() {
+#if defined(__linux__)
+  return sched_getcpu();
+#else
+  return -1;
+#endif
+}
+
+// Moves this thread off `cpu` when its affinity allows another: briefly narrows the affinity to
+// the others, which migrates it, then restores it. Linux places a woken thread on the CPU of the
+// thread that woke it, or where it last ran, and looks for an idle CPU only among those sharing
+// a last-level cache; on a VM that reports none (this project's 2-vCPU one), a helper woken by
+// the caller can land on the caller's CPU and stay there, so that every "parallel" job ran on
+// one CPU (two 200 us tasks took 400 us) while the other idled.
+void move_off(int cpu) {
+#if defined(__linux__)
+  cpu_set_t allowed;
+  if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
+  if (!CPU_ISSET(cpu, &allowed) || CPU_COUNT(&allowed) < 2) return;
+  cpu_set_t others = allowed;
+  CPU_CLR(cpu, &others);
+  if (sched_setaffinity(0, sizeof others, &others) == 0)
+    sched_setaffinity(0, sizeof allowed, &allowed);
+#else
+  (void)cpu;
+#endif
+}
+
+// Spins until pred() holds or `budget` has passed; true when pred() held.
+template <class Pred>
+bool spin_until(const Pred& pred, std::chrono::nanoseconds budget) {
+  if (budget.count() <= 0) return pred();
+  const auto end = std::chrono::steady_clock::now() + budget;
+  for (;;) {
+    for (int i = 0; i < 16; ++i) {
+      if (pred()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= end) return pred();
+  }
+}
+
 class Pool {
  public:
+  // Starts the first helper and measures what a fork-join costs (calibrate).
+  Pool() { calibrate(); }
+
   // Runs the job with the caller plus up to helpers_wanted workers.
   void run(int64_t n_tasks, int helpers_wanted, TaskFn fn, void* ctx) {
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
@@ -100,18 +185,7 @@ class Pool {
       run_serial(n_tasks, fn, ctx);
       return;
     }
-    run_owned(n_tasks, helpers_wanted, fn, ctx);
-  }
-
-  // One fork-join of an empty job with one helper, in seconds; < 0 when another user thread holds
-  // the pool (the sample would measure nothing).
-  double round_trip_sample() {
-    std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-    if (!busy.owns_lock()) return -1;
-    const auto t0 = std::chrono::steady_clock::now();
-    run_owned(
-        2, 1, [](void*, int64_t) {}, nullptr);
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    run_owned(n_tasks, helpers_wanted, fn, ctx, /*wait_for_all=*/false);
   }
 
   static void run_serial(int64_t n_tasks, TaskFn fn, void* ctx) {
@@ -126,28 +200,135 @@ class Pool {
     t_inside_task = was_inside;
   }
 
+  // Whether `helpers` workers are awake: spinning after a recent job, or working.
+  bool helpers_awake(int helpers) const {
+    return awake_.load(std::memory_order_relaxed) >= helpers;
+  }
+  double hot_round_trip() const { return hot_; }
+  double cold_round_trip() const { return cold_; }
+  std::chrono::nanoseconds spin_budget() const {
+    return std::chrono::nanoseconds(spin_ns_.load(std::memory_order_relaxed));
+  }
+
  private:
-  // run() once the caller holds busy_.
-  void run_owned(int64_t n_tasks, int helpers_wanted, TaskFn fn, void* ctx) {
-    grow(helpers_wanted);
-    {
-      std::lock_guard<std::mutex> lock(m_);
-      fn_ = fn;
-      ctx_ = ctx;
-      const int parts = helpers_wanted + 1;
-      for (int p = 0; p < parts; ++p)
-        ranges_[p].set(n_tasks * p / parts, n_tasks * (p + 1) / parts);
-      parts_ = parts;
-      cancelled_.store(false, std::memory_order_relaxed);
-      helpers_ = helpers_wanted;
-      helpers_done_ = 0;
-      error_ = nullptr;
-      ++generation_;
+  // The join word: which job is open (its generation), whether the caller has closed it, how
+  // many helpers it wants and how many have checked in. One word, so that a helper checks in to
+  // the job it read, and only while that job is open.
+  static constexpr uint64_t kClosed = uint64_t{1} << 31;
+  static constexpr int kWantedShift = 16;
+  static uint64_t join_word(uint32_t gen, int wanted) {
+    return uint64_t{gen} << 32 | static_cast<uint64_t>(wanted) << kWantedShift;
+  }
+  static uint32_t gen_of(uint64_t w) { return static_cast<uint32_t>(w >> 32); }
+  static int wanted_of(uint64_t w) { return static_cast<int>((w >> kWantedShift) & 0x7fff); }
+  static int started_of(uint64_t w) { return static_cast<int>(w & 0xffff); }
+
+  // Measures the pool's two costs and sets the spin budget from them. Cold: an empty job whose
+  // helper has slept 1 ms, the median of 5. Hot: the fastest of back-to-back empty jobs, the
+  // helper spinning in between. A thread that waits spins as long as a cold round trip costs
+  // before it sleeps (the classic spin-then-block rule: never more than twice the better
+  // choice's cost), capped at 2 ms; env AFFINE_POOL_SPIN_US overrides the budget.
+  void calibrate() {
+    std::lock_guard<std::mutex> busy(busy_);
+    const std::optional<int64_t> spin_override = spin_override_ns();  // may throw: no thread yet
+    const auto empty = [](void*, int64_t) {};
+    const auto time_one = [&] {
+      const auto t0 = std::chrono::steady_clock::now();
+      run_owned(2, 1, empty, nullptr, /*wait_for_all=*/true);
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    spin_ns_.store(0);
+    time_one();  // starts the helper
+    std::vector<double> cold;
+    for (int i = 0; i < 5; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      cold.push_back(time_one());
     }
-    wake_.notify_all();
+    std::nth_element(cold.begin(), cold.begin() + 2, cold.end());
+    cold_ = cold[2];
+    const double budget = std::min(cold_, 2e-3);
+    spin_ns_.store(spin_override.value_or(static_cast<int64_t>(budget * 1e9)));
+    hot_ = cold_;
+    for (int i = 0; i < 32; ++i) hot_ = std::min(hot_, time_one());
+  }
+
+  // AFFINE_POOL_SPIN_US, in nanoseconds, when set.
+  static std::optional<int64_t> spin_override_ns() {
+    const char* env = std::getenv("AFFINE_POOL_SPIN_US");
+    if (env == nullptr || *env == '\0') return std::nullopt;
+    char* end = nullptr;
+    const long v = std::strtol(env, &end, 10);
+    if (end == env || *end != '\0' || v < 0 || v > 1000000)
+      throw Error(std::string("AFFINE_POOL_SPIN_US: expected microseconds in [0, 1000000], got '") +
+                  env + "'");
+    return int64_t{v} * 1000;
+  }
+
+  // How long a waiting thread spins before it sleeps: the budget, or 0 while the pool backs off
+  // after a preemption (note_preemption).
+  std::chrono::nanoseconds spin() const {
+    const uint32_t gen = generation_.load(std::memory_order_relaxed);
+    const uint32_t from = spin_from_gen_.load(std::memory_order_relaxed);
+    if (static_cast<int32_t>(from - gen) > 0) return std::chrono::nanoseconds(0);
+    return spin_budget();
+  }
+
+  // A helper's report, after each job, of whether the OS preempted it since its last report and
+  // whether it spun meanwhile. A preemption means another thread wants this core: spinning takes
+  // the core from it, and a helper preempted after it checked in holds the job up until it runs
+  // again (how OpenMP's spinning threads collapse on a busy machine). So the pool stops spinning
+  // for the next `backoff` jobs, doubling it while preemptions recur; a spin that went
+  // unpreempted ends the back-off.
+  void note_preemption(bool preempted, bool spun) {
+    if (!preempted) {
+      if (spun) backoff_.store(0, std::memory_order_relaxed);
+      return;
+    }
+    const uint32_t b =
+        std::min<uint32_t>(2 * backoff_.load(std::memory_order_relaxed) + 1, kMaxBackoffJobs);
+    backoff_.store(b, std::memory_order_relaxed);
+    spin_from_gen_.store(generation_.load(std::memory_order_relaxed) + b,
+                         std::memory_order_relaxed);
+  }
+
+  // run() once the caller holds busy_. The caller waits for the helpers that checked in; with
+  // wait_for_all, for every helper wanted.
+  void run_owned(int64_t n_tasks, int helpers_wanted, TaskFn fn, void* ctx, bool wait_for_all) {
+    grow(helpers_wanted);
+    // No helper reads these now: every one that checked in to the last job has reported done,
+    // and no other can check in to it (closed, or filled).
+    fn_ = fn;
+    ctx_ = ctx;
+    const int parts = helpers_wanted + 1;
+    for (int p = 0; p < parts; ++p) ranges_[p].set(n_tasks * p / parts, n_tasks * (p + 1) / parts);
+    parts_ = parts;
+    cancelled_.store(false, std::memory_order_relaxed);
+    error_ = nullptr;
+    done_.store(0, std::memory_order_relaxed);
+    caller_cpu_.store(current_cpu(), std::memory_order_relaxed);
+    const uint32_t gen = generation_.load(std::memory_order_relaxed) + 1;
+    join_.store(join_word(gen, helpers_wanted), std::memory_order_relaxed);
+    generation_.store(gen, std::memory_order_seq_cst);  // publishes the job
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+      // A worker counted itself asleep before testing generation_: either its test sees the new
+      // job, or it waits on wake_ already. Taking m_ orders this notify after its test.
+      std::lock_guard<std::mutex> lock(m_);
+      wake_.notify_all();
+    }
     work(0);
-    std::unique_lock<std::mutex> lock(m_);
-    done_.wait(lock, [&] { return helpers_done_ == helpers_; });
+    // Every task has been taken. A helper that has not checked in would find nothing to do, so
+    // the job is closed to it rather than waited for: a helper that slept 1 ms takes ~100 us to
+    // wake on this project's 2-vCPU VM, longer than a whole job of a few thousand rows.
+    const int expected = wait_for_all
+                             ? helpers_wanted
+                             : started_of(join_.fetch_or(kClosed, std::memory_order_acq_rel));
+    const auto all_done = [&] { return done_.load(std::memory_order_acquire) == expected; };
+    if (!spin_until(all_done, spin())) {
+      std::unique_lock<std::mutex> lock(m_);
+      caller_waiting_.store(true, std::memory_order_seq_cst);
+      done_cv_.wait(lock, [&] { return done_.load(std::memory_order_seq_cst) == expected; });
+      caller_waiting_.store(false, std::memory_order_relaxed);
+    }
     if (error_) {
       std::exception_ptr e = error_;
       error_ = nullptr;
@@ -164,7 +345,8 @@ class Pool {
       const int index = static_cast<int>(threads_.size());
       // Only the busy_ holder changes generation_, so this read is stable; a new worker must
       // not mistake the job that already finished for a new one.
-      const uint64_t seen = generation_;
+      const uint32_t seen = generation_.load(std::memory_order_relaxed);
+      awake_.fetch_add(1, std::memory_order_relaxed);
       threads_.emplace_back([this, index, seen] { worker_loop(index, seen); });
     }
   }
@@ -191,32 +373,82 @@ class Pool {
     t_inside_task = false;
   }
 
-  void worker_loop(int index, uint64_t seen) {
-    std::unique_lock<std::mutex> lock(m_);
+  // The next job's generation: spins for `budget` (a job that follows soon then starts without
+  // a wake-up), then sleeps on wake_.
+  uint32_t wait_for_job(uint32_t seen, std::chrono::nanoseconds budget) {
+    const auto published = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+    if (!spin_until(published, budget)) {
+      std::unique_lock<std::mutex> lock(m_);
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      awake_.fetch_sub(1, std::memory_order_relaxed);
+      wake_.wait(lock, [&] { return generation_.load(std::memory_order_seq_cst) != seen; });
+      awake_.fetch_add(1, std::memory_order_relaxed);
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
+    }
+    return generation_.load(std::memory_order_acquire);
+  }
+
+  // Checks helper `index` in to job `gen`. False when that job is over or closed, or does not
+  // want this helper; `wanted` says whether it did.
+  bool check_in(int index, uint32_t gen, bool& wanted) {
+    uint64_t w = join_.load(std::memory_order_acquire);
+    wanted = gen_of(w) == gen && index < wanted_of(w);
+    while (gen_of(w) == gen && (w & kClosed) == 0 && index < wanted_of(w)) {
+      if (join_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel)) return true;
+    }
+    return false;
+  }
+
+  void worker_loop(int index, uint32_t seen) {
+    int64_t switches = involuntary_switches();
+    bool wanted = true;
     for (;;) {
-      wake_.wait(lock, [&] { return generation_ != seen; });
-      seen = generation_;
-      if (index >= helpers_) continue;  // not needed for this job
-      lock.unlock();
+      // A helper the last job did not want sleeps at once: it would spin for nothing.
+      const auto budget = wanted ? spin() : std::chrono::nanoseconds(0);
+      seen = wait_for_job(seen, budget);
+      // On the caller's CPU this helper can only run while the caller waits: move first.
+      const int caller_cpu = caller_cpu_.load(std::memory_order_relaxed);
+      if (caller_cpu >= 0 && current_cpu() == caller_cpu) move_off(caller_cpu);
+      if (!check_in(index, seen, wanted)) continue;
       work(index + 1);
-      lock.lock();
-      if (++helpers_done_ == helpers_) done_.notify_one();
+      done_.fetch_add(1, std::memory_order_seq_cst);
+      if (caller_waiting_.load(std::memory_order_seq_cst)) {
+        // The caller tests done_ under m_ before it waits, so taking m_ here orders the notify
+        // after that test. (It may be waiting for a later job by now: a spurious wake, harmless.)
+        std::lock_guard<std::mutex> lock(m_);
+        done_cv_.notify_one();
+      }
+      // Off the caller's path now: was this helper preempted while it spun or worked?
+      const int64_t now = involuntary_switches();
+      note_preemption(now != switches, budget.count() > 0);
+      switches = now;
     }
   }
 
-  std::mutex busy_;  // held by the one user thread currently running a job
-  std::mutex m_;     // guards everything below except next_
-  std::condition_variable wake_;
-  std::condition_variable done_;
+  static constexpr uint32_t kMaxBackoffJobs = 4096;
+
+  std::mutex busy_;                  // held by the one user thread currently running a job
+  std::mutex m_;                     // guards error_, and the sleeping on wake_ and done_cv_
+  std::condition_variable wake_;     // workers asleep between jobs
+  std::condition_variable done_cv_;  // the caller asleep until its helpers are done
   std::vector<std::thread> threads_;
-  uint64_t generation_ = 0;
+  std::atomic<uint32_t> generation_{0};  // the last job published
+  std::atomic<uint64_t> join_{0};        // see join_word
+  std::atomic<int> done_{0};             // helpers of this job that have finished
+  std::atomic<int> sleepers_{0};         // workers asleep on wake_ (or about to be)
+  std::atomic<int> awake_{0};            // workers not asleep: spinning or working
+  std::atomic<bool> caller_waiting_{false};
+  std::atomic<int> caller_cpu_{-1};         // where the caller published the last job
+  double cold_ = 0, hot_ = 0;               // calibrate()
+  std::atomic<int64_t> spin_ns_{0};         // spin budget, nanoseconds
+  std::atomic<uint32_t> backoff_{0};        // jobs without spinning after the last preemption
+  std::atomic<uint32_t> spin_from_gen_{0};  // no spinning before this generation
+  // The job, written by the caller before generation_ publishes it.
   TaskFn fn_ = nullptr;
   void* ctx_ = nullptr;
   std::vector<TaskRange> ranges_;  // one per participant; ranges_.size() >= parts_
   int parts_ = 0;
   std::atomic<bool> cancelled_{false};
-  int helpers_ = 0;
-  int helpers_done_ = 0;
   std::exception_ptr error_;
 };
 
@@ -229,11 +461,15 @@ Pool& pool() {
 
 }  // namespace
 
+// The most threads one job uses (the join word counts helpers in 15 bits).
+constexpr int kMaxThreads = 0x7fff;
+
 void parallel_run(int64_t n_tasks, int max_threads, TaskFn fn, void* ctx) {
   if (n_tasks <= 0) return;
   int threads = max_threads;
   if (threads > num_threads()) threads = num_threads();
   if (static_cast<int64_t>(threads) > n_tasks) threads = static_cast<int>(n_tasks);
+  if (threads > kMaxThreads) threads = kMaxThreads;
   if (threads <= 1 || t_inside_task) {
     Pool::run_serial(n_tasks, fn, ctx);
     return;
@@ -261,22 +497,13 @@ void parallel_run(int64_t n_tasks, int max_threads, TaskFn fn, void* ctx) {
   pool().run(n_tasks, threads - 1, fn, ctx);
 }
 
-double parallel_round_trip_seconds() {
-  // The fastest of a few samples within ~2 ms: the hardware's and the OS's cost, not a passing
-  // burst of load from a neighbour (which would otherwise pin this process's choice for good).
-  static std::atomic<double> cached{0.0};
-  if (const double c = cached.load(std::memory_order_relaxed); c > 0) return c;
-  if (t_inside_task) return 0.0;  // nested: runs serially whatever the threshold says
-  double best = -1;
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 64; ++i) {
-    const double s = pool().round_trip_sample();
-    if (s < 0) return 0.0;  // pool busy: this caller runs serially anyway; measure next time
-    if (i >= 2 && (best < 0 || s < best)) best = s;  // the first two start the thread
-    if (i >= 8 && std::chrono::steady_clock::now() - start > std::chrono::milliseconds(2)) break;
-  }
-  cached.store(best, std::memory_order_relaxed);
-  return best;
+bool parallel_helpers_awake(int threads) {
+  return pool().helpers_awake(std::min(threads, kMaxThreads) - 1);
+}
+
+PoolCosts parallel_pool_costs() {
+  const Pool& p = pool();
+  return {p.hot_round_trip(), p.cold_round_trip(), p.spin_budget().count() * 1e-9};
 }
 
 }  // namespace detail

@@ -8,8 +8,10 @@
 // are done, takes the others' from the back: the same indices go to the same thread from call to
 // call (so a core reads back the rows it wrote), while a thread slowed down by a neighbour process
 // still simply runs fewer tasks. Results must therefore not depend on which thread runs a task.
-// The caller runs tasks too. Workers sleep on a condition variable between calls (they never
-// spin), and a call allocates nothing once the pool has started. Nested calls (from inside a
+// The caller runs tasks too. Between calls a worker spins for a measured while (about what
+// waking it would cost), then sleeps; it stops spinning for a while when the OS preempts it (the
+// machine is busy), and a helper that wakes too late for a job is not waited for. A call
+// allocates nothing once the pool has started. Nested calls (from inside a
 // task) and calls that find the pool busy with another user thread run serially on the caller.
 // The first exception thrown by a task is rethrown on the caller after every task has finished
 // or been skipped.
@@ -24,11 +26,17 @@ namespace affine::detail {
 /// Type-erased task body: fn(ctx, task).
 using TaskFn = void (*)(void* ctx, int64_t task);
 
-/// What one fork-join of the pool costs on this machine, in seconds: the fastest of a few empty
-/// two-thread jobs, measured on the first call and kept for the process (~50 us once). 0 when it
-/// cannot be measured now (called from inside a task, or while another user thread holds the
-/// pool); such callers run serially anyway, and a later call measures.
-double parallel_round_trip_seconds();
+/// Whether the pool has `threads` - 1 helpers awake now (spinning after a recent job, or
+/// working): a job then pays the hot round trip, not the cold one.
+bool parallel_helpers_awake(int threads);
+
+/// The pool's costs, in seconds, measured when it starts (~6 ms, once per process).
+struct PoolCosts {
+  double hot;   // fastest empty fork-join, back to back, the helper spinning in between
+  double cold;  // median empty fork-join after the helper slept 1 ms
+  double spin;  // how long a waiting thread spins before it sleeps
+};
+PoolCosts parallel_pool_costs();
 
 /// The engine behind parallel_for: at most max_threads threads (the caller included).
 void parallel_run(int64_t n_tasks, int max_threads, TaskFn fn, void* ctx);

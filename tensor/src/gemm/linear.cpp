@@ -49,12 +49,12 @@ bool unit_rows(const Tensor& t) {
   return t.rank() == 2 && (t.shape()[1] <= 1 || t.strides()[1] == 1);
 }
 
-// Threads for one fork-join over `work` multiply-adds. parallel_min_work counts them at the
+// Threads for one fork-join over `work` multiply-adds. worth_threads counts them at the
 // micro-kernel's rate, which these memory-bound kernels do not reach, so it errs towards one
 // thread.
 template <class T>
 int threads_for(int64_t work) {
-  return num_threads() > 1 && work >= detail::gemm::parallel_min_work<T>(1) ? num_threads() : 1;
+  return detail::gemm::worth_threads<T>(work, 1) ? num_threads() : 1;
 }
 
 // Runs fn(r0, r1) over [0, rows) in blocks of `block` rows (the split depends on rows only).

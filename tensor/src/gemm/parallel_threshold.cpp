@@ -46,29 +46,48 @@ template double multiply_add_rate<float>();
 template double multiply_add_rate<double>();
 
 template <class T>
-int64_t parallel_min_work(int64_t syncs) {
-  // The answer depends only on syncs and the thread count, so each thread keeps its last one:
-  // the small path asks on every call (syncs = 1), and its smallest calls take ~20 ns, of which
-  // this took 8 (three divisions and a libm ceil).
-  thread_local int cached_threads = 0;
-  thread_local int64_t cached_syncs = -1, cached_work = 0;
-  const int t = std::max(2, num_threads());
-  if (t == cached_threads && syncs == cached_syncs) return cached_work;
-  // A round trip of 0 means "not measured yet" (asked from inside a task, or while the pool was
-  // busy): the answer 0 is right for this call, which runs serially anyway, but must not be kept.
-  const double trip = parallel_round_trip_seconds();
-  const double paid = double(syncs) * trip;
-  const double saved_per_madd = (1.0 - 1.0 / t) / multiply_add_rate<T>();
+int64_t parallel_min_work_at(double round_trip, int threads, int64_t syncs) {
+  const double paid = double(syncs) * round_trip;
+  const double saved_per_madd = (1.0 - 1.0 / threads) / multiply_add_rate<T>();
   const double work = 2.0 * paid / saved_per_madd;
-  const int64_t answer = work >= 9e18 ? INT64_MAX : static_cast<int64_t>(std::ceil(work));
-  if (trip > 0) {
-    cached_work = answer;
+  return work >= 9e18 ? INT64_MAX : static_cast<int64_t>(std::ceil(work));
+}
+template int64_t parallel_min_work_at<float>(double, int, int64_t);
+template int64_t parallel_min_work_at<double>(double, int, int64_t);
+
+template <class T>
+bool worth_threads(int64_t work, int64_t syncs) {
+  const int t = num_threads();
+  if (t <= 1) return false;
+  // Both thresholds depend only on syncs and the thread count, so each thread keeps its last
+  // pair: the small path asks on every call (syncs = 1), and its smallest calls take ~20 ns, of
+  // which the arithmetic took 8 (three divisions and a libm ceil).
+  thread_local int cached_threads = 0;
+  thread_local int64_t cached_syncs = -1, hot_min = 0, cold_min = 0;
+  if (t != cached_threads || syncs != cached_syncs) {
+    const PoolCosts costs = parallel_pool_costs();
+    hot_min = parallel_min_work_at<T>(costs.hot, t, syncs);
+    cold_min = parallel_min_work_at<T>(costs.cold, t, syncs);
     cached_threads = t;
     cached_syncs = syncs;
   }
-  return answer;
+  if (work < hot_min) return false;
+  if (work >= cold_min || parallel_helpers_awake(t)) return true;
+  // Worth it with awake helpers, not with sleeping ones. Waking one for a lone job costs more
+  // than it saves, but a training step asks for such jobs one after another, and once awake the
+  // helpers stay so between them. So a job turned down here opens a window, and the next such job
+  // within it wakes the helpers. The window is 16 cold round trips past the job's least possible
+  // end (work / r): lone jobs further apart than that pay at most 1/16 of their spacing in
+  // wake-ups. (Memory-bound kernels take several times work / r, so it cannot be much less.)
+  thread_local std::chrono::steady_clock::time_point stream_until{};
+  const auto now = std::chrono::steady_clock::now();
+  const bool stream = now < stream_until;
+  const double window = double(work) / multiply_add_rate<T>() + 16 * parallel_pool_costs().cold;
+  stream_until = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(window));
+  return stream;
 }
-template int64_t parallel_min_work<float>(int64_t);
-template int64_t parallel_min_work<double>(int64_t);
+template bool worth_threads<float>(int64_t, int64_t);
+template bool worth_threads<double>(int64_t, int64_t);
 
 }  // namespace affine::detail::gemm

@@ -13,13 +13,19 @@ namespace affine::detail::gemm {
 template <class T>
 double multiply_add_rate();
 
-/// Below this many multiply-adds, a job that forks and joins the thread pool `syncs` times runs
-/// on one thread. Two measurements of this machine decide it, not a constant: the pool's
-/// round trip w (parallel_round_trip_seconds) and the kernel's rate r. On t threads the job saves
-/// (1 - 1/t) of work / r and pays syncs * w; it must save at least twice what it pays, so
-/// threads are woken only where they clearly win (a break-even split would just take a core from
-/// a neighbour). Call it only when more than one thread is allowed: the first call measures.
+/// Whether a job of `work` multiply-adds that forks and joins the thread pool `syncs` times is
+/// worth more than one thread. Two measurements of this machine decide it, not a constant: the
+/// pool's round trip w (parallel_pool_costs: hot while its helpers are awake, cold while they
+/// sleep) and the kernel's rate r. On t threads the job saves (1 - 1/t) of work / r and pays
+/// syncs * w; it must save at least twice what it pays, so threads are woken only where they
+/// clearly win (a break-even split would just take a core from a neighbour). A job worth it only
+/// at the hot round trip wakes sleeping helpers when it follows another such job closely (a
+/// stream, as in a training loop), not when it comes alone. The first call starts the pool.
 template <class T>
-int64_t parallel_min_work(int64_t syncs);
+bool worth_threads(int64_t work, int64_t syncs);
+
+/// The rule's threshold: the fewest multiply-adds worth t threads at a given round trip (seconds).
+template <class T>
+int64_t parallel_min_work_at(double round_trip, int threads, int64_t syncs);
 
 }  // namespace affine::detail::gemm

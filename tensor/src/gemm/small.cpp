@@ -64,10 +64,10 @@ int64_t cost_dot(const Problem<T>& p, int w_shift) {
 }
 
 // Row blocks for threads: a multiple of 24 rows (every tile height divides it) per task.
-// One fork-join; below parallel_min_work one thread does everything.
+// One fork-join; unless worth_threads, one thread does everything.
 template <class T, class F>
 void over_rows(int64_t m, int64_t work, const F& fn) {
-  const int threads = num_threads() > 1 && work >= parallel_min_work<T>(1) ? num_threads() : 1;
+  const int threads = worth_threads<T>(work, 1) ? num_threads() : 1;
   if (threads <= 1) {  // the tiny products: no task arithmetic (divisions) for one task
     fn(int64_t{0}, m);
     return;

@@ -273,10 +273,9 @@ void apply(const RotationBatch<T>& batch, T* packed, int64_t strips, int64_t col
   static_assert(K * Lanes<T>::L == W);
   const Schedule<T> sch = make_schedule(batch);
   // Each element of a rotated pair costs a multiply and a multiply-add; one fork-join for all
-  // strips (gemm::parallel_min_work measures what a thread must save to be worth waking).
+  // strips (gemm::worth_threads measures what a thread must save to be worth waking).
   const int64_t work = strips * static_cast<int64_t>(batch.c.size()) * W * 2;
-  const int threads =
-      num_threads() > 1 && work >= gemm::parallel_min_work<T>(1) ? num_threads() : 1;
+  const int threads = gemm::worth_threads<T>(work, 1) ? num_threads() : 1;
   parallel_for(strips, threads, [&](int64_t k) {
     const FlushSubnormals ftz;
     T* z = packed + k * cols * W;

@@ -7,6 +7,13 @@
 // register tile. kc sets the order in which products are summed, so it may change the last bits
 // of results (still the same for any thread count). A malformed or out-of-range value makes
 // every such GEMM throw affine::Error naming the variable and the value.
+//
+// AFFINE_POOL_SPIN_US=N (environment, read once when the worker pool starts): how long, in
+// microseconds, a worker spins waiting for the next job before it sleeps, and the caller for its
+// helpers before it sleeps. By default the pool measures what waking a sleeping worker costs on
+// this machine and spins that long (at most 2 ms), and stops spinning for a while whenever the OS
+// preempts a worker (another program wants the core). 0 never spins. A value that is not an
+// integer in [0, 1000000] makes every multi-threaded kernel call throw affine::Error naming it.
 #pragma once
 
 #include <string_view>
