@@ -103,15 +103,18 @@ std::vector<Tensor> seed_grads(int64_t batch, int threads) {
   return out;
 }
 
+// Batch 1,000 splits into 4 row tasks of 256, batch 20,000 into 20 of 1,024 (rows_per_task).
 TEST(Linear, TrainingGradientsAreBitIdenticalForAnyThreadCount) {
   const int before = num_threads();
-  const std::vector<Tensor> one = seed_grads(20000, 1);
-  for (int threads : {2, 3}) {
-    const std::vector<Tensor> many = seed_grads(20000, threads);
-    ASSERT_EQ(one.size(), many.size());
-    for (size_t i = 0; i < one.size(); ++i) {
-      EXPECT_TRUE(allclose(one[i], many[i], 0, 0))
-          << "parameter " << i << ", " << threads << " threads";
+  for (const int64_t batch : {1000, 20000}) {
+    const std::vector<Tensor> one = seed_grads(batch, 1);
+    for (int threads : {2, 3}) {
+      const std::vector<Tensor> many = seed_grads(batch, threads);
+      ASSERT_EQ(one.size(), many.size());
+      for (size_t i = 0; i < one.size(); ++i) {
+        EXPECT_TRUE(allclose(one[i], many[i], 0, 0))
+            << "parameter " << i << ", batch " << batch << ", " << threads << " threads";
+      }
     }
   }
   set_num_threads(before);

@@ -6,10 +6,13 @@
 // save (bias copy, separate column sums, tanh' after dX, tanh after the product) are most of
 // their cost.
 //
-// Threads: rows are split into blocks fixed by the shapes alone. Forward and dX rows are
-// independent; dW and db are summed per block of kTaskRows rows into partials that are added in
-// block order, so every result is bit-identical for any thread count.
+// Threads: rows are split into blocks fixed by the row count alone (rows_per_task), the same in
+// the forward and the backward, so a thread reads back in the backward the rows it wrote in the
+// forward. Forward and dX rows are independent; dW and db are summed per block into partials
+// that are added in block order, so every result is bit-identical for any thread count.
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -38,9 +41,17 @@ using detail::gemm::SkinnyMode;
 constexpr int64_t kSkinny = 8;
 constexpr int64_t kMaxWide = 1024;
 constexpr int64_t kStackElems = 4096;  // in * out staged on the stack (32 KiB in float64)
-// Rows per task: forward and dX blocks (independent rows), and dW/db partial sums.
-constexpr int64_t kRowBlock = 1024;
-constexpr int64_t kTaskRows = 4096;
+// Rows per task, forward and backward alike: about a sixteenth of the rows (a few tasks per
+// thread, so one held up by a neighbour sheds work to the others), in whole kernel chunks, from
+// 256 rows (batch 1,000 still splits into 4) to 1,024 (at 100,000 rows the step on 2 threads was
+// no faster with 4,096: the last task stolen leaves the other thread idle longer). A function of
+// the row count only: dW and db's partial sums are per task, so the thread count must not move
+// the blocks.
+int64_t rows_per_task(int64_t rows) {
+  constexpr int64_t kChunk = detail::gemm::kSkinnyChunkRows;
+  const int64_t sixteenth = (rows + 15) / 16;
+  return std::clamp((sixteenth + kChunk - 1) / kChunk * kChunk, int64_t{256}, int64_t{1024});
+}
 
 std::string shp(const Shape& s) { return to_string(s); }
 
@@ -104,6 +115,46 @@ void activate(T* p, int64_t n, LinearActivation act) {
       }
       return;
   }
+}
+
+// What `act` costs per element, in the multiply-adds worth_threads counts (at the
+// micro-kernel's rate), so a forward's estimate includes its activation. tanh is most of the
+// seed's first layer (~27 ns a row of 100 on the Zen 5 VM, against ~4 ns for its 400
+// multiply-adds): counted as multiply-adds alone, a 10,000-row forward of ~270 us looked like
+// ~40 us and ran on one thread. Measured on first use per activation (activate() over an
+// L1-resident block, the best of a few batches; ~10 us in float32) and kept for the process.
+template <class T>
+int64_t activation_madds(LinearActivation act) {
+  if (act == LinearActivation::none) return 0;
+  static std::atomic<int64_t> cached[4] = {-1, -1, -1, -1};
+  std::atomic<int64_t>& slot = cached[static_cast<int>(act)];  // none, relu, tanh, sigmoid
+  if (const int64_t c = slot.load(std::memory_order_relaxed); c >= 0) return c;
+  constexpr int64_t kElems = 1024;
+  constexpr int kBatches = 5, kPasses = 4;
+  T buf[kElems];
+  double best = 1e300;
+  for (int batch = 0; batch < kBatches; ++batch) {
+    // Inputs spread over tanh's and sigmoid's working range, refreshed so no batch sees only
+    // saturated values.
+    for (int64_t i = 0; i < kElems; ++i) buf[i] = T(-3) + T(6) * T(i) / T(kElems);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int pass = 0; pass < kPasses; ++pass) activate(buf, kElems, act);
+    best = std::min(best,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  const double madds = best * detail::gemm::multiply_add_rate<T>() / double(kElems * kPasses);
+  const int64_t cost = std::max<int64_t>(1, static_cast<int64_t>(std::lround(madds)));
+  slot.store(cost, std::memory_order_relaxed);
+  return cost;
+}
+
+// Threads for a forward pass of `madds` multiply-adds plus n1 elements through a1 and n2 through
+// a2 (the activations are only measured when more than one thread is allowed).
+template <class T>
+int threads_for_forward(int64_t madds, int64_t n1, LinearActivation a1, int64_t n2 = 0,
+                        LinearActivation a2 = LinearActivation::none) {
+  if (num_threads() <= 1) return 1;
+  return threads_for<T>(madds + n1 * activation_madds<T>(a1) + n2 * activation_madds<T>(a2));
 }
 
 // detail::activation_backward on n contiguous elements through raw pointers, for a chunk of rows
@@ -278,19 +329,19 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
         const bool in_kernel = activation == LinearActivation::tanh;
         const LinearActivation after = in_kernel ? LinearActivation::none : activation;
         const int64_t sub = after == LinearActivation::none
-                                ? kRowBlock
+                                ? rows_per_task(rows)
                                 : std::max<int64_t>(1, detail::cache_sizes().l1d / 2 /
                                                            (out_f * int64_t{sizeof(T)}));
-        for_row_blocks(rows, kRowBlock, threads_for<T>(rows * in_f * out_f),
-                       [&](int64_t r0, int64_t r1) {
-                         for (int64_t s0 = r0; s0 < r1; s0 += sub) {
-                           const int64_t sn = std::min(r1, s0 + sub) - s0;
-                           kern.skinny_product(sn, in_f, out_f, px + s0 * ldx, ldx, wt, pb,
-                                               in_kernel ? SkinnyMode::tanh : SkinnyMode::set,
-                                               nullptr, 0, po + s0 * out_f, out_f);
-                           activate(po + s0 * out_f, sn * out_f, after);
-                         }
-                       });
+        const int threads = threads_for_forward<T>(rows * in_f * out_f, rows * out_f, activation);
+        for_row_blocks(rows, rows_per_task(rows), threads, [&](int64_t r0, int64_t r1) {
+          for (int64_t s0 = r0; s0 < r1; s0 += sub) {
+            const int64_t sn = std::min(r1, s0 + sub) - s0;
+            kern.skinny_product(sn, in_f, out_f, px + s0 * ldx, ldx, wt, pb,
+                                in_kernel ? SkinnyMode::tanh : SkinnyMode::set, nullptr, 0,
+                                po + s0 * out_f, out_f);
+            activate(po + s0 * out_f, sn * out_f, after);
+          }
+        });
       });
       activation = LinearActivation::none;
     } else {
@@ -372,20 +423,21 @@ TwoLayer linear_tanh_linear(const Tensor& x, const Tensor& w1, const Tensor& b1,
     // then z = out_act(h W2^T + b2) (the dot kernel, one row of h against each row of W2) while
     // h is still in L1.
     const int64_t sub = l1_rows(hid, sizeof(T));
-    for_row_blocks(rows, kRowBlock, threads_for<T>(rows * hid * (in_f + out_f)),
-                   [&](int64_t r0, int64_t r1) {
-                     for (int64_t s0 = r0; s0 < r1; s0 += sub) {
-                       const int64_t sn = std::min(r1, s0 + sub) - s0;
-                       T* hb = ph + s0 * hid;
-                       T* zb = pz + s0 * out_f;
-                       kern.skinny_product(sn, in_f, hid, px + s0 * ldx, ldx, w1t, pb1,
-                                           SkinnyMode::tanh, nullptr, 0, hb, hid);
-                       if (pb2 != nullptr) repeat_row(pb2, out_f, sn, zb);
-                       kern.dot(sn, out_f, hid, T(1), hb, hid, pw2, hid,
-                                pb2 != nullptr ? T(1) : T(0), zb, out_f, 1);
-                       activate(zb, sn * out_f, out_act);
-                     }
-                   });
+    const int threads = threads_for_forward<T>(rows * hid * (in_f + out_f), rows * hid,
+                                               LinearActivation::tanh, rows * out_f, out_act);
+    for_row_blocks(rows, rows_per_task(rows), threads, [&](int64_t r0, int64_t r1) {
+      for (int64_t s0 = r0; s0 < r1; s0 += sub) {
+        const int64_t sn = std::min(r1, s0 + sub) - s0;
+        T* hb = ph + s0 * hid;
+        T* zb = pz + s0 * out_f;
+        kern.skinny_product(sn, in_f, hid, px + s0 * ldx, ldx, w1t, pb1, SkinnyMode::tanh, nullptr,
+                            0, hb, hid);
+        if (pb2 != nullptr) repeat_row(pb2, out_f, sn, zb);
+        kern.dot(sn, out_f, hid, T(1), hb, hid, pw2, hid, pb2 != nullptr ? T(1) : T(0), zb, out_f,
+                 1);
+        activate(zb, sn * out_f, out_act);
+      }
+    });
   });
   return {std::move(h), std::move(z)};
 }
@@ -408,7 +460,7 @@ void linear_backward_input(const Tensor& g, const Tensor& w, Tensor& dx, bool ac
       T* pd = dx.data<T>();
       const SkinnyMode mode = with_tanh ? SkinnyMode::tanh_grad
                                         : (accumulate ? SkinnyMode::accumulate : SkinnyMode::set);
-      for_row_blocks(rows, kRowBlock, threads_for<T>(rows * in_f * out_f),
+      for_row_blocks(rows, rows_per_task(rows), threads_for<T>(rows * in_f * out_f),
                      [&](int64_t r0, int64_t r1) {
                        kern.skinny_product(r1 - r0, out_f, in_f, pg + r0 * ldg, ldg, pw, nullptr,
                                            mode, py != nullptr ? py + r0 * in_f : nullptr, in_f,
@@ -447,13 +499,14 @@ void linear_backward_params(const Tensor& g, const Tensor& x, Tensor* dw, bool a
       const int64_t ldy = tanh_y != nullptr ? tanh_y->strides()[0] : 0;
       // Per task: acc ([in, out] = X^T G when small_in, else [out, in] = G^T X) then db's sums.
       const int64_t part = in_f * out_f + out_f;
-      const int64_t tasks = std::max<int64_t>(1, (rows + kTaskRows - 1) / kTaskRows);
+      const int64_t block = rows_per_task(rows);
+      const int64_t tasks = std::max<int64_t>(1, (rows + block - 1) / block);
       T* buf =
           static_cast<T*>(gemm::scratch(gemm::kScratchLinear, tasks * part * int64_t{sizeof(T)}));
       const bool want_b = db != nullptr;
       detail::parallel_for(tasks, threads_for<T>(rows * in_f * out_f), [&](int64_t t) {
-        const int64_t r0 = t * kTaskRows;
-        const int64_t rn = std::min(rows, r0 + kTaskRows) - r0;
+        const int64_t r0 = t * block;
+        const int64_t rn = std::min(rows, r0 + block) - r0;
         T* acc = buf + t * part;
         T* sums = want_b ? acc + in_f * out_f : nullptr;
         if (small_in) {
@@ -535,18 +588,19 @@ void linear_tanh_linear_backward(const Tensor& gz, const Tensor& x, const Tensor
     const int64_t ldgz = gz.strides()[0];
     const int64_t ldx = x.strides()[0];
     T* pdz = dz.defined() ? dz.data<T>() : nullptr;
-    // Per task of kTaskRows rows: layer 1's sums ([in, hid] = X^T dZ, then db1) and layer 2's
+    // Per task (rows_per_task): layer 1's sums ([in, hid] = X^T dZ, then db1) and layer 2's
     // ([out, hid] = G^T H, then db2), the same partial sums as linear_backward_params forms for
     // each layer, so the results equal the unfused backward's bit for bit.
     const int64_t part1 = in_f * hid + hid;
     const int64_t part = part1 + out_f * hid + out_f;
-    const int64_t tasks = std::max<int64_t>(1, (rows + kTaskRows - 1) / kTaskRows);
+    const int64_t block = rows_per_task(rows);
+    const int64_t tasks = std::max<int64_t>(1, (rows + block - 1) / block);
     T* buf =
         static_cast<T*>(gemm::scratch(gemm::kScratchLinear, tasks * part * int64_t{sizeof(T)}));
     constexpr int64_t kChunk = gemm::kSkinnyChunkRows;
     detail::parallel_for(tasks, threads_for<T>(rows * hid * (in_f + 2 * out_f)), [&](int64_t t) {
-      const int64_t r0 = t * kTaskRows;
-      const int64_t rn = std::min(rows, r0 + kTaskRows) - r0;
+      const int64_t r0 = t * block;
+      const int64_t rn = std::min(rows, r0 + block) - r0;
       T* acc = buf + t * part;
       // This worker's chunk of dz (when not stored whole), one chunk's partial sums and one
       // chunk's gradient through the output activation.
