@@ -292,8 +292,7 @@ TEST(GemmParallelThreshold, ASleepingHelperIsWokenForAStreamNotForOneJob) {
   if (cold_min <= hot_min + 1) GTEST_SKIP() << "no job is worth it only when hot: " << hot_min;
   const int64_t mid = (hot_min + cold_min) / 2;
   // Long enough for the helper to have stopped spinning and for any stream to have ended.
-  const double stream_s =
-      costs.spin + 16 * costs.cold + double(cold_min) / gemm::multiply_add_rate<float>();
+  const double stream_s = costs.spin + double(cold_min) / gemm::multiply_add_rate<float>();
   std::this_thread::sleep_for(std::chrono::duration<double>(2 * stream_s + 0.01));
   ASSERT_FALSE(affine::detail::parallel_helpers_awake(2)) << "spin budget " << costs.spin << " s";
   EXPECT_FALSE(gemm::worth_threads<float>(mid, 1)) << "a lone job woke the helper";

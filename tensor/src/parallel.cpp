@@ -5,11 +5,11 @@
 // generation counter; workers see it, check in, run tasks, and report done. Numbers below are
 // from bench/parallel_bench on this project's 2-vCPU Zen 5 VM.
 //
-// - Spin, then sleep. A worker waiting for the next job spins as long as waking it would cost
-//   (measured when the pool starts: ~100-170 us here), then sleeps on a condition variable; the
-//   caller waits for its helpers the same way. A training step's jobs follow each other within
-//   microseconds, so its helpers stay awake: a fork-join costs ~1.5 us hot, not 11 us (before)
-//   or 100+ us after a sleep.
+// - Spin, then sleep. A worker waiting for the next job spins for 10 times what waking it costs
+//   (measured when the pool starts: a wake ~150-250 us here), then sleeps on a condition
+//   variable; the caller waits for its helpers the same way. A training step's jobs follow each
+//   other closely enough that its helpers stay awake: a fork-join costs ~1.5 us hot, against
+//   11 us before this design and 100+ us after a sleep.
 // - Back off when the machine is busy. Spinning steals the core a neighbour needs, which is how
 //   OpenMP-based peers collapse under contention (1-4 ms for a 40 us job with the other core
 //   busy). A worker that the OS preempted (its involuntary context switches went up) stops the
@@ -225,9 +225,12 @@ class Pool {
 
   // Measures the pool's two costs and sets the spin budget from them. Cold: an empty job whose
   // helper has slept 1 ms, the median of 5. Hot: the fastest of back-to-back empty jobs, the
-  // helper spinning in between. A thread that waits spins as long as a cold round trip costs
-  // before it sleeps (the classic spin-then-block rule: never more than twice the better
-  // choice's cost), capped at 2 ms; env AFFINE_POOL_SPIN_US overrides the budget.
+  // helper spinning in between. A thread that waits spins for 10 cold round trips (at most 5 ms)
+  // before it sleeps: a wake costs more than the round trip itself, since a job that finds its
+  // helper asleep runs mostly on one thread, and a training step's serial stretches (its loss,
+  // its last layer) outlast one round trip. The seed's step at batch 100,000 on 2 threads took
+  // 4.8 ms with no spinning, 3.6-4.9 ms spinning one cold round trip (~150 us here), and 3.1-3.3
+  // ms spinning 1 ms. env AFFINE_POOL_SPIN_US overrides the budget.
   void calibrate() {
     std::lock_guard<std::mutex> busy(busy_);
     const std::optional<int64_t> spin_override = spin_override_ns();  // may throw: no thread yet
@@ -246,7 +249,7 @@ class Pool {
     }
     std::nth_element(cold.begin(), cold.begin() + 2, cold.end());
     cold_ = cold[2];
-    const double budget = std::min(cold_, 2e-3);
+    const double budget = std::min(10 * cold_, 5e-3);
     spin_ns_.store(spin_override.value_or(static_cast<int64_t>(budget * 1e9)));
     hot_ = cold_;
     for (int i = 0; i < 32; ++i) hot_ = std::min(hot_, time_one());

@@ -76,13 +76,12 @@ bool worth_threads(int64_t work, int64_t syncs) {
   // Worth it with awake helpers, not with sleeping ones. Waking one for a lone job costs more
   // than it saves, but a training step asks for such jobs one after another, and once awake the
   // helpers stay so between them. So a job turned down here opens a window, and the next such job
-  // within it wakes the helpers. The window is 16 cold round trips past the job's least possible
-  // end (work / r): lone jobs further apart than that pay at most 1/16 of their spacing in
-  // wake-ups. (Memory-bound kernels take several times work / r, so it cannot be much less.)
+  // within it wakes the helpers: the window is the job's least possible length (work / r) plus
+  // the spin budget, the gap across which a woken helper would still be awake for the next one.
   thread_local std::chrono::steady_clock::time_point stream_until{};
   const auto now = std::chrono::steady_clock::now();
   const bool stream = now < stream_until;
-  const double window = double(work) / multiply_add_rate<T>() + 16 * parallel_pool_costs().cold;
+  const double window = double(work) / multiply_add_rate<T>() + parallel_pool_costs().spin;
   stream_until = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                            std::chrono::duration<double>(window));
   return stream;

@@ -11,9 +11,9 @@
 // AFFINE_POOL_SPIN_US=N (environment, read once when the worker pool starts): how long, in
 // microseconds, a worker spins waiting for the next job before it sleeps, and the caller for its
 // helpers before it sleeps. By default the pool measures what waking a sleeping worker costs on
-// this machine and spins that long (at most 2 ms), and stops spinning for a while whenever the OS
-// preempts a worker (another program wants the core). 0 never spins. A value that is not an
-// integer in [0, 1000000] makes every multi-threaded kernel call throw affine::Error naming it.
+// this machine and spins 10 times that (at most 5 ms), and stops spinning for a while whenever
+// the OS preempts a worker (another program wants the core). 0 never spins. A value that is not
+// an integer in [0, 1000000] makes every multi-threaded kernel call throw affine::Error naming it.
 #pragma once
 
 #include <string_view>
