@@ -598,7 +598,15 @@ void linear_tanh_linear_backward(const Tensor& gz, const Tensor& x, const Tensor
     T* buf =
         static_cast<T*>(gemm::scratch(gemm::kScratchLinear, tasks * part * int64_t{sizeof(T)}));
     constexpr int64_t kChunk = gemm::kSkinnyChunkRows;
-    detail::parallel_for(tasks, threads_for<T>(rows * hid * (in_f + 2 * out_f)), [&](int64_t t) {
+    // Split whenever the forward was (the same estimate), not only when this pass's own
+    // multiply-adds are worth it: the forward wrote h in these row blocks, so after a split
+    // forward a serial backward reads half of h from the other core's caches. (At batch 1,000
+    // on the Zen 5 VM the forward split and this pass did not, and it went from 13 to 16 us.)
+    const int threads =
+        std::max(threads_for_forward<T>(rows * hid * (in_f + out_f), rows * hid,
+                                        LinearActivation::tanh, rows * out_f, out_act),
+                 threads_for<T>(rows * hid * (in_f + 2 * out_f)));
+    detail::parallel_for(tasks, threads, [&](int64_t t) {
       const int64_t r0 = t * block;
       const int64_t rn = std::min(rows, r0 + block) - r0;
       T* acc = buf + t * part;
