@@ -13,7 +13,8 @@
 // - Back off when the machine is busy. Spinning steals the core a neighbour needs, which is how
 //   OpenMP-based peers collapse under contention (1-4 ms for a 40 us job with the other core
 //   busy). A worker that the OS preempted (its involuntary context switches went up) stops the
-//   pool spinning for a number of jobs that doubles while preemptions recur.
+//   pool spinning for a number of jobs that doubles while preemptions recur and halves after a
+//   clean spin.
 // - Do not wait for the late. The caller closes the job once every task is taken; a helper that
 //   checks in after that stays out, so a job never waits for a helper that slept too long.
 // - Stay off the caller's CPU. Linux may wake a helper on its waker's CPU and leave it there

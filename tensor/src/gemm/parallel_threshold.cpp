@@ -1,5 +1,5 @@
 // When a GEMM-family job is worth splitting across threads, from two measurements of the machine
-// it runs on (kernel.hpp, parallel_min_work): what the micro-kernel does per second and what a
+// it runs on (kernel.hpp, worth_threads): what the micro-kernel does per second and what a
 // fork-join of the pool costs. Earlier versions used a constant measured on one CPU.
 #include <algorithm>
 #include <chrono>
