@@ -22,6 +22,7 @@
 #include "affine/tensor/error.hpp"
 #include "affine/tensor/gemm.hpp"
 #include "affine/tensor/parallel.hpp"
+#include "cpu.hpp"
 #include "gemm/kernel.hpp"
 #include "gemm/parallel_threshold.hpp"
 #include "parallel_for.hpp"
@@ -274,6 +275,29 @@ TEST(GemmParallelThreshold, MeasuredOnThisMachine) {
     const double saved_at_threshold = double(one) * 0.5 / rate_f;
     EXPECT_NEAR(saved_at_threshold, 2.0 * trip, 1e-2 * trip + 0.5 / rate_f)
         << "one = " << one << ", four = " << four << ", rate_f = " << rate_f << ", trip = " << trip;
+  }
+}
+
+// Handing a helper operands from the caller's caches is paid for too, at the measured cross-core
+// speed and for at most the caller's L2: a job that saves twice its round trip plus that move is
+// worth a second thread (awake or not), one that saves less is not.
+TEST(GemmParallelThreshold, MovingOperandsAcrossCoresIsPaidFor) {
+  namespace gemm = affine::detail::gemm;
+  ThreadGuard guard;
+  affine::set_num_threads(2);
+  const affine::detail::PoolCosts costs = affine::detail::parallel_pool_costs();
+  EXPECT_GT(costs.cross_core, 1e8);  // slower than 100 MB/s: the measurement is broken
+  EXPECT_LT(costs.cross_core, 1e13);
+  const double l2 = double(affine::detail::cache_sizes().l2);
+  const double moved = l2 / costs.cross_core;
+  const int64_t shared = static_cast<int64_t>(l2 / sizeof(float)) * 4;  // more than L2: capped
+  const int64_t enough = gemm::parallel_min_work_at<float>(costs.cold + moved, 2, 1) + 1;
+  const int64_t too_little = gemm::parallel_min_work_at<float>(costs.hot + moved, 2, 1) * 99 / 100;
+  EXPECT_TRUE(gemm::worth_threads<float>(enough, 1, 0, shared)) << "moved " << moved << " s";
+  EXPECT_FALSE(gemm::worth_threads<float>(too_little, 1, 0, shared)) << "moved " << moved << " s";
+  // The same job with nothing to move: worth it even at the cold round trip, when it saves that.
+  if (too_little >= gemm::parallel_min_work_at<float>(costs.cold, 2, 1)) {
+    EXPECT_TRUE(gemm::worth_threads<float>(too_little, 1));
   }
 }
 

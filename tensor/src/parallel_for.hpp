@@ -32,9 +32,10 @@ bool parallel_helpers_awake(int threads);
 
 /// The pool's costs, in seconds, measured when it starts (~6 ms, once per process).
 struct PoolCosts {
-  double hot;   // fastest empty fork-join, back to back, the helper spinning in between
-  double cold;  // median empty fork-join after the helper slept 1 ms
-  double spin;  // how long a waiting thread spins before it sleeps
+  double hot;         // fastest empty fork-join, back to back, the helper spinning in between
+  double cold;        // median empty fork-join after the helper slept 1 ms
+  double spin;        // how long a waiting thread spins before it sleeps
+  double cross_core;  // bytes/s a helper reads of what the caller has just written
 };
 PoolCosts parallel_pool_costs();
 

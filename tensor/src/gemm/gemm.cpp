@@ -203,7 +203,8 @@ void gemm_packed(const Blocking& blk, int64_t m, int64_t n, int64_t k, T alpha, 
 
   // Two fork-joins per (jc, pc) step: packing B, then the A blocks.
   int threads = num_threads();
-  if (threads > 1 && !worth_threads<T>(m * n * k, 2 * ceil_div(n, nc_max) * ceil_div(k, kc_max)))
+  if (threads > 1 && !worth_threads<T>(m * n * k, 2 * ceil_div(n, nc_max) * ceil_div(k, kc_max),
+                                       m * k + m * n, k * n))
     threads = 1;
 
   // Threads share out A blocks (the ic loop), plus B micro-panels (the jr loop) when there are

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "affine/tensor/parallel.hpp"
+#include "cpu.hpp"
 #include "kernel.hpp"
 #include "parallel_for.hpp"
 #include "parallel_threshold.hpp"
@@ -56,23 +57,35 @@ template int64_t parallel_min_work_at<float>(double, int, int64_t);
 template int64_t parallel_min_work_at<double>(double, int, int64_t);
 
 template <class T>
-bool worth_threads(int64_t work, int64_t syncs) {
+bool worth_threads(int64_t work, int64_t syncs, int64_t split_elems, int64_t shared_elems) {
   const int t = num_threads();
   if (t <= 1) return false;
-  // Both thresholds depend only on syncs and the thread count, so each thread keeps its last
-  // pair: the small path asks on every call (syncs = 1), and its smallest calls take ~20 ns, of
-  // which the arithmetic took 8 (three divisions and a libm ceil).
+  // The hot threshold with nothing to move bounds every answer from below, and depends only on
+  // syncs and the thread count, so each thread keeps its last one: the small path asks on every
+  // call (syncs = 1), and its smallest calls take ~20 ns, of which the arithmetic took 8 (three
+  // divisions and a libm ceil).
   thread_local int cached_threads = 0;
-  thread_local int64_t cached_syncs = -1, hot_min = 0, cold_min = 0;
+  thread_local int64_t cached_syncs = -1, hot_min = 0;
   if (t != cached_threads || syncs != cached_syncs) {
-    const PoolCosts costs = parallel_pool_costs();
-    hot_min = parallel_min_work_at<T>(costs.hot, t, syncs);
-    cold_min = parallel_min_work_at<T>(costs.cold, t, syncs);
+    hot_min = parallel_min_work_at<T>(parallel_pool_costs().hot, t, syncs);
     cached_threads = t;
     cached_syncs = syncs;
   }
   if (work < hot_min) return false;
-  if (work >= cold_min || parallel_helpers_awake(t)) return true;
+  // The operands a helper reads from the caller's caches: its share of the split ones, all of
+  // the shared ones. On a VM whose cores read each other's caches at a third of their own speed
+  // this decided the mid-size splits: LU and Cholesky at n = 256 on 2 threads ran 13-30% slower
+  // with their small trailing updates split on the round trip alone.
+  const PoolCosts costs = parallel_pool_costs();
+  const double saved = (1.0 - 1.0 / t) * double(work) / multiply_add_rate<T>();
+  // At most what the caller's L2 holds crosses over: beyond that the operands come from memory,
+  // for the caller as much as for a helper.
+  const double bytes =
+      std::min((double(split_elems) * (1.0 - 1.0 / t) + double(shared_elems)) * sizeof(T),
+               double(cache_sizes().l2));
+  const double moved = bytes / costs.cross_core;
+  if (saved < 2.0 * (double(syncs) * costs.hot + moved)) return false;
+  if (saved >= 2.0 * (double(syncs) * costs.cold + moved) || parallel_helpers_awake(t)) return true;
   // Worth it with awake helpers, not with sleeping ones. Waking one for a lone job costs more
   // than it saves, but a training step asks for such jobs one after another, and once awake the
   // helpers stay so between them. So a job turned down here opens a window, and the next such job
@@ -81,12 +94,12 @@ bool worth_threads(int64_t work, int64_t syncs) {
   thread_local std::chrono::steady_clock::time_point stream_until{};
   const auto now = std::chrono::steady_clock::now();
   const bool stream = now < stream_until;
-  const double window = double(work) / multiply_add_rate<T>() + parallel_pool_costs().spin;
+  const double window = double(work) / multiply_add_rate<T>() + costs.spin;
   stream_until = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                            std::chrono::duration<double>(window));
   return stream;
 }
-template bool worth_threads<float>(int64_t, int64_t);
-template bool worth_threads<double>(int64_t, int64_t);
+template bool worth_threads<float>(int64_t, int64_t, int64_t, int64_t);
+template bool worth_threads<double>(int64_t, int64_t, int64_t, int64_t);
 
 }  // namespace affine::detail::gemm

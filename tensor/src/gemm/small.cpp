@@ -64,10 +64,13 @@ int64_t cost_dot(const Problem<T>& p, int w_shift) {
 }
 
 // Row blocks for threads: a multiple of 24 rows (every tile height divides it) per task.
-// One fork-join; unless worth_threads, one thread does everything.
+// One fork-join; unless worth_threads, one thread does everything. Each thread reads its rows of
+// A and C and all of B: p's m x k, m x n and k x n elements.
 template <class T, class F>
-void over_rows(int64_t m, int64_t work, const F& fn) {
-  const int threads = worth_threads<T>(work, 1) ? num_threads() : 1;
+void over_rows(const Problem<T>& p, int64_t work, const F& fn) {
+  const int64_t m = p.m;
+  const int threads =
+      worth_threads<T>(work, 1, p.m * p.k + p.m * p.n, p.k * p.n) ? num_threads() : 1;
   if (threads <= 1) {  // the tiny products: no task arithmetic (divisions) for one task
     fn(int64_t{0}, m);
     return;
@@ -95,7 +98,7 @@ void run_rowbcast(const Kernels<T>& kern, const Problem<T>& p, T alpha, T beta) 
     b = buf;
     rs_b = p.n;
   }
-  over_rows<T>(p.m, p.m * p.n * std::max<int64_t>(p.k, kTinyK), [&](int64_t r0, int64_t r1) {
+  over_rows<T>(p, p.m * p.n * std::max<int64_t>(p.k, kTinyK), [&](int64_t r0, int64_t r1) {
     kern.rowbcast(r1 - r0, p.n, p.k, alpha, p.a + r0 * p.rs_a, p.rs_a, p.cs_a, b, rs_b, beta,
                   p.c + r0 * p.rs_c, p.rs_c, p.cs_c);
   });
@@ -116,7 +119,7 @@ void run_dot(const Kernels<T>& kern, const Problem<T>& p, T alpha, T beta) {
     b = buf;
     cs_b = p.k;
   }
-  over_rows<T>(p.m, p.m * p.n * p.k, [&](int64_t r0, int64_t r1) {
+  over_rows<T>(p, p.m * p.n * p.k, [&](int64_t r0, int64_t r1) {
     kern.dot(r1 - r0, p.n, p.k, alpha, p.a + r0 * p.rs_a, p.rs_a, b, cs_b, beta, p.c + r0 * p.rs_c,
              p.rs_c, p.cs_c);
   });
