@@ -171,27 +171,33 @@ TEST(Parallel, TheHelperRunsBesideTheCallerNotOnItsCpu) {
 }
 #endif
 
-// The spin budget's override is read when the pool starts: a malformed value makes that start,
-// and so the parallel call, throw an Error naming the variable and the value. In a fresh process
-// (the death-test machinery re-executes the binary), where no pool has started yet.
-[[noreturn]] void start_the_pool_with_a_bad_spin() {
-  setenv("AFFINE_POOL_SPIN_US", "fast", 1);
+// The spin budget's override is read when the pool starts: a malformed or out-of-range value
+// makes that start, and so the parallel call, throw an Error naming the variable and the value.
+// A start that threw is retried by the next call, so one fresh process (the death-test machinery
+// re-executes the binary, and no pool has started yet) tries every bad value, then a good one.
+[[noreturn]] void start_the_pool_with_bad_spins() {
   set_num_threads(2);
-  try {
-    detail::parallel_for(4, 2, [](int64_t) {});
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    std::_Exit(what.find("AFFINE_POOL_SPIN_US") != std::string::npos &&
-                       what.find("'fast'") != std::string::npos
-                   ? 0
-                   : 1);
+  for (const char* bad : {"fast", "-1", "1000001", "12us", " "}) {
+    setenv("AFFINE_POOL_SPIN_US", bad, 1);
+    try {
+      detail::parallel_for(4, 2, [](int64_t) {});
+      std::_Exit(2);  // accepted
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      if (what.find("AFFINE_POOL_SPIN_US") == std::string::npos ||
+          what.find(std::string("'") + bad + "'") == std::string::npos)
+        std::_Exit(1);
+    }
   }
-  std::_Exit(2);
+  setenv("AFFINE_POOL_SPIN_US", "0", 1);
+  std::atomic<int> ran{0};
+  detail::parallel_for(4, 2, [&](int64_t) { ++ran; });
+  std::_Exit(ran.load() == 4 ? 0 : 3);
 }
 
 TEST(Parallel, AMalformedSpinSettingIsAnErrorNamingIt) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(start_the_pool_with_a_bad_spin(), ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(start_the_pool_with_bad_spins(), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

@@ -203,7 +203,8 @@ class Pool {
 
   // Whether `helpers` workers are awake: spinning after a recent job, or working.
   bool helpers_awake(int helpers) const {
-    return awake_.load(std::memory_order_relaxed) >= helpers;
+    return workers_.load(std::memory_order_relaxed) - sleepers_.load(std::memory_order_relaxed) >=
+           helpers;
   }
   double hot_round_trip() const { return hot_; }
   double cross_core_bytes_per_second() const { return cross_core_; }
@@ -400,8 +401,8 @@ class Pool {
       // Only the busy_ holder changes generation_, so this read is stable; a new worker must
       // not mistake the job that already finished for a new one.
       const uint32_t seen = generation_.load(std::memory_order_relaxed);
-      awake_.fetch_add(1, std::memory_order_relaxed);
       threads_.emplace_back([this, index, seen] { worker_loop(index, seen); });
+      workers_.store(static_cast<int>(threads_.size()), std::memory_order_relaxed);
     }
   }
 
@@ -434,9 +435,7 @@ class Pool {
     if (!spin_until(published, budget)) {
       std::unique_lock<std::mutex> lock(m_);
       sleepers_.fetch_add(1, std::memory_order_seq_cst);
-      awake_.fetch_sub(1, std::memory_order_relaxed);
       wake_.wait(lock, [&] { return generation_.load(std::memory_order_seq_cst) != seen; });
-      awake_.fetch_add(1, std::memory_order_relaxed);
       sleepers_.fetch_sub(1, std::memory_order_relaxed);
     }
     return generation_.load(std::memory_order_acquire);
@@ -490,7 +489,7 @@ class Pool {
   std::atomic<uint64_t> join_{0};        // see join_word
   std::atomic<int> done_{0};             // helpers of this job that have finished
   std::atomic<int> sleepers_{0};         // workers asleep on wake_ (or about to be)
-  std::atomic<int> awake_{0};            // workers not asleep: spinning or working
+  std::atomic<int> workers_{0};          // threads_.size(), readable by any thread
   std::atomic<bool> caller_waiting_{false};
   std::atomic<int> caller_cpu_{-1};         // where the caller published the last job
   double cold_ = 0, hot_ = 0;               // calibrate()

@@ -157,6 +157,14 @@ int threads_for_forward(int64_t madds, int64_t n1, LinearActivation a1, int64_t 
   return threads_for<T>(madds + n1 * activation_madds<T>(a1) + n2 * activation_madds<T>(a2));
 }
 
+// Threads for linear_tanh_linear's forward on `rows` rows (in -> hid, tanh, -> out, out_act).
+template <class T>
+int threads_for_two_layers(int64_t rows, int64_t in_f, int64_t hid, int64_t out_f,
+                           LinearActivation out_act) {
+  return threads_for_forward<T>(rows * hid * (in_f + out_f), rows * hid, LinearActivation::tanh,
+                                rows * out_f, out_act);
+}
+
 // detail::activation_backward on n contiguous elements through raw pointers, for a chunk of rows
 // inside a kernel's task (no Tensor per chunk): the same vmath kernels in float32 and the unary
 // table's formulas in float64, so the gradient has the ops' bits (linear_test checks it).
@@ -423,8 +431,7 @@ TwoLayer linear_tanh_linear(const Tensor& x, const Tensor& w1, const Tensor& b1,
     // then z = out_act(h W2^T + b2) (the dot kernel, one row of h against each row of W2) while
     // h is still in L1.
     const int64_t sub = l1_rows(hid, sizeof(T));
-    const int threads = threads_for_forward<T>(rows * hid * (in_f + out_f), rows * hid,
-                                               LinearActivation::tanh, rows * out_f, out_act);
+    const int threads = threads_for_two_layers<T>(rows, in_f, hid, out_f, out_act);
     for_row_blocks(rows, rows_per_task(rows), threads, [&](int64_t r0, int64_t r1) {
       for (int64_t s0 = r0; s0 < r1; s0 += sub) {
         const int64_t sn = std::min(r1, s0 + sub) - s0;
@@ -602,10 +609,8 @@ void linear_tanh_linear_backward(const Tensor& gz, const Tensor& x, const Tensor
     // multiply-adds are worth it: the forward wrote h in these row blocks, so after a split
     // forward a serial backward reads half of h from the other core's caches. (At batch 1,000
     // on the Zen 5 VM the forward split and this pass did not, and it went from 13 to 16 us.)
-    const int threads =
-        std::max(threads_for_forward<T>(rows * hid * (in_f + out_f), rows * hid,
-                                        LinearActivation::tanh, rows * out_f, out_act),
-                 threads_for<T>(rows * hid * (in_f + 2 * out_f)));
+    const int threads = std::max(threads_for_two_layers<T>(rows, in_f, hid, out_f, out_act),
+                                 threads_for<T>(rows * hid * (in_f + 2 * out_f)));
     detail::parallel_for(tasks, threads, [&](int64_t t) {
       const int64_t r0 = t * block;
       const int64_t rn = std::min(rows, r0 + block) - r0;

@@ -47,14 +47,13 @@ template double multiply_add_rate<float>();
 template double multiply_add_rate<double>();
 
 template <class T>
-int64_t parallel_min_work_at(double round_trip, int threads, int64_t syncs) {
-  const double paid = double(syncs) * round_trip;
+int64_t parallel_min_work_at(double paid, int threads) {
   const double saved_per_madd = (1.0 - 1.0 / threads) / multiply_add_rate<T>();
   const double work = 2.0 * paid / saved_per_madd;
   return work >= 9e18 ? INT64_MAX : static_cast<int64_t>(std::ceil(work));
 }
-template int64_t parallel_min_work_at<float>(double, int, int64_t);
-template int64_t parallel_min_work_at<double>(double, int, int64_t);
+template int64_t parallel_min_work_at<float>(double, int);
+template int64_t parallel_min_work_at<double>(double, int);
 
 template <class T>
 bool worth_threads(int64_t work, int64_t syncs, int64_t split_elems, int64_t shared_elems) {
@@ -67,25 +66,26 @@ bool worth_threads(int64_t work, int64_t syncs, int64_t split_elems, int64_t sha
   thread_local int cached_threads = 0;
   thread_local int64_t cached_syncs = -1, hot_min = 0;
   if (t != cached_threads || syncs != cached_syncs) {
-    hot_min = parallel_min_work_at<T>(parallel_pool_costs().hot, t, syncs);
+    hot_min = parallel_min_work_at<T>(double(syncs) * parallel_pool_costs().hot, t);
     cached_threads = t;
     cached_syncs = syncs;
   }
   if (work < hot_min) return false;
   // The operands a helper reads from the caller's caches: its share of the split ones, all of
   // the shared ones. On a VM whose cores read each other's caches at a third of their own speed
-  // this decided the mid-size splits: LU and Cholesky at n = 256 on 2 threads ran 13-30% slower
+  // this decided the mid-size splits: LU and Cholesky at n = 256 on 2 threads ran 24-31% slower
   // with their small trailing updates split on the round trip alone.
   const PoolCosts costs = parallel_pool_costs();
-  const double saved = (1.0 - 1.0 / t) * double(work) / multiply_add_rate<T>();
   // At most what the caller's L2 holds crosses over: beyond that the operands come from memory,
   // for the caller as much as for a helper.
   const double bytes =
       std::min((double(split_elems) * (1.0 - 1.0 / t) + double(shared_elems)) * sizeof(T),
                double(cache_sizes().l2));
   const double moved = bytes / costs.cross_core;
-  if (saved < 2.0 * (double(syncs) * costs.hot + moved)) return false;
-  if (saved >= 2.0 * (double(syncs) * costs.cold + moved) || parallel_helpers_awake(t)) return true;
+  if (work < parallel_min_work_at<T>(double(syncs) * costs.hot + moved, t)) return false;
+  if (work >= parallel_min_work_at<T>(double(syncs) * costs.cold + moved, t) ||
+      parallel_helpers_awake(t))
+    return true;
   // Worth it with awake helpers, not with sleeping ones. Waking one for a lone job costs more
   // than it saves, but a training step asks for such jobs one after another, and once awake the
   // helpers stay so between them. So a job turned down here opens a window, and the next such job

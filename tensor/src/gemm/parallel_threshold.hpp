@@ -26,8 +26,9 @@ double multiply_add_rate();
 template <class T>
 bool worth_threads(int64_t work, int64_t syncs, int64_t split_elems = 0, int64_t shared_elems = 0);
 
-/// The rule's threshold: the fewest multiply-adds worth t threads at a given round trip (seconds).
+/// The rule's threshold: the fewest multiply-adds worth `threads` threads when the split pays
+/// `paid` seconds (round trips plus moved operands).
 template <class T>
-int64_t parallel_min_work_at(double round_trip, int threads, int64_t syncs);
+int64_t parallel_min_work_at(double paid, int threads);
 
 }  // namespace affine::detail::gemm
