@@ -53,6 +53,17 @@ int64_t rows_per_task(int64_t rows) {
   return std::clamp((sixteenth + kChunk - 1) / kChunk * kChunk, int64_t{256}, int64_t{1024});
 }
 
+// Elements between two tasks' partial sums in the shared buffer: `part` rounded up to whole
+// cache lines (gemm::scratch is line-aligned), so no line holds two tasks' sums. Packed (502
+// floats for the seed's two layers), the line at each boundary went back and forth between the
+// cores while both tasks added a chunk's sums into it (worth a few percent of the fused backward
+// at batch 1,000 on 2 threads, about this VM's noise).
+template <class T>
+int64_t task_sums_stride(int64_t part) {
+  constexpr int64_t line = 64 / int64_t{sizeof(T)};
+  return (part + line - 1) / line * line;
+}
+
 std::string shp(const Shape& s) { return to_string(s); }
 
 // A 2-D view whose rows are unit-stride (any row stride).
@@ -506,15 +517,16 @@ void linear_backward_params(const Tensor& g, const Tensor& x, Tensor* dw, bool a
       const int64_t ldy = tanh_y != nullptr ? tanh_y->strides()[0] : 0;
       // Per task: acc ([in, out] = X^T G when small_in, else [out, in] = G^T X) then db's sums.
       const int64_t part = in_f * out_f + out_f;
+      const int64_t stride = task_sums_stride<T>(part);
       const int64_t block = rows_per_task(rows);
       const int64_t tasks = std::max<int64_t>(1, (rows + block - 1) / block);
       T* buf =
-          static_cast<T*>(gemm::scratch(gemm::kScratchLinear, tasks * part * int64_t{sizeof(T)}));
+          static_cast<T*>(gemm::scratch(gemm::kScratchLinear, tasks * stride * int64_t{sizeof(T)}));
       const bool want_b = db != nullptr;
       detail::parallel_for(tasks, threads_for<T>(rows * in_f * out_f), [&](int64_t t) {
         const int64_t r0 = t * block;
         const int64_t rn = std::min(rows, r0 + block) - r0;
-        T* acc = buf + t * part;
+        T* acc = buf + t * stride;
         T* sums = want_b ? acc + in_f * out_f : nullptr;
         if (small_in) {
           kern.skinny_outer(rn, in_f, out_f, px + r0 * ldx, ldx, pg + r0 * ldg, ldg,
@@ -525,7 +537,7 @@ void linear_backward_params(const Tensor& g, const Tensor& x, Tensor* dw, bool a
         }
       });
       for (int64_t t = 1; t < tasks; ++t) {  // fixed order: task 0, then 1, 2, ...
-        for (int64_t i = 0; i < part; ++i) buf[i] += buf[t * part + i];
+        for (int64_t i = 0; i < part; ++i) buf[i] += buf[t * stride + i];
       }
       store_param_sums(buf, small_in, in_f, out_f, dw, accumulate_w, db, accumulate_b);
     });
@@ -600,10 +612,11 @@ void linear_tanh_linear_backward(const Tensor& gz, const Tensor& x, const Tensor
     // each layer, so the results equal the unfused backward's bit for bit.
     const int64_t part1 = in_f * hid + hid;
     const int64_t part = part1 + out_f * hid + out_f;
+    const int64_t stride = task_sums_stride<T>(part);
     const int64_t block = rows_per_task(rows);
     const int64_t tasks = std::max<int64_t>(1, (rows + block - 1) / block);
     T* buf =
-        static_cast<T*>(gemm::scratch(gemm::kScratchLinear, tasks * part * int64_t{sizeof(T)}));
+        static_cast<T*>(gemm::scratch(gemm::kScratchLinear, tasks * stride * int64_t{sizeof(T)}));
     constexpr int64_t kChunk = gemm::kSkinnyChunkRows;
     // Split whenever the forward was (the same estimate), not only when this pass's own
     // multiply-adds are worth it: the forward wrote h in these row blocks, so after a split
@@ -614,7 +627,7 @@ void linear_tanh_linear_backward(const Tensor& gz, const Tensor& x, const Tensor
     detail::parallel_for(tasks, threads, [&](int64_t t) {
       const int64_t r0 = t * block;
       const int64_t rn = std::min(rows, r0 + block) - r0;
-      T* acc = buf + t * part;
+      T* acc = buf + t * stride;
       // This worker's chunk of dz (when not stored whole), one chunk's partial sums and one
       // chunk's gradient through the output activation.
       T* scratch = static_cast<T*>(gemm::scratch(
@@ -658,7 +671,7 @@ void linear_tanh_linear_backward(const Tensor& gz, const Tensor& x, const Tensor
       }
     });
     for (int64_t t = 1; t < tasks; ++t) {  // fixed order: task 0, then 1, 2, ...
-      for (int64_t i = 0; i < part; ++i) buf[i] += buf[t * part + i];
+      for (int64_t i = 0; i < part; ++i) buf[i] += buf[t * stride + i];
     }
     store_param_sums(buf, true, in_f, hid, out.dw1, out.accumulate_w1, out.db1, out.accumulate_b1);
     store_param_sums(buf + part1, false, hid, out_f, out.dw2, out.accumulate_w2, out.db2,
