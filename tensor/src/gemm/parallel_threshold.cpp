@@ -82,7 +82,9 @@ bool worth_threads(int64_t work, int64_t syncs, int64_t split_elems, int64_t sha
       std::min((double(split_elems) * (1.0 - 1.0 / t) + double(shared_elems)) * sizeof(T),
                double(cache_sizes().l2));
   const double moved = bytes / costs.cross_core;
-  if (work < parallel_min_work_at<T>(double(syncs) * costs.hot + moved, t)) return false;
+  // (With nothing to move, the hot threshold is hot_min, already passed.)
+  if (moved > 0 && work < parallel_min_work_at<T>(double(syncs) * costs.hot + moved, t))
+    return false;
   if (work >= parallel_min_work_at<T>(double(syncs) * costs.cold + moved, t) ||
       parallel_helpers_awake(t))
     return true;
