@@ -69,14 +69,15 @@ int64_t cost_dot(const Problem<T>& p, int w_shift) {
 template <class T, class F>
 void over_rows(const Problem<T>& p, int64_t work, const F& fn) {
   const int64_t m = p.m;
-  const int threads =
-      worth_threads<T>(work, 1, p.m * p.k + p.m * p.n, p.k * p.n) ? num_threads() : 1;
-  if (threads <= 1) {  // the tiny products: no task arithmetic (divisions) for one task
-    fn(int64_t{0}, m);
+  // One thread set: no question to ask (worth_threads is a call and a thread-local lookup, a few
+  // percent of the smallest products).
+  const int threads = num_threads();
+  if (threads <= 1 || !worth_threads<T>(work, 1, p.m * p.k + p.m * p.n, p.k * p.n)) {
+    fn(int64_t{0}, m);  // the tiny products: no task arithmetic (divisions) for one task
     return;
   }
   const int64_t blocks = (m + 23) / 24;
-  const int64_t tasks = std::min<int64_t>(blocks, threads > 1 ? 4 * threads : 1);
+  const int64_t tasks = std::min<int64_t>(blocks, 4 * threads);
   parallel_for(tasks, threads, [&](int64_t t) {
     const int64_t r0 = blocks * t / tasks * 24, r1 = std::min(m, blocks * (t + 1) / tasks * 24);
     if (r1 > r0) fn(r0, r1);
@@ -134,14 +135,32 @@ void run_dot(const Kernels<T>& kern, const Problem<T>& p, T alpha, T beta) {
 // a tenth of L2, the rest going to the copies). So: cubes whose B takes that share of this CPU's
 // L2 bound the work of this path.
 template <class T>
+struct SmallPath {
+  const Kernels<T>* kern;
+  int w_shift;  ///< log2 of the kernels' SIMD width (a power of 2)
+  int64_t max_work_contiguous, max_work_copying;
+};
+
+// What every call needs, looked up once per process: one guard on the hot path, not three.
+template <class T>
+const SmallPath<T>& small_path() {
+  static const SmallPath<T> path = [] {
+    const auto bound = [](int64_t share) {
+      const auto side = static_cast<int64_t>(
+          std::sqrt(double(cache_sizes().l2) / double(share) / double(sizeof(T))));
+      return side * side * side;
+    };
+    const Kernels<T>& kern = active_kernels_for<T>();
+    return SmallPath<T>{&kern, std::countr_zero(static_cast<unsigned>(kern.vec)), bound(4),
+                        bound(10)};
+  }();
+  return path;
+}
+
+template <class T>
 int64_t small_max_work(bool contiguous) {
-  const auto bound = [](int64_t share) {
-    const auto side = static_cast<int64_t>(
-        std::sqrt(double(cache_sizes().l2) / double(share) / double(sizeof(T))));
-    return side * side * side;
-  };
-  static const int64_t contiguous_bound = bound(4), copying_bound = bound(10);
-  return contiguous ? contiguous_bound : copying_bound;
+  const SmallPath<T>& path = small_path<T>();
+  return contiguous ? path.max_work_contiguous : path.max_work_copying;
 }
 template int64_t small_max_work<float>(bool);
 template int64_t small_max_work<double>(bool);
@@ -150,12 +169,15 @@ template <class T>
 bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a,
                 const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t rs_c, int64_t cs_c) {
   const bool skinny = k <= kTinyK || m <= kSkinny || n <= kSkinny;
-  if (!skinny && m * n * k > small_max_work<T>(cs_b == 1 && cs_c == 1)) return false;
+  const SmallPath<T>& path = small_path<T>();
+  if (!skinny &&
+      m * n * k > (cs_b == 1 && cs_c == 1 ? path.max_work_contiguous : path.max_work_copying))
+    return false;
 
-  const Kernels<T>& kern = active_kernels_for<T>();
+  const Kernels<T>& kern = *path.kern;
   const Problem<T> p{m, n, k, a, rs_a, cs_a, b, rs_b, cs_b, c, rs_c, cs_c};
   const Problem<T> pt = p.transposed();
-  const int w_shift = std::countr_zero(static_cast<unsigned>(kern.vec));  // vec: a power of 2
+  const int w_shift = path.w_shift;
   const int64_t costs[4] = {cost_rowbcast(p, w_shift), cost_rowbcast(pt, w_shift),
                             cost_dot(p, w_shift), cost_dot(pt, w_shift)};
   const int best = static_cast<int>(std::min_element(costs, costs + 4) - costs);
