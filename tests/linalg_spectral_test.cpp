@@ -171,6 +171,49 @@ std::vector<Case> symmetric_cases() {
     }
     cs.push_back({c.name, n, n, s});
   }
+  // Past the divide and conquer's leaf size (32) by several levels, and the cases where most of
+  // its merges deflate: equal and nearly equal eigenvalues, tiny couplings between blocks.
+  Generator g(7);
+  {
+    Mat a = randn(260, 260, g);
+    for (int64_t i = 0; i < 260; ++i) {
+      for (int64_t j = 0; j < i; ++j) a[j * 260 + i] = a[i * 260 + j];
+    }
+    cs.push_back({"random symmetric 260x260", 260, 260, a});
+  }
+  const auto tridiagonal = [](int64_t n, auto diag, auto off) {
+    Mat a(static_cast<size_t>(n * n), 0.0);
+    for (int64_t i = 0; i < n; ++i) {
+      a[i * n + i] = diag(i);
+      if (i > 0) a[i * n + i - 1] = a[(i - 1) * n + i] = off(i);
+    }
+    return a;
+  };
+  cs.push_back(
+      {"Wilkinson W+ 101 (close pairs)", 101, 101,
+       tridiagonal(
+           101, [](int64_t i) { return std::abs(double(i - 50)); }, [](int64_t) { return 1.0; })});
+  cs.push_back({"glued Wilkinson, 6 x W21 coupled by 1e-10", 126, 126,
+                tridiagonal(
+                    126, [](int64_t i) { return std::abs(double(i % 21 - 10)); },
+                    [](int64_t i) { return i % 21 == 0 ? 1e-10 : 1.0; })});
+  {  // I + 1e-9 x x^T: one eigenvalue apart, the rest equal to within rounding
+    const Mat x = randn(150, 1, g);
+    Mat a(150 * 150);
+    for (int64_t i = 0; i < 150; ++i) {
+      for (int64_t j = 0; j < 150; ++j) a[i * 150 + j] = (i == j) + 1e-9 * x[i] * x[j];
+    }
+    cs.push_back({"identity plus 1e-9 rank one 150x150", 150, 150, a});
+  }
+  {  // Q diag(0, 1, 2, 0, 1, 2, ...) Q^T: three eigenvalues, each repeated ~40 times
+    const Mat q = orthogonal(120, g);
+    Mat qd(120 * 120);
+    for (int64_t i = 0; i < 120; ++i) {
+      for (int64_t j = 0; j < 120; ++j) qd[i * 120 + j] = q[i * 120 + j] * double(j % 3);
+    }
+    cs.push_back({"three eigenvalues repeated 120x120", 120, 120,
+                  matmul(qd, transpose(q, 120, 120), 120, 120, 120)});
+  }
   return cs;
 }
 

@@ -1,5 +1,6 @@
-// eigh and eigvalsh: Householder tridiagonalisation, the implicit QL iteration on the tridiagonal,
-// and the back-transformation of its eigenvectors (tridiagonal.hpp).
+// eigh and eigvalsh: Householder tridiagonalisation, then the implicit QL iteration on the
+// tridiagonal (eigenvalues only) or divide and conquer (with eigenvectors), and the
+// back-transformation of its eigenvectors (tridiagonal.hpp).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -12,6 +13,7 @@
 #include "linalg/batch.hpp"
 #include "linalg/tridiagonal.hpp"
 #include "linalg/unit_scale.hpp"
+#include "linalg/workspace.hpp"
 
 namespace affine::linalg {
 namespace {
@@ -24,11 +26,12 @@ constexpr int64_t kTile = 32;
 // One symmetric matrix: src row-major n x n (only the uplo triangle read) -> w [n] ascending and,
 // when vecs is not null, vecs row-major n x n with column i the eigenvector of w[i].
 template <class T>
-void eigh_one(const char* op, int64_t n, const T* src, bool lower, T* w, T* vecs, std::vector<T>& a,
-              std::vector<T>& z) {
+void eigh_one(const char* op, int64_t n, const T* src, bool lower, T* w, T* vecs, Workspace<T>& a,
+              Workspace<T>& z) {
   // Column-major lower triangle of the work matrix: a[i + j n] = A(i, j), i >= j. A transpose of
   // the row-major input, so it goes in kTile x kTile tiles: row by row, a page per element read.
-  a.assign(static_cast<size_t>(n * n), T(0));
+  a.resize(n * n);
+  std::fill_n(a.data(), n * n, T(0));
   T max_abs = 0;
   bool finite = true;
   for (int64_t j0 = 0; j0 < n; j0 += kTile) {
@@ -51,17 +54,19 @@ void eigh_one(const char* op, int64_t n, const T* src, bool lower, T* w, T* vecs
     return;
   }
   const T scale = unit_scale(max_abs);
-  for (T& x : a) x *= scale;
+  for (int64_t i = 0; i < n * n; ++i) a[i] *= scale;
 
   std::vector<T> d(static_cast<size_t>(n)), e(static_cast<size_t>(n)), tau(static_cast<size_t>(n));
   reduce_to_tridiagonal(n, a.data(), n, d.data(), e.data(), tau.data());
-  T* zp = nullptr;
-  if (vecs != nullptr) {
-    z.assign(static_cast<size_t>(n * n), T(0));
-    for (int64_t i = 0; i < n; ++i) z[i + i * n] = T(1);
-    zp = z.data();
+  // Eigenvalues alone: the QL iteration (O(n^2)). With vectors: divide and conquer.
+  bool converged = false;
+  if (vecs == nullptr) {
+    converged = tridiagonal_ql(n, d.data(), e.data(), static_cast<T*>(nullptr), n);
+  } else {
+    z.resize(n * n);
+    converged = tridiagonal_dc(n, d.data(), e.data(), z.data(), n);
   }
-  if (!tridiagonal_ql(n, d.data(), e.data(), zp, n)) {
+  if (!converged) {
     throw Error(std::string(op) + ": the QL iteration did not converge (n = " + std::to_string(n) +
                 ")");
   }
@@ -105,7 +110,7 @@ Eigh eigh_impl(const char* op, const Tensor& A, char uplo, bool want_vectors) {
   detail::visit_float(A.dtype(), op, [&](auto tag) {
     using T = AFFINE_T(tag);
     for_each_matrix(batch, [&](int64_t b) {
-      std::vector<T> a, z;
+      Workspace<T> a, z;
       eigh_one<T>(op, n, src.data<T>() + b * n * n, uplo == 'L', out.eigenvalues.data<T>() + b * n,
                   want_vectors ? out.eigenvectors.data<T>() + b * n * n : nullptr, a, z);
     });

@@ -3,6 +3,8 @@
 //     lower: latrd panels and a SYR2K trailing update on the GEMM);
 //  2. tridiagonal_ql: the eigenvalues of T by the implicit-shift QL iteration (EISPACK's tql2),
 //     its rotations accumulated into Z (rotations.hpp);
+//  2'. tridiagonal_dc: the eigenvalues and eigenvectors of T by divide and conquer (LAPACK's
+//     stedc), faster than accumulating the QL rotations for all but small n;
 //  3. apply_tridiagonal_q: Z := Q Z, turning T's eigenvectors into A's.
 #pragma once
 
@@ -27,5 +29,12 @@ void apply_tridiagonal_q(int64_t n, const T* a, int64_t lda, const T* tau, T* z,
 /// eigenvectors (column i for d[i]). Returns false if the iteration did not converge.
 template <class T>
 bool tridiagonal_ql(int64_t n, T* d, T* e, T* z, int64_t ldz);
+
+/// The eigenvalues (into d [n], unsorted) and eigenvectors (q [n x n], ldq, overwritten: column i
+/// for d[i]) of the symmetric tridiagonal matrix with diagonal d and subdiagonal e [n - 1], by
+/// divide and conquer (tridiagonal_dc.cpp): most of its work in GEMMs where tridiagonal_ql's is
+/// in rotations. Returns false if the QL iteration on a small subproblem did not converge.
+template <class T>
+bool tridiagonal_dc(int64_t n, T* d, const T* e, T* q, int64_t ldq);
 
 }  // namespace affine::detail::linalg

@@ -1,0 +1,325 @@
+// Divide and conquer for the symmetric tridiagonal eigenproblem (tridiagonal.hpp,
+// tridiagonal_dc), the method of LAPACK's stedc:
+//  - Cuppen's split: T = diag(T1, T2) + |beta| w w^T, with beta the subdiagonal element at the
+//    split and w = e_{m-1} + sign(beta) e_m, once |beta| is taken off T1's last and T2's first
+//    diagonal element;
+//  - the halves solved recursively (T_i = Q_i D_i Q_i^T; the QL iteration below kLeaf), so that
+//    T = Q (D + rho z z^T) Q^T with Q = diag(Q1, Q2) and z = Q^T w: T1's eigenvectors' last row
+//    above T2's first row;
+//  - deflation: an eigenpair of D + rho z z^T is already known where rho |z_j| is negligible, or
+//    where two entries of D are so close that a rotation zeroing one z_j changes the matrix by a
+//    negligible amount (Dongarra & Sorensen);
+//  - the others are the roots of the secular equation 1 + rho sum_j z_j^2 / (d_j - x) = 0, one
+//    between each pair of poles (secular_root);
+//  - their eigenvectors from z recomputed so that the computed roots are the exact eigenvalues of
+//    D + rho zhat zhat^T (Gu & Eisenstat, 1994): then the vectors are orthogonal to working
+//    precision however close the roots, which the plain formula z_j / (d_j - x) is not;
+//  - T's eigenvectors = Q times those: two GEMMs, one per half of the rows, each over the columns
+//    with nonzeros there (a column of Q1, one of Q2, or one mixed by a deflating rotation).
+// Nearly all the O(n^3) work is in those GEMMs, against the QL iteration's rotations (6 flops per
+// element per rotation, ~5 n^3 in all) — the reason LAPACK's syevd uses this method.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+#include "linalg/matview.hpp"
+#include "linalg/tridiagonal.hpp"
+#include "linalg/workspace.hpp"
+#include "parallel_for.hpp"
+
+namespace affine::detail::linalg {
+namespace {
+
+// Subproblems up to this size go to the QL iteration: below it a merge's bookkeeping outweighs
+// its GEMMs (LAPACK's stedc uses 25).
+constexpr int64_t kLeaf = 32;
+
+// Buffers for the whole problem (N = its size). A subproblem at offset off of size nb uses
+// entries [off, off + nb) of the vectors and nb * nb entries from off * N of the matrices: the
+// regions of two sibling subproblems are disjoint, so they can run at the same time.
+template <class T>
+struct DcWork {
+  int64_t N;
+  Workspace<T> gathered;  ///< the merge's columns of Q in their new order (nb x nb)
+  Workspace<T> delta;     ///< delta(j, i) = d_j - lambda_i for the secular roots (k x k)
+  Workspace<T> vecs;      ///< the merge's eigenvectors, rows in gathered's order (k x k)
+  std::vector<T> z, dsort, zsort, e;
+  std::vector<int64_t> order, kept, deflated, kind;
+
+  explicit DcWork(int64_t n)
+      : N(n),
+        gathered(n * n),
+        delta(n * n),
+        vecs(n * n),
+        z(static_cast<size_t>(n)),
+        dsort(static_cast<size_t>(n)),
+        zsort(static_cast<size_t>(n)),
+        e(static_cast<size_t>(n)),
+        order(static_cast<size_t>(n)),
+        kept(static_cast<size_t>(n)),
+        deflated(static_cast<size_t>(n)),
+        kind(static_cast<size_t>(n)) {}
+};
+
+// Where a column of Q has nonzeros: rows of T1 only, of T2 only, or both (after a deflating
+// rotation of one of each). The merge's GEMMs skip the zero halves.
+enum Kind : int64_t { kTop = 0, kMixed = 1, kBottom = 2 };
+
+// Root i of the secular function f(x) = 1 + rho sum_j z_j^2 / (d_j - x) with poles d [k]
+// ascending and distinct, z_j != 0, rho > 0, zz = sum_j z_j^2. f rises from -inf to +inf between
+// consecutive poles, so root i lies in (d_i, d_{i+1}), the last in (d_{k-1}, d_{k-1} + rho zz].
+// Writes delta[j] = d_j - root for every j and returns the root. The iteration runs in
+// tau = x - d_o for o the pole nearer the root, and the differences are formed as
+// (d_j - d_o) - tau: each keeps its relative accuracy even when x is very close to d_j, which the
+// recomputed z (merge) depends on.
+//
+// Each step fits f near tau by c + B1 / (d_i - x) + B2 / (d_{i+1} - x) (the terms of the poles on
+// either side, each matching its part of f in value and slope; Bunch, Nielsen & Sorensen) and
+// moves to the fit's root; a step that leaves the bracket known to hold the root bisects it
+// instead, so the iteration always ends. It stops when |f(x)| is below the rounding error of
+// evaluating it (the recursive-summation bound), or when the bracket cannot shrink.
+template <class T>
+T secular_root(int64_t k, int64_t i, const T* d, const T* z, T rho, T zz, T* delta) {
+  const T eps = std::numeric_limits<T>::epsilon();
+  const bool last = i == k - 1;
+  int64_t o = i;
+  T lo = 0, hi = 0;  // f(d_o + lo) < 0 (or lo is a pole), f(d_o + hi) >= 0
+  if (last) {
+    hi = rho * zz;  // f(d_{k-1} + rho zz) >= 0: every term is at least -z_j^2 / (rho zz)
+  } else {
+    const T half = (d[i + 1] - d[i]) / 2;
+    T f = 1;
+    for (int64_t j = 0; j < k; ++j) f += rho * z[j] * (z[j] / ((d[j] - d[i]) - half));
+    if (f >= 0) {
+      hi = half;
+    } else {
+      o = i + 1;
+      lo = (d[i] - d[i + 1]) + half;
+    }
+  }
+  for (int64_t j = 0; j < k; ++j) delta[j] = d[j] - d[o];
+  T tau = o == i ? hi : lo;
+  for (int iter = 0; iter < 400; ++iter) {
+    // psi: the terms of poles at or left of d_i (negative), phi: right of it (positive).
+    T psi = 0, dpsi = 0, phi = 0, dphi = 0, partial = 0;
+    for (int64_t j = 0; j <= i; ++j) {
+      const T t = z[j] / (delta[j] - tau);
+      psi += z[j] * t;
+      dpsi += t * t;
+      partial -= psi;
+    }
+    for (int64_t j = k - 1; j > i; --j) {
+      const T t = z[j] / (delta[j] - tau);
+      phi += z[j] * t;
+      dphi += t * t;
+      partial += phi;
+    }
+    const T f = 1 + rho * (psi + phi);
+    const T err = eps * (2 + rho * (partial + 8 * (phi - psi) + 3 * std::abs(tau) * (dpsi + dphi)));
+    if (std::abs(f) <= err) break;
+    (f < 0 ? lo : hi) = tau;
+    const T left = delta[i] - tau;  // the nearest poles, relative to tau
+    const T b1 = rho * left * left * dpsi;
+    T step = std::numeric_limits<T>::quiet_NaN();
+    if (last) {  // c + b1 / (left - s) = 0
+      const T c = f - b1 / left;
+      if (c > 0) step = left + b1 / c;
+    } else {  // c s^2 - a s + b = 0, the root in (left, right)
+      const T right = delta[i + 1] - tau;
+      const T b2 = rho * right * right * dphi;
+      const T c = f - b1 / left - b2 / right;
+      const T a = c * (left + right) + b1 + b2, b = left * right * f;
+      const T root = std::sqrt(std::max(T(0), a * a - 4 * b * c));
+      const T q = a >= 0 ? (a + root) / 2 : (a - root) / 2;
+      const T s1 = q != 0 ? b / q : std::numeric_limits<T>::quiet_NaN();
+      const T s2 = c != 0 ? q / c : std::numeric_limits<T>::quiet_NaN();
+      if (s1 > left && s1 < right) {
+        step = s1;
+      } else if (s2 > left && s2 < right) {
+        step = s2;
+      }
+    }
+    T next = tau + step;
+    if (!(next > lo && next < hi)) next = lo + (hi - lo) / 2;  // also when step is NaN
+    if (next == tau || next <= lo || next >= hi) break;        // the bracket cannot shrink
+    tau = next;
+  }
+  for (int64_t j = 0; j < k; ++j) delta[j] -= tau;
+  return d[o] + tau;
+}
+
+// One merge: the block of Q at q (nb x nb, column-major, ldq) holds diag(Q1, Q2) with Q1 m x m,
+// the rest zero, and d [nb] the halves' eigenvalues (in Q's column order); beta is the split's
+// subdiagonal element. On return d and Q hold the block's eigenpairs, in no particular order.
+template <class T>
+void merge(int64_t nb, int64_t m, int64_t off, T* d, T beta, T* q, int64_t ldq, DcWork<T>& w) {
+  const T eps = std::numeric_limits<T>::epsilon();
+  T* z = w.z.data() + off;
+  T* dl = w.dsort.data() + off;
+  T* zl = w.zsort.data() + off;
+  int64_t* order = w.order.data() + off;
+  int64_t* kept = w.kept.data() + off;
+  int64_t* deflated = w.deflated.data() + off;
+  int64_t* kind = w.kind.data() + off;
+  T* gathered = w.gathered.data() + off * w.N;
+  T* delta = w.delta.data() + off * w.N;
+  T* vecs = w.vecs.data() + off * w.N;
+
+  // z = Q^T w / sqrt(2) (unit length: the rows of Q1 and Q2 are), rho = 2 |beta|.
+  const T sign = beta < 0 ? T(-1) : T(1), inv_sqrt2 = T(1) / std::sqrt(T(2));
+  const T rho = 2 * std::abs(beta);
+  T dmax = 0;
+  for (int64_t j = 0; j < nb; ++j) {
+    z[j] = (j < m ? q[(m - 1) + j * ldq] : sign * q[m + j * ldq]) * inv_sqrt2;
+    kind[j] = j < m ? kTop : kBottom;
+    dmax = std::max(dmax, std::abs(d[j]));
+  }
+  std::iota(order, order + nb, int64_t{0});
+  std::stable_sort(order, order + nb, [&](int64_t x, int64_t y) { return d[x] < d[y]; });
+
+  // Deflation, in ascending order of d: tol is a few ulps of ||D + rho z z^T|| (the largest |d_j|
+  // or rho bounds it within a factor of 2), so what is dropped is a backward error of that size.
+  const T tol = 8 * eps * std::max(dmax, rho);
+  int64_t nk = 0, nd = 0, prev = -1;
+  for (int64_t p = 0; p < nb; ++p) {
+    const int64_t j = order[p];
+    if (rho * std::abs(z[j]) <= tol) {
+      deflated[nd++] = j;
+      continue;
+    }
+    if (prev >= 0) {
+      // The rotation of columns (prev, j) that moves z_prev into z_j: it leaves C S (d_j - d_prev)
+      // off the diagonal, negligible when the two are that close.
+      const T len = std::hypot(z[prev], z[j]);
+      const T c = z[j] / len, s = z[prev] / len;
+      if (std::abs((d[j] - d[prev]) * c * s) <= tol) {
+        T* qp = q + prev * ldq;
+        T* qj = q + j * ldq;
+        for (int64_t r = 0; r < nb; ++r) {
+          const T x = qp[r], y = qj[r];
+          qp[r] = c * x - s * y;
+          qj[r] = s * x + c * y;
+        }
+        const T dp = d[prev], dj = d[j];
+        d[prev] = c * c * dp + s * s * dj;
+        d[j] = s * s * dp + c * c * dj;
+        z[prev] = 0;
+        z[j] = len;
+        if (kind[prev] != kind[j]) kind[j] = kMixed;
+        deflated[nd++] = prev;
+        prev = j;
+        continue;
+      }
+      kept[nk++] = prev;
+    }
+    prev = j;
+  }
+  if (prev >= 0) kept[nk++] = prev;
+  const int64_t k = nk;
+
+  // The kept columns grouped by kind (top, mixed, bottom), each group in ascending d; the
+  // deflated ones after them.
+  int64_t count[3] = {0, 0, 0};
+  for (int64_t t = 0; t < k; ++t) ++count[kind[kept[t]]];
+  const int64_t n1 = count[kTop], n2 = count[kMixed];
+  int64_t at[3] = {0, n1, n1 + n2};
+  std::vector<int64_t> slot(static_cast<size_t>(k));  // kept t -> its gathered column
+  for (int64_t t = 0; t < k; ++t) slot[static_cast<size_t>(t)] = at[kind[kept[t]]]++;
+  for (int64_t t = 0; t < k; ++t)
+    std::copy_n(q + kept[t] * ldq, nb, gathered + slot[static_cast<size_t>(t)] * nb);
+  for (int64_t t = 0; t < nd; ++t) std::copy_n(q + deflated[t] * ldq, nb, gathered + (k + t) * nb);
+
+  std::vector<T> dvals(static_cast<size_t>(nd));  // before d's first k entries become the roots
+  for (int64_t t = 0; t < nd; ++t) dvals[static_cast<size_t>(t)] = d[deflated[t]];
+  if (k > 0) {
+    T zz = 0;
+    for (int64_t t = 0; t < k; ++t) {
+      dl[t] = d[kept[t]];
+      zl[t] = z[kept[t]];
+      zz += zl[t] * zl[t];
+    }
+    // delta column i: d_j - lambda_i (the roots are independent of each other).
+    std::vector<T> lambda(static_cast<size_t>(k));
+    for (int64_t i = 0; i < k; ++i)
+      lambda[static_cast<size_t>(i)] = secular_root(k, i, dl, zl, rho, zz, delta + i * k);
+    // zhat: the z for which the computed roots are exact (from the characteristic polynomial at
+    // d_j: rho zhat_j^2 = prod_i (lambda_i - d_j) / prod_{i != j} (d_i - d_j)), with z's signs.
+    for (int64_t j = 0; j < k; ++j) {
+      T prod = -delta[j + j * k] / rho;
+      for (int64_t i = 0; i < k; ++i) {
+        if (i != j) prod *= -delta[j + i * k] / (dl[i] - dl[j]);
+      }
+      zl[j] = std::copysign(std::sqrt(std::max(prod, T(0))), zl[j]);
+    }
+    // Eigenvector i of D + rho zhat zhat^T: zhat_j / (d_j - lambda_i), normalized; its rows in
+    // the gathered order.
+    for (int64_t i = 0; i < k; ++i) {
+      const T* del = delta + i * k;
+      T* v = vecs + i * k;
+      T norm2 = 0;
+      for (int64_t t = 0; t < k; ++t) {
+        const T x = zl[t] / del[t];
+        v[slot[static_cast<size_t>(t)]] = x;
+        norm2 += x * x;
+      }
+      const T inv = T(1) / std::sqrt(norm2);
+      for (int64_t t = 0; t < k; ++t) v[t] *= inv;
+    }
+    // Q's first k columns = gathered columns x vecs: T1's rows from the top and mixed columns,
+    // T2's from the mixed and bottom ones.
+    const Mat<const T> g{gathered, nb, nb, 1, nb}, v{vecs, k, k, 1, k};
+    const Mat<T> out{q, nb, nb, 1, ldq};
+    gemm<T>(T(1), g.block(0, 0, m, n1 + n2), v.block(0, 0, n1 + n2, k), T(0),
+            out.block(0, 0, m, k));
+    gemm<T>(T(1), g.block(m, n1, nb - m, k - n1), v.block(n1, 0, k - n1, k), T(0),
+            out.block(m, 0, nb - m, k));
+    for (int64_t i = 0; i < k; ++i) d[i] = lambda[static_cast<size_t>(i)];
+  }
+  for (int64_t t = 0; t < nd; ++t) {
+    d[k + t] = dvals[static_cast<size_t>(t)];
+    std::copy_n(gathered + (k + t) * nb, nb, q + (k + t) * ldq);
+  }
+}
+
+// The subproblem of size nb at offset off: d [nb], e [nb - 1], Q's block at q (zero on entry).
+template <class T>
+bool solve(int64_t nb, int64_t off, T* d, const T* e, T* q, int64_t ldq, DcWork<T>& w) {
+  if (nb <= kLeaf) {
+    T* el = w.e.data() + off;
+    std::copy_n(e, nb - 1, el);
+    for (int64_t i = 0; i < nb; ++i) q[i + i * ldq] = T(1);
+    return tridiagonal_ql(nb, d, el, q, ldq);
+  }
+  const int64_t m = nb / 2;
+  const T beta = e[m - 1];
+  d[m - 1] -= std::abs(beta);
+  d[m] -= std::abs(beta);
+  // The halves are independent: at the top they run on two threads, their GEMMs then on one
+  // (nested parallel regions run serially), and the merges above them on all.
+  bool ok[2] = {true, true};
+  parallel_for(2, [&](int64_t h) {
+    ok[h] = h == 0 ? solve(m, off, d, e, q, ldq, w)
+                   : solve(nb - m, off + m, d + m, e + m, q + m * (1 + ldq), ldq, w);
+  });
+  if (!ok[0] || !ok[1]) return false;
+  merge(nb, m, off, d, beta, q, ldq, w);
+  return true;
+}
+
+}  // namespace
+
+template <class T>
+bool tridiagonal_dc(int64_t n, T* d, const T* e, T* q, int64_t ldq) {
+  for (int64_t j = 0; j < n; ++j) std::fill_n(q + j * ldq, n, T(0));
+  if (n == 0) return true;
+  DcWork<T> w(n);
+  return solve(n, 0, d, e, q, ldq, w);
+}
+
+template bool tridiagonal_dc(int64_t, float*, const float*, float*, int64_t);
+template bool tridiagonal_dc(int64_t, double*, const double*, double*, int64_t);
+
+}  // namespace affine::detail::linalg
