@@ -26,6 +26,8 @@
 #include <limits>
 #include <vector>
 
+#include "linalg/workspace.hpp"
+
 namespace affine::detail::linalg {
 
 /// sqrt(a^2 + b^2), the length a rotation's c and s are divided by: float in double (exact
@@ -87,7 +89,8 @@ class RotationLog {
     if (!active()) return;
     constexpr int64_t W = kStripRows<T>;
     strips_ = (rows + W - 1) / W;
-    packed_.assign(static_cast<size_t>(strips_ * cols * W), T(0));
+    packed_.resize(strips_ * cols * W);
+    std::fill_n(packed_.data(), strips_ * cols * W, T(0));
     for (int64_t k = 0; k < strips_; ++k) {
       const int64_t w = std::min(W, rows - k * W);
       for (int64_t j = 0; j < cols; ++j) {
@@ -146,7 +149,7 @@ class RotationLog {
   T* z_;
   int64_t rows_, cols_, ld_;
   int64_t strips_ = 0;
-  std::vector<T> packed_;
+  Workspace<T> packed_;  // from the storage cache: n x n, and repeated calls reuse it
   RotationBatch<T> batch_;
 };
 

@@ -16,6 +16,7 @@
 #include "linalg/batch.hpp"
 #include "linalg/bidiagonal.hpp"
 #include "linalg/unit_scale.hpp"
+#include "linalg/workspace.hpp"
 
 namespace affine::linalg {
 namespace {
@@ -48,11 +49,11 @@ int64_t argmax_abs(const T* x, int64_t n) {
 
 template <class T>
 void svd_one(const char* op, int64_t m, int64_t n, const T* src, const SvdOut<T>& out,
-             std::vector<T>& w) {
+             Workspace<T>& w) {
   const bool tall = m >= n;
   const int64_t M = tall ? m : n, N = tall ? n : m;  // the work matrix W is M x N, M >= N
   const bool vectors = out.u != nullptr;
-  w.resize(static_cast<size_t>(M * N));
+  w.resize(M * N);
   T max_abs = 0;
   bool finite = true;
   for (int64_t i = 0; i < m * n; ++i) {
@@ -82,10 +83,12 @@ void svd_one(const char* op, int64_t m, int64_t n, const T* src, const SvdOut<T>
   reduce_to_bidiagonal(M, N, w.data(), M, d.data(), e.data(), tauq.data(), taup.data());
   // W's left vectors: M x wcols; W's right vectors: N x N.
   const int64_t wcols = !vectors ? 0 : tall ? out.ucols : out.vrows;
-  std::vector<T> uw, vw;
+  Workspace<T> uw, vw;
   if (vectors) {
-    uw.assign(static_cast<size_t>(M * wcols), T(0));
-    vw.assign(static_cast<size_t>(N * N), T(0));
+    uw.resize(M * wcols);
+    vw.resize(N * N);
+    std::fill_n(uw.data(), M * wcols, T(0));
+    std::fill_n(vw.data(), N * N, T(0));
     for (int64_t i = 0; i < wcols; ++i) uw[i + i * M] = T(1);
     for (int64_t i = 0; i < N; ++i) vw[i + i * N] = T(1);
   }
@@ -158,7 +161,7 @@ SVD svd_impl(const char* op, const Tensor& A, bool full_matrices, bool want_vect
         }
         return;
       }
-      std::vector<T> w;
+      Workspace<T> w;
       SvdOut<T> o{want_vectors ? out.U.data<T>() + b * m * ucols : nullptr, out.S.data<T>() + b * k,
                   want_vectors ? out.Vh.data<T>() + b * vrows * n : nullptr, ucols, vrows};
       svd_one<T>(op, m, n, src.data<T>() + b * m * n, o, w);
