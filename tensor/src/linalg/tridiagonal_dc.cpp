@@ -10,7 +10,7 @@
 //    where two entries of D are so close that a rotation zeroing one z_j changes the matrix by a
 //    negligible amount (Dongarra & Sorensen);
 //  - the others are the roots of the secular equation 1 + rho sum_j z_j^2 / (d_j - x) = 0, one
-//    between each pair of poles (secular_root);
+//    between each pair of poles (secular.hpp);
 //  - their eigenvectors from z recomputed so that the computed roots are the exact eigenvalues of
 //    D + rho zhat zhat^T (Gu & Eisenstat, 1994): then the vectors are orthogonal to working
 //    precision however close the roots, which the plain formula z_j / (d_j - x) is not;
@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "linalg/matview.hpp"
+#include "linalg/secular.hpp"
 #include "linalg/tridiagonal.hpp"
 #include "linalg/workspace.hpp"
 #include "parallel_for.hpp"
@@ -67,89 +68,6 @@ struct DcWork {
 // Where a column of Q has nonzeros: rows of T1 only, of T2 only, or both (after a deflating
 // rotation of one of each). The merge's GEMMs skip the zero halves.
 enum Kind : int64_t { kTop = 0, kMixed = 1, kBottom = 2 };
-
-// Root i of the secular function f(x) = 1 + rho sum_j z_j^2 / (d_j - x) with poles d [k]
-// ascending and distinct, z_j != 0, rho > 0, zz = sum_j z_j^2. f rises from -inf to +inf between
-// consecutive poles, so root i lies in (d_i, d_{i+1}), the last in (d_{k-1}, d_{k-1} + rho zz].
-// Writes delta[j] = d_j - root for every j and returns the root. The iteration runs in
-// tau = x - d_o for o the pole nearer the root, and the differences are formed as
-// (d_j - d_o) - tau: each keeps its relative accuracy even when x is very close to d_j, which the
-// recomputed z (merge) depends on.
-//
-// Each step fits f near tau by c + B1 / (d_i - x) + B2 / (d_{i+1} - x) (the terms of the poles on
-// either side, each matching its part of f in value and slope; Bunch, Nielsen & Sorensen) and
-// moves to the fit's root; a step that leaves the bracket known to hold the root bisects it
-// instead, so the iteration always ends. It stops when |f(x)| is below the rounding error of
-// evaluating it (the recursive-summation bound), or when the bracket cannot shrink.
-template <class T>
-T secular_root(int64_t k, int64_t i, const T* d, const T* z, T rho, T zz, T* delta) {
-  const T eps = std::numeric_limits<T>::epsilon();
-  const bool last = i == k - 1;
-  int64_t o = i;
-  T lo = 0, hi = 0;  // f(d_o + lo) < 0 (or lo is a pole), f(d_o + hi) >= 0
-  if (last) {
-    hi = rho * zz;  // f(d_{k-1} + rho zz) >= 0: every term is at least -z_j^2 / (rho zz)
-  } else {
-    const T half = (d[i + 1] - d[i]) / 2;
-    T f = 1;
-    for (int64_t j = 0; j < k; ++j) f += rho * z[j] * (z[j] / ((d[j] - d[i]) - half));
-    if (f >= 0) {
-      hi = half;
-    } else {
-      o = i + 1;
-      lo = (d[i] - d[i + 1]) + half;
-    }
-  }
-  for (int64_t j = 0; j < k; ++j) delta[j] = d[j] - d[o];
-  T tau = o == i ? hi : lo;
-  for (int iter = 0; iter < 400; ++iter) {
-    // psi: the terms of poles at or left of d_i (negative), phi: right of it (positive).
-    T psi = 0, dpsi = 0, phi = 0, dphi = 0, partial = 0;
-    for (int64_t j = 0; j <= i; ++j) {
-      const T t = z[j] / (delta[j] - tau);
-      psi += z[j] * t;
-      dpsi += t * t;
-      partial -= psi;
-    }
-    for (int64_t j = k - 1; j > i; --j) {
-      const T t = z[j] / (delta[j] - tau);
-      phi += z[j] * t;
-      dphi += t * t;
-      partial += phi;
-    }
-    const T f = 1 + rho * (psi + phi);
-    const T err = eps * (2 + rho * (partial + 8 * (phi - psi) + 3 * std::abs(tau) * (dpsi + dphi)));
-    if (std::abs(f) <= err) break;
-    (f < 0 ? lo : hi) = tau;
-    const T left = delta[i] - tau;  // the nearest poles, relative to tau
-    const T b1 = rho * left * left * dpsi;
-    T step = std::numeric_limits<T>::quiet_NaN();
-    if (last) {  // c + b1 / (left - s) = 0
-      const T c = f - b1 / left;
-      if (c > 0) step = left + b1 / c;
-    } else {  // c s^2 - a s + b = 0, the root in (left, right)
-      const T right = delta[i + 1] - tau;
-      const T b2 = rho * right * right * dphi;
-      const T c = f - b1 / left - b2 / right;
-      const T a = c * (left + right) + b1 + b2, b = left * right * f;
-      const T root = std::sqrt(std::max(T(0), a * a - 4 * b * c));
-      const T q = a >= 0 ? (a + root) / 2 : (a - root) / 2;
-      const T s1 = q != 0 ? b / q : std::numeric_limits<T>::quiet_NaN();
-      const T s2 = c != 0 ? q / c : std::numeric_limits<T>::quiet_NaN();
-      if (s1 > left && s1 < right) {
-        step = s1;
-      } else if (s2 > left && s2 < right) {
-        step = s2;
-      }
-    }
-    T next = tau + step;
-    if (!(next > lo && next < hi)) next = lo + (hi - lo) / 2;  // also when step is NaN
-    if (next == tau || next <= lo || next >= hi) break;        // the bracket cannot shrink
-    tau = next;
-  }
-  for (int64_t j = 0; j < k; ++j) delta[j] -= tau;
-  return d[o] + tau;
-}
 
 // One merge: the block of Q at q (nb x nb, column-major, ldq) holds diag(Q1, Q2) with Q1 m x m,
 // the rest zero, and d [nb] the halves' eigenvalues (in Q's column order); beta is the split's
@@ -243,17 +161,11 @@ void merge(int64_t nb, int64_t m, int64_t off, T* d, T beta, T* q, int64_t ldq, 
     }
     // delta column i: d_j - lambda_i (the roots are independent of each other).
     std::vector<T> lambda(static_cast<size_t>(k));
-    for (int64_t i = 0; i < k; ++i)
-      lambda[static_cast<size_t>(i)] = secular_root(k, i, dl, zl, rho, zz, delta + i * k);
-    // zhat: the z for which the computed roots are exact (from the characteristic polynomial at
-    // d_j: rho zhat_j^2 = prod_i (lambda_i - d_j) / prod_{i != j} (d_i - d_j)), with z's signs.
-    for (int64_t j = 0; j < k; ++j) {
-      T prod = -delta[j + j * k] / rho;
-      for (int64_t i = 0; i < k; ++i) {
-        if (i != j) prod *= -delta[j + i * k] / (dl[i] - dl[j]);
-      }
-      zl[j] = std::copysign(std::sqrt(std::max(prod, T(0))), zl[j]);
+    for (int64_t i = 0; i < k; ++i) {
+      const SecularRoot<T> r = secular_root(k, i, dl, zl, rho, zz, false, delta + i * k);
+      lambda[static_cast<size_t>(i)] = dl[r.origin] + r.mu;
     }
+    recompute_z(k, dl, rho, false, delta, zl);
     // Eigenvector i of D + rho zhat zhat^T: zhat_j / (d_j - lambda_i), normalized; its rows in
     // the gathered order.
     for (int64_t i = 0; i < k; ++i) {

@@ -1,0 +1,132 @@
+// Internal: the secular equation of the divide-and-conquer merges (tridiagonal_dc.cpp for the
+// symmetric eigenproblem, bidiagonal_dc.cpp for the SVD).
+//
+// Both merges reduce to the eigenvalues of diag(p) + rho z z^T for poles p ascending and distinct,
+// z_j != 0 and rho > 0: the roots of f(x) = 1 + rho sum_j z_j^2 / (p_j - x), which rises from
+// -inf to +inf between consecutive poles, so root i lies in (p_i, p_{i+1}) and the last in
+// (p_{k-1}, p_{k-1} + rho |z|^2]. The poles are p_j = d_j (eigenvalues) or p_j = d_j^2 (squares
+// of singular values, the eigenvalues of M^T M for the SVD's arrowhead M).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace affine::detail::linalg {
+
+/// Root i of the secular equation, as an offset from the pole it is nearer to.
+template <class T>
+struct SecularRoot {
+  int64_t origin;  ///< o: the root is p_o + mu
+  T mu;
+};
+
+/// p_j - p_o for p = d (squared false) or p = d^2 (squared true): for squares as
+/// (d_j - d_o)(d_j + d_o), which keeps its relative accuracy where d_j^2 - d_o^2 would not.
+template <class T>
+T pole_difference(const T* d, int64_t j, int64_t o, bool squared) {
+  return squared ? (d[j] - d[o]) * (d[j] + d[o]) : d[j] - d[o];
+}
+
+/// Root i of 1 + rho sum_j z_j^2 / (p_j - x) = 0 over the k poles p (see above; d [k] ascending
+/// and distinct, non-negative when squared), zz = sum_j z_j^2. Writes delta[j] = p_j - root for
+/// every j.
+///
+/// The iteration runs in mu = x - p_o, o the pole nearer the root (a test at the midpoint picks
+/// it), and forms each difference as (p_j - p_o) - mu: so p_o - root is exact and the others keep
+/// their relative accuracy, however close the root is to its pole. The merges' recomputed z and
+/// eigenvectors depend on that. Each step fits f by c + B1 / (p_i - x) + B2 / (p_{i+1} - x), the
+/// poles on either side each matching its part of f in value and slope (Bunch, Nielsen &
+/// Sorensen), and moves to the fit's root; a step that would leave the bracket known to hold the
+/// root bisects it instead, so the iteration always ends. It stops when |f| is below the rounding
+/// error of evaluating it (the bound for recursive summation), or when the bracket cannot shrink.
+template <class T>
+SecularRoot<T> secular_root(int64_t k, int64_t i, const T* d, const T* z, T rho, T zz, bool squared,
+                            T* delta) {
+  const T eps = std::numeric_limits<T>::epsilon();
+  const bool last = i == k - 1;
+  int64_t o = i;
+  T lo = 0, hi = 0;  // f(p_o + lo) < 0 (or lo is a pole), f(p_o + hi) >= 0
+  if (last) {
+    hi = rho * zz;  // f(p_{k-1} + rho zz) >= 0: every term is at least -z_j^2 / (rho zz)
+  } else {
+    const T gap = pole_difference(d, i + 1, i, squared), half = gap / 2;
+    T f = 1;
+    for (int64_t j = 0; j < k; ++j)
+      f += rho * z[j] * (z[j] / (pole_difference(d, j, i, squared) - half));
+    if (f >= 0) {
+      hi = half;
+    } else {
+      o = i + 1;
+      lo = half - gap;
+    }
+  }
+  for (int64_t j = 0; j < k; ++j) delta[j] = pole_difference(d, j, o, squared);
+  T mu = o == i ? hi : lo;
+  for (int iter = 0; iter < 400; ++iter) {
+    // psi: the terms of the poles at or left of p_i (negative), phi: right of it (positive).
+    T psi = 0, dpsi = 0, phi = 0, dphi = 0, partial = 0;
+    for (int64_t j = 0; j <= i; ++j) {
+      const T t = z[j] / (delta[j] - mu);
+      psi += z[j] * t;
+      dpsi += t * t;
+      partial -= psi;
+    }
+    for (int64_t j = k - 1; j > i; --j) {
+      const T t = z[j] / (delta[j] - mu);
+      phi += z[j] * t;
+      dphi += t * t;
+      partial += phi;
+    }
+    const T f = 1 + rho * (psi + phi);
+    const T err = eps * (2 + rho * (partial + 8 * (phi - psi) + 3 * std::abs(mu) * (dpsi + dphi)));
+    if (std::abs(f) <= err) break;
+    (f < 0 ? lo : hi) = mu;
+    const T left = delta[i] - mu;  // the nearest poles, relative to mu
+    const T b1 = rho * left * left * dpsi;
+    T step = std::numeric_limits<T>::quiet_NaN();
+    if (last) {  // c + b1 / (left - s) = 0
+      const T c = f - b1 / left;
+      if (c > 0) step = left + b1 / c;
+    } else {  // c s^2 - a s + b = 0, the root in (left, right)
+      const T right = delta[i + 1] - mu;
+      const T b2 = rho * right * right * dphi;
+      const T c = f - b1 / left - b2 / right;
+      const T a = c * (left + right) + b1 + b2, b = left * right * f;
+      const T root = std::sqrt(std::max(T(0), a * a - 4 * b * c));
+      const T q = a >= 0 ? (a + root) / 2 : (a - root) / 2;
+      const T s1 = q != 0 ? b / q : std::numeric_limits<T>::quiet_NaN();
+      const T s2 = c != 0 ? q / c : std::numeric_limits<T>::quiet_NaN();
+      if (s1 > left && s1 < right) {
+        step = s1;
+      } else if (s2 > left && s2 < right) {
+        step = s2;
+      }
+    }
+    T next = mu + step;
+    if (!(next > lo && next < hi)) next = lo + (hi - lo) / 2;  // also when step is NaN
+    if (next == mu || next <= lo || next >= hi) break;         // the bracket cannot shrink
+    mu = next;
+  }
+  for (int64_t j = 0; j < k; ++j) delta[j] -= mu;
+  return {o, mu};
+}
+
+/// The z for which the computed roots are the exact eigenvalues of diag(p) + rho zhat zhat^T
+/// (Gu & Eisenstat): from the characteristic polynomial at p_j,
+///   rho zhat_j^2 = prod_i (root_i - p_j) / prod_{i != j} (p_i - p_j),
+/// with delta (k x k, column i from secular_root for root i) giving root_i - p_j = -delta(j, i).
+/// Keeps z's signs; overwrites z.
+template <class T>
+void recompute_z(int64_t k, const T* d, T rho, bool squared, const T* delta, T* z) {
+  for (int64_t j = 0; j < k; ++j) {
+    T prod = -delta[j + j * k] / rho;
+    for (int64_t i = 0; i < k; ++i) {
+      if (i != j) prod *= -delta[j + i * k] / pole_difference(d, i, j, squared);
+    }
+    z[j] = std::copysign(std::sqrt(std::max(prod, T(0))), z[j]);
+  }
+}
+
+}  // namespace affine::detail::linalg
