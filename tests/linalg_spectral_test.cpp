@@ -157,6 +157,21 @@ std::vector<Case> general_cases() {
     cs.push_back({"identity 9x9", 9, 9, a});
   }
   cs.push_back({"zero 5x3", 5, 3, Mat(15, 0.0)});
+  // Past the divide and conquer's leaf size (32): several merge levels, and merges that deflate
+  // most of their values (equal singular values, a zero block).
+  cs.push_back({"wide 130x300 (divide and conquer)", 130, 300, randn(130, 300, g)});
+  cs.push_back({"orthogonal 150x150 (every singular value 1)", 150, 150, orthogonal(150, g)});
+  {
+    std::vector<double> s = logspace(1, -1, 160);
+    for (size_t i = 60; i < s.size(); ++i) s[i] = 0;
+    cs.push_back({"rank 60 of 160x160", 160, 160, with_singular_values(160, 160, s, g)});
+  }
+  {
+    std::vector<double> s(120);
+    for (size_t i = 0; i < s.size(); ++i) s[i] = double(i % 3 + 1);
+    cs.push_back({"three values repeated 120x120", 120, 120, with_singular_values(120, 120, s, g)});
+  }
+  cs.push_back({"zero 64x64", 64, 64, Mat(64 * 64, 0.0)});
   return cs;
 }
 
@@ -489,10 +504,11 @@ TEST(Pinv, HermitianMatchesGeneralAndTolerancesDrop) {
 TEST(MatrixRank, CountsSingularValuesAboveTheTolerance) {
   for (const Case& c : general_cases()) {
     SCOPED_TRACE(c.name);
-    const int64_t expect = c.name.rfind("rank 12", 0) == 0 ? 12
-                           : c.name.rfind("zero", 0) == 0  ? 0
-                           : c.name.rfind("diag", 0) == 0  ? 10
-                                                           : std::min(c.m, c.n);
+    const int64_t expect = c.name.rfind("rank 12", 0) == 0   ? 12
+                           : c.name.rfind("rank 60", 0) == 0 ? 60
+                           : c.name.rfind("zero", 0) == 0    ? 0
+                           : c.name.rfind("diag", 0) == 0    ? 10
+                                                             : std::min(c.m, c.n);
     if (c.name.rfind("ill", 0) == 0 || c.name.rfind("graded", 0) == 0) continue;
     EXPECT_EQ(linalg::matrix_rank(tensor_of(c.a, c.m, c.n, DType::f64)).item(), expect);
     EXPECT_EQ(linalg::matrix_rank(tensor_of(c.a, c.m, c.n, DType::f32)).item(), expect);

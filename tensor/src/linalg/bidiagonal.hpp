@@ -3,6 +3,7 @@
 //     gebrd), alternately from the left (zeroing a column) and the right (zeroing a row);
 //  2. bidiagonal_qr: B's singular values by the implicit-shift QR iteration of Golub and Kahan
 //     (LINPACK's dsvdc), its rotations accumulated into U and V (rotations.hpp);
+//  2'. bidiagonal_dc: the same by divide and conquer (LAPACK's bdsdc), faster for all but small n;
 //  3. apply_bidiagonal_q / apply_bidiagonal_p: U := Q U and V := P V, turning B's singular
 //     vectors into A's.
 #pragma once
@@ -34,5 +35,13 @@ void apply_bidiagonal_p(int64_t n, const T* a, int64_t lda, const T* taup, T* v,
 /// not converge.
 template <class T>
 bool bidiagonal_qr(int64_t n, T* d, T* e, T* u, int64_t ldu, T* v, int64_t ldv);
+
+/// The singular values (into d [n], non-negative, unsorted) and vectors of the upper bidiagonal
+/// matrix with diagonal d and superdiagonal e [n - 1], by divide and conquer (bidiagonal_dc.cpp):
+/// u [n x n] (ldu) and v [n x n] (ldv) are overwritten so that B = u diag(d) v^T. Most of its
+/// work is in GEMMs where bidiagonal_qr's is in rotations. Returns false if the QR iteration on a
+/// small subproblem did not converge.
+template <class T>
+bool bidiagonal_dc(int64_t n, T* d, const T* e, T* u, int64_t ldu, T* v, int64_t ldv);
 
 }  // namespace affine::detail::linalg

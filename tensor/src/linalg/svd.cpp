@@ -92,8 +92,12 @@ void svd_one(const char* op, int64_t m, int64_t n, const T* src, const SvdOut<T>
     for (int64_t i = 0; i < wcols; ++i) uw[i + i * M] = T(1);
     for (int64_t i = 0; i < N; ++i) vw[i + i * N] = T(1);
   }
-  if (!bidiagonal_qr(N, d.data(), e.data(), vectors ? uw.data() : nullptr, M,
-                     vectors ? vw.data() : nullptr, N)) {
+  // Values alone: the QR iteration (O(n^2)). With vectors: divide and conquer, into the leading
+  // N x N block of uw (the rest stays the identity's).
+  const bool converged = vectors ? bidiagonal_dc(N, d.data(), e.data(), uw.data(), M, vw.data(), N)
+                                 : bidiagonal_qr(N, d.data(), e.data(), static_cast<T*>(nullptr), M,
+                                                 static_cast<T*>(nullptr), N);
+  if (!converged) {
     throw Error(std::string(op) + ": the bidiagonal QR iteration did not converge (shape [" +
                 std::to_string(m) + ", " + std::to_string(n) + "])");
   }
