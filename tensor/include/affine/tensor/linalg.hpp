@@ -84,11 +84,12 @@ struct AFFINE_API Eigh {
   Tensor eigenvectors;  ///< [..., n, n], column i belongs to eigenvalue i, orthonormal
 };
 /// Eigen-decomposition of symmetric A = V diag(w) V^T, reading only the lower triangle
-/// (uplo = 'L', as torch) or the upper one ('U'). Householder tridiagonalisation, implicit QL,
-/// blocked back-transformation. Tested: ||A V - V diag(w)||_F <= 4 n u ||A||_F and
-/// ||V^T V - I||_F <= 8 n u. Signs: the largest entry of each eigenvector is positive.
+/// (uplo = 'L', as torch) or the upper one ('U'). Householder tridiagonalisation, divide and
+/// conquer on the tridiagonal (LAPACK's syevd method), blocked back-transformation. Tested:
+/// ||A V - V diag(w)||_F <= 4 n u ||A||_F and ||V^T V - I||_F <= 8 n u. Signs: the largest entry
+/// of each eigenvector is positive.
 AFFINE_API Eigh eigh(const Tensor& A, char uplo = 'L');
-/// The eigenvalues of symmetric A, ascending (no vectors: cheaper).
+/// The eigenvalues of symmetric A, ascending (no vectors: cheaper; the implicit QL iteration).
 AFFINE_API Tensor eigvalsh(const Tensor& A, char uplo = 'L');
 
 // ---- singular value decomposition --------------------------------------------------------------
@@ -98,11 +99,12 @@ struct AFFINE_API SVD {
   Tensor Vh;  ///< [..., k, n] or [..., n, n] with full_matrices
 };
 /// A = U diag(S) Vh. full_matrices = true (torch's default) gives square U and Vh. Householder
-/// bidiagonalisation and the Golub-Kahan implicit-shift QR. Tested: ||A - U diag(S) Vh||_F <=
-/// 4 max(m, n) u ||A||_F, ||U^T U - I||_F and ||Vh Vh^T - I||_F <= 8 max(m, n) u. Signs: the largest
-/// entry of each column of U is positive (the matching row of Vh follows).
+/// bidiagonalisation, divide and conquer on the bidiagonal (LAPACK's gesdd method). Tested:
+/// ||A - U diag(S) Vh||_F <= 4 max(m, n) u ||A||_F, ||U^T U - I||_F and ||Vh Vh^T - I||_F <=
+/// 8 max(m, n) u. Signs: the largest entry of each column of U is positive (the matching row of
+/// Vh follows).
 AFFINE_API SVD svd(const Tensor& A, bool full_matrices = true);
-/// The singular values of A, descending (no vectors: cheaper).
+/// The singular values of A, descending (no vectors: cheaper; the Golub-Kahan QR iteration).
 AFFINE_API Tensor svdvals(const Tensor& A);
 
 // ---- least squares, pseudo-inverse, rank, condition --------------------------------------------
