@@ -225,9 +225,10 @@ void merge(int64_t nb, int sqre, int64_t k, T alpha, T beta, T* d, T* u, int64_t
   }
   dl[0] = 0;
   Workspace<T> delta(K * K);
+  std::vector<SecularRoot<T>> roots(static_cast<size_t>(K));
+  secular_roots(K, dl.data(), zl.data(), T(1), zz, true, delta.data(), roots.data());
   for (int64_t i = 0; i < K; ++i) {
-    const SecularRoot<T> root =
-        secular_root(K, i, dl.data(), zl.data(), T(1), zz, true, delta.data() + i * K);
+    const SecularRoot<T>& root = roots[static_cast<size_t>(i)];
     const T o = dl[static_cast<size_t>(root.origin)];
     sigma[static_cast<size_t>(i)] = std::sqrt(o * o + root.mu) * scale;
   }
@@ -307,7 +308,8 @@ bool solve(int64_t nb, int sqre, T* d, const T* e, T* u, int64_t ldu, T* v, int6
   // The halves are independent: at the top they run on two threads, their GEMMs then on one
   // (nested parallel regions run serially), and the merges above them on all.
   bool ok[2] = {true, true};
-  parallel_for(2, [&](int64_t h) {
+  const int threads = gemm::worth_threads<T>(nb * nb * nb, 1) ? 2 : 1;  // ~nb^3 multiply-adds
+  parallel_for(2, threads, [&](int64_t h) {
     ok[h] = h == 0 ? solve(k, 1, d, e, u, ldu, v, ldv)
                    : solve(nb - k - 1, sqre, d + k + 1, e + k + 1, u + (k + 1) * (1 + ldu), ldu,
                            v + (k + 1) * (1 + ldv), ldv);

@@ -13,6 +13,9 @@
 #include <cstdint>
 #include <limits>
 
+#include "gemm/parallel_threshold.hpp"
+#include "parallel_for.hpp"
+
 namespace affine::detail::linalg {
 
 /// Root i of the secular equation, as an offset from the pole it is nearer to.
@@ -111,6 +114,20 @@ SecularRoot<T> secular_root(int64_t k, int64_t i, const T* d, const T* z, T rho,
   }
   for (int64_t j = 0; j < k; ++j) delta[j] -= mu;
   return {o, mu};
+}
+
+/// All k roots (secular_root for each i): root i as (origin, mu) in roots[i], delta's column i
+/// (k x k) its differences. The roots are independent, so they run on threads when their work
+/// pays for it: each takes a few passes of k divisions (taken as ~16 multiply-adds each).
+template <class T>
+void secular_roots(int64_t k, const T* d, const T* z, T rho, T zz, bool squared, T* delta,
+                   SecularRoot<T>* roots) {
+  const int threads = gemm::worth_threads<T>(64 * k * k, 1) ? num_threads() : 1;
+  const int64_t tasks = std::min<int64_t>(k, int64_t{4} * threads);
+  parallel_for(tasks, threads, [&](int64_t t) {
+    for (int64_t i = k * t / tasks; i < k * (t + 1) / tasks; ++i)
+      roots[i] = secular_root(k, i, d, z, rho, zz, squared, delta + i * k);
+  });
 }
 
 /// The z for which the computed roots are the exact eigenvalues of diag(p) + rho zhat zhat^T

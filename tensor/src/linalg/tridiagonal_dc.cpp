@@ -160,9 +160,11 @@ void merge(int64_t nb, int64_t m, int64_t off, T* d, T beta, T* q, int64_t ldq, 
       zz += zl[t] * zl[t];
     }
     // delta column i: d_j - lambda_i (the roots are independent of each other).
+    std::vector<SecularRoot<T>> roots(static_cast<size_t>(k));
+    secular_roots(k, dl, zl, rho, zz, false, delta, roots.data());
     std::vector<T> lambda(static_cast<size_t>(k));
     for (int64_t i = 0; i < k; ++i) {
-      const SecularRoot<T> r = secular_root(k, i, dl, zl, rho, zz, false, delta + i * k);
+      const SecularRoot<T>& r = roots[static_cast<size_t>(i)];
       lambda[static_cast<size_t>(i)] = dl[r.origin] + r.mu;
     }
     recompute_z(k, dl, rho, false, delta, zl);
@@ -212,7 +214,8 @@ bool solve(int64_t nb, int64_t off, T* d, const T* e, T* q, int64_t ldq, DcWork<
   // The halves are independent: at the top they run on two threads, their GEMMs then on one
   // (nested parallel regions run serially), and the merges above them on all.
   bool ok[2] = {true, true};
-  parallel_for(2, [&](int64_t h) {
+  const int threads = gemm::worth_threads<T>(nb * nb * nb, 1) ? 2 : 1;  // ~nb^3 multiply-adds
+  parallel_for(2, threads, [&](int64_t h) {
     ok[h] = h == 0 ? solve(m, off, d, e, q, ldq, w)
                    : solve(nb - m, off + m, d + m, e + m, q + m * (1 + ldq), ldq, w);
   });
