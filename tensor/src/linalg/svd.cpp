@@ -21,6 +21,11 @@
 namespace affine::linalg {
 namespace {
 
+// Side of the tiles in which row-major data is transposed. A tile's rows are a row length apart,
+// and when that is a power of two they all fall in one set of the L1 cache: 8 rows fit the ways
+// of any L1 (32 did not).
+constexpr int64_t kTile = 8;
+
 using namespace affine::detail::linalg;
 
 // Output pointers for one matrix; u and vh are null for svdvals.
@@ -67,11 +72,12 @@ void svd_one(const char* op, int64_t m, int64_t n, const T* src, const SvdOut<T>
     return;
   }
   const T scale = unit_scale(max_abs);
-  if (tall) {  // W = A: transpose the row-major data into column-major, in 32 x 32 tiles
-    for (int64_t i0 = 0; i0 < m; i0 += 32) {
-      for (int64_t j0 = 0; j0 < n; j0 += 32) {
-        for (int64_t j = j0; j < std::min(n, j0 + 32); ++j)
-          for (int64_t i = i0; i < std::min(m, i0 + 32); ++i) w[i + j * m] = src[i * n + j] * scale;
+  if (tall) {  // W = A: transpose the row-major data into column-major, in kTile x kTile tiles
+    for (int64_t i0 = 0; i0 < m; i0 += kTile) {
+      for (int64_t j0 = 0; j0 < n; j0 += kTile) {
+        for (int64_t j = j0; j < std::min(n, j0 + kTile); ++j)
+          for (int64_t i = i0; i < std::min(m, i0 + kTile); ++i)
+            w[i + j * m] = src[i * n + j] * scale;
       }
     }
   } else {  // W = A^T: the row-major data already is A^T column-major
@@ -126,8 +132,7 @@ void svd_one(const char* op, int64_t m, int64_t n, const T* src, const SvdOut<T>
     for (int64_t j = 0; j < n; ++j) out.vh[c * n + j] = sign[c] * row[j];
   }
   // U (row-major) from work columns: a transpose, in bands of kTile rows so that the writes touch
-  // kTile pages at a time rather than one page per element.
-  constexpr int64_t kTile = 32;
+  // kTile lines at a time rather than one line per element.
   for (int64_t r0 = 0; r0 < m; r0 += kTile) {
     const int64_t r1 = std::min(m, r0 + kTile);
     for (int64_t c = 0; c < out.ucols; ++c) {
