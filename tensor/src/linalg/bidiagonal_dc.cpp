@@ -20,6 +20,7 @@
 #include <numeric>
 #include <vector>
 
+#include "gemm/parallel_threshold.hpp"
 #include "linalg/bidiagonal.hpp"
 #include "linalg/matview.hpp"
 #include "linalg/secular.hpp"
@@ -243,32 +244,39 @@ void merge(int64_t nb, int sqre, int64_t k, T alpha, T beta, T* d, T* u, int64_t
     vk[static_cast<size_t>(t)] = vkind[a];
   }
   const Grouping gU = group_by_kind(uk), gV = group_by_kind(vk);
-  Workspace<T> ug(nb * std::max<int64_t>(K - 1, 1)), vg(nv * K), x(std::max<int64_t>(K - 1, 1) * K),
-      y(K * K);
+  Workspace<T> ug(nb * std::max<int64_t>(K - 1, 1)), vg(nv * K), x(std::max<int64_t>(K - 1, 1) * K);
   for (int64_t t = 0; t < K; ++t) {
     const int64_t a = kept[static_cast<size_t>(t)];
     if (t > 0) std::copy_n(ucol(a), nb, ug.data() + gU.slot[static_cast<size_t>(t - 1)] * nb);
     std::copy_n(vcol(a), nv, vg.data() + gV.slot[static_cast<size_t>(t)] * nv);
   }
+  // Column i of x and y from delta's column i, y written over it. The columns are independent: on
+  // threads when their K^2 divisions pay for it.
   std::vector<T> x0(static_cast<size_t>(K));  // the corner's row of x: row k of U
-  for (int64_t i = 0; i < K; ++i) {
-    const T* del = delta.data() + i * K;
-    T ynorm = 0, xnorm = 1;  // x's corner entry is -1
-    for (int64_t t = 0; t < K; ++t) {
-      const T yt = zl[static_cast<size_t>(t)] / del[t];
-      y[gV.slot[static_cast<size_t>(t)] + i * K] = yt;
-      ynorm += yt * yt;
-      if (t > 0) {
-        const T xt = dl[static_cast<size_t>(t)] * yt;
-        x[gU.slot[static_cast<size_t>(t - 1)] + i * (K - 1)] = xt;
-        xnorm += xt * xt;
+  T* y = delta.data();
+  const int threads = gemm::worth_threads<T>(16 * K * K, 1) ? num_threads() : 1;
+  const int64_t tasks = std::min<int64_t>(K, int64_t{4} * threads);
+  parallel_for(tasks, threads, [&](int64_t task) {
+    std::vector<T> col(static_cast<size_t>(K));
+    for (int64_t i = K * task / tasks; i < K * (task + 1) / tasks; ++i) {
+      T* del = delta.data() + i * K;
+      T ynorm = 0, xnorm = 1;  // x's corner entry is -1
+      for (int64_t t = 0; t < K; ++t) {
+        const T yt = zl[static_cast<size_t>(t)] / del[t];
+        col[static_cast<size_t>(gV.slot[static_cast<size_t>(t)])] = yt;
+        ynorm += yt * yt;
+        if (t > 0) {
+          const T xt = dl[static_cast<size_t>(t)] * yt;
+          x[gU.slot[static_cast<size_t>(t - 1)] + i * (K - 1)] = xt;
+          xnorm += xt * xt;
+        }
       }
+      const T yinv = T(1) / std::sqrt(ynorm), xinv = T(1) / std::sqrt(xnorm);
+      for (int64_t t = 0; t < K; ++t) y[t + i * K] = col[static_cast<size_t>(t)] * yinv;
+      for (int64_t t = 0; t < K - 1; ++t) x[t + i * (K - 1)] *= xinv;
+      x0[static_cast<size_t>(i)] = -xinv;
     }
-    const T yinv = T(1) / std::sqrt(ynorm), xinv = T(1) / std::sqrt(xnorm);
-    for (int64_t t = 0; t < K; ++t) y[t + i * K] *= yinv;
-    for (int64_t t = 0; t < K - 1; ++t) x[t + i * (K - 1)] *= xinv;
-    x0[static_cast<size_t>(i)] = -xinv;
-  }
+  });
 
   // U's first K columns: the upper rows from the top and mixed columns, row k from the corner,
   // the lower rows from the mixed and bottom ones; V's likewise over rows 0..k and k+1...
@@ -283,7 +291,7 @@ void merge(int64_t nb, int sqre, int64_t k, T alpha, T beta, T* d, T* u, int64_t
     for (int64_t i = 0; i < K; ++i) u[k + i * ldu] = x0[static_cast<size_t>(i)];
   }
   {
-    const Mat<const T> g{vg.data(), nv, K, 1, nv}, ym{y.data(), K, K, 1, K};
+    const Mat<const T> g{vg.data(), nv, K, 1, nv}, ym{y, K, K, 1, K};
     const int64_t n1 = gV.count[kTop], n2 = gV.count[kMixed];
     gemm<T>(T(1), g.block(0, 0, k + 1, n1 + n2), ym.block(0, 0, n1 + n2, K), T(0),
             vm.block(0, 0, k + 1, K));

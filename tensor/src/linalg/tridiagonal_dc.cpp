@@ -25,6 +25,7 @@
 #include <numeric>
 #include <vector>
 
+#include "gemm/parallel_threshold.hpp"
 #include "linalg/matview.hpp"
 #include "linalg/secular.hpp"
 #include "linalg/tridiagonal.hpp"
@@ -45,8 +46,7 @@ template <class T>
 struct DcWork {
   int64_t N;
   Workspace<T> gathered;  ///< the merge's columns of Q in their new order (nb x nb)
-  Workspace<T> delta;     ///< delta(j, i) = d_j - lambda_i for the secular roots (k x k)
-  Workspace<T> vecs;      ///< the merge's eigenvectors, rows in gathered's order (k x k)
+  Workspace<T> delta;     ///< d_j - lambda_i (k x k), then the merge's eigenvectors over it
   std::vector<T> z, dsort, zsort, e;
   std::vector<int64_t> order, kept, deflated, kind;
 
@@ -54,7 +54,6 @@ struct DcWork {
       : N(n),
         gathered(n * n),
         delta(n * n),
-        vecs(n * n),
         z(static_cast<size_t>(n)),
         dsort(static_cast<size_t>(n)),
         zsort(static_cast<size_t>(n)),
@@ -84,7 +83,6 @@ void merge(int64_t nb, int64_t m, int64_t off, T* d, T beta, T* q, int64_t ldq, 
   int64_t* kind = w.kind.data() + off;
   T* gathered = w.gathered.data() + off * w.N;
   T* delta = w.delta.data() + off * w.N;
-  T* vecs = w.vecs.data() + off * w.N;
 
   // z = Q^T w / sqrt(2) (unit length: the rows of Q1 and Q2 are), rho = 2 |beta|.
   const T sign = beta < 0 ? T(-1) : T(1), inv_sqrt2 = T(1) / std::sqrt(T(2));
@@ -168,20 +166,26 @@ void merge(int64_t nb, int64_t m, int64_t off, T* d, T beta, T* q, int64_t ldq, 
       lambda[static_cast<size_t>(i)] = dl[r.origin] + r.mu;
     }
     recompute_z(k, dl, rho, false, delta, zl);
-    // Eigenvector i of D + rho zhat zhat^T: zhat_j / (d_j - lambda_i), normalized; its rows in
-    // the gathered order.
-    for (int64_t i = 0; i < k; ++i) {
-      const T* del = delta + i * k;
-      T* v = vecs + i * k;
-      T norm2 = 0;
-      for (int64_t t = 0; t < k; ++t) {
-        const T x = zl[t] / del[t];
-        v[slot[static_cast<size_t>(t)]] = x;
-        norm2 += x * x;
+    // Eigenvector i of D + rho zhat zhat^T: zhat_j / (d_j - lambda_i), normalized, its rows in
+    // the gathered order, written over delta's column i. The columns are independent: on threads
+    // when their k^2 divisions pay for it.
+    T* vecs = delta;
+    const int threads = gemm::worth_threads<T>(16 * k * k, 1) ? num_threads() : 1;
+    const int64_t tasks = std::min<int64_t>(k, int64_t{4} * threads);
+    parallel_for(tasks, threads, [&](int64_t task) {
+      std::vector<T> col(static_cast<size_t>(k));
+      for (int64_t i = k * task / tasks; i < k * (task + 1) / tasks; ++i) {
+        T* v = vecs + i * k;
+        T norm2 = 0;
+        for (int64_t t = 0; t < k; ++t) {
+          const T x = zl[t] / v[t];
+          col[static_cast<size_t>(slot[static_cast<size_t>(t)])] = x;
+          norm2 += x * x;
+        }
+        const T inv = T(1) / std::sqrt(norm2);
+        for (int64_t t = 0; t < k; ++t) v[t] = col[static_cast<size_t>(t)] * inv;
       }
-      const T inv = T(1) / std::sqrt(norm2);
-      for (int64_t t = 0; t < k; ++t) v[t] *= inv;
-    }
+    });
     // Q's first k columns = gathered columns x vecs: T1's rows from the top and mixed columns,
     // T2's from the mixed and bottom ones.
     const Mat<const T> g{gathered, nb, nb, 1, nb}, v{vecs, k, k, 1, k};
