@@ -27,9 +27,19 @@ constexpr int64_t kTile = 8;
 
 // One symmetric matrix: src row-major n x n (only the uplo triangle read) -> w [n] ascending and,
 // when vecs is not null, vecs row-major n x n with column i the eigenvector of w[i].
+// eigh_one's buffers, kept across the matrices of a batch.
 template <class T>
-void eigh_one(const char* op, int64_t n, const T* src, bool lower, T* w, T* vecs, Workspace<T>& a,
-              Workspace<T>& z) {
+struct EighBuffers {
+  Workspace<T> a, z;
+  std::vector<T> d, e, tau, sign;
+  std::vector<int64_t> order;
+};
+
+template <class T>
+void eigh_one(const char* op, int64_t n, const T* src, bool lower, T* w, T* vecs,
+              EighBuffers<T>& buf) {
+  Workspace<T>& a = buf.a;
+  Workspace<T>& z = buf.z;
   // Column-major lower triangle of the work matrix: a[i + j n] = A(i, j), i >= j. A transpose of
   // the row-major input, so it goes in kTile x kTile tiles: row by row, a page per element read.
   a.resize(n * n);
@@ -58,7 +68,12 @@ void eigh_one(const char* op, int64_t n, const T* src, bool lower, T* w, T* vecs
   const T scale = unit_scale(max_abs);
   for (int64_t i = 0; i < n * n; ++i) a[i] *= scale;
 
-  std::vector<T> d(static_cast<size_t>(n)), e(static_cast<size_t>(n)), tau(static_cast<size_t>(n));
+  std::vector<T>& d = buf.d;
+  std::vector<T>& e = buf.e;
+  std::vector<T>& tau = buf.tau;
+  d.resize(static_cast<size_t>(n));
+  e.resize(static_cast<size_t>(n));
+  tau.resize(static_cast<size_t>(n));
   reduce_to_tridiagonal(n, a.data(), n, d.data(), e.data(), tau.data());
   // Eigenvalues alone: the QL iteration (O(n^2)). With vectors: divide and conquer.
   bool converged = false;
@@ -72,14 +87,16 @@ void eigh_one(const char* op, int64_t n, const T* src, bool lower, T* w, T* vecs
     throw Error(std::string(op) + ": the QL iteration did not converge (n = " + std::to_string(n) +
                 ")");
   }
-  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::vector<int64_t>& order = buf.order;
+  order.resize(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), int64_t{0});
   std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return d[x] < d[y]; });
   for (int64_t i = 0; i < n; ++i) w[i] = d[order[i]] / scale;
   if (vecs == nullptr) return;
   apply_tridiagonal_q(n, a.data(), n, tau.data(), z.data(), n, n);
   // Sign convention: the entry of largest magnitude (the first such) of each vector is positive.
-  std::vector<T> sign(static_cast<size_t>(n));
+  std::vector<T>& sign = buf.sign;
+  sign.resize(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     const T* col = z.data() + order[i] * n;
     int64_t big = 0;
@@ -111,11 +128,13 @@ Eigh eigh_impl(const char* op, const Tensor& A, char uplo, bool want_vectors) {
   const Tensor src = A.contiguous();
   detail::visit_float(A.dtype(), op, [&](auto tag) {
     using T = AFFINE_T(tag);
-    for_each_matrix(batch, [&](int64_t b) {
-      Workspace<T> a, z;
-      eigh_one<T>(op, n, src.data<T>() + b * n * n, uplo == 'L', out.eigenvalues.data<T>() + b * n,
-                  want_vectors ? out.eigenvectors.data<T>() + b * n * n : nullptr, a, z);
-    });
+    for_each_matrix_with(
+        batch, [] { return EighBuffers<T>{}; },
+        [&](EighBuffers<T>& buf, int64_t b) {
+          eigh_one<T>(op, n, src.data<T>() + b * n * n, uplo == 'L',
+                      out.eigenvalues.data<T>() + b * n,
+                      want_vectors ? out.eigenvectors.data<T>() + b * n * n : nullptr, buf);
+        });
   });
   return out;
 }

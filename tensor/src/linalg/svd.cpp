@@ -52,9 +52,18 @@ int64_t argmax_abs(const T* x, int64_t n) {
   return big;
 }
 
+// svd_one's buffers, kept across the matrices of a batch.
+template <class T>
+struct SvdBuffers {
+  Workspace<T> w, uw, vw;
+  std::vector<T> d, e, tauq, taup, sign;
+  std::vector<int64_t> order;
+};
+
 template <class T>
 void svd_one(const char* op, int64_t m, int64_t n, const T* src, const SvdOut<T>& out,
-             Workspace<T>& w) {
+             SvdBuffers<T>& buf) {
+  Workspace<T>& w = buf.w;
   const bool tall = m >= n;
   const int64_t M = tall ? m : n, N = tall ? n : m;  // the work matrix W is M x N, M >= N
   const bool vectors = out.u != nullptr;
@@ -84,12 +93,16 @@ void svd_one(const char* op, int64_t m, int64_t n, const T* src, const SvdOut<T>
     for (int64_t i = 0; i < m * n; ++i) w[i] = src[i] * scale;
   }
 
-  std::vector<T> d(static_cast<size_t>(N)), e(static_cast<size_t>(N)), tauq(static_cast<size_t>(N)),
-      taup(static_cast<size_t>(N));
+  std::vector<T>& d = buf.d;
+  std::vector<T>& e = buf.e;
+  std::vector<T>& tauq = buf.tauq;
+  std::vector<T>& taup = buf.taup;
+  for (std::vector<T>* v : {&d, &e, &tauq, &taup}) v->resize(static_cast<size_t>(N));
   reduce_to_bidiagonal(M, N, w.data(), M, d.data(), e.data(), tauq.data(), taup.data());
   // W's left vectors: M x wcols; W's right vectors: N x N.
   const int64_t wcols = !vectors ? 0 : tall ? out.ucols : out.vrows;
-  Workspace<T> uw, vw;
+  Workspace<T>& uw = buf.uw;
+  Workspace<T>& vw = buf.vw;
   if (vectors) {
     uw.resize(M * wcols);
     vw.resize(N * N);
@@ -107,7 +120,8 @@ void svd_one(const char* op, int64_t m, int64_t n, const T* src, const SvdOut<T>
     throw Error(std::string(op) + ": the bidiagonal QR iteration did not converge (shape [" +
                 std::to_string(m) + ", " + std::to_string(n) + "])");
   }
-  std::vector<int64_t> order(static_cast<size_t>(N));
+  std::vector<int64_t>& order = buf.order;
+  order.resize(static_cast<size_t>(N));
   std::iota(order.begin(), order.end(), int64_t{0});
   std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return d[x] > d[y]; });
   for (int64_t i = 0; i < N; ++i) out.s[i] = d[order[i]] / scale;
@@ -124,7 +138,8 @@ void svd_one(const char* op, int64_t m, int64_t n, const T* src, const SvdOut<T>
   };
   // Sign convention: the largest entry of each column of U (the first such) is positive; the
   // matching row of Vh flips with it.
-  std::vector<T> sign(static_cast<size_t>(out.ucols), T(1));
+  std::vector<T>& sign = buf.sign;
+  sign.assign(static_cast<size_t>(out.ucols), T(1));
   for (int64_t c = 0; c < N; ++c) {
     const T* col = left(c);
     if (col[argmax_abs(col, m)] < 0) sign[c] = T(-1);
@@ -160,21 +175,23 @@ SVD svd_impl(const char* op, const Tensor& A, bool full_matrices, bool want_vect
   const Tensor src = A.contiguous();
   detail::visit_float(A.dtype(), op, [&](auto tag) {
     using T = AFFINE_T(tag);
-    for_each_matrix(batch, [&](int64_t b) {
-      if (k == 0) {  // empty: as numpy, full U and Vh are identities
-        if (want_vectors) {
-          T* u = out.U.data<T>() + b * m * ucols;
-          T* vh = out.Vh.data<T>() + b * vrows * n;
-          for (int64_t i = 0; i < std::min(m, ucols); ++i) u[i * ucols + i] = T(1);
-          for (int64_t i = 0; i < std::min(n, vrows); ++i) vh[i * n + i] = T(1);
-        }
-        return;
-      }
-      Workspace<T> w;
-      SvdOut<T> o{want_vectors ? out.U.data<T>() + b * m * ucols : nullptr, out.S.data<T>() + b * k,
-                  want_vectors ? out.Vh.data<T>() + b * vrows * n : nullptr, ucols, vrows};
-      svd_one<T>(op, m, n, src.data<T>() + b * m * n, o, w);
-    });
+    for_each_matrix_with(
+        batch, [] { return SvdBuffers<T>{}; },
+        [&](SvdBuffers<T>& buf, int64_t b) {
+          if (k == 0) {  // empty: as numpy, full U and Vh are identities
+            if (want_vectors) {
+              T* u = out.U.data<T>() + b * m * ucols;
+              T* vh = out.Vh.data<T>() + b * vrows * n;
+              for (int64_t i = 0; i < std::min(m, ucols); ++i) u[i * ucols + i] = T(1);
+              for (int64_t i = 0; i < std::min(n, vrows); ++i) vh[i * n + i] = T(1);
+            }
+            return;
+          }
+          SvdOut<T> o{want_vectors ? out.U.data<T>() + b * m * ucols : nullptr,
+                      out.S.data<T>() + b * k,
+                      want_vectors ? out.Vh.data<T>() + b * vrows * n : nullptr, ucols, vrows};
+          svd_one<T>(op, m, n, src.data<T>() + b * m * n, o, buf);
+        });
   });
   return out;
 }

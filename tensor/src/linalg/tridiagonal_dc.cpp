@@ -234,6 +234,12 @@ template <class T>
 bool tridiagonal_dc(int64_t n, T* d, const T* e, T* q, int64_t ldq) {
   for (int64_t j = 0; j < n; ++j) std::fill_n(q + j * ldq, n, T(0));
   if (n == 0) return true;
+  if (n <= kLeaf) {  // one leaf: no merge buffers (for a batch of small matrices they dominated)
+    T el[kLeaf];
+    std::copy_n(e, n - 1, el);
+    for (int64_t i = 0; i < n; ++i) q[i + i * ldq] = T(1);
+    return tridiagonal_ql(n, d, el, q, ldq);
+  }
   DcWork<T> w(n);
   return solve(n, 0, d, e, q, ldq, w);
 }
