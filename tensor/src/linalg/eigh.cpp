@@ -90,7 +90,9 @@ void eigh_one(const char* op, int64_t n, const T* src, bool lower, T* w, T* vecs
   std::vector<int64_t>& order = buf.order;
   order.resize(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), int64_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return d[x] < d[y]; });
+  // Ties by index: the order stable_sort gives, without the buffer it allocates.
+  std::sort(order.begin(), order.end(),
+            [&](int64_t x, int64_t y) { return d[x] < d[y] || (d[x] == d[y] && x < y); });
   for (int64_t i = 0; i < n; ++i) w[i] = d[order[i]] / scale;
   if (vecs == nullptr) return;
   apply_tridiagonal_q(n, a.data(), n, tau.data(), z.data(), n, n);

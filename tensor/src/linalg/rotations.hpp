@@ -26,6 +26,7 @@
 #include <limits>
 #include <vector>
 
+#include "cpu.hpp"
 #include "linalg/workspace.hpp"
 
 namespace affine::detail::linalg {
@@ -87,6 +88,11 @@ class RotationLog {
   RotationLog(T* z, int64_t rows, int64_t cols, int64_t ld)
       : z_(z), rows_(rows), cols_(cols), ld_(ld) {
     if (!active()) return;
+    // A z that fits in half of L1 stays there whatever the order of the rotations: each is then
+    // applied as it comes, without packing or recording (for a 3 x 3 matrix those cost more than
+    // the rotations).
+    direct_ = double(rows) * double(cols) * double(sizeof(T)) <= double(cache_sizes().l1d) / 2;
+    if (direct_) return;
     constexpr int64_t W = kStripRows<T>;
     strips_ = (rows + W - 1) / W;
     packed_.resize(strips_ * cols * W);
@@ -109,21 +115,29 @@ class RotationLog {
   /// Starts a sweep; push() then appends its rotations in order.
   void begin(SweepKind kind, int64_t first, int64_t fixed = -1) {
     if (!active()) return;
+    if (direct_) {
+      sweep_ = {kind, first, fixed, 0, 0};
+      return;
+    }
     batch_.sweeps.push_back({kind, first, fixed, static_cast<int64_t>(batch_.c.size()), 0});
   }
   void push(T c, T s) {
     if (!active()) return;
+    if (direct_) {
+      rotate_now(c, s);
+      return;
+    }
     batch_.c.push_back(c);
     batch_.s.push_back(s);
     ++batch_.sweeps.back().count;
   }
   /// Ends a sweep; applies the batch once it holds enough rotations.
   void end() {
-    if (active() && static_cast<int64_t>(batch_.c.size()) >= kFlushRotations) flush();
+    if (active() && !direct_ && static_cast<int64_t>(batch_.c.size()) >= kFlushRotations) flush();
   }
   /// Applies everything recorded and writes z back to its own layout.
   void finish() {
-    if (!active()) return;
+    if (!active() || direct_) return;
     flush();
     constexpr int64_t W = kStripRows<T>;
     for (int64_t k = 0; k < strips_; ++k) {
@@ -137,6 +151,36 @@ class RotationLog {
   }
 
  private:
+  // The sweep's next rotation on z itself: columns (a, b) as the sweep kinds above define them.
+  void rotate_now(T c, T s) {
+    const int64_t t = sweep_.count++;
+    int64_t a = 0, b = 0;
+    switch (sweep_.kind) {
+      case SweepKind::down:
+        a = sweep_.first - t;
+        b = a + 1;
+        break;
+      case SweepKind::up:
+        a = sweep_.first + t;
+        b = a + 1;
+        break;
+      case SweepKind::pivot_down:
+        a = sweep_.first - t;
+        b = sweep_.fixed;
+        break;
+      case SweepKind::pivot_up:
+        a = sweep_.first + t;
+        b = sweep_.fixed;
+        break;
+    }
+    T* za = z_ + a * ld_;
+    T* zb = z_ + b * ld_;
+    for (int64_t r = 0; r < rows_; ++r) {
+      const T x = za[r], y = zb[r];
+      za[r] = c * x + s * y;
+      zb[r] = c * y - s * x;
+    }
+  }
   void flush() {
     if (batch_.c.empty()) return;
     apply_rotations(batch_, packed_.data(), strips_, cols_);
@@ -149,6 +193,8 @@ class RotationLog {
   T* z_;
   int64_t rows_, cols_, ld_;
   int64_t strips_ = 0;
+  bool direct_ = false;
+  Sweep sweep_{};        // direct: the current sweep, count = rotations applied so far
   Workspace<T> packed_;  // from the storage cache: n x n, and repeated calls reuse it
   RotationBatch<T> batch_;
 };

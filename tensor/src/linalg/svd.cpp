@@ -123,7 +123,9 @@ void svd_one(const char* op, int64_t m, int64_t n, const T* src, const SvdOut<T>
   std::vector<int64_t>& order = buf.order;
   order.resize(static_cast<size_t>(N));
   std::iota(order.begin(), order.end(), int64_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return d[x] > d[y]; });
+  // Ties by index: the order stable_sort gives, without the buffer it allocates.
+  std::sort(order.begin(), order.end(),
+            [&](int64_t x, int64_t y) { return d[x] > d[y] || (d[x] == d[y] && x < y); });
   for (int64_t i = 0; i < N; ++i) out.s[i] = d[order[i]] / scale;
   if (!vectors) return;
   apply_bidiagonal_q(M, N, w.data(), M, tauq.data(), uw.data(), wcols, M);
