@@ -15,6 +15,7 @@
 // Every iteration factors a fresh copy of the same matrix (the copy, O(n^2), is timed for every
 // impl alike; affine's copy is inside the function). A column-major peer sees the row-major
 // buffer as A^T: the same work (and the same matrix for the symmetric potrf input).
+// syevd_batch and gesdd_batch: batches of 3 x 3 to 32 x 32 matrices (register_batches).
 // Notes: Eigen runs with threads:1 only (no OpenMP in this build) and is compiled, like all of
 // bench/, for the baseline x86-64 ISA (no -march=native), which costs it its AVX kernels.
 //   linalg_bench --benchmark_filter='getrf/.*/1024/threads:1'
@@ -335,10 +336,84 @@ void register_all() {
         }
 }
 
+// Batches of small matrices: <op>_batch/<impl>/<n>/threads:1, a [20000 / n, n, n] batch of
+// symmetric matrices (n in 3, 8, 32), one call of affine's batched eigh / svd(A, false) against
+// a loop of LAPACK calls over the same matrices (with their workspace allocated once, outside the
+// loop). Time per batch; "matrices/s" is the count per second.
+void register_batches() {
+  for (const char* op : {"syevd_batch", "gesdd_batch"}) {
+    const bool eig = std::string(op) == "syevd_batch";
+    for (int64_t n : {3, 8, 32}) {
+      for (const char* impl : {"affine", "openblas"}) {
+#ifndef AFFINE_HAVE_OPENBLAS
+        if (std::string(impl) == "openblas") continue;
+#endif
+        const std::string name =
+            std::string(op) + "/" + impl + "/" + std::to_string(n) + "/threads:1";
+        benchmark::RegisterBenchmark(name.c_str(), [eig, n, impl](benchmark::State& st) {
+          const int64_t count = 20000 / n;
+          std::mt19937_64 rng(42);
+          std::normal_distribution<double> dist;
+          std::vector<double> a(static_cast<size_t>(count * n * n));
+          for (int64_t b = 0; b < count; ++b) {
+            double* m = a.data() + b * n * n;
+            for (int64_t i = 0; i < n; ++i)
+              for (int64_t j = 0; j <= i; ++j) m[i * n + j] = m[j * n + i] = dist(rng);
+          }
+          set_threads(1);
+          const affine::Tensor t = affine::Tensor::from_vector(a, {count, n, n});
+          std::function<void()> run;
+          if (std::string(impl) == "affine") {
+            run = [&] {
+              if (eig) {
+                benchmark::DoNotOptimize(la::eigh(t).eigenvectors.data<double>());
+              } else {
+                benchmark::DoNotOptimize(la::svd(t, false).U.data<double>());
+              }
+            };
+          }
+#ifdef AFFINE_HAVE_OPENBLAS
+          std::vector<double> work_a(a.size()), w(static_cast<size_t>(n)),
+              u(static_cast<size_t>(n * n)), vt(static_cast<size_t>(n * n)),
+              work(static_cast<size_t>(8 * n * n + 8 * n + 1));
+          std::vector<int> iwork(static_cast<size_t>(8 * n + 3));
+          if (std::string(impl) == "openblas") {
+            run = [&] {
+              std::memcpy(work_a.data(), a.data(), a.size() * sizeof(double));
+              const int nn = static_cast<int>(n), lwork = static_cast<int>(work.size()),
+                        liwork = static_cast<int>(iwork.size());
+              int info = 0;
+              for (int64_t b = 0; b < count; ++b) {
+                double* m = work_a.data() + b * n * n;
+                if (eig) {
+                  dsyevd_("V", "L", &nn, m, &nn, w.data(), work.data(), &lwork, iwork.data(),
+                          &liwork, &info);
+                } else {
+                  dgesdd_("S", &nn, &nn, m, &nn, w.data(), u.data(), &nn, vt.data(), &nn,
+                          work.data(), &lwork, iwork.data(), &info);
+                }
+              }
+            };
+          }
+#endif
+          run();  // warm caches, pools and buffers outside the timed loop
+          for (auto _ : st) {
+            run();
+            benchmark::ClobberMemory();
+          }
+          st.counters["matrices"] =
+              benchmark::Counter(double(count), benchmark::Counter::kIsIterationInvariantRate);
+        })->Unit(benchmark::kMillisecond);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   register_all();
+  register_batches();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
