@@ -98,8 +98,8 @@ Grouping group_by_kind(const std::vector<int>& kinds) {
   return g;
 }
 
-// The merge: the children's results are in u, v and d (d[k] and e[k] were alpha and beta, saved
-// by the caller as d[k] is free).
+// The merge: the halves' results are in u, v and d; alpha = B(k, k) and beta = B(k, k + 1) were
+// read by the caller before the halves ran (they do not write d[k], but the merge does).
 template <class T>
 void merge(int64_t nb, int sqre, int64_t k, T alpha, T beta, T* d, T* u, int64_t ldu, T* v,
            int64_t ldv) {

@@ -5,10 +5,10 @@
 #include <limits>
 #include <string>
 
+#include "affine/tensor/internal/bmm.hpp"
 #include "affine/tensor/linalg.hpp"
 #include "affine/tensor/ops.hpp"
 #include "linalg/batch.hpp"
-#include "affine/tensor/internal/bmm.hpp"
 #include "linalg/spectral.hpp"
 
 namespace affine::detail::linalg {
