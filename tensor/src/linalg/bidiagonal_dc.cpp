@@ -33,10 +33,6 @@ namespace {
 // Subproblems up to this size go to the QR iteration (LAPACK's bdsdc uses 25).
 constexpr int64_t kLeaf = 32;
 
-// Where a gathered column has nonzeros: the rows of the upper half, of the lower half, or both
-// (after a deflating rotation of one of each). The GEMMs skip the zero halves.
-enum Kind : int { kTop = 0, kMixed = 1, kBottom = 2 };
-
 // Every subproblem: the nb x (nb + sqre) upper bidiagonal block with diagonal d [nb] and
 // superdiagonal e [nb - 1 + sqre]; its left vectors go to the nb x nb block of U at u (ldu), its
 // right vectors to the (nb + sqre)-square block of V at v (ldv), both zero on entry. On return
@@ -81,21 +77,6 @@ bool leaf(int64_t nb, int sqre, T* d, const T* e, T* u, int64_t ldu, T* v, int64
   gemm<T>(T(1), gm.block(0, 0, nv, nb), wm, T(0), vm.block(0, 0, nv, nb));
   std::copy_n(g.data() + nb * nv, nv, v + nb * ldv);
   return true;
-}
-
-// Columns gathered by kind (top, mixed, bottom; each in the order given), and the kinds' counts.
-struct Grouping {
-  std::vector<int64_t> slot;  ///< index in the list -> gathered column
-  int64_t count[3] = {0, 0, 0};
-};
-
-Grouping group_by_kind(const std::vector<int>& kinds) {
-  Grouping g;
-  g.slot.resize(kinds.size());
-  for (int kind : kinds) ++g.count[kind];
-  int64_t at[3] = {0, g.count[kTop], g.count[kTop] + g.count[kMixed]};
-  for (size_t t = 0; t < kinds.size(); ++t) g.slot[t] = at[kinds[t]]++;
-  return g;
 }
 
 // The merge: the halves' results are in u, v and d; alpha = B(k, k) and beta = B(k, k + 1) were
@@ -172,47 +153,22 @@ void merge(int64_t nb, int sqre, int64_t k, T alpha, T beta, T* d, T* u, int64_t
   std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) {
     return dv[static_cast<size_t>(x)] < dv[static_cast<size_t>(y)];
   });
-  std::vector<int64_t> kept{0}, deflated;
-  int64_t prev = -1;
-  for (int64_t a : order) {
-    const size_t ai = static_cast<size_t>(a);
-    if (std::abs(z[ai]) <= tol) {
-      deflated.push_back(a);
-      continue;
-    }
-    if (prev >= 0) {
-      // The same rotation of rows and columns (prev, a) moves z_prev into z_a and leaves
-      // C S (d_a - d_prev) off the diagonal: negligible when the two are that close.
-      const size_t pi = static_cast<size_t>(prev);
-      const T len = std::hypot(z[pi], z[ai]);
-      const T c = z[ai] / len, s = z[pi] / len;
-      if (std::abs((dv[ai] - dv[pi]) * c * s) <= tol) {
-        for (auto [col, rows] : {std::pair{ucol(0), nb}, std::pair{vcol(0), nv}}) {
-          const int64_t ld = rows;
-          T* xp = col + prev * ld;
-          T* xa = col + a * ld;
-          for (int64_t row = 0; row < rows; ++row) {
-            const T x = xp[row], y = xa[row];
-            xp[row] = c * x - s * y;
-            xa[row] = s * x + c * y;
-          }
-        }
-        const T dp = dv[pi], da = dv[ai];
-        dv[pi] = c * c * dp + s * s * da;
-        dv[ai] = s * s * dp + c * c * da;
-        z[pi] = 0;
-        z[ai] = len;
-        if (ukind[pi] != ukind[ai]) ukind[ai] = kMixed;
-        if (vkind[pi] != vkind[ai]) vkind[ai] = kMixed;
-        deflated.push_back(prev);
-        prev = a;
-        continue;
-      }
-      kept.push_back(prev);
-    }
-    prev = a;
-  }
-  if (prev >= 0) kept.push_back(prev);
+  // The corner stays: the deflation runs over the other coordinates.
+  std::vector<int64_t> kept(static_cast<size_t>(nb)), deflated(static_cast<size_t>(nb));
+  const auto rotate = [&](int64_t p, int64_t a, T c, T s) {  // the same on rows and columns
+    rotate_pair(ucol(p), ucol(a), nb, c, s);
+    rotate_pair(vcol(p), vcol(a), nv, c, s);
+    if (ukind[static_cast<size_t>(p)] != ukind[static_cast<size_t>(a)])
+      ukind[static_cast<size_t>(a)] = kMixed;
+    if (vkind[static_cast<size_t>(p)] != vkind[static_cast<size_t>(a)])
+      vkind[static_cast<size_t>(a)] = kMixed;
+  };
+  kept[0] = 0;
+  const std::pair<int64_t, int64_t> counts =
+      deflate(order.data(), nb - 1, dv.data(), z.data(), T(1), tol, rotate, kept.data() + 1,
+              deflated.data());
+  kept.resize(static_cast<size_t>(1 + counts.first));
+  deflated.resize(static_cast<size_t>(counts.second));
   const int64_t K = static_cast<int64_t>(kept.size());
 
   // The arrowhead restricted to the kept coordinates: poles dl^2 (dl[0] = 0), weights zl.
@@ -237,13 +193,14 @@ void merge(int64_t nb, int sqre, int64_t k, T alpha, T beta, T* d, T* u, int64_t
 
   // The kept columns of gu (all but the corner) and of gv, each grouped by kind; the arrowhead's
   // left (x) and right (y) vectors with their rows in the same order.
-  std::vector<int> uk(static_cast<size_t>(K - 1)), vk(static_cast<size_t>(K));
-  for (int64_t t = 0; t < K; ++t) {
-    const size_t a = static_cast<size_t>(kept[static_cast<size_t>(t)]);
-    if (t > 0) uk[static_cast<size_t>(t - 1)] = ukind[a];
-    vk[static_cast<size_t>(t)] = vkind[a];
-  }
-  const Grouping gU = group_by_kind(uk), gV = group_by_kind(vk);
+  const Grouping gU = group_by_kind(
+                     K - 1,
+                     [&](int64_t t) {
+                       return ukind[static_cast<size_t>(kept[static_cast<size_t>(t + 1)])];
+                     }),
+                 gV = group_by_kind(K, [&](int64_t t) {
+                   return vkind[static_cast<size_t>(kept[static_cast<size_t>(t)])];
+                 });
   Workspace<T> ug(nb * std::max<int64_t>(K - 1, 1)), vg(nv * K), x(std::max<int64_t>(K - 1, 1) * K);
   for (int64_t t = 0; t < K; ++t) {
     const int64_t a = kept[static_cast<size_t>(t)];

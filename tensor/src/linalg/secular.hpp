@@ -1,5 +1,6 @@
-// Internal: the secular equation of the divide-and-conquer merges (tridiagonal_dc.cpp for the
-// symmetric eigenproblem, bidiagonal_dc.cpp for the SVD).
+// Internal: what the two divide-and-conquer merges share (tridiagonal_dc.cpp for the symmetric
+// eigenproblem, bidiagonal_dc.cpp for the SVD): deflation, the secular equation, the recomputed z,
+// and the grouping of the gathered vector columns for the merge's GEMMs.
 //
 // Both merges reduce to the eigenvalues of diag(p) + rho z z^T for poles p ascending and distinct,
 // z_j != 0 and rho > 0: the roots of f(x) = 1 + rho sum_j z_j^2 / (p_j - x), which rises from
@@ -12,11 +13,82 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "gemm/parallel_threshold.hpp"
 #include "parallel_for.hpp"
 
 namespace affine::detail::linalg {
+
+/// Where a gathered vector column has nonzeros: the rows of the merge's upper half, of its lower
+/// half, or both (after a deflating rotation of one of each). The GEMMs skip the zero halves.
+enum Kind : int { kTop = 0, kMixed = 1, kBottom = 2 };
+
+/// Gathered columns grouped by kind (top, mixed, bottom; each group in list order).
+struct Grouping {
+  std::vector<int64_t> slot;     ///< index in the list -> gathered column
+  int64_t count[3] = {0, 0, 0};  ///< columns of each kind
+};
+
+/// The grouping of a list of count columns, kind_of(t) the kind of the t-th.
+template <class KindOf>
+Grouping group_by_kind(int64_t count, const KindOf& kind_of) {
+  Grouping g;
+  g.slot.resize(static_cast<size_t>(count));
+  for (int64_t t = 0; t < count; ++t) ++g.count[kind_of(t)];
+  int64_t at[3] = {0, g.count[kTop], g.count[kTop] + g.count[kMixed]};
+  for (int64_t t = 0; t < count; ++t) g.slot[static_cast<size_t>(t)] = at[kind_of(t)]++;
+  return g;
+}
+
+/// (x, y) := (c x - s y, s x + c y) over rows elements: a deflating rotation of two columns.
+template <class T>
+void rotate_pair(T* x, T* y, int64_t rows, T c, T s) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T a = x[r], b = y[r];
+    x[r] = c * a - s * b;
+    y[r] = s * a + c * b;
+  }
+}
+
+/// Deflation of diag(d) + rho z z^T over the coordinates order[0..count) (ascending d). A
+/// coordinate with rho |z_j| <= tol is deflated as it is. Of two neighbours whose d are so close
+/// that the rotation moving z_prev into z_j leaves |C S (d_j - d_prev)| <= tol off the diagonal,
+/// prev is deflated: rotate(prev, j, c, s) applies that rotation to the caller's vectors (columns
+/// prev and j, as rotate_pair), and d and z are updated here. Writes the kept and
+/// the deflated coordinates (each in ascending d) and returns how many of each.
+template <class T, class Rotate>
+std::pair<int64_t, int64_t> deflate(const int64_t* order, int64_t count, T* d, T* z, T rho, T tol,
+                                    const Rotate& rotate, int64_t* kept, int64_t* deflated) {
+  int64_t nk = 0, nd = 0, prev = -1;
+  for (int64_t p = 0; p < count; ++p) {
+    const int64_t j = order[p];
+    if (rho * std::abs(z[j]) <= tol) {
+      deflated[nd++] = j;
+      continue;
+    }
+    if (prev >= 0) {
+      const T len = std::hypot(z[prev], z[j]);
+      const T c = z[j] / len, s = z[prev] / len;
+      if (std::abs((d[j] - d[prev]) * c * s) <= tol) {
+        rotate(prev, j, c, s);
+        const T dp = d[prev], dj = d[j];
+        d[prev] = c * c * dp + s * s * dj;
+        d[j] = s * s * dp + c * c * dj;
+        z[prev] = 0;
+        z[j] = len;
+        deflated[nd++] = prev;
+        prev = j;
+        continue;
+      }
+      kept[nk++] = prev;
+    }
+    prev = j;
+  }
+  if (prev >= 0) kept[nk++] = prev;
+  return {nk, nd};
+}
 
 /// Root i of the secular equation, as an offset from the pole it is nearer to.
 template <class T>

@@ -48,7 +48,8 @@ struct DcWork {
   Workspace<T> gathered;  ///< the merge's columns of Q in their new order (nb x nb)
   Workspace<T> delta;     ///< d_j - lambda_i (k x k), then the merge's eigenvectors over it
   std::vector<T> z, dsort, zsort, e;
-  std::vector<int64_t> order, kept, deflated, kind;
+  std::vector<int64_t> order, kept, deflated;
+  std::vector<int> kind;
 
   explicit DcWork(int64_t n)
       : N(n),
@@ -64,10 +65,6 @@ struct DcWork {
         kind(static_cast<size_t>(n)) {}
 };
 
-// Where a column of Q has nonzeros: rows of T1 only, of T2 only, or both (after a deflating
-// rotation of one of each). The merge's GEMMs skip the zero halves.
-enum Kind : int64_t { kTop = 0, kMixed = 1, kBottom = 2 };
-
 // One merge: the block of Q at q (nb x nb, column-major, ldq) holds diag(Q1, Q2) with Q1 m x m,
 // the rest zero, and d [nb] the halves' eigenvalues (in Q's column order); beta is the split's
 // subdiagonal element. On return d and Q hold the block's eigenpairs, in no particular order.
@@ -80,7 +77,7 @@ void merge(int64_t nb, int64_t m, int64_t off, T* d, T beta, T* q, int64_t ldq, 
   int64_t* order = w.order.data() + off;
   int64_t* kept = w.kept.data() + off;
   int64_t* deflated = w.deflated.data() + off;
-  int64_t* kind = w.kind.data() + off;
+  int* kind = w.kind.data() + off;
   T* gathered = w.gathered.data() + off * w.N;
   T* delta = w.delta.data() + off * w.N;
 
@@ -99,51 +96,19 @@ void merge(int64_t nb, int64_t m, int64_t off, T* d, T beta, T* q, int64_t ldq, 
   // Deflation, in ascending order of d: tol is a few ulps of ||D + rho z z^T|| (the largest |d_j|
   // or rho bounds it within a factor of 2), so what is dropped is a backward error of that size.
   const T tol = 8 * eps * std::max(dmax, rho);
-  int64_t nk = 0, nd = 0, prev = -1;
-  for (int64_t p = 0; p < nb; ++p) {
-    const int64_t j = order[p];
-    if (rho * std::abs(z[j]) <= tol) {
-      deflated[nd++] = j;
-      continue;
-    }
-    if (prev >= 0) {
-      // The rotation of columns (prev, j) that moves z_prev into z_j: it leaves C S (d_j - d_prev)
-      // off the diagonal, negligible when the two are that close.
-      const T len = std::hypot(z[prev], z[j]);
-      const T c = z[j] / len, s = z[prev] / len;
-      if (std::abs((d[j] - d[prev]) * c * s) <= tol) {
-        T* qp = q + prev * ldq;
-        T* qj = q + j * ldq;
-        for (int64_t r = 0; r < nb; ++r) {
-          const T x = qp[r], y = qj[r];
-          qp[r] = c * x - s * y;
-          qj[r] = s * x + c * y;
-        }
-        const T dp = d[prev], dj = d[j];
-        d[prev] = c * c * dp + s * s * dj;
-        d[j] = s * s * dp + c * c * dj;
-        z[prev] = 0;
-        z[j] = len;
-        if (kind[prev] != kind[j]) kind[j] = kMixed;
-        deflated[nd++] = prev;
-        prev = j;
-        continue;
-      }
-      kept[nk++] = prev;
-    }
-    prev = j;
-  }
-  if (prev >= 0) kept[nk++] = prev;
-  const int64_t k = nk;
+  const auto rotate = [&](int64_t p, int64_t j, T c, T s) {
+    rotate_pair(q + p * ldq, q + j * ldq, nb, c, s);
+    if (kind[p] != kind[j]) kind[j] = kMixed;
+  };
+  const std::pair<int64_t, int64_t> counts =
+      deflate(order, nb, d, z, rho, tol, rotate, kept, deflated);
+  const int64_t k = counts.first, nd = counts.second;
 
   // The kept columns grouped by kind (top, mixed, bottom), each group in ascending d; the
   // deflated ones after them.
-  int64_t count[3] = {0, 0, 0};
-  for (int64_t t = 0; t < k; ++t) ++count[kind[kept[t]]];
-  const int64_t n1 = count[kTop], n2 = count[kMixed];
-  int64_t at[3] = {0, n1, n1 + n2};
-  std::vector<int64_t> slot(static_cast<size_t>(k));  // kept t -> its gathered column
-  for (int64_t t = 0; t < k; ++t) slot[static_cast<size_t>(t)] = at[kind[kept[t]]]++;
+  const Grouping groups = group_by_kind(k, [&](int64_t t) { return kind[kept[t]]; });
+  const std::vector<int64_t>& slot = groups.slot;
+  const int64_t n1 = groups.count[kTop], n2 = groups.count[kMixed];
   for (int64_t t = 0; t < k; ++t)
     std::copy_n(q + kept[t] * ldq, nb, gathered + slot[static_cast<size_t>(t)] * nb);
   for (int64_t t = 0; t < nd; ++t) std::copy_n(q + deflated[t] * ldq, nb, gathered + (k + t) * nb);
