@@ -38,6 +38,7 @@ TEST(NnOpsGradcheck, Conv2dGeometries) {
       {{1, 2, 5, 6}, {3, 2, 3, 2}, 1, 1, 1, 1, true},
       {{2, 2, 6, 5}, {2, 2, 3, 3}, {2, 1}, {1, 0}, 1, 1, false},
       {{1, 2, 7, 7}, {2, 2, 3, 3}, 1, 2, 2, 1, true},
+      {{2, 2, 6, 5}, {3, 2, 5, 3}, 1, {2, 1}, 1, 1, true},  // "same": one run per offset
       {{1, 4, 4, 4}, {6, 2, 2, 2}, 1, 0, 1, 2, true},
       {{2, 3, 3, 4}, {2, 3, 1, 1}, 1, 0, 1, 1, true},   // pointwise: no unfolding
       {{1, 4, 4, 3}, {4, 1, 3, 3}, 2, 1, 1, 4, false},  // depthwise, strided

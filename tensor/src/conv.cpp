@@ -27,11 +27,32 @@ void valid_range(int64_t out, int64_t stride, int64_t pad, int64_t offset, int64
   *hi = std::clamp(h, *lo, out);
 }
 
+// Whether, along one kernel offset, consecutive output rows read consecutive runs of the input:
+// unit stride along w, and an output row as long as the stride_h input rows it steps over (a
+// "same"-padded convolution with stride 1). Then a (channel, kernel offset) block of the columns
+// is one run of the input plane, give or take its edge columns.
+bool rows_are_one_run(const Window2d& g) {
+  return g.stride_w == 1 && g.stride_h * g.width == g.out_w;
+}
+
+// Zeroes columns [0, ow_lo) and [ow_hi, OW) of rows [oh_lo, oh_hi) of a [OH, OW] block: a
+// column at a time, a few elements per row (a fill per row would be a library call per row).
+template <class T>
+void zero_edge_columns(T* block, const Window2d& g, int64_t oh_lo, int64_t oh_hi, int64_t ow_lo,
+                       int64_t ow_hi) {
+  const auto zero_column = [&](int64_t ow) {
+    for (int64_t oh = oh_lo; oh < oh_hi; ++oh) block[oh * g.out_w + ow] = T(0);
+  };
+  for (int64_t ow = 0; ow < ow_lo; ++ow) zero_column(ow);
+  for (int64_t ow = ow_hi; ow < g.out_w; ++ow) zero_column(ow);
+}
+
 // Unfolds one sample's channels [c0, c0 + cn) of x ([C, H, W]) into cols [cn * kh * kw, OH * OW].
 template <class T>
 void im2col(const T* x, const Window2d& g, int64_t c0, int64_t cn, T* cols) {
   const int64_t plane = g.height * g.width;
   const int64_t npos = g.out_h * g.out_w;
+  const bool one_run = rows_are_one_run(g);
   for (int64_t c = 0; c < cn; ++c) {
     const T* xc = x + (c0 + c) * plane;
     for (int64_t i = 0; i < g.kernel_h; ++i) {
@@ -43,20 +64,38 @@ void im2col(const T* x, const Window2d& g, int64_t c0, int64_t cn, T* cols) {
         int64_t ow_lo = 0;
         int64_t ow_hi = 0;
         valid_range(g.out_w, g.stride_w, g.pad_w, j * g.dilation_w, g.width, &ow_lo, &ow_hi);
+        if (oh_lo == oh_hi || ow_lo == ow_hi) {  // the kernel offset never meets the input
+          std::fill(row, row + npos, T(0));
+          continue;
+        }
         const int64_t iw0 = j * g.dilation_w - g.pad_w;
+        // Input index of output (oh, 0); index arithmetic, not pointers: it may lie left of the
+        // input.
+        const auto base = [&](int64_t oh) {
+          return (oh * g.stride_h - g.pad_h + i * g.dilation_h) * g.width + iw0;
+        };
         std::fill(row, row + oh_lo * g.out_w, T(0));
-        for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
-          T* r = row + oh * g.out_w;
-          // Index arithmetic, not pointers: the row's start may lie left of the input.
-          const int64_t base = (oh * g.stride_h - g.pad_h + i * g.dilation_h) * g.width + iw0;
-          std::fill(r, r + ow_lo, T(0));
-          if (g.stride_w == 1) {
-            std::memcpy(r + ow_lo, xc + base + ow_lo,
-                        sizeof(T) * static_cast<size_t>(ow_hi - ow_lo));
-          } else {
-            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = xc[base + ow * g.stride_w];
+        if (one_run) {
+          // One copy from the first valid element to the last, then the edge columns, which it
+          // filled with the neighbouring input row's ends (or left unwritten), zeroed: one call
+          // instead of one per output row of ~30 elements, whose cost was most of the unfolding.
+          const int64_t count = (oh_hi - 1 - oh_lo) * g.out_w + (ow_hi - ow_lo);
+          std::memcpy(row + oh_lo * g.out_w + ow_lo, xc + (base(oh_lo) + ow_lo),
+                      sizeof(T) * static_cast<size_t>(count));
+          zero_edge_columns(row, g, oh_lo, oh_hi, ow_lo, ow_hi);
+        } else {
+          for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+            T* r = row + oh * g.out_w;
+            const int64_t b = base(oh);
+            std::fill(r, r + ow_lo, T(0));
+            if (g.stride_w == 1) {
+              std::memcpy(r + ow_lo, xc + (b + ow_lo),
+                          sizeof(T) * static_cast<size_t>(ow_hi - ow_lo));
+            } else {
+              for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = xc[b + ow * g.stride_w];
+            }
+            std::fill(r + ow_hi, r + g.out_w, T(0));
           }
-          std::fill(r + ow_hi, r + g.out_w, T(0));
         }
         std::fill(row + oh_hi * g.out_w, row + npos, T(0));
       }
@@ -64,9 +103,37 @@ void im2col(const T* x, const Window2d& g, int64_t c0, int64_t cn, T* cols) {
   }
 }
 
-// The adjoint of im2col: adds cols [cn * kh * kw, OH * OW] back into dx channels [c0, c0 + cn).
+// d[k] += s[k] for k < n; the two never overlap, which lets the compiler vectorise the loop.
 template <class T>
-void col2im_add(const T* cols, const Window2d& g, int64_t c0, int64_t cn, T* dx) {
+void add_run(T* __restrict d, const T* __restrict s, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) d[k] += s[k];
+}
+
+// sum of x[0..n), in kLanes interleaved partial sums combined pairwise: independent adds (the
+// compiler vectorises them; one running sum waits on each add's latency), and a rounding error
+// that grows with n / kLanes, not n.
+template <class T>
+T sum_run(const T* x, int64_t n) {
+  constexpr int kLanes = 16;
+  T part[kLanes] = {};
+  int64_t k = 0;
+  for (; k + kLanes <= n; k += kLanes) {
+    for (int l = 0; l < kLanes; ++l) part[l] += x[k + l];
+  }
+  for (int l = 0; k < n; ++k, ++l) part[l] += x[k];
+  for (int width = kLanes / 2; width > 0; width /= 2) {
+    for (int l = 0; l < width; ++l) part[l] += part[l + width];
+  }
+  return part[0];
+}
+
+// The adjoint of im2col: adds cols [cn * kh * kw, OH * OW] back into dx channels [c0, c0 + cn).
+// When rows_are_one_run, each (channel, kernel offset) block is added as one run: its edge columns
+// (which would land on the neighbouring input row) are zeroed in cols first, which is why cols is
+// not const. dx starts at +0 and never holds -0, so adding those zeros changes no bit.
+template <class T>
+void col2im_add(T* cols, const Window2d& g, int64_t c0, int64_t cn, T* dx) {
+  const bool one_run = rows_are_one_run(g);
   const int64_t plane = g.height * g.width;
   const int64_t npos = g.out_h * g.out_w;
   for (int64_t c = 0; c < cn; ++c) {
@@ -76,15 +143,27 @@ void col2im_add(const T* cols, const Window2d& g, int64_t c0, int64_t cn, T* dx)
       int64_t oh_hi = 0;
       valid_range(g.out_h, g.stride_h, g.pad_h, i * g.dilation_h, g.height, &oh_lo, &oh_hi);
       for (int64_t j = 0; j < g.kernel_w; ++j) {
-        const T* row = cols + ((c * g.kernel_h + i) * g.kernel_w + j) * npos;
+        T* row = cols + ((c * g.kernel_h + i) * g.kernel_w + j) * npos;
         int64_t ow_lo = 0;
         int64_t ow_hi = 0;
         valid_range(g.out_w, g.stride_w, g.pad_w, j * g.dilation_w, g.width, &ow_lo, &ow_hi);
         const int64_t iw0 = j * g.dilation_w - g.pad_w;
+        if (oh_lo == oh_hi || ow_lo == ow_hi) continue;
+        if (one_run) {
+          zero_edge_columns(row, g, oh_lo, oh_hi, ow_lo, ow_hi);
+          const int64_t first = (oh_lo * g.stride_h - g.pad_h + i * g.dilation_h) * g.width + iw0;
+          add_run(dc + (first + ow_lo), row + oh_lo * g.out_w + ow_lo,
+                  (oh_hi - 1 - oh_lo) * g.out_w + (ow_hi - ow_lo));
+          continue;
+        }
         for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
           const T* r = row + oh * g.out_w;
           const int64_t base = (oh * g.stride_h - g.pad_h + i * g.dilation_h) * g.width + iw0;
-          for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dc[base + ow * g.stride_w] += r[ow];
+          if (g.stride_w == 1) {
+            add_run(dc + (base + ow_lo), r + ow_lo, ow_hi - ow_lo);
+          } else {
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dc[base + ow * g.stride_w] += r[ow];
+          }
         }
       }
     }
@@ -209,11 +288,7 @@ void conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, const W
       const T* dyn = pdy + n * out_c * npos;
       if (db != nullptr) {
         T* pdb = db->data<T>();
-        for (int64_t o = 0; o < out_c; ++o) {
-          T s = 0;
-          for (int64_t p = 0; p < npos; ++p) s += dyn[o * npos + p];
-          pdb[o] += s;
-        }
+        for (int64_t o = 0; o < out_c; ++o) pdb[o] += sum_run(dyn + o * npos, npos);
       }
       for (int64_t gi = 0; gi < groups; ++gi) {
         const T* wg = pw + gi * og * kg;
