@@ -183,7 +183,7 @@ void active_blocking_follows_environment() {
 // the packed path with the active blocking.
 template <class T>
 void public_gemm_uses_active_blocking() {
-  const int64_t s = 1 + std::llround(std::cbrt(double(small_max_work<T>(false))));
+  const int64_t s = 1 + std::llround(std::cbrt(double(small_max_work<T>(true))));
   const Product<T> p(s, s, s, false, true, 99);
   std::vector<T> c = p.c0;
   affine::gemm(affine::Trans::no, affine::Trans::yes, s, s, s, T(1), p.a.data(), s, p.b.data(), s,
@@ -225,7 +225,7 @@ TEST(GemmBlocking, DISABLED_BadValueRaisesNamingIt) {
       EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
     }
   }
-  const int64_t s = 1 + std::llround(std::cbrt(double(small_max_work<double>(false))));
+  const int64_t s = 1 + std::llround(std::cbrt(double(small_max_work<double>(true))));
   std::vector<double> a(s * s, 1.0), c(s * s, 0.0);
   EXPECT_THROW(affine::gemm(affine::Trans::no, affine::Trans::yes, s, s, s, 1.0, a.data(), s,
                             a.data(), s, 0.0, c.data(), s),

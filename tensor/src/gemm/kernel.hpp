@@ -164,7 +164,8 @@ void gemm_packed(const Blocking& blk, int64_t m, int64_t n, int64_t k, T alpha, 
                  int64_t rs_c, int64_t cs_c);
 
 /// The most multiply-adds a product that is neither skinny nor tiny-k may have to take the small
-/// path (cubes whose B fills a share of L2; see small.cpp); contiguous = B's and C's rows are.
+/// path (cubes whose B fills a share of L2; see small.cpp); contiguous = C's rows are, and B has a
+/// unit stride either way (stored or transposed).
 template <class T>
 int64_t small_max_work(bool contiguous);
 

@@ -130,10 +130,15 @@ void run_dot(const Kernels<T>& kern, const Problem<T>& p, T alpha, T beta) {
 
 // The unpacked kernels re-read B (k x n) for every block of rows of A: free while B stays in L2,
 // and then packing is pure overhead (plus padded edge tiles). Measured on Zen 4 (1 MiB L2,
-// AVX-512) the unpacked rowbcast kernel beat pack + micro-kernel up to ~256^3 when B's and C's
-// rows are contiguous (nothing copied; B is then a quarter of L2) and up to ~160^3 otherwise (B
-// a tenth of L2, the rest going to the copies). So: cubes whose B takes that share of this CPU's
-// L2 bound the work of this path.
+// AVX-512) the unpacked rowbcast kernel beat pack + micro-kernel up to ~256^3, so cubes whose B
+// takes a quarter of this CPU's L2 bound the work of this path. A B stored transposed is laid out
+// first by the vectorised block transpose (kern.transpose): that costs about what the packed path
+// pays to pack B, and the packed path packs A too, so such a B gets the same bound. Measured on
+// Zen 5 (1 MiB L2), nt cubes of 192 to 256 ran 5-7% faster through the copy and the unpacked
+// kernel than packed, and skinny deep ones far more (1000x100x100 nt 1.33x, 64x2048x64 1.43x);
+// the limit, 160^3 from a Zen 4 measurement with an older copy, had sent them to the packed
+// path. A C whose rows are not contiguous (scalar stores) or a B with no unit stride (copied
+// element by element) keeps the smaller bound: B a tenth of L2.
 template <class T>
 struct SmallPath {
   const Kernels<T>* kern;
@@ -170,8 +175,8 @@ bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs
                 const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t rs_c, int64_t cs_c) {
   const bool skinny = k <= kTinyK || m <= kSkinny || n <= kSkinny;
   const SmallPath<T>& path = small_path<T>();
-  if (!skinny &&
-      m * n * k > (cs_b == 1 && cs_c == 1 ? path.max_work_contiguous : path.max_work_copying))
+  const bool cheap_layout = cs_c == 1 && (cs_b == 1 || rs_b == 1);
+  if (!skinny && m * n * k > (cheap_layout ? path.max_work_contiguous : path.max_work_copying))
     return false;
 
   const Kernels<T>& kern = *path.kern;
