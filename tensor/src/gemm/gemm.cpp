@@ -68,9 +68,14 @@ std::string str(int64_t v) { return std::to_string(v); }
 //  - mc: the packed A block (mc x kc) is re-read once per B micro-panel: it and the B
 //    micro-panel share L2, so A gets half of it.
 //  - nc: the packed B panel (kc x nc) is re-read once per A block: a quarter of L3, the rest
-//    belonging to C, A and the other cores.
-// On this project's Zen 4 machines (L2 1 MiB, L3 32 MiB) this gives float kc 1024, mc 120,
-// nc 2048.
+//    belonging to C, A and the other cores, and at most four L2s. A core's share of a shared L3
+//    is a few L2s on current x86 parts (Zen 4 and 5: 4 MiB per 1 MiB L2), and a virtual machine
+//    may report the whole socket's L3: the Zen 5 guest this was measured on reports 508 MiB.
+//    There a 4 MiB panel ran 5-8% faster than 8 MiB (a quarter of a 32 MiB L3) on one thread
+//    at sgemm 2048^3 (nc 1024), 10% at dgemm 1024^3 (nc 512); on two threads, the same within
+//    noise. nc only splits the columns, so no result bit depends on it.
+// On this project's Zen 4 and Zen 5 machines (L2 1 MiB) this gives float kc 1024, mc 120,
+// nc 1024.
 template <class T>
 Blocking blocking_for(const Kernels<T>& k) {
   const CacheSizes& cs = cache_sizes();
@@ -78,7 +83,8 @@ Blocking blocking_for(const Kernels<T>& k) {
   Blocking b{mr, nr, 0, 0, 0};
   b.kc = std::clamp<int64_t>(round_down(cs.l2 / 8 / (nr * sz), 8), 128, 1024);
   b.mc = std::clamp<int64_t>(round_down(cs.l2 / 2 / (b.kc * sz), mr), mr, 4096);
-  b.nc = std::clamp<int64_t>(round_down(cs.l3 / 4 / (b.kc * sz), nr), nr, 8192);
+  const int64_t panel_bytes = std::min(cs.l3 / 4, 4 * cs.l2);
+  b.nc = std::clamp<int64_t>(round_down(panel_bytes / (b.kc * sz), nr), nr, 8192);
   return b;
 }
 template Blocking blocking_for<float>(const Kernels<float>&);
