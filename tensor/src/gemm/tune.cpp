@@ -36,7 +36,7 @@ GemmTuning gemm_tune(double budget_seconds) {
   const Blocking derived = detail::gemm::blocking_for<float>(kern);
 
   // kc and mc from half to twice the derived values; nc only matters for problems wider than it
-  // (a quarter of L3), which a budget of seconds cannot time, so it stays.
+  // (a quarter of L3, at most four L2s), which a budget of seconds cannot time, so it stays.
   std::vector<Blocking> candidates;
   for (const int64_t kc8 : {4, 6, 8, 12, 16}) {
     for (const int64_t mc2 : {1, 2, 4}) {
