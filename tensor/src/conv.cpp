@@ -35,6 +35,18 @@ bool rows_are_one_run(const Window2d& g) {
   return g.stride_w == 1 && g.stride_h * g.width == g.out_w;
 }
 
+// Input-plane index of output (oh, 0) under kernel offset (i, j). Index arithmetic, not pointers:
+// it may lie left of the input (in the padding).
+int64_t row_start(const Window2d& g, int64_t i, int64_t j, int64_t oh) {
+  return (oh * g.stride_h - g.pad_h + i * g.dilation_h) * g.width + j * g.dilation_w - g.pad_w;
+}
+
+// When rows_are_one_run: elements from a block's first valid position (oh_lo, ow_lo) to its last
+// (oh_hi - 1, ow_hi - 1), the same count in the columns and in the input plane.
+int64_t run_length(const Window2d& g, int64_t oh_lo, int64_t oh_hi, int64_t ow_lo, int64_t ow_hi) {
+  return (oh_hi - 1 - oh_lo) * g.out_w + (ow_hi - ow_lo);
+}
+
 // Zeroes columns [0, ow_lo) and [ow_hi, OW) of rows [oh_lo, oh_hi) of a [OH, OW] block: a
 // column at a time, a few elements per row (a fill per row would be a library call per row).
 template <class T>
@@ -68,25 +80,18 @@ void im2col(const T* x, const Window2d& g, int64_t c0, int64_t cn, T* cols) {
           std::fill(row, row + npos, T(0));
           continue;
         }
-        const int64_t iw0 = j * g.dilation_w - g.pad_w;
-        // Input index of output (oh, 0); index arithmetic, not pointers: it may lie left of the
-        // input.
-        const auto base = [&](int64_t oh) {
-          return (oh * g.stride_h - g.pad_h + i * g.dilation_h) * g.width + iw0;
-        };
         std::fill(row, row + oh_lo * g.out_w, T(0));
         if (one_run) {
           // One copy from the first valid element to the last, then the edge columns, which it
           // filled with the neighbouring input row's ends (or left unwritten), zeroed: one call
           // instead of one per output row of ~30 elements, whose cost was most of the unfolding.
-          const int64_t count = (oh_hi - 1 - oh_lo) * g.out_w + (ow_hi - ow_lo);
-          std::memcpy(row + oh_lo * g.out_w + ow_lo, xc + (base(oh_lo) + ow_lo),
-                      sizeof(T) * static_cast<size_t>(count));
+          std::memcpy(row + oh_lo * g.out_w + ow_lo, xc + (row_start(g, i, j, oh_lo) + ow_lo),
+                      sizeof(T) * static_cast<size_t>(run_length(g, oh_lo, oh_hi, ow_lo, ow_hi)));
           zero_edge_columns(row, g, oh_lo, oh_hi, ow_lo, ow_hi);
         } else {
           for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
             T* r = row + oh * g.out_w;
-            const int64_t b = base(oh);
+            const int64_t b = row_start(g, i, j, oh);
             std::fill(r, r + ow_lo, T(0));
             if (g.stride_w == 1) {
               std::memcpy(r + ow_lo, xc + (b + ow_lo),
@@ -147,18 +152,16 @@ void col2im_add(T* cols, const Window2d& g, int64_t c0, int64_t cn, T* dx) {
         int64_t ow_lo = 0;
         int64_t ow_hi = 0;
         valid_range(g.out_w, g.stride_w, g.pad_w, j * g.dilation_w, g.width, &ow_lo, &ow_hi);
-        const int64_t iw0 = j * g.dilation_w - g.pad_w;
         if (oh_lo == oh_hi || ow_lo == ow_hi) continue;
         if (one_run) {
           zero_edge_columns(row, g, oh_lo, oh_hi, ow_lo, ow_hi);
-          const int64_t first = (oh_lo * g.stride_h - g.pad_h + i * g.dilation_h) * g.width + iw0;
-          add_run(dc + (first + ow_lo), row + oh_lo * g.out_w + ow_lo,
-                  (oh_hi - 1 - oh_lo) * g.out_w + (ow_hi - ow_lo));
+          add_run(dc + (row_start(g, i, j, oh_lo) + ow_lo), row + oh_lo * g.out_w + ow_lo,
+                  run_length(g, oh_lo, oh_hi, ow_lo, ow_hi));
           continue;
         }
         for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
           const T* r = row + oh * g.out_w;
-          const int64_t base = (oh * g.stride_h - g.pad_h + i * g.dilation_h) * g.width + iw0;
+          const int64_t base = row_start(g, i, j, oh);
           if (g.stride_w == 1) {
             add_run(dc + (base + ow_lo), r + ow_lo, ow_hi - ow_lo);
           } else {
