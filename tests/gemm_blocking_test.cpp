@@ -196,7 +196,29 @@ void public_gemm_uses_active_blocking() {
                              << " vs packed " << packed[first];
 }
 
+// A C stored by columns keeps the small path's smaller limit (its stores would be scalar): a cube
+// with B by rows just past that limit takes the packed path too. Like the test above, it tells
+// the paths apart under the ctest run with AFFINE_GEMM_BLOCKING=37,77,50 (kc < k).
+template <class T>
+void column_major_c_keeps_the_smaller_limit() {
+  const int64_t s = 1 + std::llround(std::cbrt(double(small_max_work<T>(false))));
+  const Product<T> p(s, s, s, false, false, 7);
+  std::vector<T> c(p.c0.size(), T(0)), packed(p.c0.size(), T(0));
+  affine::gemm_strided(s, s, s, T(1), p.a.data(), s, 1, p.b.data(), s, 1, T(0), c.data(), 1, s);
+  gemm_packed<T>(gemm_blocking<T>(), s, s, s, T(1), p.a.data(), s, 1, p.b.data(), s, 1, T(0),
+                 packed.data(), 1, s);
+  size_t first = 0;
+  while (first < c.size() && c[first] == packed[first]) ++first;
+  EXPECT_EQ(first, c.size()) << sizeof(T) * 8 << "-bit " << s << "^3, C by columns: public "
+                             << c[first] << " vs packed " << packed[first];
+}
+
 }  // namespace
+
+TEST(GemmBlocking, ColumnMajorCKeepsTheSmallerLimit) {
+  column_major_c_keeps_the_smaller_limit<float>();
+  column_major_c_keeps_the_smaller_limit<double>();
+}
 
 TEST(GemmBlocking, ActiveBlockingFollowsTheEnvironment) {
   active_blocking_follows_environment<float>();

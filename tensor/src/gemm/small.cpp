@@ -175,8 +175,10 @@ bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs
                 const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t rs_c, int64_t cs_c) {
   const bool skinny = k <= kTinyK || m <= kSkinny || n <= kSkinny;
   const SmallPath<T>& path = small_path<T>();
-  const bool cheap_layout = cs_c == 1 && (cs_b == 1 || rs_b == 1);
-  if (!skinny && m * n * k > (cheap_layout ? path.max_work_contiguous : path.max_work_copying))
+  // "contiguous" as small_max_work means it (kernel.hpp): a B in either orientation is laid out by
+  // the block transpose; only scalar stores or an element-by-element copy lower the limit.
+  const bool contiguous = cs_c == 1 && (cs_b == 1 || rs_b == 1);
+  if (!skinny && m * n * k > (contiguous ? path.max_work_contiguous : path.max_work_copying))
     return false;
 
   const Kernels<T>& kern = *path.kern;
