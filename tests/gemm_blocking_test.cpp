@@ -1,8 +1,9 @@
-// The packed GEMM under any cache blocking, and the AFFINE_GEMM_BLOCKING override.
+// The packed GEMM under any cache blocking, the AFFINE_GEMM_BLOCKING and AFFINE_GEMM_SMALL_MAX
+// overrides, and what the tuning command reports.
 //
-// The variable is read once per process, so tests/CMakeLists.txt runs this binary again with it
-// set to good and bad values; the tests read the same variable to know what to expect. The
-// DISABLED_ test only means something with a bad value set: those runs enable it explicitly.
+// The variables are read once per process, so tests/CMakeLists.txt runs this binary again with
+// them set to good and bad values; the tests read the same variables to know what to expect. The
+// DISABLED_ tests only mean something with a bad value set: those runs enable them explicitly.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -34,7 +35,9 @@ using affine::detail::gemm::Blocking;
 using affine::detail::gemm::blocking_for;
 using affine::detail::gemm::gemm_blocking;
 using affine::detail::gemm::gemm_packed;
+using affine::detail::gemm::gemm_small;
 using affine::detail::gemm::small_max_work;
+using affine::detail::gemm::small_side_from;
 
 int64_t round_up(int64_t x, int64_t step) { return (x + step - 1) / step * step; }
 
@@ -231,6 +234,73 @@ TEST(GemmBlocking, DoubleOddBlockingsMatchReference) { odd_blockings_match_refer
 TEST(GemmBlocking, PublicGemmUsesActiveBlocking) {
   public_gemm_uses_active_blocking<float>();
   public_gemm_uses_active_blocking<double>();
+}
+
+// The small path's limit: the cube whose B takes a quarter of L2 unless AFFINE_GEMM_SMALL_MAX
+// names the float32 side (float64: the cube whose B has as many bytes). gemm_small's answer shows
+// which path a product takes: it runs the cube at the limit and declines the next one.
+namespace {
+
+template <class T>
+void small_limit_follows_environment() {
+  const char* env = std::getenv("AFFINE_GEMM_SMALL_MAX");
+  const double bytes = env != nullptr && *env != '\0'
+                           ? std::pow(double(std::atoll(env)), 2) * sizeof(float)
+                           : double(affine::detail::cache_sizes().l2) / 4;
+  const auto side = static_cast<int64_t>(std::sqrt(bytes / sizeof(T)));
+  EXPECT_EQ(small_max_work<T>(true), side * side * side) << sizeof(T) * 8 << "-bit";
+  EXPECT_LE(small_max_work<T>(false), small_max_work<T>(true)) << sizeof(T) * 8 << "-bit";
+  for (const int64_t s : {side, side + 1}) {
+    std::vector<T> a(static_cast<size_t>(s * s), T(1)), c(static_cast<size_t>(s * s), T(0));
+    const bool taken =
+        gemm_small<T>(s, s, s, T(1), a.data(), s, 1, a.data(), s, 1, T(0), c.data(), s, 1);
+    EXPECT_EQ(taken, s == side) << sizeof(T) * 8 << "-bit " << s << "^3 (limit " << side << "^3)";
+    if (taken) EXPECT_EQ(c[static_cast<size_t>(s * s - 1)], T(s)) << sizeof(T) * 8 << "-bit";
+  }
+}
+
+}  // namespace
+
+TEST(GemmSmallLimit, FollowsTheEnvironment) {
+  small_limit_follows_environment<float>();
+  small_limit_follows_environment<double>();
+}
+
+// Run by ctest with a malformed AFFINE_GEMM_SMALL_MAX: every product that consults the limit
+// raises, naming the variable and the value, and keeps raising.
+TEST(GemmSmallLimit, DISABLED_BadValueRaisesNamingIt) {
+  const char* env = std::getenv("AFFINE_GEMM_SMALL_MAX");
+  ASSERT_NE(env, nullptr) << "run with a bad AFFINE_GEMM_SMALL_MAX (tests/CMakeLists.txt)";
+  const std::string want = std::string("AFFINE_GEMM_SMALL_MAX=\"") + env + "\"";
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      (void)small_max_work<float>(true);
+      ADD_FAILURE() << "small_max_work accepted AFFINE_GEMM_SMALL_MAX=" << env;
+    } catch (const affine::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+    }
+  }
+  std::vector<double> a(64, 1.0), c(64, 0.0);
+  EXPECT_THROW(affine::gemm(affine::Trans::no, affine::Trans::no, 8, 8, 8, 1.0, a.data(), 8,
+                            a.data(), 8, 0.0, c.data(), 8),
+               affine::Error);
+}
+
+// The side gemm_tune reports is where the summed log speed-up peaks: one side lost by noise
+// amid wins does not stop it, a run of losses does, and a path that never gains keeps the first.
+TEST(GemmSmallLimit, TunedSideIsWhereTheGainPeaks) {
+  using T = affine::GemmSmallTiming;
+  EXPECT_EQ(small_side_from({}), 0);
+  EXPECT_EQ(small_side_from({{64, 9, 10}, {128, 9, 10}}), 64);
+  EXPECT_EQ(small_side_from({{64, 10, 10}, {128, 11, 10}, {192, 9.1, 10}}), 128);
+  EXPECT_EQ(small_side_from(std::vector<T>{{64, 9.8, 10},
+                                           {128, 11, 10},
+                                           {192, 10.6, 10},
+                                           {256, 9.9, 10},
+                                           {320, 10.5, 10},
+                                           {384, 9.5, 10},
+                                           {512, 8, 10}}),
+            320);
 }
 
 // Run by ctest with a malformed AFFINE_GEMM_BLOCKING: every packed GEMM raises, naming the

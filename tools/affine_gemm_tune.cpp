@@ -1,11 +1,13 @@
 // affine-gemm-tune: measures which cache blocking makes affine's float32 GEMM fastest on this
-// machine and prints it as a line to export:
+// machine, and up to which cube the unpacked small path beats the packed one, and prints both as
+// lines to export:
 //
 //   export $(affine-gemm-tune)        # or: affine-gemm-tune --seconds 8   (default 5)
 //
-// The details go to stderr; stdout gets only AFFINE_GEMM_BLOCKING=mc,kc,nc. A candidate must beat
-// the cache-derived blocking by more than 2% to be chosen over it (less is measurement noise).
-// Run it on an idle machine, with the thread count you train with (AFFINE_NUM_THREADS).
+// The details go to stderr; stdout gets only AFFINE_GEMM_BLOCKING=mc,kc,nc and
+// AFFINE_GEMM_SMALL_MAX=side. A candidate blocking must beat the cache-derived one by more than 2%
+// to be chosen over it (less is measurement noise). Run it on an idle machine, with the thread
+// count you train with (AFFINE_NUM_THREADS).
 #include <CLI/CLI.hpp>
 #include <affine/affine.hpp>
 #include <cstdio>
@@ -14,7 +16,8 @@
 int main(int argc, char** argv) {
   CLI::App app{
       "Measures which cache blocking (mc, kc, nc) makes affine's float32 GEMM fastest on "
-      "this machine; prints AFFINE_GEMM_BLOCKING=mc,kc,nc to export."};
+      "this machine, and up to which cube side its unpacked small path beats the packed one; "
+      "prints AFFINE_GEMM_BLOCKING=mc,kc,nc and AFFINE_GEMM_SMALL_MAX=side to export."};
   double budget = 5.0;
   app.add_option("seconds,--seconds", budget, "time to spend measuring, in (0, 600]")
       ->capture_default_str();
@@ -32,10 +35,19 @@ int main(int argc, char** argv) {
                  100.0 * (t.gflops / t.default_gflops - 1.0));
     const bool better = t.gflops > 1.02 * t.default_gflops;
     if (!better) std::fprintf(stderr, "  within 2%% of the cache-derived blocking: keeping it\n");
+    std::fprintf(stderr, "  small path against packed, C = A B (float32 cubes):\n");
+    for (const affine::GemmSmallTiming& s : t.small_timings)
+      std::fprintf(stderr, "    %4lld^3: unpacked %6.1f GFLOP/s, packed %6.1f GFLOP/s (%.2fx)\n",
+                   static_cast<long long>(s.side), s.unpacked_gflops, s.packed_gflops,
+                   s.unpacked_gflops / s.packed_gflops);
+    std::fprintf(stderr, "  small path up to %lld^3 (in use now: %lld^3)\n",
+                 static_cast<long long>(t.small_side),
+                 static_cast<long long>(t.default_small_side));
     std::printf("AFFINE_GEMM_BLOCKING=%lld,%lld,%lld\n",
                 static_cast<long long>(better ? t.mc : t.default_mc),
                 static_cast<long long>(better ? t.kc : t.default_kc),
                 static_cast<long long>(better ? t.nc : t.default_nc));
+    std::printf("AFFINE_GEMM_SMALL_MAX=%lld\n", static_cast<long long>(t.small_side));
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "affine-gemm-tune: %s\n", e.what());

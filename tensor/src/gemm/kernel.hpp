@@ -24,7 +24,9 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
+#include "affine/tensor/gemm.hpp"
 #include "affine/tensor/parallel.hpp"
 
 namespace affine::detail::gemm {
@@ -164,8 +166,9 @@ void gemm_packed(const Blocking& blk, int64_t m, int64_t n, int64_t k, T alpha, 
                  int64_t rs_c, int64_t cs_c);
 
 /// The most multiply-adds a product that is neither skinny nor tiny-k may have to take the small
-/// path (cubes whose B fills a share of L2; see small.cpp); contiguous = C's rows are, and B has a
-/// unit stride either way (stored or transposed).
+/// path (cubes whose B fills a share of L2, or AFFINE_GEMM_SMALL_MAX's cube; see small.cpp);
+/// contiguous = C's rows are, and B has a unit stride either way (stored or transposed). Throws
+/// affine::Error naming the variable and its value if AFFINE_GEMM_SMALL_MAX is malformed.
 template <class T>
 int64_t small_max_work(bool contiguous);
 
@@ -175,6 +178,18 @@ int64_t small_max_work(bool contiguous);
 template <class T>
 bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a,
                 const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t rs_c, int64_t cs_c);
+
+/// The small path's kernels whatever the size (gemm_small without its limit): what gemm_tune
+/// times against the packed path to find where the limit belongs on this machine.
+template <class T>
+void gemm_unpacked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a,
+                   const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t rs_c,
+                   int64_t cs_c);
+
+/// The side whose limit would have saved the most over the sides measured (timings smallest
+/// first; the first side when the unpacked path never gains): the side where the running sum of
+/// log(unpacked / packed speed) peaks. What gemm_tune reports.
+int64_t small_side_from(const std::vector<GemmSmallTiming>& timings);
 
 /// 64-byte aligned scratch that only grows, one per thread and purpose, so steady-state calls
 /// allocate nothing. Returns a buffer of at least `bytes` bytes.

@@ -6,9 +6,14 @@
 // never on the thread count, so results stay bit-identical across thread counts.
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
+#include <string>
+#include <string_view>
 
+#include "affine/tensor/error.hpp"
 #include "affine/tensor/parallel.hpp"
 #include "cpu.hpp"
 #include "kernel.hpp"
@@ -139,6 +144,13 @@ void run_dot(const Kernels<T>& kern, const Problem<T>& p, T alpha, T beta) {
 // the limit, 160^3 from a Zen 4 measurement with an older copy, had sent them to the packed
 // path. A C whose rows are not contiguous (scalar stores) or a B with no unit stride (copied
 // element by element) keeps the smaller bound: B a tenth of L2.
+//
+// The crossover is not a function of the cache sizes: with the same 1 MiB L2, Zen 4 put it at
+// 256^3 and Zen 5 at ~640^3; Zen 1 (512 KiB L2, where the rule gives 181^3) at ~350^3. So the
+// rule is only the default: AFFINE_GEMM_SMALL_MAX=s (the float32 cube side; float64 takes the cube
+// whose B has as many bytes) replaces it, and affine-gemm-tune measures s on the machine at hand.
+// Like the blocking, it is never chosen by timing inside a process: the path decides the order
+// in which each element's products are summed, so the bits would change from run to run.
 template <class T>
 struct SmallPath {
   const Kernels<T>* kern;
@@ -146,18 +158,48 @@ struct SmallPath {
   int64_t max_work_contiguous, max_work_copying;
 };
 
-// What every call needs, looked up once per process: one guard on the hot path, not three.
+namespace {
+
+constexpr int64_t kMaxSmallSide = 4096;
+
+// The float32 cube side in AFFINE_GEMM_SMALL_MAX, or 0 when it is unset or empty. Throws naming
+// the variable and its value when it is not one integer in [1, kMaxSmallSide].
+int64_t requested_small_side() {
+  const char* env = std::getenv("AFFINE_GEMM_SMALL_MAX");
+  if (env == nullptr || *env == '\0') return 0;
+  const std::string_view text(env);
+  int64_t side = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), side);
+  if (ec != std::errc() || end != text.data() + text.size() || side < 1 || side > kMaxSmallSide)
+    throw Error("AFFINE_GEMM_SMALL_MAX=\"" + std::string(text) +
+                "\": expected one integer in [1, " + std::to_string(kMaxSmallSide) +
+                "], the float32 cube side up to which the unpacked path runs (e.g. 320)");
+  return side;
+}
+
+}  // namespace
+
+// What every call needs, looked up once per process: one guard on the hot path, not three. A
+// malformed AFFINE_GEMM_SMALL_MAX throws here, and again on every later call (a static whose
+// initialiser throws is initialised on the next pass), so no product runs with a limit nobody
+// asked for.
 template <class T>
 const SmallPath<T>& small_path() {
   static const SmallPath<T> path = [] {
-    const auto bound = [](int64_t share) {
-      const auto side = static_cast<int64_t>(
-          std::sqrt(double(cache_sizes().l2) / double(share) / double(sizeof(T))));
-      return side * side * side;
+    const auto cube = [](double side) {
+      const auto s = static_cast<int64_t>(side);
+      return s * s * s;
     };
+    const auto share_of_l2 = [&](int64_t share) {
+      return cube(std::sqrt(double(cache_sizes().l2) / double(share) / double(sizeof(T))));
+    };
+    const int64_t side = requested_small_side();
+    const int64_t contiguous =
+        side > 0 ? cube(double(side) * std::sqrt(double(sizeof(float)) / double(sizeof(T))))
+                 : share_of_l2(4);
     const Kernels<T>& kern = active_kernels_for<T>();
-    return SmallPath<T>{&kern, std::countr_zero(static_cast<unsigned>(kern.vec)), bound(4),
-                        bound(10)};
+    return SmallPath<T>{&kern, std::countr_zero(static_cast<unsigned>(kern.vec)), contiguous,
+                        std::min(contiguous, share_of_l2(10))};
   }();
   return path;
 }
@@ -170,19 +212,13 @@ int64_t small_max_work(bool contiguous) {
 template int64_t small_max_work<float>(bool);
 template int64_t small_max_work<double>(bool);
 
-template <class T>
-bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a,
-                const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t rs_c, int64_t cs_c) {
-  const bool skinny = k <= kTinyK || m <= kSkinny || n <= kSkinny;
-  const SmallPath<T>& path = small_path<T>();
-  // "contiguous" as small_max_work means it (kernel.hpp): a B in either orientation is laid out by
-  // the block transpose; only scalar stores or an element-by-element copy lower the limit.
-  const bool contiguous = cs_c == 1 && (cs_b == 1 || rs_b == 1);
-  if (!skinny && m * n * k > (contiguous ? path.max_work_contiguous : path.max_work_copying))
-    return false;
+namespace {
 
+// The plan and the run, for a problem already on this path: written once, inlined into both
+// entry points, so a 32^3 product makes no call beyond gemm_small's own.
+template <class T>
+inline void run_small(const SmallPath<T>& path, const Problem<T>& p, T alpha, T beta) {
   const Kernels<T>& kern = *path.kern;
-  const Problem<T> p{m, n, k, a, rs_a, cs_a, b, rs_b, cs_b, c, rs_c, cs_c};
   const Problem<T> pt = p.transposed();
   const int w_shift = path.w_shift;
   const int64_t costs[4] = {cost_rowbcast(p, w_shift), cost_rowbcast(pt, w_shift),
@@ -196,9 +232,37 @@ bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs
   } else {
     run_dot(kern, chosen, alpha, beta);
   }
+}
+
+}  // namespace
+
+template <class T>
+bool gemm_small(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a,
+                const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t rs_c, int64_t cs_c) {
+  const bool skinny = k <= kTinyK || m <= kSkinny || n <= kSkinny;
+  const SmallPath<T>& path = small_path<T>();
+  // "contiguous" as small_max_work means it (kernel.hpp): a B in either orientation is laid out by
+  // the block transpose; only scalar stores or an element-by-element copy lower the limit.
+  const bool contiguous = cs_c == 1 && (cs_b == 1 || rs_b == 1);
+  if (!skinny && m * n * k > (contiguous ? path.max_work_contiguous : path.max_work_copying))
+    return false;
+  run_small(path, Problem<T>{m, n, k, a, rs_a, cs_a, b, rs_b, cs_b, c, rs_c, cs_c}, alpha, beta);
   return true;
 }
 
+template <class T>
+void gemm_unpacked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a,
+                   const T* b, int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t rs_c,
+                   int64_t cs_c) {
+  run_small(small_path<T>(), Problem<T>{m, n, k, a, rs_a, cs_a, b, rs_b, cs_b, c, rs_c, cs_c},
+            alpha, beta);
+}
+
+template void gemm_unpacked<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t,
+                                   const float*, int64_t, int64_t, float, float*, int64_t, int64_t);
+template void gemm_unpacked<double>(int64_t, int64_t, int64_t, double, const double*, int64_t,
+                                    int64_t, const double*, int64_t, int64_t, double, double*,
+                                    int64_t, int64_t);
 template bool gemm_small<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t,
                                 const float*, int64_t, int64_t, float, float*, int64_t, int64_t);
 template bool gemm_small<double>(int64_t, int64_t, int64_t, double, const double*, int64_t, int64_t,

@@ -1,13 +1,17 @@
 // gemm_tune(): the explicit tuning command behind affine-gemm-tune.
 //
-// kc fixes the order in which each element's products are summed, so a blocking chosen by timing
-// at run time would make results differ from run to run. The cache-derived blocking is therefore
-// what every process uses unless the user exports AFFINE_GEMM_BLOCKING; this measures, on request,
-// whether another blocking is faster on this machine and says which.
+// kc, and which path a product takes, fix the order in which each element's products are summed,
+// so a blocking or a small-path limit chosen by timing at run time would make results differ from
+// run to run. The cache-derived ones are therefore what every process uses unless the user exports
+// AFFINE_GEMM_BLOCKING or AFFINE_GEMM_SMALL_MAX; this measures, on request, whether others are
+// faster on this machine and says which.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <iterator>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "affine/tensor/error.hpp"
@@ -26,7 +30,65 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 int64_t round_up(int64_t x, int64_t step) { return (x + step - 1) / step * step; }
 
+// The small path against the packed one on float32 cubes, C = A B row-major, in rotating order for
+// about `seconds` (at least one round); each side keeps its best time. The sides run from where
+// both paths exist to past every crossover measured so far (Zen 4 256, Zen 1 ~350, Zen 5 ~640).
+// They include 512, whose rows 2 KiB apart fall on few cache sets, and odd sides beside even
+// ones: the unpacked kernels read rows where they lie, and on Zen 1 a 255^3 product ran 3-8%
+// slower unpacked while 256^3 ran 7% faster.
+std::vector<GemmSmallTiming> time_small_path(double seconds) {
+  static constexpr int64_t kSides[] = {64,  96,  127, 128, 160, 192, 223, 224, 256,
+                                       319, 320, 384, 447, 448, 512, 639, 640, 768};
+  constexpr size_t kCount = std::size(kSides);
+  const int64_t max_side = kSides[kCount - 1];
+  std::vector<float> a(static_cast<size_t>(max_side * max_side)),
+      b(static_cast<size_t>(max_side * max_side)), c(static_cast<size_t>(max_side * max_side));
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
+  for (float& x : a) x = uni(rng);
+  for (float& x : b) x = uni(rng);
+  const Blocking& blk = detail::gemm::gemm_blocking<float>();
+  const auto run = [&](int64_t s, bool unpacked) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (unpacked) {
+      detail::gemm::gemm_unpacked<float>(s, s, s, 1.0f, a.data(), s, 1, b.data(), s, 1, 0.0f,
+                                         c.data(), s, 1);
+    } else {
+      detail::gemm::gemm_packed<float>(blk, s, s, s, 1.0f, a.data(), s, 1, b.data(), s, 1, 0.0f,
+                                       c.data(), s, 1);
+    }
+    return seconds_since(t0);
+  };
+  std::vector<double> best(2 * kCount, 1e300);
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t round = 0; round < 1 || seconds_since(start) < seconds; ++round) {
+    for (size_t i = 0; i < 2 * kCount; ++i) {
+      const size_t j = (i + round) % (2 * kCount);
+      best[j] = std::min(best[j], run(kSides[j / 2], j % 2 == 0));
+    }
+    if (round > 1000) break;
+  }
+  std::vector<GemmSmallTiming> out;
+  for (size_t i = 0; i < kCount; ++i) {
+    const double flops = 2.0 * double(kSides[i]) * double(kSides[i]) * double(kSides[i]);
+    out.push_back({kSides[i], flops / best[2 * i] / 1e9, flops / best[2 * i + 1] / 1e9});
+  }
+  return out;
+}
+
 }  // namespace
+
+int64_t detail::gemm::small_side_from(const std::vector<GemmSmallTiming>& timings) {
+  // Where the summed log speed-up of the sides up to it peaks (the first such side): one noisy
+  // side, won or lost by a few percent, moves the limit by at most one step.
+  int64_t side = timings.empty() ? 0 : timings.front().side;
+  double sum = 0, best = 0;
+  for (const GemmSmallTiming& t : timings) {
+    sum += std::log(t.unpacked_gflops / t.packed_gflops);
+    if (sum > best) best = sum, side = t.side;
+  }
+  return side;
+}
 
 GemmTuning gemm_tune(double budget_seconds) {
   if (!(budget_seconds > 0 && budget_seconds <= 600))
@@ -75,7 +137,8 @@ GemmTuning gemm_tune(double budget_seconds) {
   // on one candidate only; each keeps its best time. At least one round.
   std::vector<double> best(candidates.size(), 1e300);
   const auto start = std::chrono::steady_clock::now();
-  for (size_t round = 0; round < 1 || seconds_since(start) < budget_seconds * 0.9; ++round) {
+  // Six tenths of the budget for the blocking, three for the small path (a tenth is slack).
+  for (size_t round = 0; round < 1 || seconds_since(start) < budget_seconds * 0.6; ++round) {
     for (size_t i = 0; i < candidates.size(); ++i) {
       const size_t j = (i + round) % candidates.size();
       best[j] = std::min(best[j], run(candidates[j]));
@@ -86,10 +149,22 @@ GemmTuning gemm_tune(double budget_seconds) {
   const double flops = 2.0 * double(m) * double(n) * double(k);
   const size_t win = static_cast<size_t>(std::min_element(best.begin(), best.end()) - best.begin());
   const size_t ctr = static_cast<size_t>(centre - candidates.begin());
-  return GemmTuning{
-      candidates[win].mc, candidates[win].kc, candidates[win].nc, flops / best[win] / 1e9,
-      derived.mc,         derived.kc,         derived.nc,         flops / best[ctr] / 1e9,
-      num_threads()};
+  std::vector<GemmSmallTiming> small = time_small_path(budget_seconds * 0.3);
+  const int64_t small_side = detail::gemm::small_side_from(small);
+  const auto in_use = static_cast<int64_t>(
+      std::llround(std::cbrt(double(detail::gemm::small_max_work<float>(true)))));
+  return GemmTuning{candidates[win].mc,
+                    candidates[win].kc,
+                    candidates[win].nc,
+                    flops / best[win] / 1e9,
+                    derived.mc,
+                    derived.kc,
+                    derived.nc,
+                    flops / best[ctr] / 1e9,
+                    num_threads(),
+                    small_side,
+                    in_use,
+                    std::move(small)};
 }
 
 }  // namespace affine

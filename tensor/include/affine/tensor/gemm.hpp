@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "affine/tensor/export.hpp"
 
@@ -42,19 +43,33 @@ AFFINE_API void gemm_strided(int64_t m, int64_t n, int64_t k, double alpha, cons
                              int64_t cs_b, double beta, double* c, int64_t rs_c, int64_t cs_c);
 
 /// What gemm_tune() measured: the fastest blocking it tried and the one derived from the caches.
+/// One cube side of gemm_tune's small-path measurement: float32 C = A B (side^3, row-major).
+struct GemmSmallTiming {
+  int64_t side;
+  double unpacked_gflops;  ///< the small path's kernels, whatever the limit
+  double packed_gflops;    ///< the packed path, under the blocking this process uses
+};
+
 struct GemmTuning {
   int64_t mc, kc, nc;  ///< the fastest candidate, as AFFINE_GEMM_BLOCKING takes them
   double gflops;       ///< its float32 rate on the tuning problem
   int64_t default_mc, default_kc, default_nc;  ///< the blocking affine would use unasked
   double default_gflops;                       ///< and its rate, measured in the same rounds
   int threads;                                 ///< num_threads() during the measurement
+  /// The measured cube side up to which the small path saves the most time over the packed one
+  /// (summed over the sides measured), as AFFINE_GEMM_SMALL_MAX takes it; and the side this
+  /// process uses (from the cache sizes, or AFFINE_GEMM_SMALL_MAX when set).
+  int64_t small_side, default_small_side;
+  std::vector<GemmSmallTiming> small_timings;  ///< every side measured, smallest first
 };
 
 /// Times the packed float32 GEMM on this machine under a few cache blockings around the one
-/// derived from its cache sizes (kc and mc halved to doubled) for about budget_seconds, and
-/// returns the fastest. Nothing changes for this process: export
-/// AFFINE_GEMM_BLOCKING=mc,kc,nc to use the result (the program affine-gemm-tune prints it).
-/// Throws affine::Error if budget_seconds is not in (0, 600].
+/// derived from its cache sizes (kc and mc halved to doubled), and the small path against the
+/// packed one on cubes from 64^3 to 768^3, for about budget_seconds in all; returns the fastest
+/// blocking and the side where the small path stops paying. Nothing changes for this process:
+/// export AFFINE_GEMM_BLOCKING=mc,kc,nc and AFFINE_GEMM_SMALL_MAX=side to use the result (the
+/// program affine-gemm-tune prints both). Throws affine::Error if budget_seconds is not in
+/// (0, 600].
 AFFINE_API GemmTuning gemm_tune(double budget_seconds = 5.0);
 
 }  // namespace affine
