@@ -122,20 +122,62 @@ void larf_rows(T tau, const T* v, int64_t inc, int64_t m, int64_t n, T* c, int64
   for (int64_t i = 1; i < m; ++i) axpy_neg<kFma>(n, tau * v[i * inc], work, c + i * rs);
 }
 
-// A 64-byte explicit vector of T (GCC vector extension, lowered to the file's ISA), its lane
-// count, and its horizontal sum in lane order (the order fixes the rounding).
+// 64 bytes of T as explicit vectors, its lane count, and its horizontal sum in lane order (the
+// order fixes the rounding, the same on every ISA). Held as 64 / kNativeBytes vectors of the width
+// this file is compiled for: GCC 12 lowers a single 64-byte vector on AVX2 through the stack and
+// general registers, which made symv_lower a third of OpenBLAS's dsymv on Zen 1.
+#if defined(__AVX512F__)
+inline constexpr int kNativeBytes = 64;
+#elif defined(__AVX__)
+inline constexpr int kNativeBytes = 32;
+#else
+inline constexpr int kNativeBytes = 16;
+#endif
 template <class T>
 constexpr int Lanes = 64 / static_cast<int>(sizeof(T));
 template <class T>
-struct Vec64Of {
-  typedef T type __attribute__((vector_size(64)));  // GCC takes the attribute on a typedef only
+struct Vec64 {
+  typedef T Native __attribute__((vector_size(kNativeBytes)));  // (GCC takes it on a typedef only)
+  static constexpr int kParts = 64 / kNativeBytes;
+  static constexpr int kPartLanes = kNativeBytes / static_cast<int>(sizeof(T));
+  Native part[kParts] = {};
+
+  // One part at a time (a copy of the whole array would keep it in memory).
+  static Vec64 load(const T* p) {
+    Vec64 v;
+#pragma GCC unroll 4
+    for (int k = 0; k < kParts; ++k) __builtin_memcpy(&v.part[k], p + k * kPartLanes, kNativeBytes);
+    return v;
+  }
+  void store(T* p) const {
+#pragma GCC unroll 4
+    for (int k = 0; k < kParts; ++k) __builtin_memcpy(p + k * kPartLanes, &part[k], kNativeBytes);
+  }
+  T lane(int l) const { return part[l / kPartLanes][l % kPartLanes]; }
+  Vec64& operator+=(const Vec64& o) {
+#pragma GCC unroll 4
+    for (int k = 0; k < kParts; ++k) part[k] += o.part[k];
+    return *this;
+  }
+  friend Vec64 operator+(Vec64 a, const Vec64& b) { return a += b; }
+  friend Vec64 operator*(const Vec64& a, const Vec64& b) {
+    Vec64 r;
+#pragma GCC unroll 4
+    for (int k = 0; k < kParts; ++k) r.part[k] = a.part[k] * b.part[k];
+    return r;
+  }
+  friend Vec64 operator*(const Vec64& a, T s) {
+    Vec64 r;
+#pragma GCC unroll 4
+    for (int k = 0; k < kParts; ++k) r.part[k] = a.part[k] * s;
+    return r;
+  }
 };
-template <class T>
-using Vec64 = typename Vec64Of<T>::type;
 template <class T>
 T hsum(const Vec64<T>& v) {
   T s = 0;
-  for (int l = 0; l < Lanes<T>; ++l) s += v[l];
+#pragma GCC unroll 16
+  for (int l = 0; l < Lanes<T>; ++l) s += v.lane(l);
   return s;
 }
 
@@ -165,15 +207,12 @@ void symv_lower(int64_t k, const T* a, int64_t lda, const T* x, T* y) {
       // The next pair's lines at the same rows: their streams start warm.
       __builtin_prefetch(c0 + 2 * lda + r);
       __builtin_prefetch(c1 + 2 * lda + r);
-      V a0, a1, yv, xv;
-      __builtin_memcpy(&a0, c0 + r, sizeof(V));
-      __builtin_memcpy(&a1, c1 + r, sizeof(V));
-      __builtin_memcpy(&yv, y + r, sizeof(V));
-      __builtin_memcpy(&xv, x + r, sizeof(V));
+      const V a0 = V::load(c0 + r), a1 = V::load(c1 + r), xv = V::load(x + r);
+      V yv = V::load(y + r);
       yv += a0 * x0 + a1 * x1;
       acc0 += a0 * xv;
       acc1 += a1 * xv;
-      __builtin_memcpy(y + r, &yv, sizeof(V));
+      yv.store(y + r);
     }
     dot0 += hsum<T>(acc0);
     dot1 += hsum<T>(acc1);
@@ -229,14 +268,9 @@ void gemv_dots(int64_t m, int64_t n, const T* a, int64_t lda, const T* x, T* y) 
     V acc[4] = {};
     int64_t r = 0;
     for (; r + L <= m; r += L) {
-      V xv;
-      __builtin_memcpy(&xv, x + r, sizeof(V));
+      const V xv = V::load(x + r);
 #pragma GCC unroll 4
-      for (int q = 0; q < 4; ++q) {
-        V cv;
-        __builtin_memcpy(&cv, c[q] + r, sizeof(V));
-        acc[q] += cv * xv;
-      }
+      for (int q = 0; q < 4; ++q) acc[q] += V::load(c[q] + r) * xv;
     }
     for (int64_t q = 0; q < w; ++q) {
       T dot = hsum<T>(acc[q]);
