@@ -32,14 +32,36 @@ inline void axpy_neg(int64_t k, T s, const T* __restrict x, T* __restrict y) {
   for (int64_t j = 0; j < k; ++j) y[j] = madd<kFma>(-s, x[j], y[j]);
 }
 
+// Row i of B minus the solved rows p0..p1 scaled by A(i, p), a strip of columns at a time: the
+// strip stays in registers for all the rows (an axpy per row would load and store it each time,
+// and stores are what a 128-bit-store core like Zen 1 has least of). Each element's updates run in
+// the same order, p ascending, as a row of axpys would.
 template <bool kFma, class T>
 void trsm_rows(bool lower, bool unit, int64_t n, int64_t k, const T* a, int64_t ars, int64_t acs,
                T* b, int64_t brs) {
+  constexpr int64_t kStrip = 256 / static_cast<int64_t>(sizeof(T));
   for (int64_t s = 0; s < n; ++s) {
     const int64_t i = lower ? s : n - 1 - s;
     T* bi = b + i * brs;
     const int64_t p0 = lower ? 0 : i + 1, p1 = lower ? i : n;
-    for (int64_t p = p0; p < p1; ++p) axpy_neg<kFma>(k, a[i * ars + p * acs], b + p * brs, bi);
+    int64_t j0 = 0;
+    for (; j0 + kStrip <= k; j0 += kStrip) {
+      T acc[kStrip];
+#pragma GCC unroll 32
+      for (int64_t l = 0; l < kStrip; ++l) acc[l] = bi[j0 + l];
+      for (int64_t p = p0; p < p1; ++p) {
+        const T ap = -a[i * ars + p * acs];
+        const T* bp = b + p * brs + j0;
+#pragma GCC unroll 32
+        for (int64_t l = 0; l < kStrip; ++l) acc[l] = madd<kFma>(ap, bp[l], acc[l]);
+      }
+#pragma GCC unroll 32
+      for (int64_t l = 0; l < kStrip; ++l) bi[j0 + l] = acc[l];
+    }
+    if (j0 < k) {
+      for (int64_t p = p0; p < p1; ++p)
+        axpy_neg<kFma>(k - j0, a[i * ars + p * acs], b + p * brs + j0, bi + j0);
+    }
     if (!unit) {
       // By the reciprocal (a vector divide costs ~10 multiplies) unless it overflows.
       const T d = a[i * ars + i * acs], r = T(1) / d;
