@@ -255,7 +255,9 @@ void small_limit_follows_environment() {
     const bool taken =
         gemm_small<T>(s, s, s, T(1), a.data(), s, 1, a.data(), s, 1, T(0), c.data(), s, 1);
     EXPECT_EQ(taken, s == side) << sizeof(T) * 8 << "-bit " << s << "^3 (limit " << side << "^3)";
-    if (taken) EXPECT_EQ(c[static_cast<size_t>(s * s - 1)], T(s)) << sizeof(T) * 8 << "-bit";
+    if (taken) {
+      EXPECT_EQ(c[static_cast<size_t>(s * s - 1)], T(s)) << sizeof(T) * 8 << "-bit";
+    }
   }
 }
 
