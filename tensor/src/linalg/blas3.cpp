@@ -1,10 +1,10 @@
 // Recursive TRSM and SYRK on the packed GEMM (see blas3.hpp).
 #include "linalg/blas3.hpp"
 
+#include "gemm/kernel.hpp"
 #include "linalg/leaf.hpp"
 
 #include <algorithm>
-#include <vector>
 
 namespace affine::detail::linalg {
 
@@ -27,17 +27,29 @@ void trsm_base(bool lower, bool unit, Mat<const T> a, Mat<T> b) {
   // Otherwise solve row-major copies of column tiles: the row form's axpys vectorise, where dot
   // products down strided columns would be latency-bound scalar reductions. A tile (n x kTile,
   // at most 8 KiB in double) stays in L1 while it is copied, solved and copied back; one copy of
-  // all of B would put every row of it a page apart (a TLB miss per element copied).
+  // all of B would put every row of it a page apart (a TLB miss per element copied). When B's
+  // columns are contiguous (a transposed view, as potrf_lower's right-hand sides are), the copies
+  // are transposes, done by the GEMM family's vectorised block transpose.
   constexpr int64_t kTile = 32;
-  T buf[kTrsmBase * kTile];
+  alignas(64) T buf[kTrsmBase * kTile];
+  const ::affine::detail::gemm::TransposeKernel<T> transpose =
+      b.rs == 1 ? ::affine::detail::gemm::active_kernels_for<T>().transpose : nullptr;
   for (int64_t j0 = 0; j0 < k; j0 += kTile) {
     const int64_t w = std::min(kTile, k - j0);
     const Mat<T> c = rowmajor(buf, n, w, w), bj = b.block(0, j0, n, w);
-    for (int64_t j = 0; j < w; ++j)
-      for (int64_t i = 0; i < n; ++i) c(i, j) = bj(i, j);
+    if (transpose != nullptr) {
+      transpose(w, n, bj.p, bj.cs, buf, w);
+    } else {
+      for (int64_t j = 0; j < w; ++j)
+        for (int64_t i = 0; i < n; ++i) c(i, j) = bj(i, j);
+    }
     trsm_base<T>(lower, unit, a, c);
-    for (int64_t j = 0; j < w; ++j)
-      for (int64_t i = 0; i < n; ++i) bj(i, j) = c(i, j);
+    if (transpose != nullptr) {
+      transpose(n, w, buf, w, bj.p, bj.cs);
+    } else {
+      for (int64_t j = 0; j < w; ++j)
+        for (int64_t i = 0; i < n; ++i) bj(i, j) = c(i, j);
+    }
   }
 }
 
@@ -74,9 +86,10 @@ void lower_update(T alpha, Mat<const T> a, Mat<const T> b, bool both, T beta, Ma
   const int64_t n = c.m;
   if (n == 0) return;
   if (n <= kSyrkBase) {
-    // The full square through GEMM into scratch, then only its lower triangle into C.
-    std::vector<T> tmp(static_cast<size_t>(n * n));
-    const Mat<T> t = rowmajor(tmp.data(), n, n, n);
+    // The full square through GEMM into scratch (on the stack: a heap block per call, zeroed,
+    // was 2-3% of potrf), then only its lower triangle into C.
+    alignas(64) T tmp[kSyrkBase * kSyrkBase];
+    const Mat<T> t = rowmajor(tmp, n, n, n);
     gemm<T>(alpha, a, b.t(), T(0), t);
     if (both) gemm<T>(alpha, b, a.t(), T(1), t);
     for (int64_t i = 0; i < n; ++i)
