@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the file-reader fuzzers (safetensors, npy) with clang + ASan/UBSan (if needed) and runs
-# each for DURATION seconds on a scratch copy of its seed corpus. Exits non-zero on any finding
-# (crash, sanitizer report, leak, timeout, out-of-memory, or an exception other than
-# affine::Error); the reproducer is left in $AFFINE_FUZZ_OUT (default build-fuzz/findings).
+# them side by side, each for DURATION seconds on a scratch copy of its seed corpus. Exits
+# non-zero on any finding (crash, sanitizer report, leak, timeout, out-of-memory, or an exception
+# other than affine::Error); the reproducer is left in $AFFINE_FUZZ_OUT (default
+# build-fuzz/findings).
 #   fuzz/run.sh 60              # both, 60 s each
 #   fuzz/run.sh 600 npy         # one of them
 # Environment: AFFINE_FUZZ_BUILD_DIR (default <repo>/build-fuzz), AFFINE_FUZZ_OUT.
@@ -45,16 +46,24 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
 
-for r in "${readers[@]}"; do
+# The fuzzers run side by side (one core each on a 2-core CI machine), each for DURATION seconds.
+run_one() {
+  local r=$1 status=0
   # The committed seeds stay untouched; the fuzzer grows its own copy.
   cp -r "$here/corpus/$r" "$work/corpus-$r"
-  status=0
   ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}" \
   UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
     "$build/fuzz/${r}_fuzz" "$work/corpus-$r" \
       -dict="$here/$r.dict" -max_total_time="$duration" -max_len=16384 -timeout=10 \
       -rss_limit_mb=2048 -malloc_limit_mb=512 -print_final_stats=1 \
       -artifact_prefix="$out/$r-" >"$work/log-$r" 2>&1 || status=$?
+  echo "$status" >"$work/status-$r"
+}
+for r in "${readers[@]}"; do run_one "$r" & done
+wait
+
+for r in "${readers[@]}"; do
+  status=$(cat "$work/status-$r")
   if [ "$status" -ne 0 ] || ls "$out/$r"-crash-* "$out/$r"-leak-* "$out/$r"-timeout-* \
       "$out/$r"-oom-* >/dev/null 2>&1; then
     tail -60 "$work/log-$r" >&2

@@ -5,8 +5,8 @@
 #   3. AddressSanitizer + UndefinedBehaviorSanitizer build, full ctest (halts on the first error);
 #   4. install, then build and run an outside project with find_package and with add_subdirectory
 #      (affine::affine, and affine::viz drawing a decision boundary);
-#   5. clang build of the library with -Werror; the safetensors and .npy fuzzers (60 s each); the
-#      kernels' bits from clang++ compared with g++'s (tests/bits);
+#   5. clang build of the library with -Werror; the safetensors and .npy fuzzers (60 s each, side
+#      by side); the kernels' bits from clang++ compared with g++'s (tests/bits);
 #   6. the moons example end to end (accuracy, files, determinism, bad flags, headless Chromium);
 #   7. the digits CNN example end to end (accuracy >= 0.98, SVG files, determinism).
 # Each stage prints its name and how long it took, and the end prints every stage's time (the CI

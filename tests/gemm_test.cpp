@@ -190,6 +190,14 @@ TEST(Gemm, ReportsIsa) {
         (w == "avx2" && affine::detail::cpu_supports(affine::Isa::avx2)) || w == "generic") {
       EXPECT_EQ(affine::isa_name(isa), w);
     }
+  } else {
+    EXPECT_EQ(isa, affine::best_isa());
+  }
+  // best_isa() is the best the CPU runs, whatever AFFINE_ISA says.
+  EXPECT_GE(affine::best_isa(), isa);
+  for (const affine::Isa other : {affine::Isa::avx512, affine::Isa::avx2, affine::Isa::generic}) {
+    EXPECT_EQ(affine::detail::cpu_supports(other), other <= affine::best_isa())
+        << affine::isa_name(other);
   }
 }
 

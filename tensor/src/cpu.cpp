@@ -150,6 +150,11 @@ Isa active_isa() {
   return isa;
 }
 
+Isa best_isa() {
+  static const Isa isa = detail::best_supported();
+  return isa;
+}
+
 std::string_view isa_name(Isa isa) {
   switch (isa) {
     case Isa::avx512:

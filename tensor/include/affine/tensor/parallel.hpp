@@ -37,6 +37,9 @@ enum class Isa { generic, avx2, avx512 };
 /// (read once; asking for an ISA the CPU lacks falls back to the best it has, with a warning).
 AFFINE_API Isa active_isa();
 
+/// The best ISA this CPU and OS can run: what active_isa() is when AFFINE_ISA is not set.
+AFFINE_API Isa best_isa();
+
 /// "avx512", "avx2" or "generic".
 AFFINE_API std::string_view isa_name(Isa isa);
 
