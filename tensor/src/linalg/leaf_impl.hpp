@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "linalg/leaf.hpp"
+#include "linalg/native_vector.hpp"
 
 namespace affine::detail::linalg {
 namespace {
@@ -148,13 +149,6 @@ void larf_rows(T tau, const T* v, int64_t inc, int64_t m, int64_t n, T* c, int64
 // order fixes the rounding, the same on every ISA). Held as 64 / kNativeBytes vectors of the width
 // this file is compiled for: GCC 12 lowers a single 64-byte vector on AVX2 through the stack and
 // general registers, which made symv_lower a third of OpenBLAS's dsymv on Zen 1.
-#if defined(__AVX512F__)
-inline constexpr int kNativeBytes = 64;
-#elif defined(__AVX__)
-inline constexpr int kNativeBytes = 32;
-#else
-inline constexpr int kNativeBytes = 16;
-#endif
 template <class T>
 constexpr int Lanes = 64 / static_cast<int>(sizeof(T));
 template <class T>

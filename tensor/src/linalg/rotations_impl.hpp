@@ -17,6 +17,7 @@
 #endif
 
 #include "gemm/parallel_threshold.hpp"
+#include "linalg/native_vector.hpp"
 #include "linalg/rotations.hpp"
 #include "parallel_for.hpp"
 
@@ -33,18 +34,12 @@ namespace {
 // kStages, the sweeps per wavefront (below): as many carries (a column of the strip: 128 bytes)
 // as the ISA's registers hold besides the input, its result and the broadcast c and s (32 zmm: 2
 // each; 16 ymm: 4 each).
-#if defined(__AVX512F__)
-inline constexpr int kVectorBytes = 64, kStages = 8;
-#elif defined(__AVX__)
-inline constexpr int kVectorBytes = 32, kStages = 2;
-#else
-inline constexpr int kVectorBytes = 16, kStages = 1;
-#endif
+inline constexpr int kStages = kNativeBytes == 64 ? 8 : kNativeBytes == 32 ? 2 : 1;
 
 template <class T>
 struct Lanes {
-  static constexpr int L = kVectorBytes / static_cast<int>(sizeof(T));
-  using V __attribute__((vector_size(kVectorBytes))) = T;
+  static constexpr int L = kNativeBytes / static_cast<int>(sizeof(T));
+  using V __attribute__((vector_size(kNativeBytes))) = T;
 };
 
 template <class T, int K>
