@@ -63,6 +63,12 @@ for r in "${readers[@]}"; do run_one "$r" & done
 wait
 
 for r in "${readers[@]}"; do
+  # run_one writes its status last; a subshell that stopped before (say, a failed corpus copy,
+  # under set -e) leaves none.
+  if [ ! -f "$work/status-$r" ]; then
+    echo "run.sh: ${r}_fuzz did not run to the end (no status; corpus copy or launch failed)" >&2
+    exit 2
+  fi
   status=$(cat "$work/status-$r")
   if [ "$status" -ne 0 ] || ls "$out/$r"-crash-* "$out/$r"-leak-* "$out/$r"-timeout-* \
       "$out/$r"-oom-* >/dev/null 2>&1; then
