@@ -441,14 +441,20 @@ TEST(LinalgTriangular, AllVariantsBackwardError) {
                 if (upper ? j < i : j > i) t(i, j) = 0;
                 if (unit && i == j) t(i, j) = 1;
               }
-            const M b = left ? gaussian(n, 5, 3) : gaussian(5, n, 3);
-            const Tensor X = la::solve_triangular(from_m(a, dt), from_m(b, dt), upper, left, unit);
-            const M x = mat(X);
-            const long double den = fro(t) * fro(x) * n * unit_roundoff(dt);
-            const double ratio =
-                static_cast<double>(fro_diff(left ? mul(t, x) : mul(x, t), b) / den);
-            EXPECT_LE(ratio, kSolveBound) << n << (upper ? " upper" : " lower")
-                                          << (left ? " left" : " right") << (unit ? " unit" : "");
+            // Right-hand sides 5, 47 (32 + 8 + 4 + 2 + 1) and 100 wide: every strip width of
+            // the row solver's tail, in float and double, behind full strips or alone.
+            for (int64_t k : {5, 47, 100}) {
+              const M b = left ? gaussian(n, k, 3) : gaussian(k, n, 3);
+              const Tensor X =
+                  la::solve_triangular(from_m(a, dt), from_m(b, dt), upper, left, unit);
+              const M x = mat(X);
+              const long double den = fro(t) * fro(x) * n * unit_roundoff(dt);
+              const double ratio =
+                  static_cast<double>(fro_diff(left ? mul(t, x) : mul(x, t), b) / den);
+              EXPECT_LE(ratio, kSolveBound)
+                  << n << (upper ? " upper" : " lower") << (left ? " left" : " right")
+                  << (unit ? " unit" : "") << " k=" << k;
+            }
           }
     }
   }

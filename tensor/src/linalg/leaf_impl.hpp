@@ -33,10 +33,51 @@ inline void axpy_neg(int64_t k, T s, const T* __restrict x, T* __restrict y) {
   for (int64_t j = 0; j < k; ++j) y[j] = madd<kFma>(-s, x[j], y[j]);
 }
 
-// Row i of B minus the solved rows p0..p1 scaled by A(i, p), a strip of columns at a time: the
-// strip stays in registers for all the rows (an axpy per row would load and store it each time,
-// and stores are what a 128-bit-store core like Zen 1 has least of). Each element's updates run in
-// the same order, p ascending, as a row of axpys would.
+// Row i of B (kW columns at bi) minus the solved rows p0..p1 above or below it (the same columns
+// at bcol, rows brs apart) scaled by A(i, p), then divided by A(i, i) unless unit: the strip stays
+// in registers for all the rows (an axpy per row would load and store it each time, and stores
+// are what a 128-bit-store core like Zen 1 has least of). Each element's updates run in the same
+// order, p ascending, then the one scaling, whatever the strip's width.
+template <int64_t kW, bool kFma, class T>
+inline void trsm_row_strip(const T* ai, int64_t acs, int64_t p0, int64_t p1, const T* bcol,
+                           int64_t brs, T* bi, bool unit, bool by_reciprocal, T d, T r) {
+  T acc[kW];
+#pragma GCC unroll 32
+  for (int64_t l = 0; l < kW; ++l) acc[l] = bi[l];
+  for (int64_t p = p0; p < p1; ++p) {
+    const T ap = -ai[p * acs];
+    const T* bp = bcol + p * brs;
+#pragma GCC unroll 32
+    for (int64_t l = 0; l < kW; ++l) acc[l] = madd<kFma>(ap, bp[l], acc[l]);
+  }
+  if (!unit) {
+    if (by_reciprocal) {
+#pragma GCC unroll 32
+      for (int64_t l = 0; l < kW; ++l) acc[l] *= r;
+    } else {
+#pragma GCC unroll 32
+      for (int64_t l = 0; l < kW; ++l) acc[l] /= d;
+    }
+  }
+#pragma GCC unroll 32
+  for (int64_t l = 0; l < kW; ++l) bi[l] = acc[l];
+}
+
+// The last k - j0 < 2 kW columns of a row, in strips of kW, kW / 2, ..., 1 (at most one of each):
+// a tail of 16 doubles stays in registers as a full strip does, where a row of axpys over it
+// made sizes off the strip's multiples (48, 96, 192) a quarter slower.
+template <int64_t kW, bool kFma, class T>
+inline void trsm_row_tail(int64_t j0, int64_t k, const T* ai, int64_t acs, int64_t p0, int64_t p1,
+                          const T* b, int64_t brs, T* bi, bool unit, bool by_reciprocal, T d, T r) {
+  if (k - j0 >= kW) {
+    trsm_row_strip<kW, kFma>(ai, acs, p0, p1, b + j0, brs, bi + j0, unit, by_reciprocal, d, r);
+    j0 += kW;
+  }
+  if constexpr (kW > 1)
+    trsm_row_tail<kW / 2, kFma>(j0, k, ai, acs, p0, p1, b, brs, bi, unit, by_reciprocal, d, r);
+}
+
+// Solves the n x n triangle A X = B in place on B's rows (k columns each), row by row.
 template <bool kFma, class T>
 void trsm_rows(bool lower, bool unit, int64_t n, int64_t k, const T* a, int64_t ars, int64_t acs,
                T* b, int64_t brs) {
@@ -44,34 +85,16 @@ void trsm_rows(bool lower, bool unit, int64_t n, int64_t k, const T* a, int64_t 
   for (int64_t s = 0; s < n; ++s) {
     const int64_t i = lower ? s : n - 1 - s;
     T* bi = b + i * brs;
+    const T* ai = a + i * ars;
     const int64_t p0 = lower ? 0 : i + 1, p1 = lower ? i : n;
+    // By the reciprocal (a vector divide costs ~10 multiplies) unless it overflows.
+    const T d = unit ? T(1) : ai[i * acs], r = T(1) / d;
+    const bool by_reciprocal = r - r == T(0);
     int64_t j0 = 0;
-    for (; j0 + kStrip <= k; j0 += kStrip) {
-      T acc[kStrip];
-#pragma GCC unroll 32
-      for (int64_t l = 0; l < kStrip; ++l) acc[l] = bi[j0 + l];
-      for (int64_t p = p0; p < p1; ++p) {
-        const T ap = -a[i * ars + p * acs];
-        const T* bp = b + p * brs + j0;
-#pragma GCC unroll 32
-        for (int64_t l = 0; l < kStrip; ++l) acc[l] = madd<kFma>(ap, bp[l], acc[l]);
-      }
-#pragma GCC unroll 32
-      for (int64_t l = 0; l < kStrip; ++l) bi[j0 + l] = acc[l];
-    }
-    if (j0 < k) {
-      for (int64_t p = p0; p < p1; ++p)
-        axpy_neg<kFma>(k - j0, a[i * ars + p * acs], b + p * brs + j0, bi + j0);
-    }
-    if (!unit) {
-      // By the reciprocal (a vector divide costs ~10 multiplies) unless it overflows.
-      const T d = a[i * ars + i * acs], r = T(1) / d;
-      if (r - r == T(0)) {
-        for (int64_t j = 0; j < k; ++j) bi[j] *= r;
-      } else {
-        for (int64_t j = 0; j < k; ++j) bi[j] /= d;
-      }
-    }
+    for (; j0 + kStrip <= k; j0 += kStrip)
+      trsm_row_strip<kStrip, kFma>(ai, acs, p0, p1, b + j0, brs, bi + j0, unit, by_reciprocal, d,
+                                   r);
+    trsm_row_tail<kStrip / 2, kFma>(j0, k, ai, acs, p0, p1, b, brs, bi, unit, by_reciprocal, d, r);
   }
 }
 
