@@ -23,19 +23,27 @@ constexpr int64_t kLuBase = 16;
 constexpr int64_t kLuPack = 64;
 // Cholesky blocks at most this large are factored by the leaf loop.
 constexpr int64_t kCholBase = 32;
-// Householder QR: reflectors per compact-WY block (the width of the panel factored by level-2
-// code before its block reflector updates the rest with GEMM).
+// Householder QR: the most reflectors per compact-WY block (the width of the panel factored by
+// level-2 code before its block reflector updates the rest with GEMM); see QrPanels.
 constexpr int64_t kQrBlock = 48;
+constexpr int64_t kQrBlockSmall = 32;
 
 int64_t split_point(int64_t n) { return n >= 16 ? (n / 2 + 7) / 8 * 8 : n / 2; }
 
-// k reflectors in the fewest panels of at most kQrBlock, as even as they can be: 64 as 32 + 32,
+// k reflectors in the fewest panels of at most `width`, as even as they can be: 64 as 32 + 32,
 // not 48 + 16, whose wide first panel paid a 48 x 48 block reflector to update 16 columns (QR at
 // n = 64 took 1.35x as long as with two even panels, on Zen 1). Panel s is [start(s), start(s+1)).
+// The width grows with k from LAPACK's 32 to kQrBlock (k / 16 in between): the panels' level-2
+// updates, several times slower per flop than the block reflectors' GEMMs, do about width / 2n of
+// an n x n QR's flops, which matters for small n; large n gains from the wider GEMMs (48 was the
+// best of 32, 48 and 64 at n = 1024 on the machine the block was first chosen on; on Zen 1, 32
+// ran 8-16% faster than 48 for n = 96 to 512 and within noise of it from 768 to 1536).
 struct QrPanels {
-  int64_t k, count;
+  int64_t k, width, count;
   explicit QrPanels(int64_t reflectors)
-      : k(reflectors), count((reflectors + kQrBlock - 1) / kQrBlock) {}
+      : k(reflectors),
+        width(std::clamp<int64_t>(reflectors / 16, kQrBlockSmall, kQrBlock)),
+        count((reflectors + width - 1) / width) {}
   int64_t start(int64_t s) const { return k * s / count; }
 };
 
