@@ -122,7 +122,7 @@ bool tridiagonal_ql(int64_t n, T* d, T* e, T* z, int64_t ldz) {
         // Shift from the leading 2 x 2 block.
         T g = d[l];
         T p = (d[l + 1] - g) / (T(2) * e[l]);
-        T r = std::hypot(p, T(1));
+        T r = rotation_length(p, T(1));
         if (p < 0) r = -r;
         d[l] = e[l] / (p + r);
         d[l + 1] = e[l] * (p + r);
