@@ -619,10 +619,12 @@ TEST(LinalgThreads, BitIdenticalForAnyThreadCount) {
   std::vector<std::vector<double>> ref;
   for (int threads : {1, 2, 3}) {
     affine::set_num_threads(threads);
-    std::vector<std::vector<double>> got{
-        la::lu_factor(A).LU.to_vector<double>(), la::cholesky(S).to_vector<double>(),
-        la::qr(A).Q.to_vector<double>(), la::inv(batch).to_vector<double>(),
-        la::eigh(S).eigenvectors.to_vector<double>(), la::svd(A, false).U.to_vector<double>()};
+    std::vector<std::vector<double>> got{la::lu_factor(A).LU.to_vector<double>(),
+                                         la::cholesky(S).to_vector<double>(),
+                                         la::qr(A).Q.to_vector<double>(),
+                                         la::inv(batch).to_vector<double>(),
+                                         la::eigh(S).eigenvectors.to_vector<double>(),
+                                         la::svd(A, false).U.to_vector<double>()};
     if (ref.empty())
       ref = got;
     else
