@@ -3,11 +3,11 @@
 #include "linalg/householder.hpp"
 
 #include "linalg/leaf.hpp"
+#include "linalg/workspace.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <vector>
 
 namespace affine::detail::linalg {
 
@@ -87,15 +87,15 @@ void larf_right(T tau, const T* v, int64_t inc, Mat<T> c, T* work) {
 namespace {
 
 // V (m x k, unit lower trapezoidal, strictly lower part read) as an explicit dense row-major
-// matrix with its ones and zeros, so the block products below are plain GEMMs.
+// matrix with its ones and zeros at out (m * k elements), so the block products below are plain
+// GEMMs.
 template <class T>
-std::vector<T> explicit_v(Mat<const T> v) {
-  std::vector<T> out(static_cast<size_t>(v.m * v.n));
+Mat<const T> explicit_v(Mat<const T> v, T* out) {
   for (int64_t i = 0; i < v.m; ++i) {
-    T* row = out.data() + i * v.n;
+    T* row = out + i * v.n;
     for (int64_t j = 0; j < v.n; ++j) row[j] = j < i ? v(i, j) : (j == i ? T(1) : T(0));
   }
-  return out;
+  return rowmajor<const T>(out, v.m, v.n, v.n);
 }
 
 }  // namespace
@@ -105,11 +105,13 @@ void larft(Mat<const T> v, const T* tau, Mat<T> t) {
   const int64_t m = v.m, k = v.n;
   if (k == 0) return;
   // G = V^T V by GEMM; then column i of T is -tau_i T[0:i, 0:i] G[0:i, i] (dlarft's recurrence).
-  const std::vector<T> vf = explicit_v(v);
-  std::vector<T> g(static_cast<size_t>(k * k));
-  gemm<T>(T(1), rowmajor(vf.data(), m, k, k).t(), rowmajor(vf.data(), m, k, k), T(0),
-          rowmajor(g.data(), k, k, k));
-  std::vector<T> col(static_cast<size_t>(k));
+  // Scratch: one buffer from the storage cache, not zero-filled (every element is written before
+  // it is read), where each call used to allocate and zero three vectors.
+  Workspace<T> scratch(m * k + k * k + k);
+  const Mat<const T> vf = explicit_v(v, scratch.data());
+  T* g = scratch.data() + m * k;
+  T* col = g + k * k;
+  gemm<T>(T(1), vf.t(), vf, T(0), rowmajor(g, k, k, k));
   for (int64_t i = 0; i < k; ++i) {
     for (int64_t j = 0; j < i; ++j) col[j] = -tau[i] * g[j * k + i];
     for (int64_t j = 0; j < i; ++j) {  // T[0:i, i] = T[0:i, 0:i] col (upper triangular)
@@ -126,22 +128,23 @@ template <class T>
 void larfb(Side side, bool transpose, Mat<const T> v, Mat<const T> t, Mat<T> c) {
   const int64_t k = v.n;
   if (k == 0 || c.m == 0 || c.n == 0) return;
-  const std::vector<T> vf_buf = explicit_v(v);
-  const Mat<const T> vf = rowmajor(vf_buf.data(), v.m, k, k);
-  std::vector<T> tz_buf(static_cast<size_t>(k * k));  // T with explicit zeros below
+  const bool left = side == Side::left;
+  const Mat<T> cc = left ? c.t() : c;
+  const int64_t rows = cc.m;
+  // V, T and the two W's in one buffer from the storage cache (each written before it is read).
+  Workspace<T> scratch(v.m * k + k * k + 2 * rows * k);
+  const Mat<const T> vf = explicit_v(v, scratch.data());
+  T* tz_buf = scratch.data() + v.m * k;  // T with explicit zeros below
   for (int64_t i = 0; i < k; ++i)
     for (int64_t j = 0; j < k; ++j) tz_buf[i * k + j] = j >= i ? t(i, j) : T(0);
-  const Mat<const T> tz = rowmajor(tz_buf.data(), k, k, k);
+  const Mat<const T> tz = rowmajor<const T>(tz_buf, k, k, k);
   // Left:  op(H) C = C - V op(T) V^T C;  W = C^T V (n x k), W := W op(T)^T, C -= V W^T.
   // Right: C op(H) = C - C V op(T) V^T;  W = C V (m x k),   W := W op(T),   C -= W V^T.
   // (Left as the right form on C^T: measured faster than W = V^T C, whose GEMMs have only k
   // rows to amortise packing the whole of C.)
-  const bool left = side == Side::left;
-  const Mat<T> cc = left ? c.t() : c;
   const bool t_trans = left ? !transpose : transpose;
-  const int64_t rows = cc.m;
-  std::vector<T> w_buf(static_cast<size_t>(rows * k)), w2_buf(static_cast<size_t>(rows * k));
-  const Mat<T> w = rowmajor(w_buf.data(), rows, k, k), w2 = rowmajor(w2_buf.data(), rows, k, k);
+  T* w_buf = tz_buf + k * k;
+  const Mat<T> w = rowmajor(w_buf, rows, k, k), w2 = rowmajor(w_buf + rows * k, rows, k, k);
   gemm<T>(T(1), cc, vf, T(0), w);
   gemm<T>(T(1), w, t_trans ? tz.t() : tz, T(0), w2);
   gemm<T>(T(-1), w2, vf.t(), T(1), cc);
