@@ -11,6 +11,7 @@
 #include "linalg/blas3.hpp"
 #include "linalg/householder.hpp"
 #include "linalg/leaf.hpp"
+#include "linalg/workspace.hpp"
 
 namespace affine::detail::linalg {
 
@@ -62,13 +63,13 @@ void swap_rows(Mat<T> a, int64_t i, int64_t j) {
 // getrf's own time at n = 256 on Zen 1.
 template <class T>
 void copy_matrix(Mat<const T> src, Mat<T> dst) {
-  for (int64_t i = 0; i < src.m; ++i) {
-    if (src.cs == 1 && dst.cs == 1) {
+  if (src.cs == 1 && dst.cs == 1) {
+    for (int64_t i = 0; i < src.m; ++i)
       std::memcpy(&dst(i, 0), &src(i, 0), static_cast<size_t>(src.n) * sizeof(T));
-    } else {
-      for (int64_t j = 0; j < src.n; ++j) dst(i, j) = src(i, j);
-    }
+    return;
   }
+  for (int64_t i = 0; i < src.m; ++i)
+    for (int64_t j = 0; j < src.n; ++j) dst(i, j) = src(i, j);
 }
 
 }  // namespace
@@ -184,16 +185,14 @@ void geqrf(Mat<T> a, T* tau) {
 template <class T>
 void ormqr_left(Mat<const T> v, const T* tau, bool transpose, Mat<T> c) {
   const int64_t m = v.m, k = v.n;
-  std::vector<T> tbuf(static_cast<size_t>(kQrBlock * kQrBlock));
+  Workspace<T> tbuf(kQrBlock * kQrBlock);
   const QrPanels panels(k);
   // Q^T C = H_{k-1} ... H_0 C applies the first block first; Q C the last block first.
   for (int64_t s = 0; s < panels.count; ++s) {
     const int64_t b = transpose ? s : panels.count - 1 - s;
     const int64_t j = panels.start(b), jb = panels.start(b + 1) - j;
-    const Mat<const T> vb = v.block(j, j, m - j, jb);
-    const Mat<T> t = rowmajor(tbuf.data(), jb, jb, jb);
-    larft<T>(vb, tau + j, t);
-    larfb<T>(Side::left, transpose, vb, t, c.block(j, 0, m - j, c.n));
+    reflect_block_left<T>(v.block(j, j, m - j, jb), tau + j, transpose, c.block(j, 0, m - j, c.n),
+                          tbuf.data());
   }
 }
 

@@ -150,13 +150,32 @@ void larfb(Side side, bool transpose, Mat<const T> v, Mat<const T> t, Mat<T> c) 
   gemm<T>(T(-1), w2, vf.t(), T(1), cc);
 }
 
-#define AFFINE_HOUSEHOLDER_INSTANTIATE(T)                        \
-  template T nrm2<T>(int64_t, const T*, int64_t);                \
-  template T larfg<T>(int64_t, T&, T*, int64_t);                 \
-  template void larf_left<T>(T, const T*, int64_t, Mat<T>, T*);  \
-  template void larf_right<T>(T, const T*, int64_t, Mat<T>, T*); \
-  template void larft<T>(Mat<const T>, const T*, Mat<T>);        \
-  template void larfb<T>(Side, bool, Mat<const T>, Mat<const T>, Mat<T>);
+template <class T>
+void reflect_block_left(Mat<const T> v, const T* tau, bool transpose, Mat<T> c, T* t) {
+  const int64_t k = v.n;
+  if (k == 0 || c.m == 0 || c.n == 0) return;
+  if (c.m <= kReflectOneByOne && c.n <= kReflectOneByOne) {
+    // H C applies H_{k-1} first; H^T C = H_{k-1} ... H_0 C applies H_0 first (each H_j = H_j^T).
+    T work[kReflectOneByOne];
+    for (int64_t s = 0; s < k; ++s) {
+      const int64_t j = transpose ? s : k - 1 - s;
+      larf_left<T>(tau[j], &v(j, j), v.rs, c.block(j, 0, c.m - j, c.n), work);
+    }
+    return;
+  }
+  const Mat<T> tm = rowmajor(t, k, k, k);
+  larft<T>(v, tau, tm);
+  larfb<T>(Side::left, transpose, v, tm, c);
+}
+
+#define AFFINE_HOUSEHOLDER_INSTANTIATE(T)                                 \
+  template T nrm2<T>(int64_t, const T*, int64_t);                         \
+  template T larfg<T>(int64_t, T&, T*, int64_t);                          \
+  template void larf_left<T>(T, const T*, int64_t, Mat<T>, T*);           \
+  template void larf_right<T>(T, const T*, int64_t, Mat<T>, T*);          \
+  template void larft<T>(Mat<const T>, const T*, Mat<T>);                 \
+  template void larfb<T>(Side, bool, Mat<const T>, Mat<const T>, Mat<T>); \
+  template void reflect_block_left<T>(Mat<const T>, const T*, bool, Mat<T>, T*);
 AFFINE_HOUSEHOLDER_INSTANTIATE(float)
 AFFINE_HOUSEHOLDER_INSTANTIATE(double)
 #undef AFFINE_HOUSEHOLDER_INSTANTIATE

@@ -56,4 +56,14 @@ enum class Side { left, right };
 template <class T>
 void larfb(Side side, bool transpose, Mat<const T> v, Mat<const T> t, Mat<T> c);
 
+inline constexpr int64_t kReflectOneByOne = 32;
+
+/// C := op(H) C for H = H_0 H_1 ... H_{k-1}, the reflectors in V's k columns (as larft reads V)
+/// with factors tau. A C of at most kReflectOneByOne rows and columns gets one reflector at a
+/// time (larf_left): there forming T and three GEMMs cost more than the rank-1 updates (eigh of
+/// 3 x 3 matrices spent ~20% of its time on them). Otherwise larft into t (scratch, at least
+/// k x k, row-major) and larfb.
+template <class T>
+void reflect_block_left(Mat<const T> v, const T* tau, bool transpose, Mat<T> c, T* t);
+
 }  // namespace affine::detail::linalg
