@@ -6,7 +6,6 @@
 #include <cstring>
 #include <limits>
 #include <utility>
-#include <vector>
 
 #include "linalg/blas3.hpp"
 #include "linalg/householder.hpp"
@@ -90,7 +89,7 @@ int64_t getrf(Mat<T> a, int64_t* ipiv) {
     // A narrow panel of a big matrix has rows a page or more apart, so walking down its columns
     // (pivot search, rank-1 updates) misses the TLB on every row. Factor a compact copy (which
     // also gives the leaf loops the contiguous rows they need).
-    std::vector<T> buf(static_cast<size_t>(a.m * a.n));
+    Workspace<T> buf(a.m * a.n);  // written whole by the copy: not zero-filled first
     const Mat<T> c = rowmajor(buf.data(), a.m, a.n, a.n);
     copy_matrix<T>(a, c);
     const int64_t info = getrf(c, ipiv);
@@ -155,9 +154,9 @@ int64_t potrf_lower(Mat<T> a) {
 template <class T>
 void geqrf(Mat<T> a, T* tau) {
   const int64_t m = a.m, n = a.n, k = std::min(m, n);
-  std::vector<T> work(static_cast<size_t>(std::max(m, n)));
-  std::vector<T> tbuf(static_cast<size_t>(kQrBlock * kQrBlock));
-  std::vector<T> pbuf(static_cast<size_t>(m * std::min(kQrBlock, n)));
+  // Scratch from the storage cache, as ormqr_left's: each buffer is written before it is read.
+  Workspace<T> work(std::max(m, n)), tbuf(kQrBlock * kQrBlock);
+  Workspace<T> pbuf(m * std::min(kQrBlock, n));
   const QrPanels panels(k);
   for (int64_t s = 0; s < panels.count; ++s) {
     const int64_t j = panels.start(s), jb = panels.start(s + 1) - j, pm = m - j;
